@@ -1,0 +1,3 @@
+module github.com/bulwarkdev/bulwark
+
+go 1.26

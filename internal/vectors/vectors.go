@@ -1,0 +1,133 @@
+// Package vectors loads the behavioural test vectors transcribed from Django's
+// own test suite, for the conformance tests of every package.
+//
+// The files live in testdata/django at the root of the module. When the
+// environment variable BULWARK_DJANGO_VECTORS names a directory, files are
+// read from there instead (same names, same format), so that vectors kept
+// back from the repository can be replayed against the code.
+//
+// A vector that deliberately does not pass is listed, with the reason, in
+// testdata/django/deviations.json:
+//
+//	{"hosts.json": {"some_vector_id": "why we differ"}}
+//
+// The deviations file is always read from the repository.
+package vectors
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// EnvDir is the environment variable that overrides the vector directory.
+const EnvDir = "BULWARK_DJANGO_VECTORS"
+
+// RepoDir returns testdata/django at the root of the module.
+func RepoDir() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		panic("vectors: cannot locate source file")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "django")
+}
+
+// Dir returns the directory vectors are read from: $BULWARK_DJANGO_VECTORS
+// when set, else the repository's testdata/django.
+func Dir() string {
+	if d := os.Getenv(EnvDir); d != "" {
+		return d
+	}
+	return RepoDir()
+}
+
+// Load reads the named vector file (for example "hosts.json") and decodes it
+// into v. A missing, unreadable or empty file fails the test: conformance is
+// never silently skipped.
+//
+// With the override directory set, a file that is absent there is skipped
+// only when optional is set (kept-back files the caller knows may not exist);
+// files in the repository are never optional.
+func Load(t testing.TB, name string, v any) {
+	t.Helper()
+	if !LoadOptional(t, name, v) {
+		t.Fatalf("vectors: %s: file is missing", filepath.Join(Dir(), name))
+	}
+}
+
+// LoadOptional is Load for files that need not exist (a kept-back file such
+// as csrf_referer.json that is only present in the override directory). It
+// reports whether the file was found; a file that exists but is empty or
+// malformed still fails the test.
+func LoadOptional(t testing.TB, name string, v any) bool {
+	t.Helper()
+	path := filepath.Join(Dir(), name)
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("vectors: %v", err)
+	}
+	if len(data) == 0 {
+		t.Fatalf("vectors: %s is empty", path)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("vectors: %s: %v", path, err)
+	}
+	return true
+}
+
+// Deviations returns the documented deviations for one vector file: vector id
+// to the reason Bulwark deliberately differs from Django.
+func Deviations(t testing.TB, file string) map[string]string {
+	t.Helper()
+	path := filepath.Join(RepoDir(), "deviations.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("vectors: %v", err)
+	}
+	var all map[string]map[string]string
+	if err := json.Unmarshal(data, &all); err != nil {
+		t.Fatalf("vectors: %s: %v", path, err)
+	}
+	for id, why := range all[file] {
+		if why == "" {
+			t.Fatalf("vectors: deviation %s/%s has no reason", file, id)
+		}
+	}
+	return all[file]
+}
+
+// Count fails the test when a vector file produced no vectors to run, so that
+// an empty or misread file can never pass.
+func Count(t testing.TB, file string, n int) {
+	t.Helper()
+	if n == 0 {
+		t.Fatalf("vectors: %s: no vectors were run", file)
+	}
+}
+
+// Check runs one vector as a subtest. check returns nil when Bulwark's
+// behaviour matches the vector, or an error describing the difference.
+// When the vector differs and its id is listed as a deviation for file, the
+// difference is logged, not failed; when a listed deviation matches, the test
+// fails so that the list stays true.
+func Check(t *testing.T, file, id string, dev map[string]string, check func() error) {
+	t.Helper()
+	t.Run(id, func(t *testing.T) {
+		t.Helper()
+		err := check()
+		reason, deviates := dev[id]
+		switch {
+		case err != nil && !deviates:
+			t.Error(err)
+		case err != nil && deviates:
+			t.Logf("deliberate deviation from Django (%s): %v", reason, err)
+		case err == nil && deviates:
+			t.Errorf("listed in deviations.json (%s) but now matches Django: remove the entry", reason)
+		}
+	})
+}

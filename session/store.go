@@ -1,0 +1,40 @@
+package session
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps session records on the server, keyed by a string.
+//
+// The key a Store sees is never the session id the client holds: the
+// manager passes a hash of the id (see Manager), so a leaked store dump or
+// a log line of a store key cannot be replayed as a cookie.
+//
+// The contract, which package sessiontest checks for every store:
+//   - Find returns found == false and a nil error for a key that is unknown,
+//     expired, or whose record is unusable (tampered, undecodable). A
+//     non-nil error means the store itself failed (unreachable, timed out,
+//     ctx cancelled) and the caller must not treat the session as empty.
+//   - Commit stores data under key until expiry (absolute time), replacing
+//     any previous record for key. A record whose expiry has passed is never
+//     returned by Find, even if it is still physically stored.
+//   - Delete removes the record; deleting an unknown key is not an error.
+//   - Every method honours ctx: a cancelled or expired ctx yields an error
+//     (wrapping ctx.Err()) and no partial write.
+//   - Methods are safe for concurrent use.
+//   - The data slice passed to Commit and returned by Find belongs to the
+//     caller afterwards: stores copy what they keep.
+type Store interface {
+	Find(ctx context.Context, key string) (data []byte, found bool, err error)
+	Commit(ctx context.Context, key string, data []byte, expiry time.Time) error
+	Delete(ctx context.Context, key string) error
+}
+
+// Purger is implemented by stores that keep expired records until they are
+// swept (SQL stores). Purge deletes every expired record and returns how many
+// were removed. Stores that expire records by themselves (Redis TTLs, the
+// memory store's own sweep) need not implement it.
+type Purger interface {
+	Purge(ctx context.Context) (removed int64, err error)
+}

@@ -1,0 +1,176 @@
+package trustedproxy
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Facts are what the chain has established about a request: who the client
+// is, which scheme and host it used, and whether the host was validated.
+//
+// One *Facts is attached to the request context by the first Bulwark layer
+// that needs it (normally the trustedproxy handler) and later layers fill in
+// their part, so the whole chain costs a single context allocation. Facts are
+// per request; handlers read them through the accessors of this package and
+// of package hosts, never by parsing headers themselves.
+type Facts struct {
+	// ClientIP is the address of the client: the peer itself, or, when the
+	// peer is a trusted proxy, the rightmost untrusted address of the
+	// forwarding chain. Always valid and unmapped (v4-mapped IPv6 folded).
+	ClientIP netip.Addr
+	// Peer is the address of the TCP peer (from RemoteAddr), unmapped.
+	Peer netip.Addr
+	// Scheme is "https" or "http".
+	Scheme string
+	// Host is the raw, unvalidated host the client asked for, as Django's
+	// _get_raw_host gives it: the Host header, or X-Forwarded-Host from a
+	// trusted proxy when enabled. It may carry a port.
+	Host string
+	// Port is the port of the request as Django's get_port gives it: the
+	// listener's port, or X-Forwarded-Port from a trusted proxy when
+	// enabled. Empty when unknown.
+	Port string
+	// ViaProxy is true when the peer is a trusted proxy and forwarded
+	// information was used.
+	ViaProxy bool
+
+	// HostChecked is set by package hosts once Host has been validated
+	// against the allow-list; AllowedHost is then the validated host.
+	HostChecked bool
+	// AllowedHost is the validated host (only meaningful with HostChecked).
+	AllowedHost string
+}
+
+type factsKey struct{}
+
+// WithFacts returns a shallow copy of r carrying f. The original request is
+// not modified.
+func WithFacts(r *http.Request, f *Facts) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), factsKey{}, f))
+}
+
+// FactsFrom returns the facts attached to r by a Bulwark layer, if any.
+func FactsFrom(r *http.Request) (*Facts, bool) {
+	f, ok := r.Context().Value(factsKey{}).(*Facts)
+	return f, ok
+}
+
+// Ensure returns r and its facts, attaching facts derived from the
+// connection alone (see Direct) when no layer has done so yet. Layers that
+// need facts but may run without the trustedproxy handler in front call it.
+func Ensure(r *http.Request) (*http.Request, *Facts) {
+	if f, ok := FactsFrom(r); ok {
+		return r, f
+	}
+	f := new(Facts)
+	Direct(r, f)
+	return WithFacts(r, f), f
+}
+
+// Direct fills f from the connection alone, trusting no header: the client
+// is the TCP peer, the scheme is https when r.TLS is set, the host is
+// r.Host, and the port is the local listener's port.
+func Direct(r *http.Request, f *Facts) {
+	peer := peerAddr(r.RemoteAddr)
+	*f = Facts{ClientIP: peer, Peer: peer, Scheme: connScheme(r), Host: r.Host, Port: localPort(r)}
+}
+
+// ClientIP returns the client address established by the chain, or the TCP
+// peer's address when no Bulwark layer ran. The zero Addr means RemoteAddr
+// was not an IP address (a test request, a Unix socket).
+func ClientIP(r *http.Request) netip.Addr {
+	if f, ok := FactsFrom(r); ok {
+		return f.ClientIP
+	}
+	return peerAddr(r.RemoteAddr)
+}
+
+// Scheme returns "https" or "http": as established by the chain, or from
+// the connection (r.TLS) when no Bulwark layer ran.
+func Scheme(r *http.Request) string {
+	if f, ok := FactsFrom(r); ok {
+		return f.Scheme
+	}
+	return connScheme(r)
+}
+
+// IsSecure reports whether the request arrived over HTTPS (Scheme is https).
+func IsSecure(r *http.Request) bool { return Scheme(r) == "https" }
+
+// Host returns the raw, unvalidated host of the request: as established by
+// the chain, or r.Host. Use hosts.Host for a validated host.
+func Host(r *http.Request) string {
+	if f, ok := FactsFrom(r); ok {
+		return f.Host
+	}
+	return r.Host
+}
+
+// Port returns the request's port as established by the chain, or the
+// local listener's port; empty when unknown.
+func Port(r *http.Request) string {
+	if f, ok := FactsFrom(r); ok {
+		return f.Port
+	}
+	return localPort(r)
+}
+
+func connScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// peerAddr parses RemoteAddr ("ip:port", "[ip%zone]:port" or a bare IP) and
+// unmaps v4-mapped addresses. The zone is dropped: it is a property of the
+// local interface, not of the client.
+func peerAddr(remote string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr().Unmap().WithZone("")
+	}
+	host := remote
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Unmap().WithZone("")
+	}
+	return netip.Addr{}
+}
+
+func localPort(r *http.Request) string {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ta, ok := a.(*net.TCPAddr); ok {
+			return itoa(ta.Port)
+		}
+		if _, p, err := net.SplitHostPort(a.String()); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func itoa(n int) string {
+	if n == 443 {
+		return "443"
+	}
+	if n == 80 {
+		return "80"
+	}
+	var b [8]byte
+	i := len(b)
+	for n > 0 && i > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if i == len(b) {
+		return "0"
+	}
+	return string(b[i:])
+}
