@@ -157,9 +157,9 @@ func compilePolicy(p Policy) (*compiledPolicy, error) {
 }
 
 type compiled struct {
-	static []field          // headers with a fixed value
-	csp    *compiledPolicy  // nil when not sent or fixed (then in static)
-	cspRO  *compiledPolicy  // idem
+	static []field         // headers with a fixed value
+	csp    *compiledPolicy // nil when not sent or fixed (then in static)
+	cspRO  *compiledPolicy // idem
 }
 
 func (c Config) compile() (*compiled, error) {

@@ -166,7 +166,7 @@ var sandboxTokens = map[string]bool{
 	"allow-popups-to-escape-sandbox": true, "allow-presentation": true,
 	"allow-same-origin": true, "allow-scripts": true,
 	"allow-storage-access-by-user-activation": true, "allow-top-navigation": true,
-	"allow-top-navigation-by-user-activation": true,
+	"allow-top-navigation-by-user-activation":  true,
 	"allow-top-navigation-to-custom-protocols": true,
 }
 
