@@ -26,7 +26,7 @@ type command struct {
 // Entries with a nil run are announced but not part of this build yet.
 var commands = []command{
 	{"serve", "run the gateway in front of an upstream app (TLS, redirects, HSTS, host validation, CSRF, upload checks)", nil},
-	{"demo", "run the gateway, a sample app and a local CA on loopback, with no setup", nil},
+	{"demo", "run the gateway, a sample app and a local CA on loopback, with no setup", runDemo},
 	{"check", "lint a configuration file, like Django's check --deploy", nil},
 	{"scan", "audit a live site from outside: redirects, HSTS, cookies, host header, CSRF, media, TLS", nil},
 	{"inspect", "decide whether uploaded files are safe to accept, by content", nil},
