@@ -25,7 +25,7 @@ type command struct {
 // commands lists every subcommand in the order "bulwark help" shows them.
 // Entries with a nil run are announced but not part of this build yet.
 var commands = []command{
-	{"serve", "run the gateway in front of an upstream app (TLS, redirects, HSTS, host validation, CSRF, upload checks)", nil},
+	{"serve", "run the gateway in front of an upstream app (TLS, redirects, HSTS, host validation, CSRF, upload checks)", runServe},
 	{"demo", "run the gateway, a sample app and a local CA on loopback, with no setup", runDemo},
 	{"check", "lint a configuration file, like Django's check --deploy", nil},
 	{"scan", "audit a live site from outside: redirects, HSTS, cookies, host header, CSRF, media, TLS", nil},

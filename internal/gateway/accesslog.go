@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/trustedproxy"
+)
+
+// statusWriter records the status and the body size for the access log and
+// the metrics. Unwrap lets http.ResponseController (used by ReverseProxy
+// for flushing and deadlines) reach the connection's writer.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	bytes int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+
+// observe wraps the whole tree: it attaches the request's Facts (which the
+// trustedproxy layer completes), then counts the answer and writes the
+// access log line.
+func observe(next http.Handler, access *slog.Logger, m *metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		f := new(trustedproxy.Facts)
+		trustedproxy.Direct(r, f)
+		r = trustedproxy.WithFacts(r, f)
+		sw := statusWriters.Get().(*statusWriter)
+		*sw = statusWriter{ResponseWriter: w}
+		defer func() {
+			code := sw.code
+			if code == 0 {
+				code = http.StatusOK
+			}
+			m.request(code)
+			if access != nil {
+				host := f.Host
+				if f.HostChecked {
+					host = f.AllowedHost
+				}
+				ip := ""
+				if f.ClientIP.IsValid() {
+					ip = f.ClientIP.String()
+				}
+				// Path only: a query string can hold tokens and personal
+				// data; cookies and Authorization are never logged.
+				access.LogAttrs(r.Context(), slog.LevelInfo, "request",
+					slog.String("event", "access"),
+					slog.String("method", r.Method),
+					slog.String("host", host),
+					slog.String("path", r.URL.Path),
+					slog.Int("status", code),
+					slog.Int64("bytes", sw.bytes),
+					slog.Duration("duration", time.Since(start)),
+					slog.String("client_ip", ip),
+					slog.String("proto", r.Proto))
+			}
+			*sw = statusWriter{}
+			statusWriters.Put(sw)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}

@@ -1,0 +1,362 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/crypto/acme/autocert"
+)
+
+// Gateway is the server: the HTTPS, HTTP and admin listeners in front of
+// one upstream, with the handler tree of the current configuration.
+type Gateway struct {
+	logger  *slog.Logger // the gateway's own events
+	events  *slog.Logger // protections' events, counted as refusals
+	access  *slog.Logger // access log (nil when disabled)
+	metrics *metrics
+	buffers *bufferPool
+
+	getCert    func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	fileCerts  *fileCerts
+	acme       *autocert.Manager
+	closeCache func()
+	closeLog   io.Closer
+
+	mu   sync.Mutex // serialises Reload
+	tree atomic.Pointer[tree]
+
+	addrMu sync.Mutex
+	addrs  Addrs
+}
+
+// Listeners are the sockets Serve accepts on. A nil listener is not served.
+type Listeners struct {
+	HTTPS net.Listener
+	HTTP  net.Listener
+	Admin net.Listener
+}
+
+// Addrs are the bound addresses (nil when a listener is not served).
+type Addrs struct {
+	HTTPS net.Addr
+	HTTP  net.Addr
+	Admin net.Addr
+}
+
+// New validates cfg and builds the gateway; it binds nothing (see Listen,
+// Serve and Run). A nil logger means slog.Default().
+func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	m := newMetrics()
+	g := &Gateway{
+		logger:  logger,
+		events:  slog.New(&countingHandler{next: logger.Handler(), m: m}),
+		metrics: m,
+		buffers: newBufferPool(),
+	}
+	g.access = logger
+	if p := cfg.AccessLog.Path; p != "" {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: access log: %w", err)
+		}
+		g.closeLog = f
+		g.access = slog.New(slog.NewJSONHandler(f, nil))
+	}
+	switch {
+	case cfg.TLS.GetCertificate != nil:
+		g.getCert = cfg.TLS.GetCertificate
+	case cfg.TLS.ACME.Enabled:
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		cache, closeCache, err := acmeCache(ctx, cfg.TLS.ACME)
+		cancel()
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.closeCache = closeCache
+		g.acme = newACME(cfg.TLS.ACME, cache)
+		g.getCert = g.acme.GetCertificate
+	default:
+		fc, err := newFileCerts(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.fileCerts = fc
+		g.getCert = fc.GetCertificate
+	}
+	t, err := g.buildTree(cfg)
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	g.tree.Store(t)
+	return g, nil
+}
+
+// Close releases what New opened (the ACME cache connection, the access
+// log file). Serve and Run call it when they return.
+func (g *Gateway) Close() {
+	if g.closeCache != nil {
+		g.closeCache()
+		g.closeCache = nil
+	}
+	if g.closeLog != nil {
+		g.closeLog.Close()
+		g.closeLog = nil
+	}
+}
+
+// Config returns the effective configuration in use (defaults applied).
+func (g *Gateway) Config() Config { return g.tree.Load().cfg }
+
+// ServeHTTP serves a request as the HTTPS listener does, with the current
+// tree (for embedding the gateway in another server, and for tests).
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.tree.Load().https.ServeHTTP(w, r)
+}
+
+type httpListenerHandler struct{ g *Gateway }
+
+func (h httpListenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.g.tree.Load().http.ServeHTTP(w, r)
+}
+
+// AdminHandler serves /metrics (Prometheus) and /healthz (200 "ok" when the
+// last upstream health check passed, else 503).
+func (g *Gateway) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if g.tree.Load().health.healthy() {
+			_, _ = io.WriteString(w, "ok\n")
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "upstream down\n")
+	})
+	return mux
+}
+
+// Listen binds the configured addresses.
+func (g *Gateway) Listen() (Listeners, error) {
+	cfg := g.Config()
+	var ln Listeners
+	var err error
+	closeAll := func() {
+		for _, l := range []net.Listener{ln.HTTPS, ln.HTTP, ln.Admin} {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
+	if ln.HTTPS, err = net.Listen("tcp", cfg.Listen.HTTPS); err != nil {
+		return Listeners{}, fmt.Errorf("gateway: %w", err)
+	}
+	if cfg.Listen.HTTP != Off {
+		if ln.HTTP, err = net.Listen("tcp", cfg.Listen.HTTP); err != nil {
+			closeAll()
+			return Listeners{}, fmt.Errorf("gateway: %w", err)
+		}
+	}
+	if cfg.Listen.Admin != Off {
+		if ln.Admin, err = net.Listen("tcp", cfg.Listen.Admin); err != nil {
+			closeAll()
+			return Listeners{}, fmt.Errorf("gateway: %w", err)
+		}
+	}
+	g.setAddrs(ln)
+	return ln, nil
+}
+
+func (g *Gateway) setAddrs(ln Listeners) {
+	var a Addrs
+	if ln.HTTPS != nil {
+		a.HTTPS = ln.HTTPS.Addr()
+	}
+	if ln.HTTP != nil {
+		a.HTTP = ln.HTTP.Addr()
+	}
+	if ln.Admin != nil {
+		a.Admin = ln.Admin.Addr()
+	}
+	g.addrMu.Lock()
+	g.addrs = a
+	g.addrMu.Unlock()
+}
+
+// Addrs returns the addresses bound by Listen, or given to Serve.
+func (g *Gateway) Addrs() Addrs {
+	g.addrMu.Lock()
+	defer g.addrMu.Unlock()
+	return g.addrs
+}
+
+// Run binds the configured addresses and serves until ctx is done.
+func (g *Gateway) Run(ctx context.Context) error {
+	ln, err := g.Listen()
+	if err != nil {
+		g.Close()
+		return err
+	}
+	return g.Serve(ctx, ln)
+}
+
+// Serve accepts connections on ln until ctx is done, then shuts down
+// gracefully: listeners close at once (new connections are refused),
+// in-flight requests get Timeouts.Drain to finish, then the remaining
+// connections are closed. It returns nil after a shutdown caused by ctx,
+// or the first server error. It closes the listeners and the gateway.
+func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
+	defer g.Close()
+	g.setAddrs(ln)
+	cfg := g.Config()
+	errLog := slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug) // TLS handshake noise
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: time.Duration(cfg.Timeouts.ReadHeader),
+			ReadTimeout:       time.Duration(cfg.Timeouts.Read),
+			WriteTimeout:      time.Duration(cfg.Timeouts.Write),
+			IdleTimeout:       time.Duration(cfg.Timeouts.Idle),
+			MaxHeaderBytes:    cfg.Timeouts.MaxHeaderBytes,
+			ErrorLog:          errLog,
+		}
+	}
+	var servers []*http.Server
+	errc := make(chan error, 3)
+	t := g.tree.Load()
+	t.health.start(nil)
+	if ln.HTTPS != nil {
+		s := newServer(g)
+		s.TLSConfig = serverTLS(g.getCert, g.acme != nil)
+		servers = append(servers, s)
+		go func() { errc <- s.ServeTLS(ln.HTTPS, "", "") }()
+	}
+	if ln.HTTP != nil {
+		s := newServer(httpListenerHandler{g})
+		servers = append(servers, s)
+		go func() { errc <- s.Serve(ln.HTTP) }()
+	}
+	if ln.Admin != nil {
+		s := newServer(g.AdminHandler())
+		servers = append(servers, s)
+		go func() { errc <- s.Serve(ln.Admin) }()
+	}
+	g.logger.LogAttrs(ctx, slog.LevelInfo, "gateway started", slog.String("event", "server_start"),
+		slog.Any("https", g.Addrs().HTTPS), slog.Any("http", g.Addrs().HTTP), slog.Any("admin", g.Addrs().Admin))
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	drain, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Timeouts.Drain))
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Shutdown(drain); err != nil {
+				s.Close() // drain timeout: cut what is left
+			}
+		}()
+	}
+	wg.Wait()
+	g.tree.Load().health.stop()
+	g.tree.Load().transport.CloseIdleConnections()
+	g.logger.LogAttrs(context.Background(), slog.LevelInfo, "gateway stopped", slog.String("event", "server_stop"))
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("gateway: %w", serveErr)
+	}
+	return nil
+}
+
+// ErrRestartRequired is returned by Reload when the new configuration
+// changes what only a restart can change: listener addresses, timeouts,
+// the certificate source, the access log file.
+var ErrRestartRequired = errors.New("gateway: change needs a restart")
+
+// Reload builds a new handler tree from cfg and swaps it in atomically:
+// requests in flight finish in the tree they started in; new requests use
+// the new one. Certificate files are read again. On any error the current
+// tree and certificate stay in use, the error is logged
+// (config_reload_failed) and returned.
+func (g *Gateway) Reload(cfg Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	err := g.reload(cfg)
+	if err != nil {
+		g.metrics.reloads.WithLabelValues("failed").Inc()
+		g.logger.LogAttrs(context.Background(), slog.LevelError, "configuration reload failed",
+			slog.String("event", "config_reload_failed"), slog.String("reason", err.Error()))
+		return err
+	}
+	g.metrics.reloads.WithLabelValues("ok").Inc()
+	g.logger.LogAttrs(context.Background(), slog.LevelInfo, "configuration reloaded", slog.String("event", "config_reloaded"))
+	return nil
+}
+
+func (g *Gateway) reload(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	cfg = cfg.WithDefaults()
+	old := g.tree.Load()
+	if err := restartOnly(old.cfg, cfg); err != nil {
+		return err
+	}
+	if g.fileCerts != nil {
+		if err := g.fileCerts.reload(); err != nil {
+			return err
+		}
+	}
+	t, err := g.buildTree(cfg)
+	if err != nil {
+		return err
+	}
+	if old.health.done != nil { // serving: hand over health checking
+		t.health.start(old.health)
+	}
+	g.tree.Store(t)
+	old.health.stop()
+	old.transport.CloseIdleConnections()
+	return nil
+}
+
+// restartOnly reports a change to a setting a running gateway can't apply.
+func restartOnly(a, b Config) error {
+	switch {
+	case a.Listen != b.Listen:
+		return fmt.Errorf("%w: [listen] changed", ErrRestartRequired)
+	case a.Timeouts != b.Timeouts:
+		return fmt.Errorf("%w: [timeouts] changed", ErrRestartRequired)
+	case a.TLS.CertFile != b.TLS.CertFile || a.TLS.KeyFile != b.TLS.KeyFile || !reflect.DeepEqual(a.TLS.ACME, b.TLS.ACME):
+		return fmt.Errorf("%w: [tls] changed", ErrRestartRequired)
+	case a.AccessLog.Path != b.AccessLog.Path:
+		return fmt.Errorf("%w: access_log.path changed", ErrRestartRequired)
+	}
+	return nil
+}

@@ -1,0 +1,224 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/trustedproxy"
+)
+
+// newTransport returns the upstream transport: no environment proxy (an
+// HTTP_PROXY variable must not redirect traffic meant for the app), bounded
+// dials and header waits, and enough idle connections for the gateway's
+// concurrency (the standard library keeps 2 per host, which serialises a
+// busy gateway on connection setup).
+func newTransport(c UpstreamConfig) *http.Transport {
+	d := &net.Dialer{Timeout: time.Duration(c.DialTimeout), KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		MaxIdleConns:          c.MaxIdleConns,
+		MaxIdleConnsPerHost:   c.MaxIdleConns,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: time.Duration(c.ResponseHeaderTimeout),
+		ExpectContinueTimeout: 1 * time.Second,
+	}
+}
+
+// bufferPool hands ReverseProxy 32 KiB copy buffers, so a response copy
+// does not allocate one per request.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(s []byte) { b.p.Put(&s) }
+
+var _ httputil.BufferPool = (*bufferPool)(nil)
+
+// proxyHeaders are the headers that carry claims about the client or the
+// original request (address, scheme, host, port). A client can send any of
+// them; an upstream that believes one (Django with SECURE_PROXY_SSL_HEADER or
+// USE_X_FORWARDED_HOST, a logger reading X-Real-IP) would take the
+// client's word for it. They are compared after folding '_' to '-', since
+// WSGI and CGI servers map both spellings to the same variable
+// (HTTP_X_FORWARDED_PROTO).
+var proxyHeaders = map[string]bool{
+	"forwarded":                true,
+	"x-real-ip":                true,
+	"x-client-ip":              true,
+	"true-client-ip":           true,
+	"x-cluster-client-ip":      true,
+	"cf-connecting-ip":         true,
+	"fastly-client-ip":         true,
+	"x-original-forwarded-for": true,
+	"x-url-scheme":             true,
+	"front-end-https":          true,
+}
+
+// isProxyHeader reports whether name (any case, '_' or '-') claims facts
+// about the client: one of proxyHeaders, or X-Forwarded and X-Forwarded-*.
+func isProxyHeader(name string) bool {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return false
+	}
+	b := buf[:len(name)]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_':
+			c = '-'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	if bytes.Equal(b, []byte("x-forwarded")) || bytes.HasPrefix(b, []byte("x-forwarded-")) {
+		return true
+	}
+	return proxyHeaders[string(b)] // the conversion in a map index does not allocate
+}
+
+// stripProxyHeaders deletes the headers isProxyHeader names from h. When
+// keepTrusted is set (the peer is a trusted proxy), the canonical spellings
+// are kept and only the underscore variants go: a proxy we trust writes
+// X-Forwarded-For, never X_Forwarded_For, so an underscore variant can only
+// come from the client behind it.
+func stripProxyHeaders(h http.Header, keepTrusted bool) {
+	for k := range h {
+		if !isProxyHeader(k) {
+			continue
+		}
+		if keepTrusted && !strings.Contains(k, "_") {
+			continue
+		}
+		delete(h, k)
+	}
+}
+
+// upstreamHost returns the host the upstream request carries: the host the
+// hosts layer validated. ok is false when no layer validated one; the
+// request is then refused rather than forwarded with a host nobody checked.
+func upstreamHost(r *http.Request) (string, bool) {
+	f, ok := trustedproxy.FactsFrom(r)
+	if !ok || !f.HostChecked || f.AllowedHost == "" {
+		return "", false
+	}
+	return f.AllowedHost, true
+}
+
+// rewrite builds the outbound request (ReverseProxy.Rewrite; the request it
+// is given is never the inbound one). ReverseProxy has already removed
+// hop-by-hop headers, Forwarded, X-Forwarded, -For, -Host and -Proto.
+func rewrite(target *url.URL) func(*httputil.ProxyRequest) {
+	return func(pr *httputil.ProxyRequest) {
+		f, _ := trustedproxy.FactsFrom(pr.In)
+		trusted := f != nil && f.ViaProxy
+		stripProxyHeaders(pr.Out.Header, trusted)
+		pr.SetURL(target)
+		// The query is passed byte for byte: the gateway takes no decision
+		// on it, and the upstream must see what the client sent (SetURL
+		// works on a copy from which Go dropped parameters it can't parse).
+		if target.RawQuery == "" {
+			pr.Out.URL.RawQuery = pr.In.URL.RawQuery
+		}
+		host, _ := upstreamHost(pr.In)
+		pr.Out.Host = host
+
+		// X-Forwarded-For: the client chain as the gateway established it.
+		// From a trusted proxy, its X-Forwarded-For is kept and the peer
+		// appended (the upstream sees the whole chain); from anyone else,
+		// just the peer's address.
+		var peer string
+		if f != nil && f.Peer.IsValid() {
+			peer = f.Peer.String()
+		} else if h, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+			peer = h
+		}
+		if trusted {
+			if prior := pr.In.Header.Values("X-Forwarded-For"); len(prior) > 0 && peer != "" {
+				pr.Out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+peer)
+			} else if peer != "" {
+				pr.Out.Header.Set("X-Forwarded-For", peer)
+			}
+		} else if peer != "" {
+			pr.Out.Header["X-Forwarded-For"] = []string{peer}
+		}
+		// Proto and Host are the facts the gateway acted on, so that an
+		// upstream Django with SECURE_PROXY_SSL_HEADER =
+		// ("HTTP_X_FORWARDED_PROTO", "https") and USE_X_FORWARDED_HOST
+		// agrees with the gateway, whatever the client sent.
+		scheme := "http"
+		if f != nil {
+			scheme = f.Scheme
+		} else if pr.In.TLS != nil {
+			scheme = "https"
+		}
+		pr.Out.Header["X-Forwarded-Proto"] = []string{scheme}
+		pr.Out.Header["X-Forwarded-Host"] = []string{host}
+	}
+}
+
+// errorHandler answers a failed proxy attempt. The client gets the status
+// text only: the error can hold upstream addresses and internals.
+func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			// A body over the limit surfaces here mid-copy (chunked
+			// uploads); it is the client's fault, not the upstream's.
+			m.refusal("body_too_large", "max_bytes")
+			writeStatus(w, http.StatusRequestEntityTooLarge)
+			return
+		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+			// The client went away; nobody reads this answer.
+			writeStatus(w, http.StatusBadGateway)
+			return
+		}
+		reason := "upstream_unreachable"
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			reason = "upstream_timeout"
+		}
+		m.upstreamErrors.WithLabelValues(reason).Inc()
+		logger.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
+			slog.String("event", "upstream_error"),
+			slog.String("reason", reason),
+			slog.String("error", err.Error()),
+			slog.String("client_ip", clientIP(r)),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path))
+		writeStatus(w, http.StatusBadGateway)
+	}
+}
+
+// writeStatus writes the status with its text as the body, never detail.
+func writeStatus(w http.ResponseWriter, code int) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Del("Content-Length")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(http.StatusText(code)))
+}
+
+func clientIP(r *http.Request) string {
+	if a := trustedproxy.ClientIP(r); a.IsValid() {
+		return a.String()
+	}
+	return ""
+}

@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	pathpkg "path"
+	"strings"
+	"time"
+)
+
+// tree is one handler tree, built from one configuration. A reload builds
+// a new tree and swaps it in whole: a request runs entirely in the tree it
+// started in, so it never sees half of an old configuration and half of a
+// new one.
+type tree struct {
+	cfg       Config // effective (defaults applied)
+	https     http.Handler
+	http      http.Handler
+	transport *http.Transport
+	health    *health
+}
+
+// octetStream is the type given to upstream responses that have none; see
+// modifyResponse.
+var octetStream = []string{"application/octet-stream"}
+
+var nosniff = []string{"nosniff"}
+
+func (g *Gateway) buildTree(cfg Config) (*tree, error) {
+	target, err := cfg.upstreamURL()
+	if err != nil {
+		return nil, err
+	}
+	t := &tree{cfg: cfg, transport: newTransport(cfg.Upstream)}
+	t.health = newHealth(cfg.Upstream, target, t.transport, g.logger, g.metrics)
+
+	chain, edgeOwned, err := g.composeChain(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cookies := newCookieHardener(cfg.Edge.Cookies)
+	logger := g.events
+	rp := &httputil.ReverseProxy{
+		Rewrite:      rewrite(target),
+		Transport:    t.transport,
+		BufferPool:   g.buffers,
+		ErrorHandler: errorHandler(g.logger, g.metrics),
+		// The gateway is the logger: the standard log package is not used.
+		ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
+		ModifyResponse: func(res *http.Response) error {
+			h := res.Header
+			// Headers the edge sets itself (HSTS, nosniff, framing,
+			// referrer, opener policy) win over the upstream's: the
+			// operator states the site-wide policy at the edge, and one
+			// header sent twice is read differently by different clients.
+			// The upstream's copy is dropped so exactly one value leaves.
+			for _, k := range edgeOwned {
+				delete(h, k)
+			}
+			if n := cookies.harden(h); n > 0 {
+				logger.LogAttrs(res.Request.Context(), slog.LevelInfo, "set-cookie dropped",
+					slog.String("event", "set_cookie_dropped"),
+					slog.String("reason", "unparsable"),
+					slog.Int("count", n),
+					slog.String("path", res.Request.URL.Path))
+			}
+			// No Content-Type from the upstream: net/http would sniff the
+			// body and could call it text/html, letting an uploaded file
+			// run as a page. The body is declared opaque instead, and
+			// nosniff stops the browser from sniffing it back.
+			if _, ok := h["Content-Type"]; !ok && mayHaveBody(res) {
+				h["Content-Type"] = octetStream
+			}
+			if _, ok := h["X-Content-Type-Options"]; !ok {
+				h["X-Content-Type-Options"] = nosniff
+			}
+			return nil
+		},
+	}
+	var edge http.Handler = &proxyHandler{rp: rp, m: g.metrics, logger: g.logger}
+	if len(cfg.Edge.UploadPaths) > 0 {
+		edge, err = g.uploadFilter(cfg, edge)
+		if err != nil {
+			return nil, err
+		}
+	}
+	app := chain(edge)
+	app, err = g.withMedia(cfg, app)
+	if err != nil {
+		return nil, err
+	}
+	access := g.access
+	if cfg.AccessLog.Disabled {
+		access = nil
+	}
+	t.https = observe(app, access, g.metrics)
+	t.http = t.https
+	if g.acme != nil {
+		// HTTP-01 challenges are answered before anything else; every
+		// other request goes through the chain, which redirects.
+		t.http = observe(g.acme.HTTPHandler(app), access, g.metrics)
+	}
+	return t, nil
+}
+
+func mayHaveBody(res *http.Response) bool {
+	switch {
+	case res.StatusCode < 200, res.StatusCode == http.StatusNoContent, res.StatusCode == http.StatusNotModified:
+		return false
+	case res.ContentLength == 0:
+		return false
+	}
+	return true
+}
+
+// proxyHandler is the innermost handler: it refuses a request whose host
+// no layer validated, then proxies.
+type proxyHandler struct {
+	rp     *httputil.ReverseProxy
+	m      *metrics
+	logger *slog.Logger
+}
+
+func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, ok := upstreamHost(r); !ok {
+		// Fail closed: the chain always validates the host before this
+		// point; reaching here without a validated host is a
+		// configuration error, and forwarding the client's Host would
+		// hand the upstream an unchecked value (password-reset poisoning).
+		p.m.refusal("disallowed_host", "not_validated")
+		p.logger.LogAttrs(r.Context(), slog.LevelInfo, "host not validated",
+			slog.String("event", "disallowed_host"), slog.String("reason", "not_validated"),
+			slog.String("client_ip", clientIP(r)), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		writeStatus(w, http.StatusBadRequest)
+		return
+	}
+	start := time.Now()
+	p.rp.ServeHTTP(w, r)
+	p.m.upstreamLatency.Observe(time.Since(start).Seconds())
+}
+
+// pathMatch reports whether path is under one of the prefixes. A prefix
+// ending in "/" matches everything below it; otherwise it matches the path
+// itself and everything below path+"/" ("/upload" matches "/upload" and
+// "/upload/x" but not "/uploads").
+//
+// The path is cleaned first ("/x/../upload/" and "//upload/" count as under
+// "/upload/"): matching more paths only inspects more, while matching the
+// raw path would let a dot-segment or a doubled slash slip past a check
+// that an upstream normalising paths would not.
+func pathMatch(prefixes []string, p string) bool {
+	if len(prefixes) == 0 {
+		return false
+	}
+	path := cleanPath(p)
+	for _, p := range prefixes {
+		if strings.HasSuffix(p, "/") {
+			if strings.HasPrefix(path, p) {
+				return true
+			}
+			continue
+		}
+		if path == p || strings.HasPrefix(path, p) && len(path) > len(p) && path[len(p)] == '/' {
+			return true
+		}
+	}
+	return false
+}
+
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	c := pathpkg.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
