@@ -1,5 +1,7 @@
 package httpsonly
 
+import "strings"
+
 // buildLocation returns "https://" + host + the escaped path (+ "?" + the
 // escaped query when non-empty), as Django's
 // "https://" + host + request.get_full_path(). ok is false when the result
@@ -23,18 +25,19 @@ func buildLocation(host, path, query string) (string, bool) {
 	if n > maxLocation {
 		return "", false
 	}
-	b := make([]byte, 0, n)
-	b = append(b, "https://"...)
-	b = append(b, host...)
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString("https://")
+	b.WriteString(host)
 	if len(path) == 0 || path[0] != '/' {
-		b = append(b, '/')
+		b.WriteByte('/')
 	}
-	b = appendEscaped(b, path, pathSafe)
+	writeEscaped(&b, path, pathSafe)
 	if query != "" {
-		b = append(b, '?')
-		b = appendEscaped(b, query, querySafe)
+		b.WriteByte('?')
+		writeEscaped(&b, query, querySafe)
 	}
-	return string(b), true
+	return b.String(), true
 }
 
 // byteSet is a 256-bit set of bytes left unescaped.
@@ -80,14 +83,15 @@ func escapedLen(s string, safe byteSet) int {
 
 const upperhex = "0123456789ABCDEF"
 
-func appendEscaped(b []byte, s string, safe byteSet) []byte {
+func writeEscaped(b *strings.Builder, s string, safe byteSet) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if safe.has(c) {
-			b = append(b, c)
+			b.WriteByte(c)
 			continue
 		}
-		b = append(b, '%', upperhex[c>>4], upperhex[c&15])
+		b.WriteByte('%')
+		b.WriteByte(upperhex[c>>4])
+		b.WriteByte(upperhex[c&15])
 	}
-	return b
 }
