@@ -19,7 +19,10 @@ import (
 type Facts struct {
 	// ClientIP is the address of the client: the peer itself, or, when the
 	// peer is a trusted proxy, the rightmost untrusted address of the
-	// forwarding chain. Always valid and unmapped (v4-mapped IPv6 folded).
+	// forwarding chain. Unmapped (v4-mapped IPv6 folded) and without zone.
+	// The zero Addr means the client has no address: RemoteAddr was not an
+	// IP address (a Unix socket, a test request), or the client's hop in
+	// an RFC 7239 Forwarded chain was "unknown" or obfuscated.
 	ClientIP netip.Addr
 	// Peer is the address of the TCP peer (from RemoteAddr), unmapped.
 	Peer netip.Addr
@@ -52,6 +55,30 @@ func WithFacts(r *http.Request, f *Facts) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), factsKey{}, f))
 }
 
+// factsContext is a context node that holds the Facts inline, so attaching
+// facts to a request costs one allocation for both (plus the shallow copy
+// of the request) instead of one for the Facts and one for the node.
+type factsContext struct {
+	context.Context
+	facts Facts
+}
+
+func (c *factsContext) Value(key any) any {
+	if _, ok := key.(factsKey); ok {
+		return &c.facts
+	}
+	return c.Context.Value(key)
+}
+
+func (c *factsContext) String() string { return "trustedproxy.Facts" }
+
+// attach returns a shallow copy of r carrying new, zero Facts, and those
+// Facts for the caller to fill.
+func attach(r *http.Request) (*http.Request, *Facts) {
+	c := &factsContext{Context: r.Context()}
+	return r.WithContext(c), &c.facts
+}
+
 // FactsFrom returns the facts attached to r by a Bulwark layer, if any.
 func FactsFrom(r *http.Request) (*Facts, bool) {
 	f, ok := r.Context().Value(factsKey{}).(*Facts)
@@ -65,9 +92,9 @@ func Ensure(r *http.Request) (*http.Request, *Facts) {
 	if f, ok := FactsFrom(r); ok {
 		return r, f
 	}
-	f := new(Facts)
+	r2, f := attach(r)
 	Direct(r, f)
-	return WithFacts(r, f), f
+	return r2, f
 }
 
 // Direct fills f from the connection alone, trusting no header: the client
