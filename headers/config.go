@@ -141,8 +141,15 @@ func (cp *compiledPolicy) withNonce(nonce string) string {
 	return strings.Join(cp.parts, "'nonce-"+nonce+"'")
 }
 
-func compilePolicy(p Policy) (*compiledPolicy, error) {
-	if err := p.Validate(); err != nil {
+// configError marks an error as a configuration error (errors.Is
+// ErrConfig) without repeating ErrConfig's text.
+type configError struct{ err error }
+
+func (e configError) Error() string   { return e.err.Error() }
+func (e configError) Unwrap() []error { return []error{e.err, ErrConfig} }
+
+func compilePolicy(p Policy, key string) (*compiledPolicy, error) {
+	if err := p.validate(key); err != nil {
 		return nil, err
 	}
 	cp := &compiledPolicy{plain: p.Build("")}
@@ -195,16 +202,16 @@ func (c Config) compile() (*compiled, error) {
 		out.static = append(out.static, field{headerXFO, v})
 	}
 	for _, pol := range []struct {
-		name string
-		p    Policy
-		dst  **compiledPolicy
-	}{{headerCSP, c.CSP, &out.csp}, {headerCSPRO, c.CSPReportOnly, &out.cspRO}} {
+		name, key string
+		p         Policy
+		dst       **compiledPolicy
+	}{{headerCSP, "csp", c.CSP, &out.csp}, {headerCSPRO, "csp_report_only", c.CSPReportOnly, &out.cspRO}} {
 		if len(pol.p) == 0 {
 			continue
 		}
-		cp, err := compilePolicy(pol.p)
+		cp, err := compilePolicy(pol.p, pol.key)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrConfig, strings.ToLower(pol.name), err)
+			return nil, configError{err}
 		}
 		switch {
 		case cp.parts != nil:

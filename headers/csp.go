@@ -176,29 +176,36 @@ var sandboxTokens = map[string]bool{
 // to its directive, or a character that would break the header (space,
 // ";", ",", quotes inside a value, control or non-ASCII characters). The
 // error names the directive and quotes the value.
-func (p Policy) Validate() error {
+func (p Policy) Validate() error { return p.validate("") }
+
+// validate is Validate with the configuration key in front of the
+// directive ("csp: directive ...") when key is non-empty.
+func (p Policy) validate(key string) error {
+	if key != "" {
+		key += ": "
+	}
 	seen := make(map[string]bool, len(p))
 	for _, d := range p {
 		kind, ok := directives[d.Name]
 		if !ok {
-			return fmt.Errorf("%w: unknown directive %q", ErrPolicy, d.Name)
+			return fmt.Errorf("%w: %sunknown directive %q", ErrPolicy, key, d.Name)
 		}
 		if seen[d.Name] {
 			// Browsers ignore every repetition after the first, so a
 			// duplicate is always a mistake that loosens or tightens the
 			// policy in ways its author did not see.
-			return fmt.Errorf("%w: duplicate directive %q", ErrPolicy, d.Name)
+			return fmt.Errorf("%w: %sduplicate directive %q", ErrPolicy, key, d.Name)
 		}
 		seen[d.Name] = true
 		if len(d.Values) == 1 && d.Values[0] == "" {
 			continue // renders the bare name, as Django does
 		}
 		if kind == kindBare && len(d.Values) > 0 {
-			return fmt.Errorf("%w: directive %q takes no value, got %q", ErrPolicy, d.Name, d.Values[0])
+			return fmt.Errorf("%w: %sdirective %q takes no value, got %q", ErrPolicy, key, d.Name, d.Values[0])
 		}
 		for _, v := range d.Values {
 			if err := checkValue(kind, v); err != nil {
-				return fmt.Errorf("%w: directive %q: value %q: %v", ErrPolicy, d.Name, v, err)
+				return fmt.Errorf("%w: %sdirective %q: value %q: %v", ErrPolicy, key, d.Name, v, err)
 			}
 		}
 	}

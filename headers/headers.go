@@ -182,7 +182,7 @@ func override(w http.ResponseWriter, i int, p Policy) error {
 	cp := &compiledPolicy{}
 	if len(p) > 0 {
 		var err error
-		if cp, err = compilePolicy(p); err != nil {
+		if cp, err = compilePolicy(p, ""); err != nil {
 			return err
 		}
 	}
