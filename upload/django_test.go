@@ -1,0 +1,262 @@
+package upload_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/vectors"
+	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/internal/djangoname"
+)
+
+type filenameVectors struct {
+	Sections []struct {
+		Name    string            `json:"name"`
+		Vectors []json.RawMessage `json:"vectors"`
+	} `json:"sections"`
+}
+
+type filenameVector struct {
+	Test                       string                        `json:"test"`
+	Function                   string                        `json:"function"`
+	Input                      *string                       `json:"input"`
+	Expected                   json.RawMessage               `json:"expected"`
+	ExpectedError              string                        `json:"expected_error"`
+	Message                    string                        `json:"message"`
+	ExpectedPattern            string                        `json:"expected_pattern"`
+	ExistingFiles              []string                      `json:"existing_files"`
+	UploadTo                   *struct{ Kind, Value string } `json:"upload_to"`
+	Location                   string                        `json:"location"`
+	Field                      string                        `json:"field"`
+	ContentDispositionFilename *string                       `json:"content_disposition_filename"`
+	ContentDisposition         string                        `json:"content_disposition"`
+	ExpectedName               json.RawMessage               `json:"expected_name"`
+	ExpectedLength             int                           `json:"expected_length"`
+	ExpectedFiles              map[string]string             `json:"expected_files"`
+}
+
+// expectString decodes an "expected" value: a string, or null (nil).
+func expectString(raw json.RawMessage) (*string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// checkErr compares a result with a vector's expected value or error.
+func checkErr(v filenameVector, got string, err error) error {
+	if v.ExpectedError != "" || v.Message != "" {
+		var sfo *djangoname.SuspiciousFileOperation
+		if !errors.As(err, &sfo) {
+			return fmt.Errorf("got %q, %v; want %s %q", got, err, v.ExpectedError, v.Message)
+		}
+		if v.Message != "" && sfo.Msg != v.Message {
+			return fmt.Errorf("message %q, want %q", sfo.Msg, v.Message)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("unexpected error %v", err)
+	}
+	if v.ExpectedPattern != "" {
+		if !regexp.MustCompile(v.ExpectedPattern).MatchString(got) {
+			return fmt.Errorf("got %q, want match of %s", got, v.ExpectedPattern)
+		}
+		return nil
+	}
+	want, jerr := expectString(v.Expected)
+	if jerr != nil {
+		return jerr
+	}
+	if want == nil || got != *want {
+		return fmt.Errorf("got %q, want %v", got, v.Expected)
+	}
+	return nil
+}
+
+func multipartBody(disposition string) string {
+	return "--BoUnDaRy\r\nContent-Disposition: " + disposition + "\r\nContent-Type: text/plain\r\n\r\nfile contents\r\n--BoUnDaRy--\r\n"
+}
+
+func filesOf(t *testing.T, disposition string) (map[string][]*upload.File, error) {
+	form, err := upload.ReadForm(strings.NewReader(multipartBody(disposition)), "multipart/form-data; boundary=BoUnDaRy", limits.Default(), t.TempDir())
+	if err != nil {
+		return nil, err
+	}
+	defer form.RemoveAll()
+	return form.File, nil
+}
+
+func quoteDjango(s string) string {
+	// The vectors' bodies are built as Django's tests build them: the name
+	// between quotes, verbatim.
+	return `"` + s + `"`
+}
+
+func TestDjangoUploadFilenames(t *testing.T) {
+	const file = "upload_filenames.json"
+	var vf filenameVectors
+	vectors.Load(t, file, &vf)
+	dev := vectors.Deviations(t, file)
+	n := 0
+	for _, sec := range vf.Sections {
+		for i, raw := range sec.Vectors {
+			var v filenameVector
+			if err := json.Unmarshal(raw, &v); err != nil {
+				t.Fatalf("%s[%d]: %v", sec.Name, i, err)
+			}
+			id := sec.Name + "/" + strconv.Itoa(i)
+			n++
+			vectors.Check(t, file, id, dev, func() error { return runFilenameVector(t, sec.Name, v) })
+		}
+	}
+	vectors.Count(t, file, n)
+}
+
+func runFilenameVector(t *testing.T, section string, v filenameVector) error {
+	in := ""
+	if v.Input != nil {
+		in = *v.Input
+	}
+	switch section {
+	case "multipart_sanitize":
+		got, ok := upload.SanitizeFilename(in)
+		want, err := expectString(v.Expected)
+		if err != nil {
+			return err
+		}
+		if want == nil {
+			if ok {
+				return fmt.Errorf("got %q, want the part dropped", got)
+			}
+			return nil
+		}
+		if !ok || got != *want {
+			return fmt.Errorf("got %q (%v), want %q", got, ok, *want)
+		}
+		return nil
+	case "multipart_end_to_end":
+		disposition := v.ContentDisposition
+		field := v.Field
+		if disposition == "" {
+			if v.ContentDispositionFilename == nil {
+				return errors.New("vector has no filename")
+			}
+			disposition = "form-data; name=" + quoteDjango(field) + "; filename=" + quoteDjango(*v.ContentDispositionFilename)
+		}
+		files, err := filesOf(t, disposition)
+		if err != nil {
+			return err
+		}
+		want := map[string]*string{}
+		if v.ExpectedFiles != nil {
+			for k, s := range v.ExpectedFiles {
+				want[k] = &s
+			}
+		} else {
+			w, err := expectString(v.ExpectedName)
+			if err != nil {
+				return err
+			}
+			want[field] = w
+		}
+		for k, w := range want {
+			got := files[k]
+			if w == nil {
+				if len(got) != 0 {
+					return fmt.Errorf("field %q: got file %q, want none", k, got[0].Filename)
+				}
+				continue
+			}
+			if len(got) != 1 || got[0].Filename != *w {
+				return fmt.Errorf("field %q: got %v, want %q", k, names(got), *w)
+			}
+			if v.ExpectedLength != 0 && len([]rune(got[0].Filename)) != v.ExpectedLength {
+				return fmt.Errorf("length %d, want %d", len([]rune(got[0].Filename)), v.ExpectedLength)
+			}
+		}
+		return nil
+	case "uploadedfile_name":
+		// UploadedFile(name=...): Django's setter takes the basename and
+		// validates it.
+		base := in[strings.LastIndexByte(in, '/')+1:]
+		got, err := djangoname.ValidateFileName(base, false)
+		if err != nil {
+			var sfo *djangoname.SuspiciousFileOperation
+			if errors.As(err, &sfo) {
+				// The setter reports the basename.
+				return checkErr(v, got, err)
+			}
+		}
+		return checkErr(v, got, err)
+	case "get_valid_filename":
+		got, err := djangoname.GetValidFilename(in)
+		return checkErr(v, got, err)
+	case "storage":
+		return runStorageVector(v, in)
+	}
+	return fmt.Errorf("unknown section %q", section)
+}
+
+func names(fs []*upload.File) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Filename)
+	}
+	return out
+}
+
+func runStorageVector(v filenameVector, in string) error {
+	fn := v.Function
+	switch {
+	case fn == "storage.generate_filename":
+		got, err := djangoname.GenerateFilename(in)
+		return checkErr(v, got, err)
+	case strings.HasPrefix(fn, "storage.get_available_name"):
+		existing := map[string]bool{}
+		for _, f := range v.ExistingFiles {
+			existing[f] = true
+		}
+		got, err := djangoname.GetAvailableName(in, 0, strings.Contains(fn, "allow_overwrite=True"), func(s string) bool { return existing[s] })
+		return checkErr(v, got, err)
+	case fn == "FileField.generate_filename":
+		if v.UploadTo == nil {
+			return errors.New("vector has no upload_to")
+		}
+		got, err := djangoname.FieldGenerateFilename(djangoname.UploadTo{Kind: v.UploadTo.Kind, Value: v.UploadTo.Value}, in)
+		return checkErr(v, got, err)
+	case strings.HasPrefix(fn, "FileSystemStorage.path"):
+		_, err := djangoname.SafeJoin(v.Location, in)
+		want, jerr := expectString(v.Expected)
+		if jerr != nil || want == nil {
+			return fmt.Errorf("bad expected %s", v.Expected)
+		}
+		switch *want {
+		case "ok":
+			return err
+		case "SuspiciousFileOperation":
+			var sfo *djangoname.SuspiciousFileOperation
+			if !errors.As(err, &sfo) {
+				return fmt.Errorf("got %v, want SuspiciousFileOperation", err)
+			}
+			return nil
+		}
+		return fmt.Errorf("bad expected %q", *want)
+	}
+	return fmt.Errorf("unknown function %q", fn)
+}
+
+var _ = httptest.NewRequest
+var _ = http.StatusOK

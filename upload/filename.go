@@ -1,0 +1,113 @@
+package upload
+
+import (
+	"html"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// SanitizeFilename is Django's MultiPartParser.sanitize_file_name: it
+// unescapes HTML entities, keeps what follows the last "/" and then the
+// last "\", and removes every character Python's str.isprintable rejects.
+// It reports false when nothing usable is left ("", "." or ".."), where
+// Django silently drops the part.
+//
+// The result is a client-chosen label, not a safe storage name: it may
+// contain "<", quotes, ":" (drive-relative "C:x"), leading or trailing
+// spaces and look-alike characters. Bulwark never uses it as a path; see
+// DisplayName and Storage.
+func SanitizeFilename(name string) (string, bool) {
+	name = strings.ToValidUTF8(name, "\uFFFD")
+	name = html.UnescapeString(name)
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	if i := strings.LastIndexByte(name, '\\'); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if IsPrintable(r) {
+			return r
+		}
+		return -1
+	}, name)
+	if name == "" || name == "." || name == ".." {
+		return "", false
+	}
+	return name, true
+}
+
+// IsPrintable is Python's str.isprintable for one character: false for the
+// Unicode categories Cc, Cf, Cs, Co, Cn (unassigned), Zl, Zp, and Zs other
+// than the ASCII space. Every assigned character outside C* and Z* is in
+// L, M, N, P or S, so printable is "space, or in one of those".
+func IsPrintable(r rune) bool {
+	if r == ' ' {
+		return true
+	}
+	if r < 0x80 {
+		return r > 0x20 && r < 0x7f
+	}
+	if r == utf8.RuneError {
+		// U+FFFD itself is a symbol (So) and printable; invalid bytes were
+		// replaced with it above, as Python's errors="replace" does.
+		return true
+	}
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S)
+}
+
+// maxNameLen is the longest UploadedFile.name Django keeps, in characters.
+const maxNameLen = 255
+
+// truncateName is Django's UploadedFile.name setter length rule: when the
+// name is longer than 255 characters, the extension (os.path.splitext) is
+// cut to 255 and the root to 255 - len(ext).
+func truncateName(name string) string {
+	if utf8.RuneCountInString(name) <= maxNameLen {
+		return name
+	}
+	root, ext := splitExt(name)
+	ext = firstRunes(ext, maxNameLen)
+	return firstRunes(root, maxNameLen-utf8.RuneCountInString(ext)) + ext
+}
+
+func firstRunes(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}
+
+// splitExt is Python's posixpath.splitext: the extension starts at the last
+// dot, unless every character before that dot is a dot.
+func splitExt(name string) (root, ext string) {
+	dot := strings.LastIndexByte(name, '.')
+	if dot <= 0 || strings.Trim(name[:dot], ".") == "" {
+		return name, ""
+	}
+	return name[:dot], name[dot:]
+}
+
+// DisplayName turns a client filename into the label Bulwark keeps as
+// metadata: Django's sanitisation and 255-character rule, then Unicode NFC
+// normalisation so that visually identical names compare equal. It reports
+// false when the part carries no usable name. The label must still be
+// escaped wherever it is displayed.
+func DisplayName(clientName string) (string, bool) {
+	name, ok := SanitizeFilename(clientName)
+	if !ok {
+		return "", false
+	}
+	name = norm.NFC.String(truncateName(name))
+	return name, true
+}
