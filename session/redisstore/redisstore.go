@@ -1,0 +1,114 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bulwarkdev/bulwark/session"
+)
+
+// DefaultPrefix is the key prefix used when Config.Prefix is empty.
+const DefaultPrefix = "bulwark:session:"
+
+// maxPrefix bounds Config.Prefix: it is sent with every command.
+const maxPrefix = 256
+
+// Config configures a Store. The zero value is valid.
+type Config struct {
+	// Prefix is prepended to every key, to keep sessions apart from other
+	// data in the same Redis (and to let an ACL confine the application's
+	// user to it). At most 256 bytes. Zero value: DefaultPrefix
+	// ("bulwark:session:").
+	Prefix string `toml:"prefix"`
+}
+
+// Validate reports whether c is usable.
+func (c Config) Validate() error {
+	if len(c.Prefix) > maxPrefix {
+		return fmt.Errorf("redisstore: prefix of %d bytes is longer than %d", len(c.Prefix), maxPrefix)
+	}
+	return nil
+}
+
+// Store is a session.Store backed by Redis. It is safe for concurrent use.
+type Store struct {
+	client redis.UniversalClient
+	prefix string
+}
+
+var _ session.Store = (*Store)(nil)
+
+// New returns a Store using client, which stays the caller's to close.
+func New(client redis.UniversalClient, cfg Config) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: nil client")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	prefix := cfg.Prefix
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &Store{client: client, prefix: prefix}, nil
+}
+
+// Find returns the data stored under key with one GET.
+func (s *Store) Find(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("redisstore: find: %w", err)
+	}
+	// Bytes converts the reply to a new slice: the caller owns it.
+	data, err := s.client.Get(ctx, s.prefix+key).Bytes()
+	switch {
+	case err == nil:
+		return data, true, nil
+	case errors.Is(err, redis.Nil):
+		return nil, false, nil
+	case redis.HasErrorPrefix(err, "WRONGTYPE"):
+		// Something other than a string sits at the key: not a record we
+		// wrote, so not a session. Commit's SET replaces it.
+		return nil, false, nil
+	}
+	return nil, false, fmt.Errorf("redisstore: find: %w", err)
+}
+
+// Commit stores data under key with one SET ... PX, or deletes the key when
+// expiry is less than a millisecond away.
+func (s *Store) Commit(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: commit: %w", err)
+	}
+	// Rounded down: a record may die up to a millisecond early, never late.
+	ttl := time.Until(expiry).Truncate(time.Millisecond)
+	var err error
+	if ttl <= 0 {
+		// Redis refuses a non-positive PX, and a record with a past
+		// expiry must not stay live under an older TTL.
+		err = s.client.Del(ctx, s.prefix+key).Err()
+	} else {
+		if data == nil {
+			data = []byte{}
+		}
+		err = s.client.Set(ctx, s.prefix+key, data, ttl).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("redisstore: commit: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the record for key, if any, with one DEL.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: delete: %w", err)
+	}
+	if err := s.client.Del(ctx, s.prefix+key).Err(); err != nil {
+		return fmt.Errorf("redisstore: delete: %w", err)
+	}
+	return nil
+}
