@@ -156,7 +156,7 @@ func TestOneRoundTripEach(t *testing.T) {
 	testsvc.Redis(t)
 	client := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr()})
 	t.Cleanup(func() { client.Close() }) // after newStore's cleanup
-	client.Ping(context.Background()) // connection set-up is not a request's cost
+	client.Ping(context.Background())    // connection set-up is not a request's cost
 	var c counter
 	client.AddHook(&c)
 	s, _ := newStore(t, client)
