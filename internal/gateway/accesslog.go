@@ -16,11 +16,13 @@ type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
+	facts *trustedproxy.Facts // set by recordFacts once the chain resolved them
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 && code >= 200 {
 		w.code = code
+		dedupe(w.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -28,6 +30,7 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
+		dedupe(w.Header())
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
@@ -51,9 +54,6 @@ var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 func observe(next http.Handler, access *slog.Logger, m *metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		f := new(trustedproxy.Facts)
-		trustedproxy.Direct(r, f)
-		r = trustedproxy.WithFacts(r, f)
 		sw := statusWriters.Get().(*statusWriter)
 		*sw = statusWriter{ResponseWriter: w}
 		defer func() {
@@ -63,6 +63,11 @@ func observe(next http.Handler, access *slog.Logger, m *metrics) http.Handler {
 			}
 			m.request(code)
 			if access != nil {
+				f := sw.facts
+				if f == nil { // refused before the facts were resolved
+					f = new(trustedproxy.Facts)
+					trustedproxy.Direct(r, f)
+				}
 				host := f.Host
 				if f.HostChecked {
 					host = f.AllowedHost
@@ -89,4 +94,30 @@ func observe(next http.Handler, access *slog.Logger, m *metrics) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// singleHeaders are the security headers that must leave exactly once.
+// The edge sets them before the upstream's response headers are copied
+// (which appends), so the first value is the edge's: the edge wins. The
+// operator states the site-wide policy at the gateway; two values would be
+// read differently by different clients (browsers take the first HSTS
+// header, some caches and scanners the last). Content-Security-Policy is
+// not here: several policies are all enforced, so an upstream's policy can
+// only tighten the edge's.
+var singleHeaders = [...]string{
+	"Strict-Transport-Security",
+	"X-Content-Type-Options",
+	"X-Frame-Options",
+	"Referrer-Policy",
+	"Cross-Origin-Opener-Policy",
+	"Cross-Origin-Resource-Policy",
+	"Permissions-Policy",
+}
+
+func dedupe(h http.Header) {
+	for _, k := range singleHeaders {
+		if v := h[k]; len(v) > 1 {
+			h[k] = v[:1:1]
+		}
+	}
 }

@@ -14,6 +14,11 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/bulwarkdev/bulwark/headers"
+	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/httpsonly"
+	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // Config is the gateway's configuration: the server sections below plus the
@@ -23,6 +28,22 @@ import (
 // The zero value of every section is the secure default documented on its
 // fields; only Upstream.URL is required.
 type Config struct {
+	// Proxy says which peers are trusted proxies (package trustedproxy).
+	// Zero: none; every forwarded header is stripped.
+	Proxy trustedproxy.Config `toml:"proxy"`
+	// Hosts is the allowed-hosts list (package hosts). Zero: no host is
+	// allowed, every request is refused with 400.
+	Hosts hosts.Config `toml:"hosts"`
+	// HTTPS is the redirect and HSTS (package httpsonly). Zero: redirect
+	// with 301, HSTS max-age one year.
+	HTTPS httpsonly.Config `toml:"https"`
+	// Headers are the security headers (package headers). Zero: nosniff,
+	// Referrer-Policy same-origin, COOP same-origin, X-Frame-Options DENY.
+	Headers headers.Config `toml:"headers"`
+	// Limits are the request size limits (package limits). Zero: Django's
+	// defaults and a 32 MiB body cap.
+	Limits limits.Config `toml:"limits"`
+
 	// Listen says where the gateway accepts connections.
 	Listen ListenConfig `toml:"listen"`
 	// TLS says where certificates come from: files, or ACME.
@@ -107,14 +128,14 @@ type UpstreamConfig struct {
 	// answer means healthy. Empty means a TCP connect to the upstream.
 	HealthPath string `toml:"health_path"`
 	// HealthInterval is the time between checks. Zero means 10s.
-	HealthInterval Duration `toml:"health_interval"`
+	HealthInterval time.Duration `toml:"health_interval"`
 	// HealthTimeout bounds one check. Zero means 2s.
-	HealthTimeout Duration `toml:"health_timeout"`
+	HealthTimeout time.Duration `toml:"health_timeout"`
 	// DialTimeout bounds connecting to the upstream. Zero means 5s.
-	DialTimeout Duration `toml:"dial_timeout"`
+	DialTimeout time.Duration `toml:"dial_timeout"`
 	// ResponseHeaderTimeout bounds the wait for the upstream's response
 	// headers once the request is sent. Zero means 60s.
-	ResponseHeaderTimeout Duration `toml:"response_header_timeout"`
+	ResponseHeaderTimeout time.Duration `toml:"response_header_timeout"`
 	// MaxIdleConns is the number of idle keep-alive connections kept to
 	// the upstream. Zero means 256.
 	MaxIdleConns int `toml:"max_idle_conns"`
@@ -125,19 +146,19 @@ type UpstreamConfig struct {
 // connection and a goroutine forever.
 type TimeoutsConfig struct {
 	// ReadHeader bounds reading the request headers. Zero means 5s.
-	ReadHeader Duration `toml:"read_header"`
+	ReadHeader time.Duration `toml:"read_header"`
 	// Read bounds reading the whole request, body included (uploads must
 	// fit in it). Zero means 60s.
-	Read Duration `toml:"read"`
+	Read time.Duration `toml:"read"`
 	// Write bounds the time from the end of the request headers to the end
 	// of the response. Zero means 120s.
-	Write Duration `toml:"write"`
+	Write time.Duration `toml:"write"`
 	// Idle bounds the wait for the next request on a keep-alive
 	// connection. Zero means 120s.
-	Idle Duration `toml:"idle"`
+	Idle time.Duration `toml:"idle"`
 	// Drain bounds the graceful shutdown: in-flight requests get this long
 	// to finish before connections are closed. Zero means 30s.
-	Drain Duration `toml:"drain"`
+	Drain time.Duration `toml:"drain"`
 	// MaxHeaderBytes caps the request line and headers. Zero means 64 KiB.
 	MaxHeaderBytes int `toml:"max_header_bytes"`
 }
@@ -193,26 +214,6 @@ type AccessLogConfig struct {
 	Path string `toml:"path"`
 }
 
-// Duration is a time.Duration that reads and writes TOML strings like
-// "15s" or "2m30s".
-type Duration time.Duration
-
-// UnmarshalText parses a Go duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("gateway: invalid duration %q", b)
-	}
-	if v < 0 {
-		return fmt.Errorf("gateway: negative duration %q", b)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText writes the duration as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
 // Defaults.
 const (
 	DefaultHTTPS          = ":443"
@@ -231,9 +232,9 @@ const (
 	DefaultMaxHeaderBytes = 64 << 10
 )
 
-func orDur(d Duration, def time.Duration) Duration {
+func orDur(d, def time.Duration) time.Duration {
 	if d == 0 {
-		return Duration(def)
+		return def
 	}
 	return d
 }
@@ -330,6 +331,16 @@ func (c Config) Validate() error {
 		return invalid("tls: set cert_file and key_file, or enable acme")
 	case files && (c.TLS.CertFile == "" || c.TLS.KeyFile == ""):
 		return invalid("tls: cert_file and key_file go together")
+	}
+	for key, d := range map[string]time.Duration{
+		"upstream.health_interval": c.Upstream.HealthInterval, "upstream.health_timeout": c.Upstream.HealthTimeout,
+		"upstream.dial_timeout": c.Upstream.DialTimeout, "upstream.response_header_timeout": c.Upstream.ResponseHeaderTimeout,
+		"timeouts.read_header": c.Timeouts.ReadHeader, "timeouts.read": c.Timeouts.Read, "timeouts.write": c.Timeouts.Write,
+		"timeouts.idle": c.Timeouts.Idle, "timeouts.drain": c.Timeouts.Drain,
+	} {
+		if d < 0 {
+			return invalid("%s must not be negative", key)
+		}
 	}
 	if c.Timeouts.MaxHeaderBytes < 0 {
 		return invalid("timeouts.max_header_bytes must not be negative")

@@ -236,10 +236,10 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	newServer := func(h http.Handler) *http.Server {
 		return &http.Server{
 			Handler:           h,
-			ReadHeaderTimeout: time.Duration(cfg.Timeouts.ReadHeader),
-			ReadTimeout:       time.Duration(cfg.Timeouts.Read),
-			WriteTimeout:      time.Duration(cfg.Timeouts.Write),
-			IdleTimeout:       time.Duration(cfg.Timeouts.Idle),
+			ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
+			ReadTimeout:       cfg.Timeouts.Read,
+			WriteTimeout:      cfg.Timeouts.Write,
+			IdleTimeout:       cfg.Timeouts.Idle,
 			MaxHeaderBytes:    cfg.Timeouts.MaxHeaderBytes,
 			ErrorLog:          errLog,
 		}
@@ -272,7 +272,7 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	drain, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Timeouts.Drain))
+	drain, cancel := context.WithTimeout(context.Background(), cfg.Timeouts.Drain)
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, s := range servers {

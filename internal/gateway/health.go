@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"context"
 	"io"
 	"log/slog"
@@ -30,7 +31,7 @@ type health struct {
 func newHealth(c UpstreamConfig, target *url.URL, tr http.RoundTripper, logger *slog.Logger, m *metrics) *health {
 	return &health{
 		target: target, path: c.HealthPath,
-		interval: time.Duration(c.HealthInterval), timeout: time.Duration(c.HealthTimeout),
+		interval: c.HealthInterval, timeout: c.HealthTimeout,
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a redirect answer is an answer
 		}},
@@ -75,7 +76,7 @@ func (h *health) check(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 	ok := h.probe(ctx)
-	if ctx.Err() != nil && ok == false && context.Cause(ctx) == context.Canceled {
+	if !ok && errors.Is(context.Cause(ctx), context.Canceled) {
 		return // stopping
 	}
 	was, seen := h.up.Swap(ok), h.checked.Swap(true)

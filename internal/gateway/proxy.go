@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -22,7 +23,7 @@ import (
 // concurrency (the standard library keeps 2 per host, which serialises a
 // busy gateway on connection setup).
 func newTransport(c UpstreamConfig) *http.Transport {
-	d := &net.Dialer{Timeout: time.Duration(c.DialTimeout), KeepAlive: 30 * time.Second}
+	d := &net.Dialer{Timeout: c.DialTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           d.DialContext,
@@ -30,7 +31,7 @@ func newTransport(c UpstreamConfig) *http.Transport {
 		MaxIdleConnsPerHost:   c.MaxIdleConns,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: time.Duration(c.ResponseHeaderTimeout),
+		ResponseHeaderTimeout: c.ResponseHeaderTimeout,
 		ExpectContinueTimeout: 1 * time.Second,
 	}
 }
@@ -177,7 +178,14 @@ func rewrite(target *url.URL) func(*httputil.ProxyRequest) {
 func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		var mbe *http.MaxBytesError
+		var le *limits.Error
 		switch {
+		case errors.As(err, &le):
+			// The body passed the declared-length check but grew past
+			// the cap while streaming (chunked): 413, not 502, and the
+			// limits layer's own event.
+			limits.Refuse(w, r, logger, le)
+			return
 		case errors.As(err, &mbe):
 			// A body over the limit surfaces here mid-copy (chunked
 			// uploads); it is the client's fault, not the upstream's.

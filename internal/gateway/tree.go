@@ -35,7 +35,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	t := &tree{cfg: cfg, transport: newTransport(cfg.Upstream)}
 	t.health = newHealth(cfg.Upstream, target, t.transport, g.logger, g.metrics)
 
-	chain, edgeOwned, err := g.composeChain(cfg)
+	chain, err := g.composeChain(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -45,19 +45,13 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 		Rewrite:      rewrite(target),
 		Transport:    t.transport,
 		BufferPool:   g.buffers,
-		ErrorHandler: errorHandler(g.logger, g.metrics),
+		ErrorHandler: errorHandler(g.events, g.metrics),
 		// The gateway is the logger: the standard log package is not used.
 		ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
 		ModifyResponse: func(res *http.Response) error {
 			h := res.Header
-			// Headers the edge sets itself (HSTS, nosniff, framing,
-			// referrer, opener policy) win over the upstream's: the
-			// operator states the site-wide policy at the edge, and one
-			// header sent twice is read differently by different clients.
-			// The upstream's copy is dropped so exactly one value leaves.
-			for _, k := range edgeOwned {
-				delete(h, k)
-			}
+			// Security headers the edge also sets are reduced to the
+			// edge's value when the response is written (see dedupe).
 			if n := cookies.harden(h); n > 0 {
 				logger.LogAttrs(res.Request.Context(), slog.LevelInfo, "set-cookie dropped",
 					slog.String("event", "set_cookie_dropped"),

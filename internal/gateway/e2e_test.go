@@ -1,0 +1,522 @@
+package gateway_test
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/gateway"
+)
+
+func TestRedirectAndHSTS(t *testing.T) {
+	e := start(t, nil, nil)
+
+	resp, _ := e.get(e.http + "/a/b?x=1")
+	if resp.StatusCode != http.StatusMovedPermanently {
+		t.Fatalf("HTTP GET: status %d, want 301", resp.StatusCode)
+	}
+	if got, want := resp.Header.Get("Location"), e.https+"/a/b?x=1"; got != want {
+		t.Errorf("Location = %q, want %q", got, want)
+	}
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Errorf("HSTS sent over plain HTTP")
+	}
+	if e.up.hits.Load() != 0 {
+		t.Errorf("the upstream saw a plain-HTTP request")
+	}
+
+	resp, body := e.get(e.https + "/a")
+	if resp.StatusCode != 200 {
+		t.Fatalf("HTTPS GET: status %d %q", resp.StatusCode, body)
+	}
+	if got := resp.Header.Values("Strict-Transport-Security"); len(got) != 1 || got[0] != "max-age=31536000" {
+		t.Errorf("HSTS = %q, want exactly [max-age=31536000]", got)
+	}
+	for _, h := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy"} {
+		if len(resp.Header.Values(h)) != 1 {
+			t.Errorf("%s = %q, want one value", h, resp.Header.Values(h))
+		}
+	}
+}
+
+func TestUpstreamSecurityHeadersDoNotDuplicate(t *testing.T) {
+	e := start(t, nil, nil)
+	resp, _ := e.get(e.https + "/own-headers")
+	// The edge's policy wins; the upstream's copy is dropped.
+	if got := resp.Header.Values("Strict-Transport-Security"); len(got) != 1 || got[0] != "max-age=31536000" {
+		t.Errorf("HSTS = %q, want the edge's value once", got)
+	}
+	if got := resp.Header.Values("X-Frame-Options"); len(got) != 1 || got[0] != "DENY" {
+		t.Errorf("X-Frame-Options = %q, want [DENY]", got)
+	}
+}
+
+func TestHTTP2AndTLSVersions(t *testing.T) {
+	e := start(t, nil, nil)
+	c := e.newClient(true)
+	resp, err := c.Get(e.https + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Errorf("proto %s, want HTTP/2", resp.Proto)
+	}
+	addr := "127.0.0.1:" + e.httpsPrt
+	for _, tc := range []struct {
+		name string
+		cfg  *tls.Config
+		ok   bool
+	}{
+		{"tls1.3", &tls.Config{MinVersion: tls.VersionTLS13}, true},
+		{"tls1.2 ecdhe aead", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}, true},
+		{"tls1.1 refused", &tls.Config{MaxVersion: tls.VersionTLS11, MinVersion: tls.VersionTLS10}, false},
+		{"tls1.2 cbc refused", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}}, false},
+		{"tls1.2 rsa kex refused", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.RootCAs, tc.cfg.ServerName = e.pool, siteHost
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr, tc.cfg)
+			if err == nil {
+				c.Close()
+			}
+			if (err == nil) != tc.ok {
+				t.Errorf("handshake error %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestDisallowedHost(t *testing.T) {
+	e := start(t, nil, nil)
+	for _, tc := range []struct{ name, url, host string }{
+		{"https evil", e.https + "/", "evil.com"},
+		{"https suffix trick", e.https + "/", "site.test.evil.com"},
+		{"http evil (no open redirect)", e.http + "/", "evil.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.get(tc.url, "Host", tc.host)
+			if resp.StatusCode != http.StatusBadRequest || strings.TrimSpace(body) != "Bad Request" {
+				t.Errorf("status %d body %q, want 400 Bad Request", resp.StatusCode, body)
+			}
+			if loc := resp.Header.Get("Location"); loc != "" {
+				t.Errorf("redirected to %q", loc)
+			}
+		})
+	}
+	if n := e.up.hits.Load(); n != 0 {
+		t.Errorf("the upstream saw %d requests with a disallowed host", n)
+	}
+	if !contains(e.logs.String(), `"event":"disallowed_host"`) {
+		t.Errorf("no disallowed_host event logged")
+	}
+}
+
+// spoofed are client-sent claims about the client, scheme and host.
+var spoofed = []string{
+	"X-Forwarded-For", "6.6.6.6",
+	"X-Forwarded-Proto", "http",
+	"X-Forwarded-Host", "evil.com",
+	"X-Forwarded-Port", "1234",
+	"X-Forwarded-Ssl", "on",
+	"Forwarded", "for=6.6.6.6;proto=http;host=evil.com",
+	"X-Real-Ip", "6.6.6.6",
+	"X_Forwarded_For", "6.6.6.7",
+	"X_forwarded_proto", "http",
+	"X_FORWARDED_HOST", "evil.com",
+	"X_Real_IP", "6.6.6.8",
+	"True-Client-Ip", "6.6.6.9",
+}
+
+func TestForwardedHeadersStrippedFromUntrustedPeer(t *testing.T) {
+	e := start(t, nil, nil)
+	resp, body := e.get(e.https+"/echo?q=1;x=2", spoofed...)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d %q", resp.StatusCode, body)
+	}
+	got := decodeEcho(t, body)
+	for name, v := range got.Header {
+		if strings.Contains(strings.Join(v, ","), "6.6.6") || strings.Contains(strings.Join(v, ","), "evil") {
+			t.Errorf("upstream received spoofed %s: %q", name, v)
+		}
+	}
+	for _, h := range []string{"Forwarded", "X-Real-Ip", "X-Forwarded-Port", "X-Forwarded-Ssl", "True-Client-Ip", "X_Forwarded_For", "X_forwarded_proto", "X_FORWARDED_HOST", "X_Real_IP"} {
+		if _, ok := got.Header[http.CanonicalHeaderKey(h)]; ok {
+			t.Errorf("upstream received %s", h)
+		}
+	}
+	want := map[string]string{
+		"X-Forwarded-For":   "127.0.0.1",
+		"X-Forwarded-Proto": "https",
+		"X-Forwarded-Host":  siteHost + ":" + e.httpsPrt,
+	}
+	for k, v := range want {
+		if g := got.Header.Values(k); len(g) != 1 || g[0] != v {
+			t.Errorf("upstream %s = %q, want [%q]", k, g, v)
+		}
+	}
+	if got.Host != siteHost+":"+e.httpsPrt {
+		t.Errorf("upstream Host = %q", got.Host)
+	}
+	if got.Query != "q=1;x=2" {
+		t.Errorf("upstream query = %q, want the client's bytes", got.Query)
+	}
+}
+
+func TestForwardedHeadersFromTrustedProxyPass(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Proxy.Trusted = []string{"loopback"}
+		c.Proxy.SSLHeader, c.Proxy.SSLHeaderValue = "X-Forwarded-Proto", "https"
+	})
+	resp, body := e.get(e.https+"/echo",
+		"X-Forwarded-For", "203.0.113.9",
+		"X-Forwarded-Proto", "https",
+		"X-Real-Ip", "203.0.113.9",
+		"X_Forwarded_For", "6.6.6.6")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d %q", resp.StatusCode, body)
+	}
+	got := decodeEcho(t, body)
+	if g := got.Header.Get("X-Forwarded-For"); g != "203.0.113.9, 127.0.0.1" {
+		t.Errorf("X-Forwarded-For = %q, want the proxy's chain plus the peer", g)
+	}
+	if g := got.Header.Get("X-Real-Ip"); g != "203.0.113.9" {
+		t.Errorf("X-Real-IP from a trusted proxy = %q, want it kept", g)
+	}
+	if _, ok := got.Header[http.CanonicalHeaderKey("X_Forwarded_For")]; ok {
+		t.Errorf("underscore variant passed from behind a trusted proxy")
+	}
+	if g := got.Header.Get("X-Forwarded-Proto"); g != "https" {
+		t.Errorf("X-Forwarded-Proto = %q", g)
+	}
+	if !contains(e.logs.String(), `"client_ip":"203.0.113.9"`) {
+		t.Errorf("access log does not show the client behind the trusted proxy:\n%s", e.logs.String())
+	}
+}
+
+func TestCookieHardening(t *testing.T) {
+	e := start(t, nil, nil)
+	req, _ := http.NewRequest("GET", e.https+"/cookies", nil)
+	q := req.URL.Query()
+	for _, c := range []string{
+		"sessionid=abc; Path=/",
+		"csrftoken=tok; Path=/; SameSite=Strict; Secure",
+		"pref=1; Max-Age=60; Partitioned; Vendor=x",
+		"odd=1; SameSite=Bogus",
+		"bad name=1",
+	} {
+		q.Add("c", c)
+	}
+	req.URL.RawQuery = q.Encode()
+	resp, _ := e.do(req)
+	got := resp.Header.Values("Set-Cookie")
+	want := []string{
+		"sessionid=abc; Path=/; Secure; HttpOnly; SameSite=Lax",
+		"csrftoken=tok; Path=/; SameSite=Strict; Secure",
+		"pref=1; Max-Age=60; Partitioned; Vendor=x; Secure; SameSite=Lax",
+		"odd=1; Secure; SameSite=Lax",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Set-Cookie =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !contains(e.logs.String(), `"event":"set_cookie_dropped"`) {
+		t.Errorf("dropped cookie not logged")
+	}
+}
+
+func TestNoSniffingOfUntypedResponses(t *testing.T) {
+	e := start(t, nil, nil)
+	resp, body := e.get(e.https + "/raw")
+	if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" {
+		t.Errorf("Content-Type = %q for an untyped HTML-looking body %q, want application/octet-stream", ct, body)
+	}
+	if v := resp.Header.Values("X-Content-Type-Options"); len(v) != 1 || v[0] != "nosniff" {
+		t.Errorf("X-Content-Type-Options = %q", v)
+	}
+}
+
+func TestUpstreamDown(t *testing.T) {
+	dead := newUpstream(t)
+	dead.Close()
+	e := start(t, dead, nil)
+	resp, body := e.get(e.https + "/x")
+	if resp.StatusCode != http.StatusBadGateway || body != "Bad Gateway" {
+		t.Errorf("status %d body %q, want 502 and exactly %q", resp.StatusCode, body, "Bad Gateway")
+	}
+	if strings.Contains(body, "127.0.0.1") || strings.Contains(body, "refused") {
+		t.Errorf("502 body leaks detail: %q", body)
+	}
+	if !contains(e.logs.String(), `"event":"upstream_error"`) {
+		t.Errorf("no upstream_error event")
+	}
+	waitFor(t, "healthz 503", func() bool {
+		r, err := http.Get(e.admin + "/healthz")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == http.StatusServiceUnavailable
+	})
+}
+
+func TestAdminMetricsAndHealth(t *testing.T) {
+	e := start(t, nil, nil)
+	e.get(e.https+"/", "Host", "evil.com")
+	e.get(e.https + "/")
+	waitFor(t, "healthz 200", func() bool {
+		r, err := http.Get(e.admin + "/healthz")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == 200
+	})
+	r, err := http.Get(e.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	for _, want := range []string{
+		`bulwark_requests_total{code="200"} 1`,
+		`bulwark_requests_total{code="400"} 1`,
+		`bulwark_refusals_total{event="disallowed_host",reason=`,
+		`bulwark_upstream_duration_seconds_count 1`,
+		`bulwark_upstream_up 1`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestAccessLogHasNoSecrets(t *testing.T) {
+	e := start(t, nil, nil)
+	e.get(e.https+"/echo?token=s3cr3t", "Cookie", "sessionid=c00k1e", "Authorization", "Bearer b34r3r")
+	logs := e.logs.String()
+	if !contains(logs, `"event":"access"`) || !contains(logs, `"path":"/echo"`) || !contains(logs, `"status":200`) {
+		t.Errorf("access log line missing:\n%s", logs)
+	}
+	for _, secret := range []string{"s3cr3t", "c00k1e", "b34r3r"} {
+		if contains(logs, secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+}
+
+func TestReloadUnderLoad(t *testing.T) {
+	e := start(t, nil, nil)
+	var failures, ok atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 2000; j++ { // bounded
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := e.client.Get(e.https + "/echo")
+				if err != nil {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, resp.Status)
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	for i := 0; i < 10; i++ {
+		time.Sleep(30 * time.Millisecond)
+		cfg := e.cfg
+		cfg.Headers.FrameOptions = []string{"DENY", "SAMEORIGIN"}[i%2]
+		if err := e.g.Reload(cfg); err != nil {
+			t.Fatalf("Reload %d: %v", i, err)
+		}
+		bad := e.cfg
+		bad.Upstream.URL = "ftp://nope"
+		if err := e.g.Reload(bad); !errors.Is(err, gateway.ErrInvalidConfig) {
+			t.Fatalf("invalid Reload: %v, want ErrInvalidConfig", err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if failures.Load() != 0 {
+		t.Errorf("%d failed requests during reloads (first: %v)", failures.Load(), firstErr.Load())
+	}
+	if ok.Load() == 0 {
+		t.Errorf("no request completed")
+	}
+	if !contains(e.logs.String(), `"event":"config_reload_failed"`) {
+		t.Errorf("no config_reload_failed event")
+	}
+	// The last good configuration is in force.
+	resp, _ := e.get(e.https + "/echo")
+	if g := resp.Header.Get("X-Frame-Options"); g != "SAMEORIGIN" {
+		t.Errorf("after reloads X-Frame-Options = %q, want the last good config's SAMEORIGIN", g)
+	}
+}
+
+func TestReloadRefusesRestartOnlyChanges(t *testing.T) {
+	e := start(t, nil, nil)
+	cfg := e.cfg
+	cfg.Timeouts.Read = time.Minute * 3
+	if err := e.g.Reload(cfg); !errors.Is(err, gateway.ErrRestartRequired) {
+		t.Errorf("Reload with new timeouts: %v, want ErrRestartRequired", err)
+	}
+}
+
+func TestCertificateReload(t *testing.T) {
+	e := start(t, nil, nil)
+	first := peerCert(t, e)
+	// Rotate the files in place, as certbot or an operator would.
+	writeCertTo(t, e.cfg.TLS.CertFile, e.cfg.TLS.KeyFile)
+	if err := e.g.Reload(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if second := peerCert(t, e); second == first {
+		t.Errorf("certificate not reloaded")
+	}
+	// A broken file keeps the current certificate.
+	os.WriteFile(e.cfg.TLS.CertFile, []byte("garbage"), 0o600)
+	if err := e.g.Reload(e.cfg); err == nil {
+		t.Errorf("Reload with a broken certificate file succeeded")
+	}
+}
+
+func peerCert(t *testing.T, e *env) string {
+	c, err := tls.Dial("tcp", "127.0.0.1:"+e.httpsPrt, &tls.Config{InsecureSkipVerify: true, ServerName: siteHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return string(c.ConnectionState().PeerCertificates[0].Raw)
+}
+
+func writeCertTo(t *testing.T, certFile, keyFile string) {
+	dir := t.TempDir()
+	c, k, _ := writeCert(t, dir)
+	for _, p := range [][2]string{{c, certFile}, {k, keyFile}} {
+		b, err := os.ReadFile(p[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p[1], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	e := start(t, nil, nil)
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := e.client.Get(e.https + "/slow?ms=600")
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		res <- result{code: resp.StatusCode, body: string(b)}
+	}()
+	waitFor(t, "the slow request to reach the upstream", func() bool { return e.up.hits.Load() == 1 })
+	e.cancel()
+	// New connections are refused once shutdown began.
+	waitFor(t, "the listener to close", func() bool {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+e.httpsPrt, 200*time.Millisecond)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
+	r := <-res
+	if r.err != nil || r.code != 200 || r.body != "slow done" {
+		t.Errorf("in-flight request: %+v, want 200 slow done", r)
+	}
+	select {
+	case err := <-e.done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		e.done <- nil
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+}
+
+// TestSlowloris: a client trickling its headers or its body is cut off by
+// the read timeouts instead of holding a connection for ever.
+func TestSlowloris(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Timeouts.ReadHeader = 300 * time.Millisecond
+		c.Timeouts.Read = 600 * time.Millisecond
+	})
+	for _, tc := range []struct {
+		name    string
+		head    string
+		trickle string
+	}{
+		{"header", "GET /echo HTTP/1.1\r\nHost: site.test\r\n", "X-A: b\r\n"},
+		{"body", "POST /echo HTTP/1.1\r\nHost: site.test\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\n", "a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := tls.Dial("tcp", "127.0.0.1:"+e.httpsPrt, &tls.Config{RootCAs: e.pool, ServerName: siteHost, NextProtos: []string{"http/1.1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, tc.head); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			closed := make(chan struct{})
+			go func() {
+				defer close(closed)
+				io.Copy(io.Discard, bufio.NewReader(c)) // until the server closes
+			}()
+			for i := 0; i < 50; i++ { // at most 5 s of trickling
+				select {
+				case <-closed:
+					if d := time.Since(start); d > 3*time.Second {
+						t.Errorf("cut off after %v", d)
+					}
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				if _, err := io.WriteString(c, tc.trickle); err != nil {
+					<-closed
+					return // the server closed the connection
+				}
+			}
+			t.Errorf("connection still open after 5 s of trickling")
+		})
+	}
+}
+
