@@ -41,7 +41,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	state := fs.String("state", defaultStateDir(), "state `directory` (CA, certificates, sessions, uploads)")
 	ports := fs.String("ports", "8080,8443", "`HTTP,HTTPS` ports on loopback (0 picks a free port; 80,443 needs privileges)")
 	hsts := fs.Duration("hsts-max-age", demo.DefaultHSTSMaxAge, "HSTS max-age; HSTS covers every port of localhost in your browser, so keep it short unless you mean it")
-	verbose := fs.Bool("v", false, "log every request and refusal (debug level)")
+	verbose := fs.Bool("v", false, "log every request (access log) and debug events")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -75,6 +75,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		HTTPSAddr:  "127.0.0.1:" + strconv.Itoa(httpsPort),
 		HSTSMaxAge: *hsts,
 		Logger:     logger,
+		AccessLog:  *verbose,
 		Out:        stdout,
 	})
 	if err != nil {

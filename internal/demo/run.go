@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/gateway"
 	"github.com/bulwarkdev/bulwark/internal/localca"
 )
 
@@ -60,6 +62,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Out receives the banner (URLs, CA, how to trust it). Nil discards it.
 	Out io.Writer
+	// AccessLog logs every request through the gateway. False: only
+	// refusals and lifecycle events are logged.
+	AccessLog bool
 	// Ready, if set, is called once every listener is up.
 	Ready func(Info)
 }
@@ -157,14 +162,114 @@ func Run(ctx context.Context, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	defer appLn.Close()
 	info.AppURL = "http://" + appLn.Addr().String() + "/"
 
-	_ = info
-	_ = mediaDir
-	_ = logger
-	_ = out
-	appLn.Close()
-	return errors.New("demo: the gateway is not part of this build yet")
+	app, err := NewApp(AppConfig{
+		StateDir:    ca.Dir(),
+		SiteHost:    hostPort(SiteHost, httpsPort, 443),
+		MediaOrigin: info.MediaURL,
+		HSTSMaxAge:  opt.HSTSMaxAge,
+		AppAddr:     appLn.Addr().String(),
+		Logger:      logger.With("component", "app"),
+	})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	gw, err := gateway.New(gatewayConfig(opt, info, leaf, mediaDir, httpLn, httpsLn, httpsPort), logger.With("component", "gateway"))
+	if err != nil {
+		return err
+	}
+
+	appSrv := &http.Server{
+		Handler:           app.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	appErr := make(chan error, 1)
+	go func() { appErr <- appSrv.Serve(appLn) }()
+
+	gwCtx, stopGateway := context.WithCancel(ctx)
+	defer stopGateway()
+	gwErr := make(chan error, 1)
+	go func() { gwErr <- gw.Serve(gwCtx, gateway.Listeners{HTTPS: httpsLn, HTTP: httpLn}) }()
+
+	printBanner(out, info, ca.Created())
+	if opt.Ready != nil {
+		opt.Ready(info)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-appErr:
+		runErr = fmt.Errorf("demo: app server: %w", err)
+	case err := <-gwErr:
+		gwErr <- err
+		if err == nil {
+			err = errors.New("stopped")
+		}
+		runErr = fmt.Errorf("demo: gateway: %w", err)
+	}
+	// Graceful shutdown: the gateway first (it stops accepting and drains
+	// its requests, which may still need the app), then the app.
+	stopGateway()
+	if err := <-gwErr; err != nil && runErr == nil {
+		runErr = err
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := appSrv.Shutdown(shutdownCtx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("demo: app server: %w", err)
+	}
+	fmt.Fprintln(out, "Bulwark demo stopped.")
+	return runErr
+}
+
+// gatewayConfig is the gateway's configuration for the demo: what a user
+// would write in bulwark.toml to put the gateway in front of an app on
+// 127.0.0.1, with the local CA's certificate.
+func gatewayConfig(opt Options, info Info, leaf *localca.Leaf, mediaDir string, httpLn, httpsLn net.Listener, httpsPort int) gateway.Config {
+	var cfg gateway.Config
+	cfg.Listen.HTTPS = httpsLn.Addr().String()
+	cfg.Listen.HTTP = httpLn.Addr().String()
+	cfg.Listen.Admin = gateway.Off
+	cfg.AccessLog.Disabled = !opt.AccessLog
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = leaf.CertFile, leaf.KeyFile
+	cfg.Upstream.URL = strings.TrimSuffix(info.AppURL, "/")
+	cfg.Upstream.HealthPath = "/healthz"
+	// The gateway is the edge: it trusts no proxy in front of it.
+	cfg.Hosts.Allowed = []string{SiteHost}
+	cfg.HTTPS.HSTSMaxAge = opt.HSTSMaxAge
+	// Plain HTTP arrives on another port than HTTPS: the redirect names
+	// the HTTPS port (443 drops it).
+	cfg.HTTPS.RedirectPort = httpsPort
+	// Headers at the edge, for every response of the site. The CSP comes
+	// from the app (its nonce must match the page); every other header is
+	// the edge's, and an app's own value for it is replaced.
+	cfg.Headers.ReferrerPolicy = []string{"same-origin"}
+	cfg.Headers.CrossOriginResourcePolicy = "same-origin"
+	cfg.Headers.PermissionsPolicy = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+	// The app's session cookie gets HttpOnly at the edge even if the app
+	// forgot it.
+	cfg.Edge.Cookies.HTTPOnly = []string{sessionCookieName, "__Host-" + sessionCookieName}
+	cfg.Edge.UploadPaths = []string{"/upload"}
+	cfg.Edge.Media.Host = MediaHost
+	cfg.Edge.Media.Dir = mediaDir
+	return cfg
+}
+
+// hostPort renders host[:port], leaving out the default port.
+func hostPort(host string, port, def int) string {
+	if port == def {
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // listen binds a TCP listener, turning the common failures into errors
@@ -209,5 +314,3 @@ func origin(scheme, host string, port, def int) string {
 	}
 	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
-
-var _ = http.StatusOK
