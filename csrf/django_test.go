@@ -1,0 +1,638 @@
+package csrf_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/internal/vectors"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
+)
+
+// The conformance tests replay the vectors recorded from Django's
+// CsrfViewMiddleware (tests/csrf_tests) against Protection. Each vector is
+// interpreted from its data: Django settings become a Config, the request
+// (WSGI environ, cookies, form, headers) becomes an *http.Request with the
+// request facts that trustedproxy and hosts would establish, and the
+// expected outcome is compared field by field.
+//
+// Cookie names: a vector's stored secret is "the cookie named
+// CSRF_COOKIE_NAME". Bulwark sends and reads that cookie as
+// "__Host-<name>" over HTTPS, so the harness stores the secret under
+// Protection.CookieName(r), the name a browser would hold it under.
+
+type djangoVector struct {
+	ID       string                     `json:"id"`
+	Mode     string                     `json:"mode"`
+	Settings map[string]json.RawMessage `json:"settings"`
+	Request  map[string]json.RawMessage `json:"request"`
+	View     string                     `json:"view"`
+	Expected map[string]json.RawMessage `json:"expected"`
+	Function string                     `json:"function"`
+}
+
+type djangoFile struct {
+	Vectors  []djangoVector `json:"vectors"`
+	Sections []struct {
+		Name    string            `json:"name"`
+		Vectors []json.RawMessage `json:"vectors"`
+	} `json:"sections"`
+}
+
+func (f *djangoFile) middleware(t *testing.T) []djangoVector {
+	out := slices.Clone(f.Vectors)
+	for _, s := range f.Sections {
+		if s.Name != "middleware" {
+			continue
+		}
+		for _, raw := range s.Vectors {
+			var v djangoVector
+			if err := json.Unmarshal(raw, &v); err != nil {
+				t.Fatalf("section %s: %v", s.Name, err)
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func TestDjangoCSRFOrigin(t *testing.T) {
+	var f djangoFile
+	vectors.Load(t, "csrf_origin.json", &f)
+	runDjangoFile(t, "csrf_origin.json", f.middleware(t))
+}
+
+func TestDjangoCSRFTokens(t *testing.T) {
+	var f djangoFile
+	vectors.Load(t, "csrf_tokens.json", &f)
+	runDjangoFile(t, "csrf_tokens.json", f.middleware(t))
+}
+
+func TestDjangoCSRFReferer(t *testing.T) {
+	var f djangoFile
+	if !vectors.LoadOptional(t, "csrf_referer.json", &f) {
+		t.Logf("csrf_referer.json is kept back: set %s to a directory holding it to replay it", vectors.EnvDir)
+		return
+	}
+	runDjangoFile(t, "csrf_referer.json", f.middleware(t))
+}
+
+func runDjangoFile(t *testing.T, file string, vs []djangoVector) {
+	dev := vectors.Deviations(t, file)
+	n := 0
+	for _, v := range vs {
+		n++
+		vectors.Check(t, file, v.ID, dev, func() error { return runDjangoVector(v) })
+	}
+	vectors.Count(t, file, n)
+}
+
+// djangoSettings is the subset of Django settings the CSRF vectors use;
+// an unknown setting fails the vector rather than being ignored.
+type djangoSettings struct {
+	allowedHosts     []string
+	debug            bool
+	trusted          []string
+	cookieName       string
+	cookieDomain     string
+	cookieAge        *int
+	cookieAgeNone    bool
+	cookiePath       string
+	cookieSecure     bool
+	cookieHTTPOnly   bool
+	cookieSameSite   string
+	headerMeta       string
+	useSessions      bool
+	sessionDomain    string
+	xForwardedHost   bool
+	xForwardedPort   bool
+	proxySSLHeader   []string
+	sameSiteOmitted  bool
+	headerNameIsMeta bool
+}
+
+func parseSettings(m map[string]json.RawMessage) (djangoSettings, error) {
+	var s djangoSettings
+	for k, raw := range m {
+		var err error
+		switch k {
+		case "ALLOWED_HOSTS":
+			err = json.Unmarshal(raw, &s.allowedHosts)
+		case "DEBUG":
+			err = json.Unmarshal(raw, &s.debug)
+		case "CSRF_TRUSTED_ORIGINS":
+			err = json.Unmarshal(raw, &s.trusted)
+		case "CSRF_COOKIE_NAME":
+			err = json.Unmarshal(raw, &s.cookieName)
+		case "CSRF_COOKIE_DOMAIN":
+			var d *string
+			err = json.Unmarshal(raw, &d)
+			if d != nil {
+				s.cookieDomain = *d
+			}
+		case "CSRF_COOKIE_AGE":
+			err = json.Unmarshal(raw, &s.cookieAge)
+			s.cookieAgeNone = s.cookieAge == nil
+		case "CSRF_COOKIE_PATH":
+			err = json.Unmarshal(raw, &s.cookiePath)
+		case "CSRF_COOKIE_SECURE":
+			err = json.Unmarshal(raw, &s.cookieSecure)
+		case "CSRF_COOKIE_HTTPONLY":
+			err = json.Unmarshal(raw, &s.cookieHTTPOnly)
+		case "CSRF_COOKIE_SAMESITE":
+			var v any
+			err = json.Unmarshal(raw, &v)
+			switch v := v.(type) {
+			case string:
+				s.cookieSameSite = v
+			case bool, nil:
+				s.sameSiteOmitted = true
+			}
+		case "CSRF_HEADER_NAME":
+			err = json.Unmarshal(raw, &s.headerMeta)
+		case "CSRF_USE_SESSIONS":
+			err = json.Unmarshal(raw, &s.useSessions)
+		case "SESSION_COOKIE_DOMAIN":
+			var d *string
+			err = json.Unmarshal(raw, &d)
+			if d != nil {
+				s.sessionDomain = *d
+			}
+		case "USE_X_FORWARDED_HOST":
+			err = json.Unmarshal(raw, &s.xForwardedHost)
+		case "USE_X_FORWARDED_PORT":
+			err = json.Unmarshal(raw, &s.xForwardedPort)
+		case "SECURE_PROXY_SSL_HEADER":
+			err = json.Unmarshal(raw, &s.proxySSLHeader)
+		default:
+			return s, fmt.Errorf("setting %s is not interpreted by this harness", k)
+		}
+		if err != nil {
+			return s, fmt.Errorf("setting %s: %v", k, err)
+		}
+	}
+	return s, nil
+}
+
+// metaToHeader turns a WSGI META key (HTTP_X_CSRFTOKEN) into a header name
+// (X-CSRFTOKEN; header names are case-insensitive).
+func metaToHeader(meta string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(meta, "HTTP_"), "_", "-")
+}
+
+// testSessions is a SessionSecrets keeping one value, as a session would.
+type testSessions struct {
+	mu     sync.Mutex
+	value  string
+	writes int
+	domain string
+}
+
+func (s *testSessions) CSRFSecret(*http.Request) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.value, nil
+}
+
+func (s *testSessions) SetCSRFSecret(_ *http.Request, v string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.value = v
+	s.writes++
+	return nil
+}
+
+func (s *testSessions) CookieDomain() string { return s.domain }
+
+// logCapture records csrf events.
+type logCapture struct {
+	mu     sync.Mutex
+	events []map[string]string
+}
+
+func (c *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (c *logCapture) Handle(_ context.Context, r slog.Record) error {
+	m := map[string]string{"msg": r.Message, "level": r.Level.String()}
+	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
+	c.mu.Lock()
+	c.events = append(c.events, m)
+	c.mu.Unlock()
+	return nil
+}
+func (c *logCapture) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *logCapture) WithGroup(string) slog.Handler      { return c }
+
+func (c *logCapture) find(event string) []map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []map[string]string
+	for _, e := range c.events {
+		if e["event"] == event {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("client went away") }
+
+func runDjangoVector(v djangoVector) error {
+	s, err := parseSettings(v.Settings)
+	if err != nil {
+		return err
+	}
+	if v.Mode == "session" {
+		s.useSessions = true
+	}
+	logs := &logCapture{}
+	sessions := &testSessions{domain: s.sessionDomain}
+	cfg := csrf.Config{
+		TrustedOrigins: s.trusted,
+		CookieName:     s.cookieName,
+		CookieDomain:   s.cookieDomain,
+		CookiePath:     s.cookiePath,
+		CookieSecure:   s.cookieSecure,
+		CookieHTTPOnly: s.cookieHTTPOnly,
+		CookieSameSite: s.cookieSameSite,
+		UseSessions:    s.useSessions,
+		Logger:         slog.New(logs),
+	}
+	if s.useSessions {
+		cfg.Sessions = sessions
+	}
+	if s.cookieAge != nil {
+		cfg.CookieMaxAge = time.Duration(*s.cookieAge) * time.Second
+	}
+	if s.cookieAgeNone {
+		cfg.CookieMaxAge = -1
+	}
+	if s.headerMeta != "" {
+		cfg.HeaderName = metaToHeader(s.headerMeta)
+	}
+	if s.sameSiteOmitted {
+		return errors.New("CSRF_COOKIE_SAMESITE=False (no attribute) is not offered")
+	}
+	p, err := csrf.New(cfg)
+	if err != nil {
+		return fmt.Errorf("config refused: %v", err)
+	}
+
+	// The request.
+	method := "GET"
+	scheme := "http"
+	headers := map[string]string{}
+	var secret *string
+	var postToken, headerToken *string
+	tokenMeta := s.headerMeta
+	if tokenMeta == "" {
+		tokenMeta = "HTTP_X_CSRFTOKEN"
+	}
+	unreadable := false
+	serverPort, serverName := "", ""
+	reqPath := "/"
+	for k, raw := range v.Request {
+		var err error
+		switch k {
+		case "method":
+			err = json.Unmarshal(raw, &method)
+		case "scheme":
+			err = json.Unmarshal(raw, &scheme)
+		case "headers":
+			err = json.Unmarshal(raw, &headers)
+		case "csrf_secret":
+			err = json.Unmarshal(raw, &secret)
+		case "csrf_secret_repeat":
+			var rep []any
+			if err = json.Unmarshal(raw, &rep); err == nil && len(rep) == 2 {
+				str, _ := rep[0].(string)
+				n, _ := rep[1].(float64)
+				v := strings.Repeat(str, int(n))
+				secret = &v
+			}
+		case "post_token":
+			err = json.Unmarshal(raw, &postToken)
+		case "header_token":
+			err = json.Unmarshal(raw, &headerToken)
+		case "token_header_meta":
+			err = json.Unmarshal(raw, &tokenMeta)
+		case "post_unreadable":
+			err = json.Unmarshal(raw, &unreadable)
+		case "server_port":
+			var x any
+			err = json.Unmarshal(raw, &x)
+			switch x := x.(type) {
+			case string:
+				serverPort = x
+			case float64:
+				serverPort = strconv.Itoa(int(x))
+			}
+		case "server_name":
+			err = json.Unmarshal(raw, &serverName)
+		case "path":
+			err = json.Unmarshal(raw, &reqPath)
+		default:
+			return fmt.Errorf("request field %s is not interpreted by this harness", k)
+		}
+		if err != nil {
+			return fmt.Errorf("request field %s: %v", k, err)
+		}
+	}
+
+	var body io.Reader = http.NoBody
+	form := url.Values{}
+	if postToken != nil {
+		form.Set(csrf.FormField, *postToken)
+	}
+	if unreadable {
+		body = errReader{}
+	} else if len(form) > 0 {
+		body = strings.NewReader(form.Encode())
+	}
+	r := httptest.NewRequest(method, "http://placeholder"+reqPath, body)
+	r.Host = ""
+	delete(r.Header, "Host")
+	if len(form) > 0 || unreadable {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, val := range headers {
+		if strings.EqualFold(k, "Host") {
+			r.Host = val
+			continue
+		}
+		r.Header[http.CanonicalHeaderKey(k)] = []string{val}
+	}
+	if headerToken != nil {
+		r.Header[http.CanonicalHeaderKey(metaToHeader(tokenMeta))] = []string{*headerToken}
+	}
+
+	// Request facts as trustedproxy and hosts would establish them with the
+	// proxy trusted: Django's request.scheme, _get_raw_host, get_port and
+	// get_host (ALLOWED_HOSTS, with the test runner's "testserver").
+	f := &trustedproxy.Facts{Scheme: scheme, Port: serverPort}
+	if len(s.proxySSLHeader) == 2 {
+		if hv, ok := r.Header[http.CanonicalHeaderKey(metaToHeader(s.proxySSLHeader[0]))]; ok {
+			first, _, _ := strings.Cut(hv[0], ",")
+			f.Scheme = "http"
+			if strings.TrimSpace(first) == s.proxySSLHeader[1] {
+				f.Scheme = "https"
+			}
+		}
+	}
+	if s.xForwardedPort {
+		if hv, ok := r.Header["X-Forwarded-Port"]; ok {
+			f.Port = hv[0]
+		}
+	}
+	switch xfh, ok := r.Header["X-Forwarded-Host"]; {
+	case s.xForwardedHost && ok:
+		f.Host = xfh[0]
+	case r.Host != "":
+		f.Host = r.Host
+	case serverName != "":
+		f.Host = serverName
+		def := "80"
+		if f.Scheme == "https" {
+			def = "443"
+		}
+		if f.Port != def && f.Port != "" {
+			f.Host += ":" + f.Port
+		}
+	}
+	allowed := append(slices.Clone(s.allowedHosts), "testserver")
+	if s.debug && len(s.allowedHosts) == 0 {
+		allowed = []string{".localhost", "127.0.0.1", "[::1]", "testserver"}
+	}
+	f.HostChecked = true
+	if d, _ := hosts.SplitDomainPort(f.Host); d != "" {
+		for _, pat := range allowed {
+			if pat == "*" || hosts.IsSameDomain(d, pat) {
+				f.AllowedHost = f.Host
+				break
+			}
+		}
+	}
+	r = trustedproxy.WithFacts(r, f)
+
+	if secret != nil {
+		if s.useSessions {
+			sessions.value = *secret
+		} else {
+			r.AddCookie(&http.Cookie{Name: p.CookieName(r), Value: "placeholder"})
+			// AddCookie refuses some values; write the header verbatim.
+			r.Header.Set("Cookie", p.CookieName(r)+"="+*secret)
+		}
+	}
+
+	// Direct checks pinned by the vectors.
+	var problems []string
+	if raw, ok := v.Expected["origin_verified"]; ok {
+		var want bool
+		_ = json.Unmarshal(raw, &want)
+		if got := csrf.OriginVerified(p, r); got != want {
+			problems = append(problems, fmt.Sprintf("origin verified = %v, want %v", got, want))
+		}
+	}
+	if raw, ok := v.Expected["check_referer_reason"]; ok {
+		var want string
+		_ = json.Unmarshal(raw, &want)
+		if got := csrf.CheckReferer(p, r); got != want {
+			problems = append(problems, fmt.Sprintf("referer check = %q, want %q", got, want))
+		}
+	}
+	if raw, ok := v.Expected["parsed_trusted_origins"]; ok {
+		var want struct {
+			Exact      []string            `json:"allowed_origins_exact"`
+			Subdomains map[string][]string `json:"allowed_origin_subdomains"`
+		}
+		_ = json.Unmarshal(raw, &want)
+		exact, subs := csrf.TrustedOrigins(p)
+		if !reflect.DeepEqual(exact, want.Exact) || !reflect.DeepEqual(subs, want.Subdomains) {
+			problems = append(problems, fmt.Sprintf("trusted origins = %v %v, want %v %v", exact, subs, want.Exact, want.Subdomains))
+		}
+	}
+
+	// The middleware, in front of a mux routing to the vector's view.
+	ran := false
+	var view http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ran = true
+		if v.View == "token" {
+			if tok := csrf.Token(r); len(tok) != csrf.TokenLength {
+				problems = append(problems, fmt.Sprintf("Token returned %q", tok))
+			}
+		}
+		io.WriteString(w, "OK")
+	})
+	switch v.View {
+	case "post_form", "token", "non_token", "":
+	case "exempt":
+		view = csrf.Exempt(view)
+	default:
+		return fmt.Errorf("view %q is not interpreted by this harness", v.View)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", view)
+	w := httptest.NewRecorder()
+	p.Handler(mux).ServeHTTP(w, r)
+	res := w.Result()
+
+	for k, raw := range v.Expected {
+		switch k {
+		case "accepted":
+			var want bool
+			_ = json.Unmarshal(raw, &want)
+			if ran != want {
+				fails := logs.find("csrf_failure")
+				problems = append(problems, fmt.Sprintf("accepted = %v, want %v (status %d, events %v)", ran, want, res.StatusCode, fails))
+			}
+		case "status":
+			var want int
+			_ = json.Unmarshal(raw, &want)
+			if res.StatusCode != want {
+				problems = append(problems, fmt.Sprintf("status = %d, want %d", res.StatusCode, want))
+			}
+		case "reason":
+			var want string
+			_ = json.Unmarshal(raw, &want)
+			fails := logs.find("csrf_failure")
+			if len(fails) != 1 || fails[0]["reason"] != want {
+				problems = append(problems, fmt.Sprintf("csrf_failure events = %v, want one with reason %q", fails, want))
+			} else if fails[0]["path"] != r.URL.Path {
+				problems = append(problems, fmt.Sprintf("csrf_failure path = %q, want %q", fails[0]["path"], r.URL.Path))
+			}
+		case "log":
+			// Django's logger and message format; the csrf_failure event
+			// (checked with "reason") is Bulwark's equivalent.
+		case "content_type":
+			var want string
+			_ = json.Unmarshal(raw, &want)
+			if got := res.Header.Get("Content-Type"); got != want {
+				problems = append(problems, fmt.Sprintf("content type = %q, want %q", got, want))
+			}
+		case "response_cookie":
+			var want map[string]any
+			_ = json.Unmarshal(raw, &want)
+			problems = append(problems, checkResponseCookie(p, r, res, sessions, s.useSessions, want)...)
+		case "response_cookie_absent":
+			if s.useSessions {
+				if sessions.writes != 0 {
+					problems = append(problems, "session written")
+				}
+			} else if sc := res.Header.Values("Set-Cookie"); len(sc) != 0 {
+				problems = append(problems, fmt.Sprintf("Set-Cookie sent: %q", sc))
+			}
+		case "vary_contains":
+			var want string
+			_ = json.Unmarshal(raw, &want)
+			if !slices.ContainsFunc(res.Header.Values("Vary"), func(v string) bool { return strings.Contains(v, want) }) {
+				problems = append(problems, fmt.Sprintf("Vary = %q, want it to contain %q", res.Header.Values("Vary"), want))
+			}
+		case "origin_verified", "check_referer_reason", "parsed_trusted_origins":
+		default:
+			problems = append(problems, fmt.Sprintf("expected field %s is not interpreted by this harness", k))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func checkResponseCookie(p *csrf.Protection, r *http.Request, res *http.Response, sessions *testSessions, useSessions bool, want map[string]any) []string {
+	var problems []string
+	var value string
+	var c *http.Cookie
+	if useSessions {
+		value = sessions.value
+	} else {
+		for _, sc := range res.Cookies() {
+			if sc.Name == p.CookieName(r) {
+				c = sc
+			}
+		}
+		if c == nil {
+			return []string{fmt.Sprintf("no %s cookie in %q", p.CookieName(r), res.Header.Values("Set-Cookie"))}
+		}
+		value = c.Value
+	}
+	raw := ""
+	if c != nil {
+		raw = c.Raw
+		for _, l := range res.Header.Values("Set-Cookie") {
+			if strings.HasPrefix(l, c.Name+"=") {
+				raw = l
+			}
+		}
+	}
+	for k, w := range want {
+		switch k {
+		case "value":
+			if value != w {
+				problems = append(problems, fmt.Sprintf("stored secret = %q, want %q", value, w))
+			}
+		case "value_length":
+			if float64(len(value)) != w {
+				problems = append(problems, fmt.Sprintf("stored secret length = %d, want %v", len(value), w))
+			}
+		case "value_charset":
+			if csrf.CheckFormat(value) != "" {
+				problems = append(problems, fmt.Sprintf("stored secret %q is not alphanumeric", value))
+			}
+		default:
+			if useSessions {
+				continue // cookie attributes: no cookie in session mode
+			}
+			switch k {
+			case "max-age":
+				if float64(c.MaxAge) != w {
+					problems = append(problems, fmt.Sprintf("Max-Age = %d, want %v", c.MaxAge, w))
+				}
+			case "domain":
+				// RFC 6265 ignores a leading dot; Go writes none.
+				if strings.TrimPrefix(c.Domain, ".") != strings.TrimPrefix(fmt.Sprint(w), ".") {
+					problems = append(problems, fmt.Sprintf("Domain = %q, want %v", c.Domain, w))
+				}
+			case "path":
+				if c.Path != w {
+					problems = append(problems, fmt.Sprintf("Path = %q, want %v", c.Path, w))
+				}
+			case "secure":
+				if c.Secure != (w == true) {
+					problems = append(problems, fmt.Sprintf("Secure = %v, want %v", c.Secure, w))
+				}
+			case "httponly":
+				if c.HttpOnly != (w == true) {
+					problems = append(problems, fmt.Sprintf("HttpOnly = %v, want %v", c.HttpOnly, w))
+				}
+			case "samesite":
+				if !strings.Contains(raw, "SameSite="+fmt.Sprint(w)) {
+					problems = append(problems, fmt.Sprintf("Set-Cookie %q, want SameSite=%v", raw, w))
+				}
+			case "has_expires":
+				if c.RawExpires == "" && !bytes.Contains([]byte(raw), []byte("Expires=")) {
+					problems = append(problems, fmt.Sprintf("Set-Cookie %q has no Expires", raw))
+				}
+			default:
+				problems = append(problems, fmt.Sprintf("cookie attribute %s is not interpreted by this harness", k))
+			}
+		}
+	}
+	return problems
+}

@@ -1,0 +1,68 @@
+package csrf
+
+import "errors"
+
+// Sentinel errors, wrapped by every *Error, to branch on with errors.Is.
+var (
+	// ErrCrossOrigin: the Fetch Metadata and Origin layer refused the
+	// request (Sec-Fetch-Site says another site or origin, or the Origin
+	// header names an origin that is neither ours nor trusted).
+	ErrCrossOrigin = errors.New("csrf: cross-origin request")
+	// ErrReferer: the strict Referer check refused an HTTPS request that
+	// carried neither Origin nor Sec-Fetch-Site.
+	ErrReferer = errors.New("csrf: referer check failed")
+	// ErrNoSecret: no usable secret is stored for the client (no cookie or
+	// session value, or a malformed one).
+	ErrNoSecret = errors.New("csrf: secret missing or malformed")
+	// ErrToken: the request carried no token, a malformed one, or one that
+	// does not match the stored secret.
+	ErrToken = errors.New("csrf: token missing or incorrect")
+)
+
+// Error is a refused request. Reason is Django's failure reason text
+// (CsrfViewMiddleware's REASON_* strings, exactly), or, for the checks
+// Django does not have, a text in the same style. Reason may quote request
+// headers (an Origin, a Referer), so it belongs in logs, never in a
+// response body.
+type Error struct {
+	Reason string
+	Err    error // one of the sentinel errors above
+}
+
+func (e *Error) Error() string { return "csrf: " + e.Reason }
+
+// Unwrap returns the sentinel error, for errors.Is.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Django's reason texts (django/middleware/csrf.py), kept verbatim: they are
+// what operators search logs for, and the conformance vectors pin them.
+const (
+	reasonBadOriginPrefix    = "Origin checking failed - "
+	reasonBadOriginSuffix    = " does not match any trusted origins."
+	reasonNoReferer          = "Referer checking failed - no Referer."
+	reasonMalformedReferer   = "Referer checking failed - Referer is malformed."
+	reasonInsecureReferer    = "Referer checking failed - Referer is insecure while host is secure."
+	reasonBadRefererPrefix   = "Referer checking failed - "
+	reasonBadRefererSuffix   = " does not match any trusted origins."
+	reasonNoCookie           = "CSRF cookie not set."
+	reasonCookieLength       = "CSRF cookie has incorrect length."
+	reasonCookieChars        = "CSRF cookie has invalid characters."
+	reasonTokenMissing       = "CSRF token missing."
+	reasonPostTokenLength    = "CSRF token from POST has incorrect length."
+	reasonPostTokenChars     = "CSRF token from POST has invalid characters."
+	reasonPostTokenIncorrect = "CSRF token from POST incorrect."
+
+	// Bulwark's own checks, in Django's style. Sec-Fetch-Site values other
+	// than the four the Fetch Metadata specification defines are not echoed.
+	reasonCrossSite   = "Sec-Fetch-Site checking failed - cross-site request."
+	reasonSameSite    = "Sec-Fetch-Site checking failed - same-site request from another origin."
+	reasonUnknownSite = "Sec-Fetch-Site checking failed - unknown value."
+)
+
+func errBadOrigin(origin string) *Error {
+	return &Error{Reason: reasonBadOriginPrefix + origin + reasonBadOriginSuffix, Err: ErrCrossOrigin}
+}
+
+func errBadReferer(url string) *Error {
+	return &Error{Reason: reasonBadRefererPrefix + url + reasonBadRefererSuffix, Err: ErrReferer}
+}

@@ -1,0 +1,92 @@
+package csrf
+
+import "net/http"
+
+// CheckReferer runs the Referer check alone (Django's _check_referer) and
+// returns its reason, "" when it passes. The conformance vectors pin it
+// separately from the middleware's decision.
+func CheckReferer(p *Protection, r *http.Request) string {
+	f, _ := factsOf(r)
+	if err := p.checkReferer(r, f); err != nil {
+		return err.Reason
+	}
+	return ""
+}
+
+// OriginVerified runs the Origin comparison alone (Django's
+// _origin_verified).
+func OriginVerified(p *Protection, r *http.Request) bool {
+	f, _ := factsOf(r)
+	v, _ := p.checkOrigin(r, f)
+	return v == verdictBrowserOK
+}
+
+// TrustedOrigins returns the parsed trusted origins as Django groups them:
+// exact origins, and wildcard suffixes by scheme.
+func TrustedOrigins(p *Protection) (exact []string, subdomains map[string][]string) {
+	exact = []string{}
+	subdomains = map[string][]string{}
+	for _, t := range p.trusted {
+		if !t.wildcard {
+			exact = append(exact, t.origin.String())
+			continue
+		}
+		s := t.host
+		if t.port != defaultPort(t.scheme) {
+			s += ":" + itoa(t.port)
+		}
+		subdomains[t.scheme] = append(subdomains[t.scheme], s)
+	}
+	return exact, subdomains
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	return string(b)
+}
+
+// Unmask and Mask expose the cipher to the fuzz tests.
+func Unmask(token string) string {
+	s := unmask(token)
+	return string(s[:])
+}
+
+func Mask(secret string) string {
+	var s [SecretLength]byte
+	copy(s[:], secret)
+	return mask(&s)
+}
+
+// CheckFormat returns "", "length" or "chars".
+func CheckFormat(s string) string {
+	switch checkFormat(s) {
+	case formatLength:
+		return "length"
+	case formatChars:
+		return "chars"
+	}
+	return ""
+}
+
+// ParseOrigin parses an Origin value and returns its canonical form.
+func ParseOrigin(s string) (string, bool) {
+	o, ok := parseOrigin(s)
+	if !ok {
+		return "", false
+	}
+	return o.String(), true
+}
+
+// SameOrigin reports whether two Origin values parse and denote one origin.
+func SameOrigin(a, b string) bool {
+	x, ok1 := parseOrigin(a)
+	y, ok2 := parseOrigin(b)
+	return ok1 && ok2 && x.equal(y)
+}

@@ -1,0 +1,242 @@
+package csrf
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/bulwarkdev/bulwark/trustedproxy"
+)
+
+// ErrSessionStore wraps a failure of Config.Sessions: the stored secret
+// could not be read or written. The request is refused with 503, since
+// the client did nothing wrong.
+var ErrSessionStore = errors.New("csrf: session store unavailable")
+
+// Handler returns a handler that checks every request before calling
+// next, and serves refused ones with the failure handler (403).
+//
+// Safe methods (GET, HEAD, OPTIONS, TRACE) are never refused. With the
+// token layer on, every request also gets its secret read, so that Token,
+// TemplateField and Rotate work in next, and the cookie is sent when one
+// of them asked for it.
+func (p *Protection) Handler(next http.Handler) http.Handler {
+	return &handler{p: p, next: next}
+}
+
+type handler struct {
+	p    *Protection
+	next http.Handler
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := h.p
+	f, _ := trustedproxy.FactsFrom(r)
+	if p.cfg.InsecureSkipTokens {
+		// The Fetch Metadata path: no state, no allocation.
+		if !safeMethod(r.Method) && !p.bypassed(r) {
+			if v, err := p.checkOrigin(r, f); v == verdictRefused && !h.exempt(r) {
+				p.refuse(w, r, err)
+				return
+			}
+		}
+		h.next.ServeHTTP(w, r)
+		return
+	}
+
+	st := &state{Context: r.Context(), p: p, secure: isSecure(r, f)}
+	st.rw = responseWriter{ResponseWriter: w, st: st}
+	r = r.WithContext(st)
+	w = &st.rw
+	if !p.cfg.UseSessions {
+		// Cookie mode reads (and if need be replaces) the secret on every
+		// request, as Django's process_request does.
+		st.load(r)
+	}
+	if !safeMethod(r.Method) && !p.bypassed(r) {
+		var err *Error
+		r, err = p.check(r, f, st, true)
+		if err != nil && !h.exempt(r) {
+			p.refuse(w, r, err)
+			st.flush()
+			return
+		}
+	}
+	h.next.ServeHTTP(w, r)
+	st.flush()
+}
+
+// Check reports whether r would be accepted, without serving it: nil, or
+// an *Error wrapping one of the sentinel errors. Safe methods are
+// accepted. It reads the token from the header, or from the form only
+// when r.PostForm or r.MultipartForm is already parsed: Check never reads
+// the body. Exempt handlers are not consulted; InsecureBypassPaths are.
+func (p *Protection) Check(r *http.Request) error {
+	if safeMethod(r.Method) || p.bypassed(r) {
+		return nil
+	}
+	f, _ := trustedproxy.FactsFrom(r)
+	if p.cfg.InsecureSkipTokens {
+		if v, err := p.checkOrigin(r, f); v == verdictRefused {
+			return err
+		}
+		return nil
+	}
+	st := &state{Context: r.Context(), p: p, secure: isSecure(r, f)}
+	if _, err := p.check(r, f, st, false); err != nil {
+		return err
+	}
+	return nil
+}
+
+// check runs both layers in Django's order (d.5): Origin, then Referer
+// (HTTPS without Origin), then the token. It returns the request to hand
+// on, whose body replays what was read to find the form token.
+func (p *Protection) check(r *http.Request, f *trustedproxy.Facts, st *state, readBody bool) (*http.Request, *Error) {
+	v, err := p.checkOrigin(r, f)
+	if v == verdictRefused {
+		return r, err
+	}
+	// The Referer is the only same-origin signal left when a browser sends
+	// neither Sec-Fetch-Site nor Origin; Django requires it over HTTPS.
+	// When either was sent, the browser has spoken more precisely than any
+	// Referer could (and privacy settings often strip the Referer).
+	if v == verdictNoSignal && st.secure {
+		if err := p.checkReferer(r, f); err != nil {
+			return r, err
+		}
+	}
+	return p.checkToken(r, st, readBody)
+}
+
+// checkToken is Django's _check_token (d.8).
+func (p *Protection) checkToken(r *http.Request, st *state, readBody bool) (*http.Request, *Error) {
+	st.mu.Lock()
+	st.load(r)
+	st.mu.Unlock()
+	if st.loadErr != nil {
+		return r, &Error{Reason: "CSRF secret unavailable: session store failed.", Err: ErrSessionStore}
+	}
+	switch {
+	case st.problem == formatLength:
+		return r, &Error{Reason: reasonCookieLength, Err: ErrNoSecret}
+	case st.problem == formatChars:
+		return r, &Error{Reason: reasonCookieChars, Err: ErrNoSecret}
+	case st.storedRaw == "" && !st.storedOK:
+		return r, &Error{Reason: reasonNoCookie, Err: ErrNoSecret}
+	}
+
+	tok, r := p.formToken(r, readBody)
+	fromForm := tok != ""
+	if !fromForm {
+		vals, ok := r.Header[p.header]
+		if !ok || len(vals) == 0 {
+			return r, &Error{Reason: reasonTokenMissing, Err: ErrToken}
+		}
+		tok = vals[0]
+	}
+	switch checkFormat(tok) {
+	case formatLength:
+		if fromForm {
+			return r, &Error{Reason: reasonPostTokenLength, Err: ErrToken}
+		}
+		return r, &Error{Reason: p.headerLength, Err: ErrToken}
+	case formatChars:
+		if fromForm {
+			return r, &Error{Reason: reasonPostTokenChars, Err: ErrToken}
+		}
+		return r, &Error{Reason: p.headerChars, Err: ErrToken}
+	}
+	got := toSecret(tok)
+	// A session value that is not a well-formed secret never matches (st.stored is
+	// then all zero bytes, which no token unmasks to).
+	if !st.storedOK || !secretsEqual(&got, &st.stored) {
+		if fromForm {
+			return r, &Error{Reason: reasonPostTokenIncorrect, Err: ErrToken}
+		}
+		return r, &Error{Reason: p.headerWrong, Err: ErrToken}
+	}
+	return r, nil
+}
+
+// refuse logs the refusal and serves it: 503 when the session store
+// failed, else the failure handler with the reason in the context.
+func (p *Protection) refuse(w http.ResponseWriter, r *http.Request, err *Error) {
+	if errors.Is(err, ErrSessionStore) {
+		p.logStoreError(r, err)
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		return
+	}
+	p.log.LogAttrs(r.Context(), slog.LevelInfo, "csrf failure",
+		slog.String("event", "csrf_failure"),
+		slog.String("reason", err.Reason),
+		slog.String("client_ip", clientIP(r)),
+		slog.String("host", trustedproxy.Host(r)),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path))
+	p.failure.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), failureKey{}, err)))
+}
+
+func (p *Protection) logStoreError(r *http.Request, err error) {
+	p.log.LogAttrs(r.Context(), slog.LevelError, "csrf secret unavailable",
+		slog.String("event", "session_store_error"),
+		slog.String("reason", err.Error()),
+		slog.String("client_ip", clientIP(r)),
+		slog.String("host", trustedproxy.Host(r)),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path))
+}
+
+// defaultFailure is Django's default failure view, less the page: 403,
+// text/html as Django serves it, and the status text as the body (the
+// reason may quote attacker-chosen headers, so it goes to the log only).
+func defaultFailure(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = w.Write([]byte(http.StatusText(http.StatusForbidden)))
+}
+
+// Request facts, through trustedproxy (and the hosts layer's verdict in
+// them), falling back to the connection when no Bulwark layer ran.
+
+func factsOf(r *http.Request) (*trustedproxy.Facts, bool) { return trustedproxy.FactsFrom(r) }
+
+func isSecure(r *http.Request, f *trustedproxy.Facts) bool {
+	if f != nil {
+		return f.Scheme == "https"
+	}
+	return r.TLS != nil
+}
+
+// factHost is Django's get_host() for the CSRF checks: the host validated
+// by package hosts, "" when that layer examined the host and refused it
+// (Django's DisallowedHost), or the raw host when it did not run.
+func factHost(r *http.Request, f *trustedproxy.Facts) string {
+	if f == nil {
+		f, _ = trustedproxy.FactsFrom(r)
+	}
+	if f != nil {
+		if f.HostChecked {
+			return f.AllowedHost
+		}
+		return f.Host
+	}
+	return r.Host
+}
+
+func factPort(r *http.Request, f *trustedproxy.Facts) string {
+	if f != nil {
+		return f.Port
+	}
+	return trustedproxy.Port(r)
+}
+
+func clientIP(r *http.Request) string {
+	if a := trustedproxy.ClientIP(r); a.IsValid() {
+		return a.String()
+	}
+	return ""
+}
