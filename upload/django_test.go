@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -258,5 +256,3 @@ func runStorageVector(v filenameVector, in string) error {
 	return fmt.Errorf("unknown function %q", fn)
 }
 
-var _ = httptest.NewRequest
-var _ = http.StatusOK

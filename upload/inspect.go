@@ -248,6 +248,11 @@ func inspect(br *bufio.Reader, head []byte, ext string, policy Policy) Verdict {
 			return refuse(v, reason, "%s", msg)
 		}
 	default:
+		// Structure first for the formats we parse: it names the precise
+		// problem (data after the end marker, markup in a text chunk).
+		if reason, msg := checkStructure(t, br); reason != "" {
+			return refuse(v, reason, "%s", msg)
+		}
 		if tag := findHTML(head); tag != "" {
 			return refuse(v, ReasonPolyglot, "%s content contains %q in its first bytes", t, tag)
 		}
@@ -270,22 +275,22 @@ func inspect(br *bufio.Reader, head []byte, ext string, policy Policy) Verdict {
 			return refuse(v, ReasonPixelBomb, "%dx%d pixels exceeds %d", cfg.Width, cfg.Height, mp)
 		}
 	}
-	var reason, msg string
-	switch t {
-	case "image/png":
-		reason, msg = checkPNG(br)
-	case "image/jpeg":
-		reason, msg = checkJPEG(br)
-	case "image/gif":
-		reason, msg = checkGIF(br)
-	case "image/webp":
-		reason, msg = checkWebP(br)
-	}
-	if reason != "" {
-		return refuse(v, reason, "%s", msg)
-	}
 	v.Allowed = true
 	return v
+}
+
+func checkStructure(t string, br *bufio.Reader) (string, string) {
+	switch t {
+	case "image/png":
+		return checkPNG(br)
+	case "image/jpeg":
+		return checkJPEG(br)
+	case "image/gif":
+		return checkGIF(br)
+	case "image/webp":
+		return checkWebP(br)
+	}
+	return "", ""
 }
 
 func isArchive(mt *mimetype.MIME) bool {

@@ -1,0 +1,257 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"golang.org/x/net/publicsuffix"
+)
+
+// Config configures a media Handler. It has no useful zero value: Hosts,
+// SiteHosts and Dir are required.
+type Config struct {
+	// Hosts are the host names (no port) the media is served on, matched
+	// exactly, case-insensitively. Requests for any other host get 404.
+	Hosts []string `toml:"hosts"`
+	// SiteHosts are the application's own host names. New refuses a media
+	// host that shares a registrable domain (eTLD+1) with any of them: a
+	// subdomain of the site is same-site, so cookies scoped to the parent
+	// domain reach it and a script it served could read or set them.
+	SiteHosts []string `toml:"site_hosts"`
+	// Dir is the directory of stored files. Files are opened through
+	// os.Root: no path escapes it, symbolic links included.
+	Dir string `toml:"dir"`
+	// CrossOriginResourcePolicy is the Cross-Origin-Resource-Policy value.
+	// Empty means "cross-origin", which lets the site (a different site by
+	// construction) embed the media; "same-site" or "same-origin" forbid
+	// embedding elsewhere but then also from the site.
+	CrossOriginResourcePolicy string `toml:"cross_origin_resource_policy"`
+	// Lookup returns each file's metadata. Nil means sidecar files written
+	// with WriteSidecar.
+	Lookup Lookup `toml:"-"`
+	// Logger receives one Info event per refused request. Nil means
+	// slog.Default().
+	Logger *slog.Logger `toml:"-"`
+}
+
+// ErrInvalidConfig is wrapped by every configuration error.
+var ErrInvalidConfig = errors.New("media: invalid configuration")
+
+// Validate reports the first problem in c.
+func (c Config) Validate() error {
+	if len(c.Hosts) == 0 {
+		return fmt.Errorf("%w: hosts is required", ErrInvalidConfig)
+	}
+	if len(c.SiteHosts) == 0 {
+		return fmt.Errorf("%w: site_hosts is required to check that media is on another site", ErrInvalidConfig)
+	}
+	if c.Dir == "" {
+		return fmt.Errorf("%w: dir is required", ErrInvalidConfig)
+	}
+	switch c.CrossOriginResourcePolicy {
+	case "", "cross-origin", "same-site", "same-origin":
+	default:
+		return fmt.Errorf("%w: cross_origin_resource_policy %q", ErrInvalidConfig, c.CrossOriginResourcePolicy)
+	}
+	for _, m := range c.Hosts {
+		if m == "" || strings.ContainsAny(m, ":/ ") && net.ParseIP(m) == nil {
+			return fmt.Errorf("%w: media host %q: a host name without port", ErrInvalidConfig, m)
+		}
+		for _, s := range c.SiteHosts {
+			if sameSite(m, s) {
+				return fmt.Errorf("%w: media host %q shares the registrable domain of site host %q: serve media from a different registrable domain (a subdomain is not enough)", ErrInvalidConfig, m, s)
+			}
+		}
+	}
+	return nil
+}
+
+// sameSite reports whether a and b share a registrable domain (eTLD+1 by
+// the public suffix list); hosts without one (IP addresses, "localhost")
+// are the same site only when equal.
+func sameSite(a, b string) bool {
+	a, b = strings.ToLower(strings.TrimSuffix(a, ".")), strings.ToLower(strings.TrimSuffix(b, "."))
+	if a == b {
+		return true
+	}
+	ra, err1 := publicsuffix.EffectiveTLDPlusOne(a)
+	rb, err2 := publicsuffix.EffectiveTLDPlusOne(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ra == rb
+}
+
+// Handler serves stored user content safely.
+type Handler struct {
+	hosts  map[string]bool
+	root   *os.Root
+	lookup Lookup
+	corp   string
+	lg     *slog.Logger
+}
+
+// New validates c, opens c.Dir as an os.Root and returns the Handler.
+// Close releases the root.
+func New(c Config) (*Handler, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(c.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("media: %w", err)
+	}
+	h := &Handler{hosts: map[string]bool{}, root: root, lookup: c.Lookup, corp: c.CrossOriginResourcePolicy, lg: c.Logger}
+	for _, m := range c.Hosts {
+		h.hosts[strings.ToLower(strings.TrimSuffix(m, "."))] = true
+	}
+	if h.lookup == nil {
+		h.lookup = sidecars{root}
+	}
+	if h.corp == "" {
+		h.corp = "cross-origin"
+	}
+	if h.lg == nil {
+		h.lg = slog.Default()
+	}
+	return h, nil
+}
+
+// Close closes the media root.
+func (h *Handler) Close() error { return h.root.Close() }
+
+// inline lists the types shown inline: raster images, which browsers
+// render without running anything. Everything else, SVG and HTML
+// included, is an attachment.
+var inline = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true, "image/avif": true}
+
+// ServeHTTP serves the file named by the URL path.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host := hostOf(r)
+	if !h.hosts[host] {
+		h.refuse(w, r, http.StatusNotFound, "media_wrong_host")
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.refuse(w, r, http.StatusMethodNotAllowed, "media_method")
+		return
+	}
+	name, ok := cleanName(r.URL.Path)
+	if !ok {
+		h.refuse(w, r, http.StatusNotFound, "media_bad_path")
+		return
+	}
+	f, err := h.root.Open(name)
+	if err != nil {
+		// Escapes (.. or symlinks out of the root) fail here too.
+		h.refuse(w, r, http.StatusNotFound, "media_not_found")
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		// Directories are never listed; devices and pipes never read.
+		h.refuse(w, r, http.StatusNotFound, "media_not_found")
+		return
+	}
+	meta, err := h.lookup.Lookup(r.Context(), name)
+	if err != nil {
+		meta = Meta{}
+	}
+	typ := meta.Type
+	if mt, _, err := mime.ParseMediaType(typ); err != nil || mt != typ || typ == "" {
+		typ = "application/octet-stream"
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", typ)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	hd.Set("Cross-Origin-Resource-Policy", h.corp)
+	hd.Set("Content-Disposition", disposition(inline[typ], meta.Filename, name))
+	hd.Set("ETag", `"`+strconv.FormatInt(fi.ModTime().UnixNano(), 36)+"-"+strconv.FormatInt(fi.Size(), 36)+`"`)
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// disposition builds Content-Disposition: inline or attachment, with an
+// ASCII fallback filename and the exact name RFC 5987-encoded.
+func disposition(inline bool, display, stored string) string {
+	kind := "attachment"
+	if inline {
+		kind = "inline"
+	}
+	if display == "" {
+		display = stored[strings.LastIndexByte(stored, '/')+1:]
+	}
+	fallback := []byte(display)
+	ascii := true
+	for i, c := range fallback {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '%' || c == ';' {
+			fallback[i] = '_'
+			ascii = false
+		}
+	}
+	v := kind + `; filename="` + string(fallback) + `"`
+	if !ascii {
+		v += "; filename*=UTF-8''" + strings.ReplaceAll(url.PathEscape(display), "+", "%2B")
+	}
+	return v
+}
+
+// cleanName validates a request path as a stored name: non-empty
+// segments, none starting with "." (no dotfiles, ".", ".."), no
+// backslash, NUL, control character or ":" (drive letters, streams), no
+// trailing slash, at most 1024 bytes.
+func cleanName(p string) (string, bool) {
+	p = strings.TrimPrefix(p, "/")
+	if p == "" || len(p) > 1024 {
+		return "", false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg[0] == '.' {
+			return "", false
+		}
+	}
+	for _, c := range []byte(p) {
+		if c < 0x20 || c == 0x7f || c == '\\' || c == ':' {
+			return "", false
+		}
+	}
+	return p, true
+}
+
+func hostOf(r *http.Request) string {
+	raw := trustedproxy.Host(r)
+	if f, ok := trustedproxy.FactsFrom(r); ok && f.HostChecked {
+		raw = f.AllowedHost
+	}
+	d, _ := hosts.SplitDomainPort(raw)
+	return strings.TrimSuffix(d, ".")
+}
+
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, event string) {
+	ip := ""
+	if a := trustedproxy.ClientIP(r); a.IsValid() {
+		ip = a.String()
+	}
+	h.lg.LogAttrs(r.Context(), slog.LevelInfo, "media request refused",
+		slog.String("event", event),
+		slog.String("reason", event),
+		slog.String("client_ip", ip),
+		slog.String("host", r.Host),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+	)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.Error(w, http.StatusText(status), status)
+}

@@ -1,0 +1,189 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
+)
+
+// Config configures an Uploader. The zero Config accepts PNG, JPEG, GIF,
+// WebP and PDF files (decided by content), spools large files to the
+// system temporary directory, and applies the request's limits.
+type Config struct {
+	// TempDir is where large files are spooled, each request in its own
+	// private directory (FILE_UPLOAD_TEMP_DIR). Empty means os.TempDir().
+	TempDir string `toml:"temp_dir"`
+	// Policy decides which content is accepted. The zero Policy allows
+	// DefaultAllow.
+	Policy Policy `toml:"policy"`
+	// Storage configures where accepted files are stored (see Storage).
+	// Optional: an Uploader only parses and inspects.
+	Storage StorageConfig `toml:"storage"`
+	// Logger receives one Info event per refused upload. Nil means
+	// slog.Default().
+	Logger *slog.Logger `toml:"-"`
+}
+
+// Validate reports the first problem in c.
+func (c Config) Validate() error {
+	if err := c.Policy.Validate(); err != nil {
+		return err
+	}
+	if c.TempDir != "" {
+		fi, err := os.Stat(c.TempDir)
+		if err != nil || !fi.IsDir() {
+			return fmt.Errorf("upload: temp_dir %q is not a directory", c.TempDir)
+		}
+	}
+	return c.Storage.validate()
+}
+
+// Uploader parses and inspects multipart uploads. It is immutable and safe
+// for concurrent use.
+type Uploader struct {
+	c  Config
+	lg *slog.Logger
+}
+
+// New validates c and returns an Uploader.
+func New(c Config) (*Uploader, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	lg := c.Logger
+	if lg == nil {
+		lg = slog.Default()
+	}
+	return &Uploader{c: c, lg: lg}, nil
+}
+
+// RefusedError is returned by Parse when a file's content is refused.
+type RefusedError struct {
+	Field   string
+	Verdict Verdict
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("upload: file in field %q refused: %s (%s)", e.Field, e.Verdict.Reason, e.Verdict.Message)
+}
+
+// ErrNotMultipart is returned by Parse for a request that is not
+// multipart.
+var ErrNotMultipart = errors.New("upload: request is not multipart")
+
+// Parse reads r's multipart body under the request's effective limits
+// (limits.From) and inspects every file. On success each File carries its
+// Verdict and the caller must call Form.RemoveAll; on any error nothing is
+// left on disk. A refused file gives a *RefusedError.
+func (u *Uploader) Parse(r *http.Request) (*Form, error) {
+	ct := r.Header.Get("Content-Type")
+	lim := limits.From(r)
+	if r.Body == nil {
+		return nil, ErrNotMultipart
+	}
+	form, err := ReadForm(r.Body, ct, lim, u.c.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	for field, files := range form.File {
+		for _, f := range files {
+			rc, err := f.Open()
+			if err != nil {
+				form.RemoveAll()
+				return nil, err
+			}
+			v, err := Inspect(rc, f.Filename, u.c.Policy)
+			rc.Close()
+			if err != nil {
+				form.RemoveAll()
+				return nil, err
+			}
+			f.Verdict = v
+			if !v.Allowed {
+				form.RemoveAll()
+				return nil, &RefusedError{Field: field, Verdict: v}
+			}
+		}
+	}
+	return form, nil
+}
+
+type formKey struct{}
+
+// FormFrom returns the form parsed by the Handler.
+func FormFrom(r *http.Request) (*Form, bool) {
+	f, ok := r.Context().Value(formKey{}).(*Form)
+	return f, ok
+}
+
+// Handler parses and inspects multipart requests before next runs:
+// malformed bodies are refused with 400, limit violations with their
+// limits status (400 or 413), refused content with 415, each with one Info
+// event. Accepted forms are available to next through FormFrom and are
+// removed from disk when next returns. Other requests pass untouched.
+func (u *Uploader) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := Boundary(r.Header.Get("Content-Type")); err != nil {
+			if isMultipart(r) {
+				u.refuse(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		form, err := u.Parse(r)
+		if err != nil {
+			u.refuse(w, r, err)
+			return
+		}
+		defer form.RemoveAll()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), formKey{}, form)))
+	})
+}
+
+func isMultipart(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	return len(ct) >= 10 && (ct[:10] == "multipart/" || ct[:10] == "Multipart/" || ct[:10] == "MULTIPART/")
+}
+
+// refuse answers a refused upload and logs one event. The body is the
+// status text; the reason is only logged.
+func (u *Uploader) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	var le *limits.Error
+	if errors.As(err, &le) {
+		limits.Refuse(w, r, u.lg, err)
+		return
+	}
+	status, event, reason := http.StatusBadRequest, "upload_malformed", "malformed"
+	var re *RefusedError
+	if errors.As(err, &re) {
+		status, event, reason = http.StatusUnsupportedMediaType, "upload_refused", re.Verdict.Reason
+	}
+	attrs := []slog.Attr{
+		slog.String("event", event),
+		slog.String("reason", reason),
+		slog.String("client_ip", clientIP(r)),
+		slog.String("host", r.Host),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+	}
+	if re != nil {
+		attrs = append(attrs, slog.String("type", re.Verdict.Type), slog.String("field", re.Field))
+	}
+	u.lg.LogAttrs(r.Context(), slog.LevelInfo, "upload refused", attrs...)
+	w.Header().Set("Connection", "close")
+	http.Error(w, http.StatusText(status), status)
+}
+
+func clientIP(r *http.Request) string {
+	if a := trustedproxy.ClientIP(r); a.IsValid() {
+		return a.String()
+	}
+	return ""
+}
