@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -38,3 +39,38 @@ type Store interface {
 type Purger interface {
 	Purge(ctx context.Context) (removed int64, err error)
 }
+
+// CookieStore keeps the whole session in the cookie instead of on the
+// server (package cookiestore). The manager accepts one in place of a
+// Store (Config.CookieStore).
+//
+// The key passed to Seal and Revoke and returned by Open identifies the
+// session (the manager's hash of a random id, never the id itself); a
+// CookieStore with server-side revocation stores records under it.
+//
+// The contract, which sessiontest.RunCookieStore checks:
+//   - Seal returns a cookie value that only this store (with one of its
+//     keys) can open, carrying key, data and expiry; the value is
+//     confidential and authenticated. It returns an error wrapping
+//     ErrCookieTooLarge when the value would not fit in a cookie.
+//   - Open returns found == false and a nil error for a value that is
+//     forged, modified, truncated, expired, sealed with a retired key, or
+//     revoked. A non-nil error means the store failed (its revocation
+//     backend is unreachable, ctx cancelled) and the caller must not treat
+//     the session as empty.
+//   - Revoke makes every value sealed for key unusable, when the store
+//     keeps server state; without it Revoke does nothing and returns nil
+//     (a stolen cookie then stays valid until its expiry).
+//   - Every method honours ctx and is safe for concurrent use; data
+//     returned by Open belongs to the caller.
+type CookieStore interface {
+	Seal(ctx context.Context, key string, data []byte, expiry time.Time) (value string, err error)
+	Open(ctx context.Context, value string) (key string, data []byte, found bool, err error)
+	Revoke(ctx context.Context, key string) error
+}
+
+// ErrCookieTooLarge is returned (wrapped) by CookieStore.Seal when the
+// sealed session would not fit in a browser cookie (4096 bytes for name,
+// value and attributes). The manager then fails the request instead of
+// dropping data.
+var ErrCookieTooLarge = errors.New("session: session too large for a cookie")
