@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/bulwarkdev/bulwark/headers"
@@ -15,38 +16,44 @@ import (
 // client facts (trusted proxies), host validation, the HTTPS redirect and
 // HSTS, security headers, request limits, then the CSRF check. Every layer
 // logs its refusals through g.events, which counts them for Prometheus.
-func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, error) {
+//
+// A request for the media host takes a chain of its own (see mediaChain).
+func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.Closer, error) {
 	pc := cfg.Proxy
 	pc.Logger = g.events
 	tp, err := trustedproxy.New(pc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: [proxy]: %w", ErrInvalidConfig, err)
+		return nil, nil, fmt.Errorf("%w: [proxy]: %w", ErrInvalidConfig, err)
 	}
 	hc := cfg.Hosts
 	hc.Logger = g.events
 	hv, err := hosts.New(hc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: [hosts]: %w", ErrInvalidConfig, err)
+		return nil, nil, fmt.Errorf("%w: [hosts]: %w", ErrInvalidConfig, err)
 	}
 	sc := cfg.HTTPS
 	sc.Logger = g.events
 	hp, err := httpsonly.New(sc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: [https]: %w", ErrInvalidConfig, err)
+		return nil, nil, fmt.Errorf("%w: [https]: %w", ErrInvalidConfig, err)
 	}
 	hs, err := headers.New(cfg.Headers)
 	if err != nil {
-		return nil, fmt.Errorf("%w: [headers]: %w", ErrInvalidConfig, err)
+		return nil, nil, fmt.Errorf("%w: [headers]: %w", ErrInvalidConfig, err)
 	}
 	lc := cfg.Limits
 	lc.Logger = g.events
 	lim, err := limits.New(lc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: [limits]: %w", ErrInvalidConfig, err)
+		return nil, nil, fmt.Errorf("%w: [limits]: %w", ErrInvalidConfig, err)
 	}
 	csrfLayer, err := g.csrfLayer(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	mediaHandler, closer, err := g.mediaChain(cfg, hp)
+	if err != nil {
+		return nil, nil, err
 	}
 	return func(next http.Handler) http.Handler {
 		h := csrfLayer(next)
@@ -55,8 +62,11 @@ func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, err
 		h = hp.Handler(h)
 		h = hv.Handler(h)
 		h = recordFacts(h)
+		if mediaHandler != nil {
+			h = mediaSwitch(cfg.Media.Hosts, recordFacts(mediaHandler), h)
+		}
 		return tp.Handler(h)
-	}, nil
+	}, closer, nil
 }
 
 // recordFacts hands the request's facts, as the trustedproxy layer
@@ -69,11 +79,3 @@ func recordFacts(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-func (g *Gateway) csrfLayer(cfg Config) (func(http.Handler) http.Handler, error) {
-	return func(h http.Handler) http.Handler { return h }, nil
-}
-
-func (g *Gateway) uploadFilter(cfg Config, next http.Handler) (http.Handler, error) { return next, nil }
-
-func (g *Gateway) withMedia(cfg Config, next http.Handler) (http.Handler, error) { return next, nil }

@@ -14,11 +14,14 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"github.com/bulwarkdev/bulwark/upload"
 )
 
 // Config is the gateway's configuration: the server sections below plus the
@@ -43,6 +46,18 @@ type Config struct {
 	// Limits are the request size limits (package limits). Zero: Django's
 	// defaults and a 32 MiB body cap.
 	Limits limits.Config `toml:"limits"`
+	// CSRF is the Fetch Metadata / Origin check (package csrf) applied at
+	// the edge on Edge.CSRFPaths. The token layer is always off at the
+	// edge (InsecureSkipTokens is forced): the gateway cannot put tokens
+	// in the upstream's pages; the upstream runs its own token check.
+	CSRF csrf.Config `toml:"csrf"`
+	// Upload is the content policy for Edge.UploadPaths (package upload).
+	// Zero: PNG, JPEG, GIF, WebP and PDF, decided by content.
+	Upload upload.Config `toml:"upload"`
+	// Media serves a directory of user content on a host of its own
+	// (package media). Zero: no media host. SiteHosts defaults to the
+	// exact names of hosts.allowed.
+	Media media.Config `toml:"media"`
 
 	// Listen says where the gateway accepts connections.
 	Listen ListenConfig `toml:"listen"`
@@ -163,7 +178,7 @@ type TimeoutsConfig struct {
 	MaxHeaderBytes int `toml:"max_header_bytes"`
 }
 
-// EdgeConfig selects the protections that only the gateway can apply.
+// EdgeConfig selects where the edge-only protections apply.
 type EdgeConfig struct {
 	// CSRFPaths are path prefixes on which unsafe requests (POST, PUT,
 	// PATCH, DELETE) must pass the Fetch Metadata / Origin check. Empty
@@ -178,8 +193,6 @@ type EdgeConfig struct {
 	UploadPaths []string `toml:"upload_paths"`
 	// Cookies hardens Set-Cookie headers from the upstream.
 	Cookies CookieConfig `toml:"cookies"`
-	// Media serves a directory of user content on its own host.
-	Media MediaConfig `toml:"media"`
 }
 
 // CookieConfig hardens every Set-Cookie the upstream sends. Secure is
@@ -192,15 +205,6 @@ type CookieConfig struct {
 	// AllowInsecureNoSameSite keeps cookies without SameSite as they are.
 	// False (the default) adds SameSite=Lax to them.
 	AllowInsecureNoSameSite bool `toml:"allow_insecure_no_same_site"`
-}
-
-// MediaConfig serves user-uploaded files from a directory on a host of its
-// own, so that they never share an origin (cookies, scripts) with the app.
-type MediaConfig struct {
-	// Host is the media host name ("media.example.com"). Empty disables it.
-	Host string `toml:"host"`
-	// Dir is the directory served. Required with Host.
-	Dir string `toml:"dir"`
 }
 
 // AccessLogConfig configures the access log: one JSON line per request
@@ -361,17 +365,6 @@ func (c Config) Validate() error {
 	for _, n := range c.Edge.Cookies.HTTPOnly {
 		if n == "" || strings.ContainsAny(n, "=; \t,") {
 			return invalid("edge.cookies.http_only: %q is not a cookie name", n)
-		}
-	}
-	if m := c.Edge.Media; m.Host != "" || m.Dir != "" {
-		if m.Host == "" || m.Dir == "" {
-			return invalid("edge.media: host and dir go together")
-		}
-		if strings.ContainsAny(m.Host, "/ *") {
-			return invalid("edge.media.host %q is not a host name", m.Host)
-		}
-		if fi, err := os.Stat(m.Dir); err != nil || !fi.IsDir() {
-			return invalid("edge.media.dir %q is not a directory", m.Dir)
 		}
 	}
 	return nil

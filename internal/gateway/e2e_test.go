@@ -519,4 +519,3 @@ func TestSlowloris(t *testing.T) {
 		})
 	}
 }
-

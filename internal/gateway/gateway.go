@@ -287,6 +287,7 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	wg.Wait()
 	g.tree.Load().health.stop()
 	g.tree.Load().transport.CloseIdleConnections()
+	g.tree.Load().close()
 	g.logger.LogAttrs(context.Background(), slog.LevelInfo, "gateway stopped", slog.String("event", "server_stop"))
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("gateway: %w", serveErr)
@@ -343,6 +344,7 @@ func (g *Gateway) reload(cfg Config) error {
 	g.tree.Store(t)
 	old.health.stop()
 	old.transport.CloseIdleConnections()
+	closeLater(old.closers, cfg.Timeouts.Drain)
 	return nil
 }
 

@@ -1,8 +1,8 @@
 package gateway
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"

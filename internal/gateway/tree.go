@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -19,6 +20,13 @@ type tree struct {
 	http      http.Handler
 	transport *http.Transport
 	health    *health
+	closers   []io.Closer // the media root
+}
+
+func (t *tree) close() {
+	for _, c := range t.closers {
+		c.Close()
+	}
 }
 
 // octetStream is the type given to upstream responses that have none; see
@@ -35,9 +43,12 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	t := &tree{cfg: cfg, transport: newTransport(cfg.Upstream)}
 	t.health = newHealth(cfg.Upstream, target, t.transport, g.logger, g.metrics)
 
-	chain, err := g.composeChain(cfg)
+	chain, closer, err := g.composeChain(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if closer != nil {
+		t.closers = append(t.closers, closer)
 	}
 	cookies := newCookieHardener(cfg.Edge.Cookies)
 	logger := g.events
@@ -76,14 +87,11 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	if len(cfg.Edge.UploadPaths) > 0 {
 		edge, err = g.uploadFilter(cfg, edge)
 		if err != nil {
+			t.close()
 			return nil, err
 		}
 	}
 	app := chain(edge)
-	app, err = g.withMedia(cfg, app)
-	if err != nil {
-		return nil, err
-	}
 	access := g.access
 	if cfg.AccessLog.Disabled {
 		access = nil

@@ -1,0 +1,194 @@
+package gateway_test
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/gateway"
+	"github.com/bulwarkdev/bulwark/media"
+)
+
+func pngBytes(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	img.Set(1, 1, color.RGBA{255, 0, 0, 255})
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func multipartBody(t *testing.T, field, filename string, content []byte) (*bytes.Buffer, string) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("title", "holiday")
+	fw, err := mw.CreateFormFile(field, filename)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(content)
+	mw.Close()
+	return &b, mw.FormDataContentType()
+}
+
+func TestUploadInspection(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) { c.Edge.UploadPaths = []string{"/upload/"} })
+	clean := pngBytes(t)
+	polyglot := append(append([]byte{}, clean...), []byte("<html><script>alert(document.cookie)</script></html>")...)
+	for _, tc := range []struct {
+		name     string
+		path     string
+		filename string
+		content  []byte
+		want     int
+		reached  bool
+	}{
+		{"clean png reaches the upstream", "/upload/avatar", "a.png", clean, 200, true},
+		{"png+html polyglot refused at the edge", "/upload/avatar", "a.png", polyglot, 415, false},
+		{"html named png refused", "/upload/avatar", "a.png", []byte("<html><script>x</script>"), 415, false},
+		{"dot-segment path still inspected", "/x/../upload/avatar", "a.png", polyglot, 415, false},
+		{"other paths are not inspected", "/echo", "a.png", polyglot, 200, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.up.hits.Load()
+			body, ct := multipartBody(t, "avatar", tc.filename, tc.content)
+			size := body.Len()
+			req, _ := http.NewRequest("POST", e.https+tc.path, body)
+			req.URL.Opaque = "//" + req.URL.Host + tc.path // keep the dot segments as sent
+			req.Header.Set("Content-Type", ct)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			resp, got := e.do(req)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d %q, want %d", resp.StatusCode, got, tc.want)
+			}
+			reached := e.up.hits.Load() > before
+			if reached != tc.reached {
+				t.Fatalf("upstream reached = %v, want %v", reached, tc.reached)
+			}
+			if !reached && strings.TrimSpace(got) != http.StatusText(tc.want) {
+				t.Errorf("body %q, want the status text", got)
+			}
+			if reached {
+				if ec := decodeEcho(t, got); ec.BodyLen != size {
+					t.Errorf("upstream read %d bytes, the client sent %d", ec.BodyLen, size)
+				}
+			}
+		})
+	}
+	if !contains(e.logs.String(), `"event":"upload_refused"`) {
+		t.Errorf("no upload_refused event")
+	}
+}
+
+func TestUploadTooLargeIs413NotBadGateway(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Edge.UploadPaths = []string{"/upload/"}
+		c.Limits.MaxBodyBytes = 64 << 10
+	})
+	big := bytes.Repeat([]byte("A"), 100<<10)
+	for _, chunked := range []bool{false, true} {
+		body, ct := multipartBody(t, "f", "a.png", big)
+		var rd interface{ Read([]byte) (int, error) } = body
+		if chunked {
+			rd = struct{ *bytes.Buffer }{body} // hides Len: sent chunked
+		}
+		for _, path := range []string{"/upload/x", "/echo"} {
+			req, _ := http.NewRequest("POST", e.https+path, rd)
+			req.Header.Set("Content-Type", ct)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			resp, got := e.do(req)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("chunked=%v %s: status %d %q, want 413", chunked, path, resp.StatusCode, got)
+			}
+			body, _ = multipartBody(t, "f", "a.png", big)
+			rd = body
+			if chunked {
+				rd = struct{ *bytes.Buffer }{body}
+			}
+		}
+	}
+}
+
+func TestCSRFAtTheEdge(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Edge.CSRFPaths = []string{"/app/"}
+		c.CSRF.TrustedOrigins = []string{"https://partner.test"}
+	})
+	for _, tc := range []struct {
+		name, path string
+		hdr        []string
+		want       int
+	}{
+		{"same-origin post", "/app/form", []string{"Sec-Fetch-Site", "same-origin"}, 200},
+		{"cross-site post refused", "/app/form", []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.test"}, 403},
+		{"foreign origin without fetch metadata", "/app/form", []string{"Origin", "https://evil.test"}, 403},
+		{"http origin on https site (downgrade)", "/app/form", []string{"Origin", "http://site.test:" + e.httpsPrt}, 403},
+		{"trusted origin", "/app/form", []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://partner.test"}, 200},
+		{"unprotected path", "/api/hook", []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.test"}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", e.https+tc.path, strings.NewReader("a=1"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for i := 0; i+1 < len(tc.hdr); i += 2 {
+				req.Header.Set(tc.hdr[i], tc.hdr[i+1])
+			}
+			resp, body := e.do(req)
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d %q, want %d", resp.StatusCode, body, tc.want)
+			}
+			if tc.want == 403 && strings.TrimSpace(body) != "Forbidden" {
+				t.Errorf("403 body %q, want the status text", body)
+			}
+		})
+	}
+}
+
+func TestMediaHost(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "cat.png"), pngBytes(t), 0o644)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	if err := media.WriteSidecar(root, "cat.png", media.Meta{Type: "image/png"}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "evil.html"), []byte("<script>alert(1)</script>"), 0o644)
+	media.WriteSidecar(root, "evil.html", media.Meta{Type: "text/html"}, 0o644)
+
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Media.Hosts = []string{"media.test"}
+		c.Media.Dir = dir
+	})
+	mediaURL := strings.Replace(e.https, siteHost, "media.test", 1)
+	resp, body := e.get(mediaURL + "/cat.png")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("cat.png: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body[:min(len(body), 40)])
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("media headers: %v", resp.Header)
+	}
+	if len(resp.Header.Values("Strict-Transport-Security")) != 1 {
+		t.Errorf("media host lacks HSTS")
+	}
+	resp, _ = e.get(mediaURL + "/evil.html")
+	if resp.StatusCode == 200 && !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("HTML served inline without sandbox: %v", resp.Header)
+	}
+	if e.up.hits.Load() != 0 {
+		t.Errorf("media requests reached the upstream")
+	}
+	// The site itself still proxies.
+	if resp, _ := e.get(e.https + "/echo"); resp.StatusCode != 200 {
+		t.Errorf("site: %d", resp.StatusCode)
+	}
+}
