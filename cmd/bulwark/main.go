@@ -29,7 +29,7 @@ var commands = []command{
 	{"demo", "run the gateway, a sample app and a local CA on loopback, with no setup", runDemo},
 	{"check", "lint a configuration file, like Django's check --deploy", nil},
 	{"scan", "audit a live site from outside: redirects, HSTS, cookies, host header, CSRF, media, TLS", nil},
-	{"inspect", "decide whether uploaded files are safe to accept, by content", nil},
+	{"inspect", "decide whether uploaded files are safe to accept, by content", runInspect},
 	{"sessions", "manage session stores (purge expired sessions)", nil},
 	{"version", "print the version", runVersion},
 	{"help", "list the commands", nil},
