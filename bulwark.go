@@ -160,3 +160,15 @@ func Host(r *http.Request) (string, bool) { return hosts.Host(r) }
 
 // Nonce returns the request's CSP nonce for templates (see headers.Nonce).
 func Nonce(r *http.Request) string { return headers.Nonce(r) }
+
+// Effective validates c and returns it with the defaults of every section
+// filled in: what New will actually do. It is what "bulwark check" prints
+// and what the configuration golden files record.
+func (c Config) Effective() (Config, error) {
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	c.HTTPS = c.HTTPS.WithDefaults()
+	c.Headers = c.Headers.WithDefaults()
+	return c, nil
+}

@@ -311,3 +311,32 @@ func checkItem(it string) error {
 	}
 	return fmt.Errorf("item %q: want *, self, src or a quoted origin", it)
 }
+
+// WithDefaults returns c with every zero field that has a default replaced
+// by that default, in the form New sends it (Referrer-Policy tokens split
+// and trimmed, X-Frame-Options in upper case): the effective
+// configuration. It does not validate c.
+func (c Config) WithDefaults() Config {
+	if !c.InsecureOmitReferrerPolicy {
+		var toks []string
+		for _, item := range c.ReferrerPolicy {
+			for _, t := range strings.Split(item, ",") {
+				toks = append(toks, strings.TrimSpace(t))
+			}
+		}
+		if len(toks) == 0 {
+			toks = []string{"same-origin"}
+		}
+		c.ReferrerPolicy = toks
+	}
+	if c.CrossOriginOpenerPolicy == "" && !c.InsecureOmitCrossOriginOpenerPolicy {
+		c.CrossOriginOpenerPolicy = "same-origin"
+	}
+	if !c.InsecureAllowFraming {
+		c.FrameOptions = strings.ToUpper(c.FrameOptions)
+		if c.FrameOptions == "" {
+			c.FrameOptions = "DENY"
+		}
+	}
+	return c
+}

@@ -235,3 +235,16 @@ func checkPort(p string) error {
 	}
 	return nil
 }
+
+// WithDefaults returns c with every zero field that has a default replaced
+// by that default, as New reads it: the effective configuration. It does
+// not validate c.
+func (c Config) WithDefaults() Config {
+	if c.RedirectStatus == 0 {
+		c.RedirectStatus = 301
+	}
+	if c.HSTSMaxAge == 0 && !c.InsecureDisableHSTS {
+		c.HSTSMaxAge = DefaultHSTSMaxAge
+	}
+	return c
+}
