@@ -30,7 +30,7 @@ var commands = []command{
 	{"check", "lint a configuration file, like Django's check --deploy", nil},
 	{"scan", "audit a live site from outside: redirects, HSTS, cookies, host header, CSRF, media, TLS", nil},
 	{"inspect", "decide whether uploaded files are safe to accept, by content", runInspect},
-	{"sessions", "manage session stores (purge expired sessions)", nil},
+	{"sessions", "manage session stores (purge expired sessions)", runSessions},
 	{"version", "print the version", runVersion},
 	{"help", "list the commands", nil},
 }
