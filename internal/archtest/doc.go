@@ -1,0 +1,11 @@
+// Package archtest holds the tests that keep Bulwark's package structure
+// honest. It has no code of its own.
+//
+// The rules (see docs/architecture.md):
+//   - the core packages (every package of the module but the session
+//     stores, cmd/ and internal/) import no database or network driver, so
+//     that an application using the library links none it did not choose,
+//     and the stores could move to modules of their own;
+//   - trustedproxy sits at the bottom and imports nothing else of the
+//     module, so every other package can read request facts through it.
+package archtest
