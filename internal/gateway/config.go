@@ -423,9 +423,12 @@ func Parse(b []byte) (Config, error) {
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
-			return Config{}, fmt.Errorf("gateway: line %d: %s", perr.Position.Line, perr.Message)
+			if perr.LastKey != "" {
+				return Config{}, fmt.Errorf("%w: line %d: key %q: %s", ErrInvalidConfig, perr.Position.Line, perr.LastKey, perr.Message)
+			}
+			return Config{}, fmt.Errorf("%w: line %d: %s", ErrInvalidConfig, perr.Position.Line, perr.Message)
 		}
-		return Config{}, fmt.Errorf("gateway: %w", err)
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]

@@ -1,0 +1,177 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/gateway"
+	"github.com/bulwarkdev/bulwark/internal/testsvc"
+	"golang.org/x/crypto/acme/autocert"
+)
+
+func TestACMEHostPolicy(t *testing.T) {
+	policy := gateway.HostPolicy([]string{"example.com", "www.Example.com"})
+	for _, tc := range []struct {
+		host string
+		ok   bool
+	}{
+		{"example.com", true},
+		{"EXAMPLE.com", true},
+		{"www.example.com", true},
+		{"example.com.", true},
+		{"evil.com", false},
+		{"a.example.com", false}, // no wildcard: a client can't pick names
+		{"example.com.evil.com", false},
+		{"", false},
+		{"*.example.com", false},
+	} {
+		err := policy(context.Background(), tc.host)
+		if (err == nil) != tc.ok {
+			t.Errorf("HostPolicy(%q) = %v, want ok=%v", tc.host, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, gateway.ErrHostNotAllowed) {
+			t.Errorf("HostPolicy(%q) error %v does not wrap ErrHostNotAllowed", tc.host, err)
+		}
+	}
+}
+
+func TestACMEConfigValidation(t *testing.T) {
+	base := func() gateway.Config {
+		var c gateway.Config
+		c.Upstream.URL = "http://127.0.0.1:8000"
+		c.TLS.ACME = gateway.ACMEConfig{Enabled: true, Hosts: []string{"example.com"}, CacheDir: t.TempDir()}
+		return c
+	}
+	if err := base().Validate(); err != nil {
+		t.Fatalf("valid ACME config: %v", err)
+	}
+	for name, mut := range map[string]func(*gateway.Config){
+		"wildcard host":  func(c *gateway.Config) { c.TLS.ACME.Hosts = []string{"*.example.com"} },
+		"pattern host":   func(c *gateway.Config) { c.TLS.ACME.Hosts = []string{".example.com"} },
+		"no hosts":       func(c *gateway.Config) { c.TLS.ACME.Hosts = nil },
+		"no cache":       func(c *gateway.Config) { c.TLS.ACME.CacheDir = "" },
+		"two caches":     func(c *gateway.Config) { c.TLS.ACME.CachePostgresURL = "env:X" },
+		"files and acme": func(c *gateway.Config) { c.TLS.CertFile, c.TLS.KeyFile = "a", "b" },
+		"http directory": func(c *gateway.Config) { c.TLS.ACME.DirectoryURL = "http://ca.test/dir" },
+	} {
+		c := base()
+		mut(&c)
+		if err := c.Validate(); !errors.Is(err, gateway.ErrInvalidConfig) {
+			t.Errorf("%s: Validate = %v, want ErrInvalidConfig", name, err)
+		}
+	}
+}
+
+// TestACMEGatewayRefusesUnknownNames runs a gateway in ACME mode against a
+// CA address nothing listens on: a handshake for a name outside the list
+// fails by policy, before any CA is contacted, and the HTTP listener
+// answers challenge paths itself while still redirecting the rest.
+func TestACMEGatewayRefusesUnknownNames(t *testing.T) {
+	up := newUpstream(t)
+	var c gateway.Config
+	c.Listen = gateway.ListenConfig{HTTPS: "127.0.0.1:0", HTTP: "127.0.0.1:0", Admin: gateway.Off}
+	c.Upstream.URL = up.URL
+	c.Hosts.Allowed = []string{siteHost}
+	c.TLS.ACME = gateway.ACMEConfig{Enabled: true, Hosts: []string{siteHost}, CacheDir: t.TempDir(), DirectoryURL: "https://127.0.0.1:1/directory"}
+	var logs syncBuffer
+	g, err := gateway.New(c, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := g.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	a := g.Addrs()
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", a.HTTPS.String(),
+		&tls.Config{ServerName: "evil.test", InsecureSkipVerify: true})
+	if err == nil {
+		conn.Close()
+		t.Errorf("handshake for a name outside tls.acme.hosts succeeded")
+	}
+	httpBase := "http://" + a.HTTP.String()
+	client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", httpBase+"/.well-known/acme-challenge/unknown-token", nil)
+	req.Host = siteHost
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown challenge token: %d, want 404 from the ACME responder", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("GET", httpBase+"/page", nil)
+	req.Host = siteHost
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently {
+		t.Errorf("plain page on the HTTP listener: %d, want 301", resp.StatusCode)
+	}
+}
+
+func TestPostgresCache(t *testing.T) {
+	testsvc.Postgres(t) // skips or fails by the services rule
+	ctx := context.Background()
+	c, err := gateway.NewPostgresCache(ctx, testsvc.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var _ autocert.Cache = c
+	key := testsvc.Unique("acme") + "+rsa"
+	if _, err := c.Get(ctx, key); !errors.Is(err, autocert.ErrCacheMiss) {
+		t.Fatalf("Get missing: %v, want ErrCacheMiss", err)
+	}
+	want := []byte("-----BEGIN EC PRIVATE KEY-----\n\x00binary\xff")
+	if err := c.Put(ctx, key, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Get(ctx, key)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	// A second gateway sees the same entry (shared store).
+	c2, err := gateway.NewPostgresCache(ctx, testsvc.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if got, err := c2.Get(ctx, key); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("second instance Get = %q, %v", got, err)
+	}
+	if err := c2.Put(ctx, key, []byte("v2")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Get(ctx, key); string(got) != "v2" {
+		t.Errorf("after overwrite Get = %q", got)
+	}
+	if err := c.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, key); err != nil {
+		t.Errorf("Delete of a missing key: %v", err)
+	}
+	if _, err := c.Get(ctx, key); !errors.Is(err, autocert.ErrCacheMiss) {
+		t.Errorf("Get after Delete: %v", err)
+	}
+}
