@@ -297,7 +297,7 @@ func build(c Config) (*Protection, error) {
 
 // checkBypassPath accepts only paths that are already in the one form a
 // request must spell them in to match: absolute, clean (no "//", ".", ".."),
-// no trailing slash but the root, and in canonical escaping.
+// and in canonical escaping; a trailing slash is kept as part of the path.
 func checkBypassPath(s string) error {
 	if !strings.HasPrefix(s, "/") {
 		return fmt.Errorf("csrf: insecure bypass path %q must start with /", s)
@@ -306,8 +306,12 @@ func checkBypassPath(s string) error {
 	if err != nil {
 		return fmt.Errorf("csrf: insecure bypass path %q: %v", s, err)
 	}
-	if path.Clean(unescaped) != unescaped {
-		return fmt.Errorf("csrf: insecure bypass path %q is not clean (want %q)", s, path.Clean(unescaped))
+	clean := path.Clean(unescaped)
+	if strings.HasSuffix(unescaped, "/") && clean != "/" {
+		clean += "/" // a route may end in a slash; it is matched with it
+	}
+	if clean != unescaped {
+		return fmt.Errorf("csrf: insecure bypass path %q is not clean (want %q)", s, clean)
 	}
 	if (&url.URL{Path: unescaped}).EscapedPath() != s {
 		return fmt.Errorf("csrf: insecure bypass path %q is not in canonical escaping (want %q)", s, (&url.URL{Path: unescaped}).EscapedPath())
