@@ -52,9 +52,14 @@ func (hs *Headers) Handler(next http.Handler) http.Handler {
 			// gets a length-1, capacity-1 window of it, so a handler's
 			// Header().Add copies instead of writing into a neighbour.
 			backing := make([]string, len(c.static))
+			// A response nobody has touched yet (the usual case) needs no
+			// lookup before each assignment.
+			fresh := len(h) == 0
 			for i, f := range c.static {
-				if _, ok := h[f.name]; ok {
-					continue
+				if !fresh {
+					if _, ok := h[f.name]; ok {
+						continue
+					}
 				}
 				backing[i] = f.value
 				h[f.name] = backing[i : i+1 : i+1]
