@@ -12,9 +12,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/session"
+	"github.com/bulwarkdev/bulwark/session/sqlitestore"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"github.com/bulwarkdev/bulwark/upload"
 )
 
 //go:embed templates/*.html
@@ -49,13 +54,19 @@ type AppConfig struct {
 // App is the sample app: plain net/http and html/template, with the
 // Bulwark layers an app keeps for itself.
 type App struct {
-	cfg     AppConfig
-	logger  *slog.Logger
-	media   *mediaStore
-	book    guestbook
-	handler http.Handler
-	closers []func() error
+	cfg      AppConfig
+	logger   *slog.Logger
+	media    *mediaStore
+	uploader *upload.Uploader
+	book     guestbook
+	handler  http.Handler
+	closers  []func() error
+
+	sessionCookie string
 }
+
+// SessionCookie returns the name of the app's session cookie.
+func (a *App) SessionCookie() string { return a.sessionCookie }
 
 // cspPolicy is the app's Content-Security-Policy. It lives in the app, not
 // at the edge, because its nonce must match the page the app renders.
@@ -123,11 +134,60 @@ func NewApp(cfg AppConfig) (*App, error) {
 		return nil, err
 	}
 
+	// Request limits: small forms everywhere, one file of at most
+	// maxUploadBytes on the upload form.
+	lc := limitsConfig()
+	lc.Logger = a.logger
+	lim, err := limits.New(lc)
+	if err != nil {
+		return nil, err
+	}
+	a.uploader, err = upload.New(upload.Config{TempDir: "", Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+
+	// Sessions live in an SQLite file in the state directory: nothing to
+	// install, and they survive a restart of the demo. Expired records are
+	// swept by the store's Purge (session.Sweep) while the app runs.
+	store, err := sqlitestore.Open(filepath.Join(cfg.StateDir, "sessions.db"))
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, store.Close)
+	sessions, err := session.New(session.Config{
+		Store:       store,
+		Lifetime:    12 * time.Hour,
+		IdleTimeout: 30 * time.Minute,
+		Logger:      a.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.sessionCookie = sessions.CookieName()
+
+	// CSRF tokens in every form, secret in a __Host- cookie (Django's
+	// default CSRF_USE_SESSIONS = False), plus the Fetch Metadata and
+	// Origin checks, which the gateway also runs at the edge.
+	cp, err := csrf.New(csrf.Config{Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("POST /guestbook", a.sign)
+	mux.HandleFunc("POST /upload", a.upload)
 	mux.HandleFunc("GET /robots.txt", a.robots)
 
+	// Django's middleware order: facts, hosts, headers, limits, sessions,
+	// CSRF, then the views.
 	var h http.Handler = mux
+	h = cp.Handler(h)
+	h = sessions.Handler(h)
+	h = lim.Handler(h)
 	h = hs.Handler(h)
 	h = hv.Handler(h)
 	h = tp.Handler(h)
@@ -180,6 +240,7 @@ type pageData struct {
 
 func (a *App) render(w http.ResponseWriter, r *http.Request, status int, d pageData) {
 	d.Nonce = headers.Nonce(r)
+	d.CSRFField = csrf.TemplateField(r)
 	d.AppAddr = a.cfg.AppAddr
 	d.MediaOrigin = a.cfg.MediaOrigin
 	d.HSTS = a.cfg.HSTSMaxAge.String()
@@ -207,10 +268,6 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, d pageD
 	w.Write(buf.Bytes())
 }
 
-func (a *App) home(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, pageData{})
-}
-
 func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -224,3 +281,16 @@ func (a *App) robots(w http.ResponseWriter, r *http.Request) {
 
 // maxUploadBytes bounds one upload.
 const maxUploadBytes = 2 << 20
+
+// limitsConfig is the demo's request limits, the same at the edge and in
+// the app: small forms everywhere, one file of at most maxUploadBytes on
+// the upload form.
+func limitsConfig() limits.Config {
+	return limits.Config{
+		Values: limits.Values{MaxBodyBytes: 64 << 10, MaxFields: 20},
+		Routes: []limits.Route{{
+			Pattern: "POST /upload",
+			Values:  limits.Values{MaxBodyBytes: maxUploadBytes + 16<<10, MaxFileBytes: maxUploadBytes, MaxFiles: 1},
+		}},
+	}
+}

@@ -1,54 +1,41 @@
 package demo
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/upload"
 )
 
 // storedFile is one accepted upload as the page lists it.
 type storedFile struct {
-	Name  string // the stored name (random, with the detected extension)
-	URL   string // on the media origin
-	Type  string // the detected media type
-	Size  int64
-	Image bool
-	mod   time.Time
+	Name   string // the client's name, for display only
+	Stored string // the stored name (generated, with the detected extension)
+	URL    string // on the media origin
+	Type   string // the detected media type
+	Size   int64
+	Image  bool
+	mod    time.Time
 }
 
-// extTypes maps the extensions the demo stores under to their media type,
-// for listing. The extension is chosen from the type detected in the
-// content, never from the client's file name.
-var extTypes = map[string]string{
-	".png":  "image/png",
-	".jpg":  "image/jpeg",
-	".gif":  "image/gif",
-	".webp": "image/webp",
-	".pdf":  "application/pdf",
-	".txt":  "text/plain",
-}
-
-// typeExts is the inverse of extTypes.
-var typeExts = func() map[string]string {
-	m := make(map[string]string, len(extTypes))
-	for e, t := range extTypes {
-		m[t] = e
-	}
-	return m
-}()
-
-// mediaStore keeps accepted uploads in a directory through os.Root, so no
-// name (even one built from a bug) can leave the directory, follow a
-// symlink out of it, or overwrite a file it did not create.
+// mediaStore keeps accepted uploads in the media directory through
+// upload.Storage: generated names with the extension of the type detected
+// from content, exclusive creation, all access through an os.Root (no
+// name, even one built from a bug, can leave the directory or follow a
+// symlink out of it), the client's name kept only as sidecar metadata.
+// The gateway's media host serves the same directory.
 type mediaStore struct {
+	st     *upload.Storage
 	root   *os.Root
 	origin string // media origin, no trailing slash
 	mu     sync.Mutex
@@ -58,41 +45,29 @@ func openMediaStore(dir, origin string) (*mediaStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
+	st, err := upload.NewStorage(upload.StorageConfig{Dir: dir})
+	if err != nil {
+		return nil, err
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
+		st.Close()
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	return &mediaStore{root: root, origin: strings.TrimSuffix(origin, "/")}, nil
+	return &mediaStore{st: st, root: root, origin: strings.TrimSuffix(origin, "/")}, nil
 }
 
-func (m *mediaStore) Close() error { return m.root.Close() }
+func (m *mediaStore) Close() error { return errors.Join(m.st.Close(), m.root.Close()) }
 
 // maxStoredFiles bounds the directory: the oldest files are removed past
 // it, so a loop of uploads cannot fill the disk.
 const maxStoredFiles = 50
 
-// save writes r under a fresh random name with the extension of mediaType
-// (O_EXCL: never overwrites) and returns the stored name.
-func (m *mediaStore) save(mediaType string, r io.Reader) (string, error) {
-	ext, ok := typeExts[mediaType]
-	if !ok {
-		return "", fmt.Errorf("demo: no extension for type %q", mediaType)
-	}
-	var b [12]byte
-	rand.Read(b[:])
-	name := hex.EncodeToString(b[:]) + ext
-	f, err := m.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+// save stores an accepted file and returns its stored name.
+func (m *mediaStore) save(f *upload.File) (string, error) {
+	name, err := m.st.Save(f)
 	if err != nil {
-		return "", fmt.Errorf("demo: %w", err)
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		m.root.Remove(name)
-		return "", fmt.Errorf("demo: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		m.root.Remove(name)
-		return "", fmt.Errorf("demo: %w", err)
+		return "", err
 	}
 	m.prune()
 	return name, nil
@@ -100,34 +75,58 @@ func (m *mediaStore) save(mediaType string, r io.Reader) (string, error) {
 
 // list returns the stored files, newest first.
 func (m *mediaStore) list() ([]storedFile, error) {
-	entries, err := fs.ReadDir(m.root.FS(), ".")
-	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
 	var files []storedFile
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
+	err := fs.WalkDir(m.root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-		ext := e.Name()[strings.LastIndexByte(e.Name(), '.')+1:]
-		t, ok := extTypes["."+ext]
-		if !ok {
-			continue
+		if strings.HasPrefix(e.Name(), ".") && p != "." {
+			if e.IsDir() {
+				return fs.SkipDir
+			}
+			return nil // sidecars and other dotfiles
+		}
+		if !e.Type().IsRegular() {
+			return nil
 		}
 		fi, err := e.Info()
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				continue
+				return nil
 			}
-			return nil, fmt.Errorf("demo: %w", err)
+			return err
+		}
+		meta := m.meta(p)
+		display := meta.Filename
+		if display == "" {
+			display = path.Base(p)
 		}
 		files = append(files, storedFile{
-			Name: e.Name(), URL: m.origin + "/" + e.Name(), Type: t, Size: fi.Size(),
-			Image: strings.HasPrefix(t, "image/"), mod: fi.ModTime(),
+			Name: display, Stored: p, URL: m.origin + "/" + p, Type: meta.Type, Size: fi.Size(),
+			Image: strings.HasPrefix(meta.Type, "image/"), mod: fi.ModTime(),
 		})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
 	}
 	slices.SortFunc(files, func(a, b storedFile) int { return b.mod.Compare(a.mod) })
 	return files, nil
+}
+
+// meta reads the sidecar upload.Storage wrote beside a stored file.
+func (m *mediaStore) meta(name string) media.Meta {
+	var meta media.Meta
+	f, err := m.root.Open(media.SidecarName(name))
+	if err != nil {
+		return meta
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 16<<10))
+	if err == nil {
+		json.Unmarshal(b, &meta)
+	}
+	return meta
 }
 
 func (m *mediaStore) prune() {
@@ -138,7 +137,8 @@ func (m *mediaStore) prune() {
 		return
 	}
 	for _, f := range files[maxStoredFiles:] {
-		m.root.Remove(f.Name)
+		m.root.Remove(f.Stored)
+		m.root.Remove(media.SidecarName(f.Stored))
 	}
 }
 

@@ -178,7 +178,7 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	defer app.Close()
 
-	gw, err := gateway.New(gatewayConfig(opt, info, leaf, mediaDir, httpLn, httpsLn, httpsPort), logger.With("component", "gateway"))
+	gw, err := gateway.New(gatewayConfig(opt, info, leaf, mediaDir, app.SessionCookie(), httpLn, httpsLn, httpsPort), logger.With("component", "gateway"))
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func Run(ctx context.Context, opt Options) error {
 // gatewayConfig is the gateway's configuration for the demo: what a user
 // would write in bulwark.toml to put the gateway in front of an app on
 // 127.0.0.1, with the local CA's certificate.
-func gatewayConfig(opt Options, info Info, leaf *localca.Leaf, mediaDir string, httpLn, httpsLn net.Listener, httpsPort int) gateway.Config {
+func gatewayConfig(opt Options, info Info, leaf *localca.Leaf, mediaDir, sessionCookie string, httpLn, httpsLn net.Listener, httpsPort int) gateway.Config {
 	var cfg gateway.Config
 	cfg.Listen.HTTPS = httpsLn.Addr().String()
 	cfg.Listen.HTTP = httpLn.Addr().String()
@@ -257,10 +257,14 @@ func gatewayConfig(opt Options, info Info, leaf *localca.Leaf, mediaDir string, 
 	cfg.Headers.PermissionsPolicy = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 	// The app's session cookie gets HttpOnly at the edge even if the app
 	// forgot it.
-	cfg.Edge.Cookies.HTTPOnly = []string{sessionCookieName, "__Host-" + sessionCookieName}
+	cfg.Edge.Cookies.HTTPOnly = []string{sessionCookie}
+	cfg.Limits = limitsConfig()
+	// Uploads are inspected at the edge before the app sees a byte.
 	cfg.Edge.UploadPaths = []string{"/upload"}
-	cfg.Edge.Media.Host = MediaHost
-	cfg.Edge.Media.Dir = mediaDir
+	// Uploaded files are served by the gateway from the media directory,
+	// on the media host: another site than the app's.
+	cfg.Media.Hosts = []string{MediaHost}
+	cfg.Media.Dir = mediaDir
 	return cfg
 }
 
