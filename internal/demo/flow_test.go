@@ -191,7 +191,7 @@ func TestDemoSignInFlow(t *testing.T) {
 	}
 
 	resp, body = b.get("/")
-	if !strings.Contains(body, "Signed in as <strong>demo</strong>") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Signed in as <strong>demo</strong>") {
 		t.Fatalf("not signed in after sign-in:\n%s", body)
 	}
 	token = formToken(t, body)
