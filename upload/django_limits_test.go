@@ -150,4 +150,3 @@ func runLimitVector(t *testing.T, v limitVector) error {
 	}
 	return nil
 }
-

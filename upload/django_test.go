@@ -255,4 +255,3 @@ func runStorageVector(v filenameVector, in string) error {
 	}
 	return fmt.Errorf("unknown function %q", fn)
 }
-
