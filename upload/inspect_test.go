@@ -27,3 +27,33 @@ func TestInspectCorpus(t *testing.T) {
 		})
 	}
 }
+
+func TestReencodeStripsPayload(t *testing.T) {
+	for _, tc := range []struct {
+		typ  string
+		data []byte
+	}{
+		{"image/png", uploadcorpus.PNGChunk(uploadcorpus.PNG(), "tEXt", []byte("c\x00<script>alert(1)</script>"))},
+		{"image/jpeg", uploadcorpus.JPEGComment(uploadcorpus.JPEG(), "<script>alert(1)</script>")},
+		{"image/gif", uploadcorpus.GIF()},
+	} {
+		var out bytes.Buffer
+		if err := upload.Reencode(&out, bytes.NewReader(tc.data), tc.typ); err != nil {
+			t.Fatalf("%s: %v", tc.typ, err)
+		}
+		if bytes.Contains(out.Bytes(), []byte("<script")) {
+			t.Errorf("%s: payload survived", tc.typ)
+		}
+		v, err := upload.Inspect(bytes.NewReader(out.Bytes()), "x"+extFor(tc.typ), upload.Policy{})
+		if err != nil || !v.Allowed || v.Type != tc.typ {
+			t.Errorf("%s: re-encoded file: %+v %v", tc.typ, v, err)
+		}
+	}
+	if err := upload.Reencode(&bytes.Buffer{}, bytes.NewReader(uploadcorpus.WebP()), "image/webp"); err != upload.ErrCannotReencode {
+		t.Errorf("webp: %v", err)
+	}
+}
+
+func extFor(typ string) string {
+	return map[string]string{"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}[typ]
+}

@@ -1,0 +1,66 @@
+// Package upload receives files safely: a streaming multipart reader with
+// Bulwark's limits, client filenames reduced to labels, a content
+// inspector that decides by bytes alone, and storage under generated names
+// through os.Root.
+//
+// # Reading
+//
+// ReadForm (and the lower-level Reader) parse multipart/form-data under
+// one limits.Limits, by default those the limits Handler put in the
+// request context: field and file counts as Django counts them, the
+// 1024-byte part-header guard, field bytes (DATA_UPLOAD_MAX_MEMORY_SIZE),
+// a per-file cap, and a memory threshold above which files are spooled to
+// a private temporary directory (0700, files 0600) that is removed on
+// error, on panic, and by Form.RemoveAll. Django's parser guards apply: the
+// Content-Type must be multipart and ASCII, the boundary must match
+// [ -~]{0,200}[!-~], base64 parts are decoded strictly.
+//
+// # Names
+//
+// SanitizeFilename is Django's MultiPartParser.sanitize_file_name;
+// DisplayName adds Django's 255-character rule and NFC normalisation. The
+// result is a label for display (escape it where shown), never a path:
+// Storage names files with random ids and the extension of the detected
+// type.
+//
+// # Content
+//
+// Inspect detects the type from magic bytes (github.com/gabriel-vasile/mimetype),
+// never from the client's name or Content-Type, and refuses, with a
+// stable reason code: executables and scripts (executable), HTML (html),
+// SVG and XML with active content, parsed with encoding/xml (svg_script,
+// xml_script), markup hidden in another format's first bytes or metadata
+// such as PNG text chunks, JPEG comments and APPn segments, GIF extensions
+// (polyglot_html), bytes after an image's end marker, with PNG CRCs, JPEG
+// segments and scans and GIF blocks walked properly (trailing_data),
+// archives under other names (disguised_archive), images declaring more
+// pixels than the policy allows, read from the header without decoding
+// (pixel_bomb), types outside the allow-list (not_allowed) and extensions
+// that disagree with the content (type_mismatch). Reencode rewrites raster
+// images through the standard library's codecs, dropping anything that is
+// not pixels.
+//
+// Uploader.Handler runs all of this before the application: malformed
+// bodies get 400, limit violations 400 or 413 (one event from package
+// limits), refused content 415 with one upload_refused event.
+//
+// # Threat model
+//
+// Stops: memory, disk-descriptor and CPU exhaustion through multipart
+// bodies (part counts, header sizes, field and file sizes, slow or
+// length-lying bodies when combined with the limits Handler); path
+// traversal and overwrite through client filenames (they never reach the
+// file system); stored cross-site scripting through uploaded HTML, SVG,
+// XML and image/HTML polyglots (the guide's PNG+HTML file); executables
+// and disguised archives passed on to other users; decompression bombs in
+// image headers and compressed PNG text.
+//
+// Does not stop: malicious content inside an allowed format that is not
+// markup (an exploit for a specific image decoder, a PDF with JavaScript:
+// PDF readers are their own sandbox; allow PDF only if that is
+// acceptable), malware scanning, or polyglots whose second personality is
+// not HTML or script and not after an end marker (for example data
+// hidden in pixel data: Reencode removes those for raster images). Serving
+// is the other half: store nothing you cannot serve with package media's
+// headers from a separate site.
+package upload
