@@ -1,0 +1,225 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/redisstore"
+	"github.com/alexedwards/scs/v2"
+	redigo "github.com/gomodule/redigo/redis"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bulwarkdev/bulwark/session"
+	bwredis "github.com/bulwarkdev/bulwark/session/redisstore"
+)
+
+// Sessions on Redis: a request that reads one value from its session (GET)
+// and one that writes one (POST), through Bulwark's manager with
+// redisstore (go-redis) and through scs v2 with its redisstore (redigo),
+// on the same Redis, plus the floor: bare go-redis commands doing the
+// same storage work. Each row reports the writes to the Redis socket per
+// operation (round trips).
+
+func rsAddr() string {
+	if a := os.Getenv("BULWARK_REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
+
+// rsCounted counts writes to a connection: each is one round trip for the
+// request-reply clients measured here.
+type rsCounted struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c rsCounted) Write(p []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(p)
+}
+
+func rsDial(n *atomic.Int64) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return rsCounted{c, n}, nil
+	}
+}
+
+// rsClient returns a go-redis client whose socket writes are counted in n,
+// after checking Redis answers: unreachable, the benchmark skips, or fails
+// when BULWARK_REQUIRE_SERVICES is set.
+func rsClient(b *testing.B, n *atomic.Int64) *redis.Client {
+	b.Helper()
+	c := redis.NewClient(&redis.Options{Addr: rsAddr(), Dialer: rsDial(n), PoolSize: 4})
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		c.Close()
+		if os.Getenv("BULWARK_REQUIRE_SERVICES") != "" {
+			b.Fatalf("Redis at %s: %v", rsAddr(), err)
+		}
+		b.Skipf("Redis at %s unreachable: %v", rsAddr(), err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+// rsPrefix returns a key prefix for one benchmark and deletes its keys at
+// the end.
+func rsPrefix(b *testing.B) string {
+	var r [8]byte
+	rand.Read(r[:])
+	p := "bulwark:bench:" + hex.EncodeToString(r[:]) + ":"
+	b.Cleanup(func() {
+		c := redis.NewClient(&redis.Options{Addr: rsAddr()})
+		defer c.Close()
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, p+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	return p
+}
+
+type rsSink struct{ h http.Header }
+
+func (s *rsSink) Header() http.Header         { return s.h }
+func (s *rsSink) Write(p []byte) (int, error) { return len(p), nil }
+func (s *rsSink) WriteHeader(code int) {
+	if code != http.StatusOK {
+		panic("status " + strconv.Itoa(code))
+	}
+}
+
+// rsSession makes a session by a first POST through h and returns the
+// cookie that carries it.
+func rsSession(b *testing.B, h http.Handler, name string) string {
+	b.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "https://example.com/login", nil))
+	for _, c := range w.Result().Cookies() {
+		if c.Name == name {
+			return c.Name + "=" + c.Value
+		}
+	}
+	b.Fatalf("no %s cookie after login: %q", name, w.Header()["Set-Cookie"])
+	return ""
+}
+
+// rsRun serves r through h b.N times and reports the round trips.
+func rsRun(b *testing.B, h http.Handler, r *http.Request, writes *atomic.Int64) {
+	b.Helper()
+	w := &rsSink{}
+	b.ReportAllocs()
+	writes.Store(0)
+	b.ResetTimer()
+	for b.Loop() {
+		w.h = http.Header{}
+		h.ServeHTTP(w, r)
+	}
+	b.ReportMetric(float64(writes.Load())/float64(b.N), "roundtrips/op")
+}
+
+func rsRequest(method, cookie string) *http.Request {
+	r := httptest.NewRequest(method, "https://example.com/", nil)
+	r.Header.Set("Cookie", cookie)
+	return r
+}
+
+func BenchmarkSessionRedis(b *testing.B) {
+	b.Run("bulwark", func(b *testing.B) {
+		var writes atomic.Int64
+		store, err := bwredis.New(rsClient(b, &writes), bwredis.Config{Prefix: rsPrefix(b)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := session.New(session.Config{Store: store})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var i atomic.Int64
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				session.Put(r, "user", "user-"+strconv.FormatInt(i.Add(1), 10))
+				return
+			}
+			if _, ok := session.Get[string](r, "user"); !ok {
+				panic("no user in session")
+			}
+		}))
+		cookie := rsSession(b, h, m.CookieName())
+		b.Run("GET", func(b *testing.B) { rsRun(b, h, rsRequest(http.MethodGet, cookie), &writes) })
+		b.Run("POST", func(b *testing.B) { rsRun(b, h, rsRequest(http.MethodPost, cookie), &writes) })
+	})
+
+	b.Run("scs", func(b *testing.B) {
+		rsClient(b, new(atomic.Int64)) // skip or fail as for the others
+		var writes atomic.Int64
+		pool := &redigo.Pool{
+			MaxIdle: 4,
+			Dial: func() (redigo.Conn, error) {
+				return redigo.Dial("tcp", rsAddr(), redigo.DialContextFunc(rsDial(&writes)))
+			},
+		}
+		b.Cleanup(func() { pool.Close() })
+		sm := scs.New()
+		sm.Store = redisstore.NewWithPrefix(pool, rsPrefix(b))
+		sm.Cookie.Secure = true
+		var i atomic.Int64
+		h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				sm.Put(r.Context(), "user", "user-"+strconv.FormatInt(i.Add(1), 10))
+				return
+			}
+			if sm.GetString(r.Context(), "user") == "" {
+				panic("no user in session")
+			}
+		}))
+		cookie := rsSession(b, h, sm.Cookie.Name)
+		b.Run("GET", func(b *testing.B) { rsRun(b, h, rsRequest(http.MethodGet, cookie), &writes) })
+		b.Run("POST", func(b *testing.B) { rsRun(b, h, rsRequest(http.MethodPost, cookie), &writes) })
+	})
+
+	// The floor: the same storage work with bare go-redis, no HTTP, no
+	// encoding. The value is the size of a one-value Bulwark record.
+	b.Run("go-redis", func(b *testing.B) {
+		var writes atomic.Int64
+		c := rsClient(b, &writes)
+		ctx := context.Background()
+		key := rsPrefix(b) + "k"
+		val := []byte(`{"v":1,"c":1764028800,"d":{"user":"user-1"}}`)
+		if err := c.Set(ctx, key, val, 14*24*time.Hour).Err(); err != nil {
+			b.Fatal(err)
+		}
+		run := func(b *testing.B, write bool) {
+			b.ReportAllocs()
+			writes.Store(0)
+			for b.Loop() {
+				if _, err := c.Get(ctx, key).Bytes(); err != nil {
+					b.Fatal(err)
+				}
+				if write {
+					if err := c.Set(ctx, key, val, 14*24*time.Hour).Err(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(writes.Load())/float64(b.N), "roundtrips/op")
+		}
+		b.Run("GET", func(b *testing.B) { run(b, false) })
+		b.Run("GET+SET", func(b *testing.B) { run(b, true) })
+	})
+}
