@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -63,6 +64,14 @@ type App struct {
 	closers  []func() error
 
 	sessionCookie string
+	store         *sqlitestore.Store
+}
+
+// SweepSessions deletes expired sessions from the store every interval
+// until ctx is done (housekeeping: expired records are never returned
+// either way).
+func (a *App) SweepSessions(ctx context.Context, interval time.Duration) {
+	_ = session.Sweep(ctx, a.store, interval, a.logger)
 }
 
 // SessionCookie returns the name of the app's session cookie.
@@ -111,15 +120,15 @@ func NewApp(cfg AppConfig) (*App, error) {
 	a.media = media
 	a.closers = append(a.closers, media.Close)
 
-	// The gateway is the app's only trusted proxy: the scheme and host it
-	// forwards are believed from it (Django's SECURE_PROXY_SSL_HEADER and
-	// USE_X_FORWARDED_HOST), and from nobody else.
+	// The gateway is the app's only trusted proxy: the scheme it forwards
+	// is believed from it (Django's SECURE_PROXY_SSL_HEADER), and from
+	// nobody else. The host needs no forwarded header: the gateway sends
+	// the host it validated as Host.
 	tp, err := trustedproxy.New(trustedproxy.Config{
-		Trusted:          []string{cfg.Gateway},
-		SSLHeader:        "X-Forwarded-Proto",
-		SSLHeaderValue:   "https",
-		UseForwardedHost: true,
-		Logger:           a.logger,
+		Trusted:        []string{cfg.Gateway},
+		SSLHeader:      "X-Forwarded-Proto",
+		SSLHeaderValue: "https",
+		Logger:         a.logger,
 	})
 	if err != nil {
 		return nil, err
@@ -149,12 +158,13 @@ func NewApp(cfg AppConfig) (*App, error) {
 
 	// Sessions live in an SQLite file in the state directory: nothing to
 	// install, and they survive a restart of the demo. Expired records are
-	// swept by the store's Purge (session.Sweep) while the app runs.
+	// purged by SweepSessions while the demo runs.
 	store, err := sqlitestore.Open(filepath.Join(cfg.StateDir, "sessions.db"))
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, store.Close)
+	a.store = store
 	sessions, err := session.New(session.Config{
 		Store:       store,
 		Lifetime:    12 * time.Hour,

@@ -193,6 +193,10 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	appErr := make(chan error, 1)
 	go func() { appErr <- appSrv.Serve(appLn) }()
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	swept := make(chan struct{})
+	go func() { app.SweepSessions(sweepCtx, time.Hour); close(swept) }()
+	defer func() { stopSweep(); <-swept }()
 
 	gwCtx, stopGateway := context.WithCancel(ctx)
 	defer stopGateway()
