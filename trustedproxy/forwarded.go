@@ -43,10 +43,17 @@ type fwdElem struct {
 	hasHost  bool
 }
 
+// maxPairs bounds the parameters of one element: four are defined, and a
+// proxy adding more than a few extensions is not one we know.
+const maxPairs = 8
+
 // fwdParser yields the elements of one Forwarded header line.
 type fwdParser struct {
 	s string
 	i int
+	// ext, when not nil, receives the extension parameters of each
+	// element (ParseForwarded); the Resolver leaves it nil.
+	ext *[][2]string
 }
 
 func (p *fwdParser) done() bool { return p.i >= len(p.s) }
@@ -61,6 +68,8 @@ func (p *fwdParser) skipOWS() {
 // line or an empty element is an error.
 func (p *fwdParser) next() (fwdElem, *MalformedError) {
 	var e fwdElem
+	var names [maxPairs]string
+	pairs := 0
 	p.skipOWS()
 	for {
 		start := p.i
@@ -82,8 +91,25 @@ func (p *fwdParser) next() (fwdElem, *MalformedError) {
 		if err != nil {
 			return e, err
 		}
-		if err := e.set(name, value); err != nil {
+		if pairs == maxPairs {
+			return e, malformed(HeaderForwarded, ReasonSyntax, p.s)
+		}
+		for _, n := range names[:pairs] {
+			if strings.EqualFold(n, name) {
+				// RFC 7239 section 4: a parameter MUST NOT occur more
+				// than once per element. Which copy would a downstream
+				// reader take?
+				return e, malformed(HeaderForwarded, ReasonDuplicateParameter, name)
+			}
+		}
+		names[pairs] = name
+		pairs++
+		known, err := e.set(name, value)
+		if err != nil {
 			return e, err
+		}
+		if !known && p.ext != nil {
+			*p.ext = append(*p.ext, [2]string{name, value})
 		}
 		p.skipOWS()
 		if p.i >= len(p.s) {
@@ -161,48 +187,39 @@ func unescape(v string) string {
 	return b.String()
 }
 
-// set records one parameter. Names are case-insensitive; unknown
-// (extension) parameters are accepted and ignored.
-func (e *fwdElem) set(name, value string) *MalformedError {
-	dup := false
+// set records one parameter and reports whether it is one of RFC 7239's
+// four. Names are case-insensitive (duplicates were refused by the caller);
+// extension parameters are accepted and ignored.
+func (e *fwdElem) set(name, value string) (bool, *MalformedError) {
 	switch {
 	case strings.EqualFold(name, "for"):
-		dup, e.hasFor = e.hasFor, true
-		if !dup {
-			e.forRaw = value
-			k, a, err := parseNode(value)
-			if err != nil {
-				return err
-			}
-			e.forKind, e.forAddr = k, a
+		k, a, err := parseNode(value)
+		if err != nil {
+			return true, err
 		}
+		e.hasFor, e.forRaw, e.forKind, e.forAddr = true, value, k, a
 	case strings.EqualFold(name, "by"):
-		dup, e.hasBy = e.hasBy, true
-		if !dup {
-			e.byRaw = value
-			if _, _, err := parseNode(value); err != nil {
-				return err
-			}
+		if _, _, err := parseNode(value); err != nil {
+			return true, err
 		}
+		e.hasBy, e.byRaw = true, value
 	case strings.EqualFold(name, "proto"):
-		dup, e.hasProto = e.hasProto, true
-		if !dup {
-			if !isScheme(value) {
-				return malformed(HeaderForwarded, ReasonInvalidProto, value)
-			}
-			e.proto = value
+		if !isScheme(value) {
+			return true, malformed(HeaderForwarded, ReasonInvalidProto, value)
 		}
+		e.hasProto, e.proto = true, value
 	case strings.EqualFold(name, "host"):
-		dup, e.hasHost = e.hasHost, true
-		// The host is passed on verbatim; package hosts validates it.
-		e.host = value
+		if value == "" {
+			// A present but empty host would replace the Host header with
+			// nothing; treat it as the error it is.
+			return true, malformed(HeaderForwarded, ReasonEmpty, "host")
+		}
+		// Otherwise passed on verbatim; package hosts validates it.
+		e.hasHost, e.host = true, value
+	default:
+		return false, nil
 	}
-	if dup {
-		// RFC 7239 section 4: a parameter MUST NOT occur more than once
-		// per element. Which copy would a downstream reader take?
-		return malformed(HeaderForwarded, ReasonDuplicateParameter, name)
-	}
-	return nil
+	return true, nil
 }
 
 // parseNode parses an RFC 7239 node:
@@ -321,6 +338,9 @@ type ForwardedElement struct {
 	By    string // the node of the proxy that received it
 	Host  string // the Host the proxy received
 	Proto string // the scheme the proxy received the request with
+	// Extensions are the other parameters, in order, as name and value;
+	// nil when there are none.
+	Extensions [][2]string
 }
 
 // ParseForwarded parses the lines of a Forwarded header (as from
@@ -333,11 +353,13 @@ func ParseForwarded(lines []string) ([]ForwardedElement, error) {
 	}
 	var out []ForwardedElement
 	for _, line := range lines {
-		p := fwdParser{s: line}
+		var ext [][2]string
+		p := fwdParser{s: line, ext: &ext}
 		if p.skipOWS(); p.done() {
 			return nil, malformed(HeaderForwarded, ReasonEmpty, line)
 		}
 		for !p.done() {
+			ext = nil
 			e, err := p.next()
 			if err != nil {
 				return nil, err
@@ -345,7 +367,7 @@ func ParseForwarded(lines []string) ([]ForwardedElement, error) {
 			if len(out) == MaxHops {
 				return nil, malformed(HeaderForwarded, ReasonTooManyHops, "")
 			}
-			out = append(out, ForwardedElement{For: e.forRaw, By: e.byRaw, Host: e.host, Proto: e.proto})
+			out = append(out, ForwardedElement{For: e.forRaw, By: e.byRaw, Host: e.host, Proto: e.proto, Extensions: ext})
 		}
 	}
 	return out, nil
@@ -356,8 +378,9 @@ func ParseForwarded(lines []string) ([]ForwardedElement, error) {
 // parse).
 func (e ForwardedElement) String() string {
 	var b strings.Builder
-	for _, kv := range [...][2]string{{"for", e.For}, {"by", e.By}, {"host", e.Host}, {"proto", e.Proto}} {
-		if kv[1] == "" {
+	pairs := append([][2]string{{"for", e.For}, {"by", e.By}, {"host", e.Host}, {"proto", e.Proto}}, e.Extensions...)
+	for i, kv := range pairs {
+		if kv[1] == "" && i < 4 {
 			continue
 		}
 		if b.Len() > 0 {
@@ -371,7 +394,7 @@ func (e ForwardedElement) String() string {
 }
 
 func writeValue(b *strings.Builder, v string) {
-	token := true
+	token := v != ""
 	for i := 0; i < len(v); i++ {
 		if !isTchar(v[i]) {
 			token = false
