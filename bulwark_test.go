@@ -197,7 +197,7 @@ func TestAllocsComposedGET(t *testing.T) {
 		t.Fatalf("status %d", w.Code)
 	}
 	got := testing.AllocsPerRun(200, func() {
-		clear(w.HeaderMap)
+		clear(w.Header())
 		h.ServeHTTP(w, r)
 	})
 	// The request's shallow copy with its facts, the header values of the

@@ -241,7 +241,7 @@ func TestAllocs(t *testing.T) {
 	r := request("GET", "https", "example.com", "/", "", true)
 	w := httptest.NewRecorder()
 	got := testing.AllocsPerRun(100, func() {
-		clear(w.HeaderMap)
+		clear(w.Header())
 		h.ServeHTTP(w, r)
 	})
 	if got > 1 { // the HSTS value slice
@@ -249,7 +249,7 @@ func TestAllocs(t *testing.T) {
 	}
 	r = request("GET", "http", "example.com", "/some/path", "a=b", true)
 	got = testing.AllocsPerRun(100, func() {
-		clear(w.HeaderMap)
+		clear(w.Header())
 		h.ServeHTTP(w, r)
 	})
 	if got > 2 { // the Location string and its slice
