@@ -21,8 +21,8 @@ func (m *Manager) CSRFSecret(r *http.Request) (string, error) {
 	if err != nil || !ok {
 		return "", err
 	}
-	var s string
-	if decode(raw, &s) != nil {
+	s, ok := decodeAs[string](raw)
+	if !ok {
 		return "", nil // not a string: as if none, a new one is made
 	}
 	return s, nil

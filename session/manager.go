@@ -110,6 +110,9 @@ type state struct {
 	id  string // current session id (server-side stores); "" before one is made
 	key string // store key of the current session; "" when none
 	rec record
+	kv  [8]kv // backing array of rec.values for small sessions
+
+	scratch [idLen]byte
 }
 
 func (st *state) Value(k any) any {
@@ -209,16 +212,21 @@ func wellFormedID(s string) bool {
 // storeKey is what a Store sees instead of the id: base64url(SHA-256(id)),
 // or HMAC-SHA256 with StoreKeySecret. A store dump, a slow-query log or a
 // store key in an error message therefore never yields a usable cookie.
-func (m *Manager) storeKey(id string) string {
+//
+// scratch is heap memory the caller owns (the request state): hashing from
+// it avoids an allocation per request.
+func (m *Manager) storeKey(id string, scratch *[idLen]byte) string {
 	var sum [32]byte
 	if m.storeSecret != nil {
 		mac := hmac.New(sha256.New, m.storeSecret)
 		mac.Write([]byte(id))
-		mac.Sum(sum[:0])
+		copy(sum[:], mac.Sum(nil)) // not mac.Sum(sum[:0]): sum would escape
 	} else {
-		sum = sha256.Sum256([]byte(id))
+		sum = sha256.Sum256(scratch[:copy(scratch[:], id)])
 	}
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	var out [43]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // load reads the session on first use. The caller holds st.mu.
@@ -243,7 +251,7 @@ func (st *state) load() error {
 		if !wellFormedID(st.cookieVal) {
 			return nil
 		}
-		key = m.storeKey(st.cookieVal)
+		key = m.storeKey(st.cookieVal, &st.scratch)
 		data, found, err = m.store.Find(st.Context, key)
 	} else {
 		key, data, found, err = m.cookies.Open(st.Context, st.cookieVal)
@@ -258,7 +266,7 @@ func (st *state) load() error {
 		// victim's browser is never the id of the victim's session.
 		return nil
 	}
-	rec, err := decodeRecord(data)
+	rec, err := decodeRecord(data, st.kv[:])
 	if err != nil || st.expired(&rec, now) {
 		return nil
 	}
@@ -399,7 +407,7 @@ func (st *state) commit(status int) int {
 	if m.store != nil {
 		if st.id == "" {
 			st.id = newID()
-			st.key = m.storeKey(st.id)
+			st.key = m.storeKey(st.id, &st.scratch)
 		}
 		if err := m.store.Commit(st.Context, st.key, data, exp); err != nil {
 			st.fail("save_failed", err)
@@ -408,10 +416,16 @@ func (st *state) commit(status int) int {
 		value = st.id
 	} else {
 		if st.key == "" {
-			st.key = m.storeKey(newID())
+			st.key = m.storeKey(newID(), &st.scratch)
 		}
 		v, err := m.cookies.Seal(st.Context, st.key, data, exp)
 		if err != nil {
+			if errors.Is(err, ErrRevoked) {
+				// Logged out by a concurrent request: do not resurrect
+				// the session (Django's SessionInterrupted, a 400).
+				st.fail("session_interrupted", err)
+				return http.StatusBadRequest
+			}
 			if errors.Is(err, ErrCookieTooLarge) {
 				// A programming error, not an outage: 500, but still
 				// one event and no partial response.

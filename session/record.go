@@ -51,13 +51,55 @@ type record struct {
 	created, saved int64
 	custom         bool
 	exp            Expiry
-	values         map[string]string // key -> JSON
+	values         values
+}
+
+// kv is one session value: its key and its JSON.
+type kv struct{ k, v string }
+
+// values is a session's data. A slice searched linearly beats a map for
+// the handful of keys a session holds, and decodes without allocating
+// (the state carries a backing array).
+type values []kv
+
+func (vs values) find(k string) int {
+	for i := range vs {
+		if vs[i].k == k {
+			return i
+		}
+	}
+	return -1
+}
+
+func (vs values) get(k string) (string, bool) {
+	if i := vs.find(k); i >= 0 {
+		return vs[i].v, true
+	}
+	return "", false
+}
+
+func (vs *values) set(k, v string) {
+	if i := vs.find(k); i >= 0 {
+		(*vs)[i].v = v
+		return
+	}
+	*vs = append(*vs, kv{k, v})
+}
+
+// remove deletes k and reports whether it was there.
+func (vs *values) remove(k string) bool {
+	i := vs.find(k)
+	if i < 0 {
+		return false
+	}
+	*vs = append((*vs)[:i], (*vs)[i+1:]...)
+	return true
 }
 
 func (r *record) encode() []byte {
 	n := 1 + 3*binary.MaxVarintLen64 + 1 + binary.MaxVarintLen64
-	for k, v := range r.values {
-		n += len(k) + len(v) + 2*binary.MaxVarintLen32
+	for _, e := range r.values {
+		n += len(e.k) + len(e.v) + 2*binary.MaxVarintLen32
 	}
 	b := make([]byte, 0, n)
 	b = append(b, recordVersion)
@@ -84,18 +126,20 @@ func (r *record) encode() []byte {
 		b = binary.AppendUvarint(b, uint64(r.exp.Deadline.Unix()))
 	}
 	b = binary.AppendUvarint(b, uint64(len(r.values)))
-	for k, v := range r.values {
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
+	for _, e := range r.values {
+		b = binary.AppendUvarint(b, uint64(len(e.k)))
+		b = append(b, e.k...)
+		b = binary.AppendUvarint(b, uint64(len(e.v)))
+		b = append(b, e.v...)
 	}
 	return b
 }
 
 // decodeRecord parses data, which the caller owns and never modifies
-// afterwards: keys and values are strings sharing its memory.
-func decodeRecord(data []byte) (record, error) {
+// afterwards: keys and values are strings sharing its memory. Values are
+// appended to buf[:0] (the caller's backing array). A duplicated key is
+// malformed: a record that could mean two things is refused.
+func decodeRecord(data []byte, buf values) (record, error) {
 	var r record
 	if len(data) < 1 || data[0] != recordVersion {
 		return r, errRecord
@@ -138,7 +182,7 @@ func decodeRecord(data []byte) (record, error) {
 	if !ok || count > uint64(len(data)) {
 		return r, errRecord
 	}
-	r.values = make(map[string]string, count)
+	r.values = buf[:0]
 	str := func() (string, bool) {
 		n, ok := uv()
 		if !ok || n > uint64(len(data)-p) {
@@ -154,7 +198,10 @@ func decodeRecord(data []byte) (record, error) {
 		if !ok1 || !ok2 {
 			return r, errRecord
 		}
-		r.values[k] = v
+		if r.values.find(k) >= 0 {
+			return r, errRecord
+		}
+		r.values = append(r.values, kv{k, v})
 	}
 	if p != len(data) {
 		return r, errRecord

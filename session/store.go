@@ -58,6 +58,9 @@ type Purger interface {
 //     revoked. A non-nil error means the store failed (its revocation
 //     backend is unreachable, ctx cancelled) and the caller must not treat
 //     the session as empty.
+//   - With server-side revocation, Seal fails with an error wrapping
+//     ErrRevoked for a key revoked earlier (a concurrent logout), so a
+//     late save cannot bring a revoked session back.
 //   - Revoke makes every value sealed for key unusable, when the store
 //     keeps server state; without it Revoke does nothing and returns nil
 //     (a stolen cookie then stays valid until its expiry).
@@ -74,3 +77,9 @@ type CookieStore interface {
 // value and attributes). The manager then fails the request instead of
 // dropping data.
 var ErrCookieTooLarge = errors.New("session: session too large for a cookie")
+
+// ErrRevoked is returned (wrapped) by CookieStore.Seal when the session
+// was revoked while the request was running (a logout in a concurrent
+// request). The manager answers 400, as Django does for its
+// SessionInterrupted, instead of bringing the session back.
+var ErrRevoked = errors.New("session: session was revoked during the request")

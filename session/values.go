@@ -29,7 +29,21 @@ func Get[T any](r *http.Request, key string) (T, bool) {
 	if !ok {
 		return v, false
 	}
-	return v, decode(raw, &v) == nil
+	return decodeAs[T](raw)
+}
+
+// decodeAs decodes raw into a T; the fast paths keep the result on the
+// stack (only the reflective fallback's variable escapes).
+func decodeAs[T any](raw string) (T, bool) {
+	var v T
+	if fastDecode(raw, any(&v)) {
+		return v, true
+	}
+	var w T
+	if json.Unmarshal([]byte(raw), &w) != nil {
+		return v, false
+	}
+	return w, true
 }
 
 // Has reports whether key is in the session.
@@ -56,8 +70,8 @@ func Keys(r *http.Request) []string {
 		return nil
 	}
 	keys := make([]string, 0, len(st.rec.values))
-	for k := range st.rec.values {
-		keys = append(keys, k)
+	for _, e := range st.rec.values {
+		keys = append(keys, e.k)
 	}
 	slices.Sort(keys)
 	return keys
@@ -67,8 +81,7 @@ func (st *state) get(key string) (string, bool) {
 	if st.load() != nil {
 		return "", false
 	}
-	raw, ok := st.rec.values[key]
-	return raw, ok
+	return st.rec.values.get(key)
 }
 
 // Put stores v under key, as JSON. It fails when v does not encode, when
@@ -87,10 +100,7 @@ func Put(r *http.Request, key string, v any) error {
 	if err := st.mutable(); err != nil {
 		return err
 	}
-	if st.rec.values == nil {
-		st.rec.values = make(map[string]string, 1)
-	}
-	st.rec.values[key] = raw
+	st.rec.values.set(key, raw)
 	st.modified = true
 	return nil
 }
@@ -116,13 +126,13 @@ func Pop[T any](r *http.Request, key string) (T, bool) {
 	if st.mutable() != nil {
 		return v, false
 	}
-	raw, ok := st.rec.values[key]
+	raw, ok := st.rec.values.get(key)
 	if !ok {
 		return v, false
 	}
-	delete(st.rec.values, key)
+	st.rec.values.remove(key)
 	st.modified = true
-	return v, decode(raw, &v) == nil
+	return decodeAs[T](raw)
 }
 
 // Remove deletes key from the session. Removing an absent key does not
@@ -137,8 +147,7 @@ func Remove(r *http.Request, key string) error {
 	if err := st.mutable(); err != nil {
 		return err
 	}
-	if _, ok := st.rec.values[key]; ok {
-		delete(st.rec.values, key)
+	if st.rec.values.remove(key) {
 		st.modified = true
 	}
 	return nil
@@ -279,34 +288,34 @@ func plainString(s string) bool {
 	return true
 }
 
-// decode is json.Unmarshal with fast paths for strings, integers and
-// booleans.
-func decode(raw string, v any) error {
+// fastDecode decodes strings, integers and booleans without reflection,
+// reporting false for anything it does not handle.
+func fastDecode(raw string, v any) bool {
 	switch p := v.(type) {
 	case *string:
 		if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && !strings.ContainsAny(raw[1:len(raw)-1], `"\`) {
 			*p = raw[1 : len(raw)-1]
-			return nil
+			return true
 		}
 	case *int:
 		if n, err := strconv.Atoi(raw); err == nil {
 			*p = n
-			return nil
+			return true
 		}
 	case *int64:
 		if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
 			*p = n
-			return nil
+			return true
 		}
 	case *bool:
 		switch raw {
 		case "true":
 			*p = true
-			return nil
+			return true
 		case "false":
 			*p = false
-			return nil
+			return true
 		}
 	}
-	return json.Unmarshal([]byte(raw), v)
+	return false
 }
