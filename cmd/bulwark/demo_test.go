@@ -168,3 +168,35 @@ func TestDemoFlags(t *testing.T) {
 		t.Errorf("demo -h: exit %d, usage %q", code, errb.String())
 	}
 }
+
+// TestReadmeQuickstartConfig keeps the README's Django quickstart true: its
+// TOML block must be a valid gateway configuration.
+func TestReadmeQuickstartConfig(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "### Put it in front of your Django app")
+	if !ok {
+		t.Fatal("README has no Django quickstart")
+	}
+	_, block, ok := strings.Cut(rest, "```toml\n")
+	if !ok {
+		t.Fatal("Django quickstart has no TOML block")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bulwark.toml")
+	if err := os.WriteFile(path, []byte(block), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"serve", "--check", "--config", path}, &out, &errb); code != 0 {
+		t.Fatalf("README config: serve --check exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"example-media.net", "max_body_bytes = 10485760"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("effective config lacks %q", want)
+		}
+	}
+}
