@@ -78,13 +78,17 @@ func (f *Form) RemoveAll() error {
 	return err
 }
 
-// ReadForm reads a whole multipart body under lim: fields in memory (at
+// ReadForm reads a whole multipart body under lim: at most MaxBodyBytes
+// in total, fields in memory (at
 // most MaxFormBytes, counted as Django counts them), files in memory while
 // all in-memory files together stay within FileMemoryThreshold, larger
 // ones spooled to files (mode 0600) in a new private directory (mode 0700)
 // under tempDir ("" means os.TempDir()). On any error, and if it panics,
 // everything it wrote is removed before it returns.
 func ReadForm(body io.Reader, contentType string, lim limits.Limits, tempDir string) (form *Form, err error) {
+	// The total cap applies even without the limits Handler in front (a
+	// second cap under the Handler's is harmless).
+	body = limits.NewReader(io.NopCloser(body), lim.MaxBodyBytes)
 	mr, err := NewReader(body, contentType, lim)
 	if err != nil {
 		return nil, err

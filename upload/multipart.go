@@ -382,8 +382,9 @@ func (r *Reader) readHeader() (map[string]string, error) {
 // bodyReader returns the bytes up to the next "\r\n--boundary" and
 // consumes that delimiter.
 type bodyReader struct {
-	r   *Reader
-	eof bool
+	r     *Reader
+	eof   bool
+	clean int // buffered bytes already known to hold no delimiter
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -391,16 +392,21 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	r := b.r
+	if b.clean > 0 {
+		// Scanned before: hand it out without searching again.
+		n, _ := r.br.Read(p[:min(len(p), b.clean)])
+		b.clean -= n
+		return n, nil
+	}
 	pk, err := r.br.Peek(bufSize)
 	if i := bytes.Index(pk, r.nlDash); i >= 0 {
-		n := copy(p, pk[:i])
-		r.br.Discard(n)
-		if n == i {
-			r.br.Discard(len(r.nlDash))
-			b.eof = true
-			return n, io.EOF
+		if i > 0 {
+			b.clean = i
+			return b.Read(p)
 		}
-		return n, nil
+		r.br.Discard(len(r.nlDash))
+		b.eof = true
+		return 0, io.EOF
 	}
 	if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 		if errors.Is(err, io.EOF) {
@@ -413,9 +419,8 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	if safe <= 0 {
 		return 0, malformed("buffer too small")
 	}
-	n := copy(p, pk[:safe])
-	r.br.Discard(n)
-	return n, nil
+	b.clean = safe
+	return b.Read(p)
 }
 
 // stripSpace drops ASCII whitespace from base64 content (line breaks and

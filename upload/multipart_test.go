@@ -265,3 +265,15 @@ func TestBoundaryInContentPrefix(t *testing.T) {
 		t.Fatalf("content differs: %d bytes, want %d", len(got), len(content))
 	}
 }
+
+func TestReadFormTotalCap(t *testing.T) {
+	// Without the limits Handler in front, ReadForm still caps the body.
+	l := small()
+	l.MaxBodyBytes, l.MaxFileBytes, l.MaxFiles = 1000, 900, 100
+	body := strings.Repeat(filePart("f", "a.png", strings.Repeat("x", 500)), 3) + end
+	dir := t.TempDir()
+	if _, err := upload.ReadForm(strings.NewReader(body), ct, l, dir); !errors.Is(err, limits.ErrBodyTooLarge) {
+		t.Fatalf("err = %v, want ErrBodyTooLarge", err)
+	}
+	emptyDir(t, dir)
+}
