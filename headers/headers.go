@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // Headers is a built, immutable headers configuration. It is safe for
@@ -129,7 +131,7 @@ type nonceKey struct{}
 // state is the per-request nonce state, allocated once with its writer.
 type state struct {
 	once    sync.Once
-	nonce   string
+	nonce   atomic.Pointer[string] // set once, when first read
 	backing [maxStatic]string
 	slots   [2]slot
 	nw      nonceWriter
@@ -139,9 +141,10 @@ func (st *state) get() string {
 	st.once.Do(func() {
 		var b [16]byte
 		rand.Read(b[:]) // never fails (crypto/rand.Read aborts the program instead)
-		st.nonce = base64.RawURLEncoding.EncodeToString(b[:])
+		n := base64.RawURLEncoding.EncodeToString(b[:])
+		st.nonce.Store(&n)
 	})
-	return st.nonce
+	return *st.nonce.Load()
 }
 
 // Nonce returns the request's CSP nonce (22 base64url characters from 16
@@ -234,17 +237,17 @@ func (nw *nonceWriter) finish() {
 	}
 	nw.written = true
 	st := nw.st
-	if st.nonce == "" {
-		// Nonce was not read (st.nonce is only set inside once.Do, and
-		// the handler's goroutine is the one writing): the nonce-less
-		// values already in place are the right ones.
+	nonce := st.nonce.Load()
+	if nonce == nil {
+		// Nonce was not read: the nonce-less values already in place
+		// are the right ones (Django drops the sentinel too).
 		return
 	}
 	h := nw.ResponseWriter.Header()
 	for i := range st.slots {
 		s := &st.slots[i]
 		if s.ours(h) {
-			s.value[0] = s.policy.withNonce(st.nonce)
+			s.value[0] = s.policy.withNonce(*nonce)
 		}
 	}
 }
@@ -273,6 +276,15 @@ func (nw *nonceWriter) Flush() {
 func (nw *nonceWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nw.finish()
 	return http.NewResponseController(nw.ResponseWriter).Hijack()
+}
+
+// ReadFrom keeps the underlying writer's io.ReaderFrom (sendfile) path.
+func (nw *nonceWriter) ReadFrom(src io.Reader) (int64, error) {
+	nw.finish()
+	if rf, ok := nw.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{nw.ResponseWriter}, src)
 }
 
 // Unwrap returns the underlying ResponseWriter, for http.ResponseController.

@@ -184,11 +184,20 @@ func TestNonceRealServer(t *testing.T) {
 		w.(http.Flusher).Flush()
 		io.WriteString(w, n)
 	})
+	mux.HandleFunc("/copy", func(w http.ResponseWriter, r *http.Request) {
+		// The nonce is read on another goroutine, and the body goes
+		// through io.Copy (the ReaderFrom path).
+		var n string
+		done := make(chan struct{})
+		go func() { n = headers.Nonce(r); close(done) }()
+		<-done
+		io.Copy(w, strings.NewReader(n))
+	})
 	srv := httptest.NewUnstartedServer(hs.Handler(mux))
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	defer srv.Close()
-	for _, path := range []string{"/silent", "/flush"} {
+	for _, path := range []string{"/silent", "/flush", "/copy"} {
 		resp, err := srv.Client().Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
