@@ -29,6 +29,9 @@
 //   - The forwarded host (Django's USE_X_FORWARDED_HOST) is only used when
 //     it comes from a trusted proxy; see package trustedproxy, which must
 //     run first when there are proxies in front.
+//   - A request without a host (HTTP/1.0 without a Host header) is
+//     refused: Go servers have no SERVER_NAME to fall back on, and
+//     guessing one would defeat the check.
 //   - Non-ASCII hosts are refused. Python lower-cases the Kelvin sign
 //     U+212A to "k" before matching; Bulwark does not let a non-ASCII
 //     byte reach the allow-list at all.

@@ -20,11 +20,7 @@ func SplitDomainPort(host string) (domain, port string) {
 	if !ok {
 		return "", ""
 	}
-	d = lower(d)
-	if strings.HasSuffix(d, ".") {
-		d = d[:len(d)-1]
-	}
-	return d, p
+	return strings.TrimSuffix(lower(d), "."), p
 }
 
 // splitRaw validates host against Django's pattern (case-insensitively) and

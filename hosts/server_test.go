@@ -83,7 +83,9 @@ func TestChainOverTransports(t *testing.T) {
 		want    func(tr transport, s seen) bool
 	}{
 		{name: "direct request", proxy: direct, status: 200,
-			want: func(tr transport, s seen) bool { return s.Client == "127.0.0.1" && s.Scheme == tr.scheme && s.Proto == tr.proto }},
+			want: func(tr transport, s seen) bool {
+				return s.Client == "127.0.0.1" && s.Scheme == tr.scheme && s.Proto == tr.proto
+			}},
 		{name: "attack: spoofed forwarded headers from an untrusted peer are ignored", proxy: direct, status: 200,
 			headers: map[string][]string{
 				"X-Forwarded-For": {"192.0.2.66"}, "X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"evil.example"},

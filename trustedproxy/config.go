@@ -110,9 +110,10 @@ type Config struct {
 	UseForwardedPort bool `toml:"use_forwarded_port"`
 
 	// Logger receives one "forwarded_malformed" event (Info) per request
-	// refused, and a one-time warning when an untrusted peer sends the
-	// configured forwarded headers (usually a proxy missing from
-	// Trusted). Nil means slog.Default().
+	// refused, and two one-time warnings: "forwarded_untrusted_peer" when
+	// an untrusted peer sends the configured forwarded headers (usually a
+	// proxy missing from Trusted), "forwarded_header_missing" when a
+	// trusted proxy sends no SSLHeader. Nil means slog.Default().
 	Logger *slog.Logger `toml:"-"`
 }
 

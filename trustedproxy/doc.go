@@ -95,8 +95,14 @@
 //     validates it.
 //
 // A trusted peer is matched by its IP address only; a Unix-socket peer has
-// none and is never trusted. When an untrusted peer sends the headers this
-// Resolver is configured to read, it logs one "forwarded_untrusted_peer"
-// warning (once per Resolver): that is the signature of a proxy missing
-// from Trusted, a mistake that otherwise fails silently.
+// none and is never trusted.
+//
+// Proxy mistakes otherwise fail silently (every request looks like http,
+// the HTTPS redirect loops, CSRF skips its Referer check), so the Resolver
+// says when it sees their signature, once per Resolver, at Warn: an
+// untrusted peer sending the headers it is configured to read
+// ("forwarded_untrusted_peer": a proxy missing from Trusted, or a spoofing
+// client), and a trusted proxy sending no SSL header
+// ("forwarded_header_missing"). Config also refuses proxy options without
+// any trusted network.
 package trustedproxy

@@ -82,9 +82,7 @@ func TestFuzzSeedsNotEmpty(t *testing.T) {
 func fuzzRequest(peer, header, value string, secure bool) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, "http://app.example/", nil)
 	r.RemoteAddr = peer
-	for _, line := range strings.Split(value, "\n") {
-		r.Header[header] = append(r.Header[header], line)
-	}
+	r.Header[header] = append(r.Header[header], strings.Split(value, "\n")...)
 	r.Header.Set("X-Forwarded-Proto", "https")
 	if secure {
 		r.TLS = &tls.ConnectionState{}

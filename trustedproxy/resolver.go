@@ -15,8 +15,9 @@ import (
 // use.
 type Resolver struct {
 	c *compiled
-	// warned is set once the untrusted-peer warning has been logged.
-	warned atomic.Bool
+	// warned is set once the untrusted-peer warning has been logged,
+	// warnedMissing once the missing-SSL-header warning has.
+	warned, warnedMissing atomic.Bool
 }
 
 // New validates c and returns a Resolver for it. The error wraps ErrConfig
@@ -158,11 +159,16 @@ func (p *Resolver) fill(r *http.Request, f *Facts) *MalformedError {
 		} else {
 			f.Scheme = "http"
 		}
-	} else if hasFwdProto {
-		if strings.EqualFold(fwdProto, "https") {
-			f.Scheme = "https"
-		} else {
-			f.Scheme = "http"
+	} else {
+		if c.sslHeader != "" && !hasFwdProto {
+			p.warnMissing(r, f.Peer)
+		}
+		if hasFwdProto {
+			if strings.EqualFold(fwdProto, "https") {
+				f.Scheme = "https"
+			} else {
+				f.Scheme = "http"
+			}
 		}
 	}
 
@@ -352,4 +358,20 @@ func (p *Resolver) warnUntrusted(r *http.Request, peer netip.Addr) {
 			return
 		}
 	}
+}
+
+// warnMissing logs, once per Resolver, a request from a trusted proxy
+// without the configured SSL header. Its scheme then falls back to the
+// connection, as in Django; if the proxy terminates TLS, that is "http"
+// for every request, which is how redirect loops and a skipped CSRF
+// Referer check start.
+func (p *Resolver) warnMissing(r *http.Request, peer netip.Addr) {
+	if p.warnedMissing.Load() || p.warnedMissing.Swap(true) {
+		return
+	}
+	p.c.logger.LogAttrs(r.Context(), slog.LevelWarn, "trusted proxy sent no SSL header; scheme taken from the connection",
+		slog.String("event", "forwarded_header_missing"),
+		slog.String("header", p.c.sslHeader),
+		slog.String("client_ip", peer.String()),
+	)
 }

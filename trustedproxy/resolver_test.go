@@ -552,3 +552,25 @@ func TestDirectAndEnsure(t *testing.T) {
 		t.Error("ClientIP of a Unix socket peer is valid")
 	}
 }
+
+func TestWarnsOnceForMissingSSLHeader(t *testing.T) {
+	var buf bytes.Buffer
+	cfg := xffConfig
+	cfg.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	p, err := trustedproxy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h.ServeHTTP(httptest.NewRecorder(), newRequest(proxy, false, header{"X-Forwarded-Proto", "https"}))
+	if buf.Len() != 0 {
+		t.Fatalf("logged with the header present: %s", buf.String())
+	}
+	for range 3 {
+		h.ServeHTTP(httptest.NewRecorder(), newRequest(proxy, true))
+	}
+	evs := logEvents(t, &buf)
+	if len(evs) != 1 || evs[0]["event"] != "forwarded_header_missing" || evs[0]["level"] != "WARN" || evs[0]["header"] != "X-Forwarded-Proto" {
+		t.Fatalf("events = %v, want one forwarded_header_missing warning", evs)
+	}
+}
