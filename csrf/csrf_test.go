@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
@@ -709,3 +711,25 @@ func TestRefererInFlow(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+func TestConfigTOML(t *testing.T) {
+	var c csrf.Config
+	_, err := toml.Decode(`
+trusted_origins = ["https://*.example.com"]
+insecure_bypass_paths = ["/hooks/stripe"]
+cookie_name = "csrf"
+cookie_max_age = "8736h"
+cookie_same_site = "strict"
+header_name = "X-CSRF-Token"
+max_form_bytes = 1048576
+`, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CookieMaxAge != csrf.DefaultCookieMaxAge || c.CookieName != "csrf" || len(c.TrustedOrigins) != 1 || c.MaxFormBytes != 1<<20 {
+		t.Fatalf("decoded %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -106,25 +106,24 @@ func runDjangoFile(t *testing.T, file string, vs []djangoVector) {
 // djangoSettings is the subset of Django settings the CSRF vectors use;
 // an unknown setting fails the vector rather than being ignored.
 type djangoSettings struct {
-	allowedHosts     []string
-	debug            bool
-	trusted          []string
-	cookieName       string
-	cookieDomain     string
-	cookieAge        *int
-	cookieAgeNone    bool
-	cookiePath       string
-	cookieSecure     bool
-	cookieHTTPOnly   bool
-	cookieSameSite   string
-	headerMeta       string
-	useSessions      bool
-	sessionDomain    string
-	xForwardedHost   bool
-	xForwardedPort   bool
-	proxySSLHeader   []string
-	sameSiteOmitted  bool
-	headerNameIsMeta bool
+	allowedHosts    []string
+	debug           bool
+	trusted         []string
+	cookieName      string
+	cookieDomain    string
+	cookieAge       *int
+	cookieAgeNone   bool
+	cookiePath      string
+	cookieSecure    bool
+	cookieHTTPOnly  bool
+	cookieSameSite  string
+	headerMeta      string
+	useSessions     bool
+	sessionDomain   string
+	xForwardedHost  bool
+	xForwardedPort  bool
+	proxySSLHeader  []string
+	sameSiteOmitted bool
 }
 
 func parseSettings(m map[string]json.RawMessage) (djangoSettings, error) {

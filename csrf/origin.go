@@ -136,7 +136,8 @@ func (o origin) String() string {
 
 // ownOrigin returns the origin the request was addressed to: the scheme
 // established by trustedproxy (so a TLS-terminating proxy in front still
-// yields https) and the validated host from package hosts, or, when the
+// yields https) and the validated host from package hosts (hosts.Host, read
+// here from the same facts to keep to one context lookup), or, when the
 // hosts layer did not run, the raw host. The raw host is safe here: in a
 // cross-site request forgery the victim's browser writes the Host header,
 // so an attacker cannot make it match their own Origin.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -211,20 +212,16 @@ func isSecure(r *http.Request, f *trustedproxy.Facts) bool {
 	return r.TLS != nil
 }
 
-// factHost is Django's get_host() for the CSRF checks: the host validated
-// by package hosts, "" when that layer examined the host and refused it
-// (Django's DisallowedHost), or the raw host when it did not run.
-func factHost(r *http.Request, f *trustedproxy.Facts) string {
-	if f == nil {
-		f, _ = trustedproxy.FactsFrom(r)
+// factHost is Django's get_host() for the Referer check: the host package
+// hosts validated, "" when that layer examined the host and refused it
+// (Django's DisallowedHost), or the raw host when it did not run (safe
+// here: a forged request comes from the victim's browser, which writes
+// the Host header itself).
+func factHost(r *http.Request) string {
+	if h, ok := hosts.Host(r); ok {
+		return h
 	}
-	if f != nil {
-		if f.HostChecked {
-			return f.AllowedHost
-		}
-		return f.Host
-	}
-	return r.Host
+	return trustedproxy.Host(r)
 }
 
 func factPort(r *http.Request, f *trustedproxy.Facts) string {

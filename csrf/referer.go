@@ -41,7 +41,7 @@ func (p *Protection) checkReferer(r *http.Request, f *trustedproxy.Facts) *Error
 		domain = p.sessionDomain
 	}
 	if domain == "" {
-		good = factHost(r, f)
+		good = factHost(r)
 		if good == "" {
 			return errBadReferer(u.String())
 		}

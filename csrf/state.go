@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
+
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 type stateKey struct{}
@@ -94,7 +96,7 @@ func (s *state) load(r *http.Request) {
 			slog.String("event", "csrf_cookie_replaced"),
 			slog.String("reason", "CSRF cookie has "+why+"."),
 			slog.String("client_ip", clientIP(r)),
-			slog.String("host", factHost(r, nil)),
+			slog.String("host", trustedproxy.Host(r)),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path))
 		return
