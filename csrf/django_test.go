@@ -347,6 +347,33 @@ func runDjangoVector(v djangoVector) error {
 			err = json.Unmarshal(raw, &serverName)
 		case "path":
 			err = json.Unmarshal(raw, &reqPath)
+		case "is_secure":
+			var secure bool
+			if err = json.Unmarshal(raw, &secure); err == nil && secure {
+				scheme = "https"
+			}
+		case "meta":
+			// Raw WSGI environ entries: HTTP_* are headers.
+			var meta map[string]string
+			if err = json.Unmarshal(raw, &meta); err != nil {
+				break
+			}
+			for mk, mv := range meta {
+				switch {
+				case strings.HasPrefix(mk, "HTTP_"):
+					headers[metaToHeader(mk)] = mv
+				case mk == "SERVER_PORT":
+					serverPort = mv
+				case mk == "SERVER_NAME":
+					serverName = mv
+				case mk == "REMOTE_ADDR", mk == "REMOTE_HOST":
+					// The client's address plays no part in the CSRF checks.
+				default:
+					return fmt.Errorf("request meta %s is not interpreted by this harness", mk)
+				}
+			}
+		case "remote_addr", "remote_host":
+			// The client's address plays no part in the CSRF checks.
 		default:
 			return fmt.Errorf("request field %s is not interpreted by this harness", k)
 		}
