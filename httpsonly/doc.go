@@ -33,7 +33,11 @@
 //     RedirectPort sets or (with 443) drops the port of the target, which
 //     Django always copies from the request.
 //   - "preload" without "includeSubDomains" is a configuration error, as
-//     the preload list would refuse the header.
+//     the preload list would refuse the header. A max-age under one year
+//     with preload is allowed: sites ramp the age up with the header's
+//     final shape, and refusing it would break that documented rollout
+//     (and Django's own tests); Config.PreloadEligible reports whether the
+//     header meets every rule of the list.
 //
 // # Threat model
 //

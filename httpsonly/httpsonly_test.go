@@ -277,8 +277,8 @@ func TestFuzzSeedsNotEmpty(t *testing.T) {
 }
 
 // FuzzLocation checks the redirect target built from attacker-controlled
-// path and query: it always starts with "https://" + the validated host +
-// "/", never contains CR, LF, a backslash or a space, and parses back to
+// path and query: it always starts with "https://" + the configured SSLHost
+// or the validated host + "/", never contains CR, LF, a backslash or a space, and parses back to
 // the same host (never pointing elsewhere).
 func FuzzLocation(f *testing.F) {
 	for _, s := range fuzzSeeds {
@@ -290,33 +290,44 @@ func FuzzLocation(f *testing.F) {
 		if d, _ := hosts.SplitDomainPort(host); d == "" {
 			t.Skip()
 		}
-		p, err := httpsonly.New(httpsonly.Config{Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		loc, err := p.Location(request("GET", "http", host, path, query, true))
-		if err != nil {
-			if errors.Is(err, httpsonly.ErrLocationTooLong) {
-				return
-			}
-			t.Fatal(err)
-		}
-		prefix := "https://" + host + "/"
-		if !strings.HasPrefix(loc, prefix) {
-			t.Fatalf("Location %q does not start with %q", loc, prefix)
-		}
-		if strings.ContainsAny(loc, "\r\n\\ \x00") {
-			t.Fatalf("Location %q holds a forbidden character", loc)
-		}
-		// The query keeps '%' as iri_to_uri does, so only the path is
-		// parsed; what follows '?' cannot change the authority.
-		rest, _, _ := strings.Cut(loc[len(prefix)-1:], "?")
-		u, err := url.Parse("https://example.invalid" + rest)
-		if err != nil {
-			t.Fatalf("path part %q does not parse: %v", rest, err)
-		}
-		if u.Host != "example.invalid" {
-			t.Fatalf("path part %q changes the host to %q", rest, u.Host)
+		for _, tc := range []struct {
+			cfg    httpsonly.Config
+			prefix string
+		}{
+			{httpsonly.Config{Logger: quiet}, "https://" + host + "/"},
+			{httpsonly.Config{Logger: quiet, SSLHost: "secure.example.com:8443"}, "https://secure.example.com:8443/"},
+		} {
+			checkLocation(t, tc.cfg, tc.prefix, host, path, query)
 		}
 	})
+}
+
+func checkLocation(t *testing.T, cfg httpsonly.Config, prefix, host, path, query string) {
+	p, err := httpsonly.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := p.Location(request("GET", "http", host, path, query, true))
+	if err != nil {
+		if errors.Is(err, httpsonly.ErrLocationTooLong) {
+			return
+		}
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(loc, prefix) {
+		t.Fatalf("Location %q does not start with %q", loc, prefix)
+	}
+	if strings.ContainsAny(loc, "\r\n\\ \x00") {
+		t.Fatalf("Location %q holds a forbidden character", loc)
+	}
+	// The query keeps '%' as iri_to_uri does, so only the path is
+	// parsed; what follows '?' cannot change the authority.
+	rest, _, _ := strings.Cut(loc[len(prefix)-1:], "?")
+	u, err := url.Parse("https://example.invalid" + rest)
+	if err != nil {
+		t.Fatalf("path part %q does not parse: %v", rest, err)
+	}
+	if u.Host != "example.invalid" {
+		t.Fatalf("path part %q changes the host to %q", rest, u.Host)
+	}
 }
