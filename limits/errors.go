@@ -33,6 +33,8 @@ type Error struct {
 	Kind  error  // one of the sentinel errors above
 	Limit string // TOML key of the limit, e.g. "max_body_bytes"
 	Value int64  // the configured value that was exceeded
+
+	logged bool // the refusal event was already emitted
 }
 
 func (e *Error) Error() string {

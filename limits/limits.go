@@ -366,7 +366,11 @@ func Refuse(w http.ResponseWriter, r *http.Request, lg *slog.Logger, err error) 
 	var le *Error
 	if errors.As(err, &le) {
 		status = le.Status()
-		logRefusal(lg, r, le)
+		if !le.logged {
+			// The body reader already reported an overflow it detected:
+			// one refusal, one event.
+			logRefusal(lg, r, le)
+		}
 	}
 	// The connection may still hold unread body bytes we refuse to read.
 	w.Header().Set("Connection", "close")
@@ -374,6 +378,7 @@ func Refuse(w http.ResponseWriter, r *http.Request, lg *slog.Logger, err error) 
 }
 
 func logRefusal(lg *slog.Logger, r *http.Request, e *Error) {
+	e.logged = true
 	if lg == nil {
 		lg = slog.Default()
 	}

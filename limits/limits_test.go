@@ -33,7 +33,8 @@ func TestHandlerBody(t *testing.T) {
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			l, err := limits.New(limits.Config{Values: limits.Values{MaxBodyBytes: 100}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			lg := slog.New(slog.NewJSONHandler(&logs, nil))
+			l, err := limits.New(limits.Config{Values: limits.Values{MaxBodyBytes: 100}, Logger: lg})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,7 +42,7 @@ func TestHandlerBody(t *testing.T) {
 			h := l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				_, gotErr = io.ReadAll(r.Body)
 				if gotErr != nil {
-					limits.Refuse(w, r, nil, gotErr)
+					limits.Refuse(w, r, lg, gotErr)
 					return
 				}
 			}))

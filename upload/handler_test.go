@@ -198,3 +198,22 @@ func TestStorageConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestBodyOverCapOneEvent(t *testing.T) {
+	var logs bytes.Buffer
+	h := chain(t, &logs, limits.Config{Values: limits.Values{MaxBodyBytes: 2048}}, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Error("application reached")
+	}))
+	body := filePart("f", "a.png", strings.Repeat("x", 5000)) + end
+	r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+	r.Header.Set("Content-Type", ct)
+	r.ContentLength = -1 // as with chunked encoding
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 413 {
+		t.Fatalf("status %d", w.Code)
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 1 || !strings.Contains(logs.String(), `"event":"request_too_large","reason":"max_body_bytes","limit":2048`) {
+		t.Fatalf("want exactly one request_too_large event, got %s", logs.String())
+	}
+}
