@@ -1,21 +1,3 @@
-// Package sessiontest is the conformance suite for session stores.
-//
-// Every [session.Store] in this module runs it, and so should a store
-// written outside it:
-//
-//	func TestConformance(t *testing.T) {
-//		sessiontest.Run(t, func(t *testing.T) session.Store {
-//			return newIsolatedStore(t) // a fresh, empty store for each subtest
-//		})
-//	}
-//
-// The suite checks the contract written on [session.Store] and
-// [session.Purger] against the store itself, with real time: round trips,
-// overwrites, expiry, deletion, key rotation, hostile keys, concurrency
-// (run it under -race), large and empty values, context cancellation, data
-// isolation and, for stores that implement [session.Purger], purging. It
-// sleeps for well under a second in all, so it is fast enough to run
-// against a real database or cache on every test run.
 package sessiontest
 
 import (
