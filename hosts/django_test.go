@@ -71,8 +71,9 @@ type hostVector struct {
 	Host            string          `json:"host"`
 	Pattern         string          `json:"pattern"`
 	Request         *struct {
-		Meta map[string]any `json:"meta"`
-		Path string         `json:"path"`
+		Meta        map[string]any `json:"meta"`
+		Path        *string        `json:"path"`
+		FactoryPath string         `json:"factory_path"`
 	} `json:"request"`
 	Location *string `json:"location"`
 }
@@ -227,9 +228,12 @@ func buildRequest(meta map[string]any, scheme, path string) *http.Request {
 // SERVER_NAME plus the port unless it is the scheme's default. It does
 // nothing when the client sent a host (or a trusted proxy's forwarded host
 // takes its place).
-func withServerName(r *http.Request, tp *trustedproxy.Resolver, meta map[string]any) (*http.Request, error) {
+func withServerName(r *http.Request, tp *trustedproxy.Resolver, meta map[string]any, s djangoSettings) (*http.Request, error) {
 	if _, ok := meta["HTTP_HOST"]; ok {
 		return r, nil
+	}
+	if _, ok := meta["HTTP_X_FORWARDED_HOST"]; ok && s.UseXForwardedHost {
+		return r, nil // the forwarded host is used, even when empty
 	}
 	name, ok := metaString(meta, "SERVER_NAME")
 	if !ok {
@@ -238,9 +242,6 @@ func withServerName(r *http.Request, tp *trustedproxy.Resolver, meta map[string]
 	f, err := tp.Facts(r)
 	if err != nil {
 		return nil, err
-	}
-	if f.Host != "" {
-		return r, nil // a forwarded host was used
 	}
 	def := "80"
 	if f.Scheme == "https" {
@@ -326,7 +327,7 @@ func checkGetHost(v hostVector) error {
 	if err != nil {
 		return fmt.Errorf("hosts.New: %v", err)
 	}
-	r, err := withServerName(buildRequest(v.Meta, v.Scheme, "/"), tp, v.Meta)
+	r, err := withServerName(buildRequest(v.Meta, v.Scheme, "/"), tp, v.Meta, v.Settings)
 	if err != nil {
 		return err
 	}
@@ -468,11 +469,16 @@ func checkBuildAbsoluteURI(v hostVector) error {
 	if err != nil {
 		return fmt.Errorf("hosts.New: %v", err)
 	}
+	// request.path; the path given to RequestFactory when only that is known.
+	path := v.Request.FactoryPath
+	if v.Request.Path != nil {
+		path = *v.Request.Path
+	}
 	scheme := v.Scheme
 	if s, _ := metaString(meta, "wsgi.url_scheme"); s != "" {
 		scheme = s
 	}
-	r, err := withServerName(buildRequest(meta, scheme, v.Request.Path), tp, meta)
+	r, err := withServerName(buildRequest(meta, scheme, path), tp, meta, v.Settings)
 	if err != nil {
 		return err
 	}

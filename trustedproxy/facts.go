@@ -29,8 +29,10 @@ type Facts struct {
 	// Scheme is "https" or "http".
 	Scheme string
 	// Host is the raw, unvalidated host the client asked for, as Django's
-	// _get_raw_host gives it: the Host header, or X-Forwarded-Host from a
-	// trusted proxy when enabled. It may carry a port.
+	// _get_raw_host gives it: r.Host (the Host header, or the host of an
+	// absolute-form request target), or, from a trusted proxy with
+	// Config.UseForwardedHost, X-Forwarded-Host or the Forwarded host=
+	// parameter. It may carry a port; it may be empty or invalid.
 	Host string
 	// Port is the port of the request as Django's get_port gives it: the
 	// listener's port, or X-Forwarded-Port from a trusted proxy when
