@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"html/template"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -166,6 +167,14 @@ func Token(r *http.Request) string {
 		s.p.logStoreError(r, err)
 		return ""
 	}
+	if s.rw.wroteHeader && !s.storedOK && !s.p.cfg.UseSessions {
+		// The cookie for this new secret can no longer be sent: the form
+		// being rendered will be refused. A programming error, so say so.
+		s.p.log.LogAttrs(r.Context(), slog.LevelWarn, "csrf token made after the response headers were written",
+			slog.String("event", "csrf_cookie_not_sent"),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path))
+	}
 	s.needsUpdate = true
 	return mask(&s.secret)
 }
@@ -230,28 +239,43 @@ type responseWriter struct {
 }
 
 func (w *responseWriter) WriteHeader(code int) {
-	if !w.wroteHeader && code >= 200 {
-		w.st.flush()
-		w.wroteHeader = true
+	if code >= 200 { // 1xx informational responses are not the final headers
+		w.headerOut()
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
-	if !w.wroteHeader {
-		w.st.flush()
-		w.wroteHeader = true
-	}
+	w.headerOut()
 	return w.ResponseWriter.Write(b)
 }
 
-// Flush implements http.Flusher when the underlying writer can flush.
-func (w *responseWriter) Flush() {
+// Flush implements http.Flusher: it sends the headers (with the cookie)
+// and flushes the underlying writer if it can.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush reporting the underlying writer's error, for
+// http.ResponseController.
+func (w *responseWriter) FlushError() error {
+	w.headerOut()
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// ReadFrom keeps the underlying writer's io.ReaderFrom (sendfile for
+// http.ServeContent) reachable through the wrapper.
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	w.headerOut()
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+}
+
+func (w *responseWriter) headerOut() {
 	if !w.wroteHeader {
 		w.st.flush()
 		w.wroteHeader = true
 	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Hijack implements http.Hijacker when the underlying writer can hijack.
