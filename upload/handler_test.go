@@ -148,7 +148,12 @@ func TestStorage(t *testing.T) {
 	}
 	defer form.RemoveAll()
 	f := form.File["f"][0]
-	if _, err := s.Save(f); err != upload.ErrNotInspected {
+	u, err := upload.New(upload.Config{Storage: upload.StorageConfig{Dir: dir, FilePermissions: 0o640, DirectoryPermissions: 0o750}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if _, err := u.Save(f); err != upload.ErrNotInspected {
 		t.Fatalf("Save before Inspect: %v", err)
 	}
 	rc, _ := f.Open()
@@ -215,5 +220,43 @@ func TestBodyOverCapOneEvent(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "\n"); n != 1 || !strings.Contains(logs.String(), `"event":"request_too_large","reason":"max_body_bytes","limit":2048`) {
 		t.Fatalf("want exactly one request_too_large event, got %s", logs.String())
+	}
+}
+
+func TestHandlerForward(t *testing.T) {
+	for _, size := range []int{100, 300 << 10} {
+		tmp := t.TempDir()
+		u, err := upload.New(upload.Config{TempDir: tmp, Forward: true, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Files are streamed without the memory threshold mattering here;
+		// force the raw copy to disk for the large case.
+		lim := limits.Default()
+		lim.FileMemoryThreshold = 64 << 10
+		png := uploadcorpus.PNGChunk(uploadcorpus.PNG(), "zzZz", bytes.Repeat([]byte("a"), size))
+		body := field("a", "1") + filePart("f", "a.png", string(png)) + end + "epilogue"
+		var got []byte
+		var gotLen int64
+		h := u.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got, _ = io.ReadAll(r.Body)
+			gotLen = r.ContentLength
+			if _, ok := upload.FormFrom(r); !ok {
+				t.Error("no form")
+			}
+		}))
+		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", ct)
+		r.ContentLength = -1
+		r = limits.With(r, lim)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 || string(got) != body || gotLen != int64(len(body)) {
+			t.Fatalf("size %d: status %d, forwarded %d bytes (Content-Length %d), want %d", size, w.Code, len(got), gotLen, len(body))
+		}
+		if r.Header.Get("Content-Length") != "" {
+			t.Error("the incoming request's header was modified")
+		}
+		emptyDir(t, tmp)
 	}
 }

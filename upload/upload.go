@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
@@ -25,6 +27,13 @@ type Config struct {
 	// Storage configures where accepted files are stored (see Storage).
 	// Optional: an Uploader only parses and inspects.
 	Storage StorageConfig `toml:"storage"`
+	// Forward makes the Handler keep a copy of the raw body (in memory up
+	// to the memory threshold, then in a private temporary file) and give
+	// it to the next handler as r.Body, with Content-Length set, once the
+	// upload has been accepted: for a proxy that must pass the body on
+	// unchanged. False (the default): the body is consumed and the next
+	// handler reads the parsed form through FormFrom.
+	Forward bool `toml:"forward"`
 	// Logger receives one Info event per refused upload. Nil means
 	// slog.Default().
 	Logger *slog.Logger `toml:"-"`
@@ -47,8 +56,9 @@ func (c Config) Validate() error {
 // Uploader parses and inspects multipart uploads. It is immutable and safe
 // for concurrent use.
 type Uploader struct {
-	c  Config
-	lg *slog.Logger
+	c       Config
+	lg      *slog.Logger
+	storage *Storage
 }
 
 // New validates c and returns an Uploader.
@@ -60,7 +70,35 @@ func New(c Config) (*Uploader, error) {
 	if lg == nil {
 		lg = slog.Default()
 	}
-	return &Uploader{c: c, lg: lg}, nil
+	u := &Uploader{c: c, lg: lg}
+	if c.Storage.Dir != "" {
+		s, err := NewStorage(c.Storage)
+		if err != nil {
+			return nil, err
+		}
+		u.storage = s
+	}
+	return u, nil
+}
+
+// ErrNoStorage is returned by Save when Config.Storage.Dir is empty.
+var ErrNoStorage = errors.New("upload: no storage configured")
+
+// Save stores an accepted file in the configured Storage and returns its
+// storage name.
+func (u *Uploader) Save(f *File) (string, error) {
+	if u.storage == nil {
+		return "", ErrNoStorage
+	}
+	return u.storage.Save(f)
+}
+
+// Close releases the storage root, if any.
+func (u *Uploader) Close() error {
+	if u.storage == nil {
+		return nil
+	}
+	return u.storage.Close()
 }
 
 // RefusedError is returned by Parse when a file's content is refused.
@@ -82,12 +120,16 @@ var ErrNotMultipart = errors.New("upload: request is not multipart")
 // Verdict and the caller must call Form.RemoveAll; on any error nothing is
 // left on disk. A refused file gives a *RefusedError.
 func (u *Uploader) Parse(r *http.Request) (*Form, error) {
-	ct := r.Header.Get("Content-Type")
-	lim := limits.From(r)
 	if r.Body == nil {
 		return nil, ErrNotMultipart
 	}
-	form, err := ReadForm(r.Body, ct, lim, u.c.TempDir)
+	return u.parse(r, r.Body)
+}
+
+func (u *Uploader) parse(r *http.Request, body io.Reader) (*Form, error) {
+	ct := r.Header.Get("Content-Type")
+	lim := limits.From(r)
+	form, err := ReadForm(body, ct, lim, u.c.TempDir)
 	if err != nil {
 		return nil, err
 	}
@@ -137,13 +179,48 @@ func (u *Uploader) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		form, err := u.Parse(r)
+		if r.Body == nil {
+			u.refuse(w, r, ErrNotMultipart)
+			return
+		}
+		var body io.Reader = r.Body
+		var raw *rawSpool
+		if u.c.Forward {
+			// Keep the exact bytes for the upstream while parsing them;
+			// the copy is bounded by the same total cap.
+			raw = &rawSpool{dir: u.c.TempDir, mem: limits.From(r).FileMemoryThreshold}
+			defer raw.remove()
+			body = io.TeeReader(limits.NewReader(r.Body, limits.From(r).MaxBodyBytes), raw)
+		}
+		form, err := u.parse(r, body)
+		if err == nil && raw != nil {
+			// The epilogue after the closing delimiter belongs to the body
+			// too.
+			_, err = io.Copy(io.Discard, body)
+		}
 		if err != nil {
+			if form != nil {
+				form.RemoveAll()
+			}
 			u.refuse(w, r, err)
 			return
 		}
 		defer form.RemoveAll()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), formKey{}, form)))
+		r2 := r.WithContext(context.WithValue(r.Context(), formKey{}, form))
+		if raw != nil {
+			rd, n, err := raw.reader()
+			if err != nil {
+				u.refuse(w, r, err)
+				return
+			}
+			r2.Body, r2.ContentLength, r2.TransferEncoding = rd, n, nil
+			// The request's header map is shared with the caller's: copy
+			// it before changing it.
+			r2.Header = r.Header.Clone()
+			r2.Header.Del("Transfer-Encoding")
+			r2.Header.Set("Content-Length", strconv.FormatInt(n, 10))
+		}
+		next.ServeHTTP(w, r2)
 	})
 }
 
@@ -161,6 +238,10 @@ func (u *Uploader) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	status, event, reason := http.StatusBadRequest, "upload_malformed", "malformed"
+	if !errors.Is(err, ErrMalformed) {
+		// The body could not be read to its end (client gone, short body).
+		reason = "read_error"
+	}
 	var re *RefusedError
 	if errors.As(err, &re) {
 		status, event, reason = http.StatusUnsupportedMediaType, "upload_refused", re.Verdict.Reason
