@@ -183,6 +183,13 @@ func (v *Validator) Check(r *http.Request) error {
 	return v.check(trustedproxy.Host(r))
 }
 
+// CheckHost validates a raw host value (as from a Host header: a name or
+// bracketed IPv6 address with an optional port) and returns nil or a
+// *HostError. Use it where a host arrives by another way than a request,
+// for example to decide whether to obtain a certificate for a TLS server
+// name. It does not allocate when the host is allowed.
+func (v *Validator) CheckHost(host string) error { return v.check(host) }
+
 func (v *Validator) check(raw string) error {
 	d, _, ok := splitRaw(raw)
 	if ok && len(d) > 0 && d[len(d)-1] == '.' {

@@ -83,6 +83,9 @@ func TestCheck(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			r.Host = tt.host
 			err := tt.v.Check(r)
+			if herr := tt.v.CheckHost(tt.host); (herr == nil) != (err == nil) {
+				t.Fatalf("CheckHost = %v but Check = %v", herr, err)
+			}
 			if tt.reason == "" {
 				if err != nil {
 					t.Fatalf("Check(%q) = %v", tt.host, err)
