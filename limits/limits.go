@@ -98,8 +98,10 @@ func Default() Limits {
 
 // Route overrides limits for the requests its Pattern matches.
 type Route struct {
-	// Pattern is "[METHOD ]PATH". A PATH ending in "/" matches that path and
-	// everything below it; any other PATH matches only itself. Paths are
+	// Pattern is "[METHOD ]PATH". A PATH ending in "/" matches that path,
+	// the same path without its trailing slash ("/upload" for "/upload/",
+	// which ServeMux would redirect) and everything below it; any other
+	// PATH matches only itself. Paths are
 	// compared with the request's cleaned URL path (dot segments and
 	// duplicate slashes resolved, as net/http.ServeMux does), byte for
 	// byte, case-sensitively. A METHOD restricts the route to that method.

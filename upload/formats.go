@@ -390,6 +390,16 @@ func checkMarkup(br *bufio.Reader, svg bool) (string, string) {
 				if dangerousURL(a.Value) {
 					return reason, fmt.Sprintf("attribute %q holds a script URL", a.Name.Local)
 				}
+				if an == "attributename" && strings.HasPrefix(strings.ToLower(strings.TrimSpace(a.Value)), "on") {
+					// <set attributeName="onclick" to="..."> installs a
+					// handler by animation.
+					return reason, "animation of an event handler attribute"
+				}
+			}
+		case xml.CharData:
+			// Style sheets and text can carry URLs too (url(javascript:...)).
+			if dangerousURL(string(t)) {
+				return reason, "text holds a script URL"
 			}
 		case xml.Directive:
 			if bytes.Contains(bytes.ToUpper(t), []byte("<!ENTITY")) || bytes.Contains(bytes.ToUpper(t), []byte("ENTITY")) {
@@ -415,5 +425,24 @@ func dangerousURL(v string) bool {
 		b.WriteRune(r)
 	}
 	s := strings.ToLower(b.String())
-	return strings.Contains(s, "javascript:") || strings.Contains(s, "vbscript:") || strings.Contains(s, "data:text/html")
+	if strings.Contains(s, "javascript:") || strings.Contains(s, "vbscript:") {
+		return true
+	}
+	// data: URLs may only carry raster images: a data: SVG, HTML or XML
+	// document is a nested active document.
+	for i := strings.Index(s, "data:"); i >= 0; {
+		rest := s[i+len("data:"):]
+		// Only a URL start counts ("metadata:" is a word).
+		atStart := i == 0 || strings.IndexByte("('\",;=", s[i-1]) >= 0
+		if atStart && !strings.HasPrefix(rest, "image/png") && !strings.HasPrefix(rest, "image/jpeg") &&
+			!strings.HasPrefix(rest, "image/gif") && !strings.HasPrefix(rest, "image/webp") {
+			return true
+		}
+		j := strings.Index(rest, "data:")
+		if j < 0 {
+			break
+		}
+		i += len("data:") + j
+	}
+	return false
 }

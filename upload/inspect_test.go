@@ -2,6 +2,7 @@ package upload_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
@@ -56,4 +57,17 @@ func TestReencodeStripsPayload(t *testing.T) {
 
 func extFor(typ string) string {
 	return map[string]string{"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}[typ]
+}
+
+func TestSVGAllowedWhenClean(t *testing.T) {
+	policy := upload.Policy{Allow: []string{"image/svg+xml"}}
+	for _, svg := range []string{
+		`<svg xmlns="http://www.w3.org/2000/svg"><text>metadata: none</text><rect width="1" height="1" fill="url(#g)"/></svg>`,
+		`<svg xmlns="http://www.w3.org/2000/svg"><image href="data:image/png;base64,iVBORw0KGgo="/></svg>`,
+	} {
+		v, err := upload.Inspect(strings.NewReader(svg), "a.svg", policy)
+		if err != nil || !v.Allowed {
+			t.Errorf("%s: %+v %v", svg, v, err)
+		}
+	}
 }

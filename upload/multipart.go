@@ -370,7 +370,13 @@ func (r *Reader) readHeader() (map[string]string, error) {
 			if !ok {
 				continue
 			}
-			hdr[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+			k = strings.ToLower(strings.TrimSpace(k))
+			if _, dup := hdr[k]; dup && (k == "content-disposition" || k == "content-type" || k == "content-transfer-encoding") {
+				// Parsers disagree on which copy wins; a proxy and its
+				// upstream must not see different parts.
+				return nil, malformed("duplicate %s header", k)
+			}
+			hdr[k] = strings.TrimSpace(v)
 		}
 		r.br.Discard(end + 4)
 	} else {

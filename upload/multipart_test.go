@@ -277,3 +277,10 @@ func TestReadFormTotalCap(t *testing.T) {
 	}
 	emptyDir(t, dir)
 }
+
+func TestDuplicateDisposition(t *testing.T) {
+	body := "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Disposition: form-data; name=\"b\"; filename=\"x.png\"\r\n\r\nv\r\n" + end
+	if _, err := upload.ReadForm(strings.NewReader(body), ct, small(), t.TempDir()); !errors.Is(err, upload.ErrMalformed) {
+		t.Fatalf("err = %v, want ErrMalformed", err)
+	}
+}
