@@ -150,8 +150,8 @@ type Config struct {
 }
 
 // Validate reports configuration errors.
-func (c *Config) Validate() error {
-	_, err := build(*c)
+func (c Config) Validate() error {
+	_, err := build(c)
 	return err
 }
 

@@ -89,6 +89,9 @@ func (s *state) load(r *http.Request) {
 		// cookies (a sibling subdomain without the __Host- prefix) can force
 		// re-keying this way, and operators should be able to see it.
 		s.secret, s.hasSecret, s.needsUpdate = newSecret(), true, true
+		if s.rw.st == nil {
+			return // Check: nothing is sent, so nothing is replaced
+		}
 		why := "incorrect length"
 		if s.problem == formatChars {
 			why = "invalid characters"
