@@ -1,7 +1,9 @@
 package hosts_test
 
 import (
+	"context"
 	"crypto/tls"
+	"net"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -57,6 +59,12 @@ func TestHotPathAllocs(t *testing.T) {
 	forwarded := httptest.NewRequest(http.MethodGet, "/", nil)
 	forwarded.RemoteAddr, forwarded.Host = "10.0.0.1:1234", "internal"
 	forwarded.Header.Set("Forwarded", `for=192.0.2.66, for="[2001:db8::1]:4711";proto=https;host=example.com, for=10.0.0.5`)
+
+	// As a real server does, tell the requests their listener (8443: not
+	// a port whose string form Go keeps precomputed).
+	for _, r := range []*http.Request{plain, proxied, forwarded} {
+		*r = *r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(10, 9, 9, 9), Port: 8443}))
+	}
 
 	w := nopWriter{h: http.Header{}}
 	for _, tt := range []struct {

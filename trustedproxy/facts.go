@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Facts are what the chain has established about a request: who the client
@@ -184,22 +186,37 @@ func localPort(r *http.Request) string {
 	return ""
 }
 
+// portStrings caches the decimal form of the listener ports seen, so that
+// Facts.Port costs no allocation per request: a server has a handful of
+// listeners. Copy on write, bounded; lookups take no lock.
+var portStrings atomic.Pointer[[]portString]
+
+type portString struct {
+	n int
+	s string
+}
+
+const maxCachedPorts = 16
+
 func itoa(n int) string {
-	if n == 443 {
-		return "443"
+	if c := portStrings.Load(); c != nil {
+		for _, e := range *c {
+			if e.n == n {
+				return e.s
+			}
+		}
 	}
-	if n == 80 {
-		return "80"
+	s := strconv.Itoa(n)
+	old := portStrings.Load()
+	var next []portString
+	if old != nil {
+		if len(*old) >= maxCachedPorts {
+			return s
+		}
+		next = append(next, *old...)
 	}
-	var b [8]byte
-	i := len(b)
-	for n > 0 && i > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if i == len(b) {
-		return "0"
-	}
-	return string(b[i:])
+	next = append(next, portString{n, s})
+	// A lost race only costs a later miss.
+	portStrings.CompareAndSwap(old, &next)
+	return s
 }
