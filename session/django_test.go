@@ -201,8 +201,8 @@ func morselOf(c *cookie.Cookie) morsel {
 	if c.HttpOnly {
 		m["httponly"] = true
 	}
-	if c.MaxAge != nil {
-		m["max-age"] = float64(*c.MaxAge)
+	if c.HasMaxAge {
+		m["max-age"] = float64(c.MaxAge)
 	}
 	return m
 }

@@ -110,7 +110,7 @@ type state struct {
 	id  string // current session id (server-side stores); "" before one is made
 	key string // store key of the current session; "" when none
 	rec record
-	kv  [8]kv // backing array of rec.values for small sessions
+	kv  [4]kv // backing array of rec.values for small sessions
 
 	scratch [idLen]byte
 }
@@ -449,25 +449,24 @@ func (st *state) setCookie(h http.Header, value string, exp, now time.Time) {
 		Name: m.ck.name, Value: value, Domain: m.ck.domain, Path: m.ck.path,
 		SameSite: m.ck.sameSite, Secure: m.ck.secure, HttpOnly: m.ck.httpOnly,
 	}
-	var buf [40]byte
 	if !m.browserSession(&st.rec) {
 		age := int(exp.Sub(now) / time.Second)
 		if age < 0 {
 			age = 0
 		}
-		c.MaxAge = &age
-		c.Expires = string(now.Add(time.Duration(age)*time.Second).UTC().AppendFormat(buf[:0], http.TimeFormat))
+		c.MaxAge, c.HasMaxAge = age, true
+		c.ExpiresAt = now.Add(time.Duration(age) * time.Second)
 	}
-	h["Set-Cookie"] = append(h["Set-Cookie"], string(c.Append(make([]byte, 0, 128+len(value)))))
+	var buf [256]byte // one allocation: the header string
+	h["Set-Cookie"] = append(h["Set-Cookie"], string(c.Append(buf[:0])))
 }
 
 // deleteCookie is Django's delete_cookie(name, path, domain, samesite).
 func (st *state) deleteCookie(h http.Header) {
 	m := st.m
-	zero := 0
 	c := cookie.Cookie{
 		Name: m.ck.name, Domain: m.ck.domain, Path: m.ck.path, SameSite: m.ck.sameSite,
-		Expires: cookie.Epoch, MaxAge: &zero,
+		Expires: cookie.Epoch, HasMaxAge: true,
 		Secure: m.ck.secure || m.ck.sameSite == "None" || hasSecurePrefix(m.ck.name),
 	}
 	h["Set-Cookie"] = append(h["Set-Cookie"], c.String())

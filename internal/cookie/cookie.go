@@ -20,18 +20,23 @@ import (
 // Epoch is the expires value delete_cookie writes.
 const Epoch = "Thu, 01 Jan 1970 00:00:00 GMT"
 
-// Cookie is one cookie's attributes, Django's Morsel. Empty strings and a
-// nil MaxAge are absent attributes.
+// Cookie is one cookie's attributes, Django's Morsel. Empty strings, false
+// flags and HasMaxAge false are absent attributes.
 type Cookie struct {
-	Name     string
-	Value    string
-	Domain   string
-	Expires  string // an HTTP date, written verbatim
-	MaxAge   *int
-	Path     string
-	SameSite string // written with the caller's casing
-	Secure   bool
-	HttpOnly bool
+	Name    string
+	Value   string
+	Domain  string
+	Expires string // an HTTP date, written verbatim
+	// ExpiresAt, when Expires is empty and ExpiresAt is not zero, is
+	// written as an HTTP date (saves formatting into a string first).
+	ExpiresAt time.Time
+	MaxAge    int
+	// HasMaxAge says whether MaxAge is set (Max-Age=0 deletes).
+	HasMaxAge bool
+	Path      string
+	SameSite  string // written with the caller's casing
+	Secure    bool
+	HttpOnly  bool
 }
 
 // String returns the Set-Cookie header value.
@@ -51,13 +56,16 @@ func (c *Cookie) Append(b []byte) []byte {
 	if c.Expires != "" {
 		b = append(b, "; expires="...)
 		b = append(b, c.Expires...)
+	} else if !c.ExpiresAt.IsZero() {
+		b = append(b, "; expires="...)
+		b = c.ExpiresAt.UTC().AppendFormat(b, http.TimeFormat)
 	}
 	if c.HttpOnly {
 		b = append(b, "; HttpOnly"...)
 	}
-	if c.MaxAge != nil {
+	if c.HasMaxAge {
 		b = append(b, "; Max-Age="...)
-		b = strconv.AppendInt(b, int64(*c.MaxAge), 10)
+		b = strconv.AppendInt(b, int64(c.MaxAge), 10)
 	}
 	if c.Path != "" {
 		b = append(b, "; Path="...)
@@ -199,8 +207,7 @@ func (j *Jar) SetCookie(name, value string, o Options) error {
 		c.Expires = ""
 	}
 	if maxAge != nil {
-		n := int(*maxAge / time.Second)
-		c.MaxAge = &n
+		c.MaxAge, c.HasMaxAge = int(*maxAge/time.Second), true
 		if expires == "" {
 			c.Expires = HTTPDate(j.now().Add(*maxAge))
 		}

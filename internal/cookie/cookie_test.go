@@ -1,0 +1,47 @@
+package cookie_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/cookie"
+)
+
+// Rows transcribed from Python's http.cookies._quote.
+func TestQuote(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"abc", "abc"},
+		{"", `""`},
+		{"a:b!#$%&'*+-.^_`|~", "a:b!#$%&'*+-.^_`|~"},
+		{"a b", `"a b"`},
+		{"a;b", `"a\073b"`},
+		{"a,b", `"a\054b"`},
+		{`a"b`, `"a\"b"`},
+		{`a\b`, `"a\\b"`},
+		{"é", `"\351"`},
+		{"€", `"€"`},
+		{"\r\nSet-Cookie: x=y", `"\015\012Set-Cookie: x=y"`},
+	} {
+		if got := string(cookie.AppendQuoted(nil, tt.in)); got != tt.want {
+			t.Errorf("quote(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestJar(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	j := &cookie.Jar{Now: func() time.Time { return now }}
+	if err := j.SetCookie("c", "v", cookie.Options{SameSite: "sometimes"}); !errors.Is(err, cookie.ErrSameSite) {
+		t.Fatalf("invalid samesite: %v", err)
+	}
+	d := time.Minute
+	if err := j.SetCookie("c", "v", cookie.Options{MaxAge: &d, ExpiresAt: now}); !errors.Is(err, cookie.ErrExpiresAndMaxAge) {
+		t.Fatalf("expires with max_age: %v", err)
+	}
+	j = &cookie.Jar{Now: func() time.Time { return now }}
+	j.SetCookie("c", "v", cookie.Options{ExpiresAt: now.Add(time.Hour), Path: cookie.Root()})
+	if got, want := j.Headers()[0], "c=v; expires=Tue, 14 Nov 2023 23:13:21 GMT; Max-Age=3601; Path=/"; got != want {
+		t.Fatalf("datetime expires: %s, want %s", got, want)
+	}
+}
