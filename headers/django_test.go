@@ -203,6 +203,16 @@ func checkBuild(v buildVector) error {
 }
 
 func checkMiddleware(v middlewareVector) error {
+	for k := range v.Settings {
+		switch k {
+		case "SECURE_CSP", "SECURE_CSP_REPORT_ONLY":
+		case "DEBUG":
+			// Only Django's debug views depend on it; the view says which
+			// one runs.
+		default:
+			return fmt.Errorf("%s: setting %s is not mapped", v.Test, k)
+		}
+	}
 	var cfg headers.Config
 	var err error
 	if cfg.CSP, err = policyFromObject(v.Settings["SECURE_CSP"]); err != nil {
@@ -277,7 +287,9 @@ func cspView(raw json.RawMessage) (http.HandlerFunc, error) {
 		CSPReportOnly   *json.RawMessage  `json:"csp_report_only_override"`
 		ResponseHeaders map[string]string `json:"response_headers"`
 	}
-	if err := json.Unmarshal(raw, &spec); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields() // a view this test does not know must fail
+	if err := dec.Decode(&spec); err != nil {
 		return nil, err
 	}
 	var overrides []func(http.ResponseWriter) error
