@@ -144,7 +144,13 @@ func inflate(b []byte) ([]byte, error) {
 
 // checkJPEG walks the marker segments and entropy-coded data, scanning
 // APPn and COM segments for markup and refusing any byte after EOI.
-func checkJPEG(br *bufio.Reader) (string, string) {
+func checkJPEG(br *bufio.Reader) (string, string) { return checkJPEGDepth(br, 0) }
+
+// maxJPEGImages bounds the images chained in one file (MPF stores a
+// camera's extra images, such as gain maps, after the first EOI).
+const maxJPEGImages = 8
+
+func checkJPEGDepth(br *bufio.Reader, depth int) (string, string) {
 	var soi [2]byte
 	if _, err := io.ReadFull(br, soi[:]); err != nil || soi != [2]byte{0xff, 0xd8} {
 		return corrupt("bad JPEG start")
@@ -167,10 +173,15 @@ func checkJPEG(br *bufio.Reader) (string, string) {
 	marker:
 		switch {
 		case m == 0xd9: // EOI
-			if trailing(br) {
-				return ReasonTrailingData, "data after JPEG EOI"
+			if !trailing(br) {
+				return "", ""
 			}
-			return "", ""
+			// Only further complete JPEG images (MPF) may follow, each
+			// checked like the first.
+			if pk, _ := br.Peek(2); depth+1 < maxJPEGImages && pk[0] == 0xff && pk[1] == 0xd8 {
+				return checkJPEGDepth(br, depth+1)
+			}
+			return ReasonTrailingData, "data after JPEG EOI"
 		case m == 0x01 || m >= 0xd0 && m <= 0xd7 || m == 0x00:
 			continue
 		}

@@ -217,6 +217,10 @@ func inspect(br *bufio.Reader, head []byte, ext string, policy Policy) Verdict {
 	}
 	mt := mimetype.Detect(head)
 	t, _, _ := strings.Cut(mt.String(), ";")
+	if t == "image/vnd.mozilla.apng" {
+		// Animated PNG is PNG to browsers and to the checks below.
+		t = "image/png"
+	}
 	v := Verdict{Type: t}
 	// Executables first: whatever else they look like, they are refused.
 	if kind := executableMagic(head); kind != "" {

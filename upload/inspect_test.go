@@ -71,3 +71,19 @@ func TestSVGAllowedWhenClean(t *testing.T) {
 		}
 	}
 }
+
+func TestJPEGChains(t *testing.T) {
+	j := uploadcorpus.JPEG()
+	mpf := append(append([]byte{}, j...), j...)
+	if v, _ := upload.Inspect(bytes.NewReader(mpf), "a.jpg", upload.Policy{}); !v.Allowed {
+		t.Errorf("two chained JPEG images (MPF) refused: %+v", v)
+	}
+	bad := append(append([]byte{}, j...), uploadcorpus.JPEGComment(j, "<script>alert(1)</script>")...)
+	if v, _ := upload.Inspect(bytes.NewReader(bad), "a.jpg", upload.Policy{}); v.Reason != upload.ReasonPolyglot {
+		t.Errorf("payload in a chained image: %+v", v)
+	}
+	trunc := append(append([]byte{}, j...), j[:len(j)/2]...)
+	if v, _ := upload.Inspect(bytes.NewReader(trunc), "a.jpg", upload.Policy{}); v.Allowed {
+		t.Errorf("truncated chained image accepted")
+	}
+}
