@@ -1,6 +1,7 @@
 package bulwark_test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -39,6 +40,7 @@ type secVector struct {
 		Headers     map[string]string `json:"headers"`
 	} `json:"request"`
 	ViewResponseHeaders map[string]string `json:"view_response_headers"`
+	RawExpected         json.RawMessage   `json:"expected"`
 	Expected            struct {
 		Redirect *struct {
 			Status   int    `json:"status"`
@@ -49,7 +51,7 @@ type secVector struct {
 		HeadersAbsent    []string          `json:"headers_absent"`
 		Raises           string            `json:"raises"`
 		StatusViaHandler int               `json:"status_via_handler"`
-	} `json:"expected"`
+	} `json:"-"`
 }
 
 // vectorPeer is the TCP peer of every vector request. Django has no notion
@@ -223,6 +225,13 @@ func checkSecurityVector(defaults map[string]json.RawMessage, v secVector) error
 	}
 	for k, val := range v.Settings {
 		settings[k] = val
+	}
+	// Expectations are decoded strictly: one this test does not check
+	// must fail, not pass unread.
+	dec := json.NewDecoder(bytes.NewReader(v.RawExpected))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v.Expected); err != nil {
+		return fmt.Errorf("expected: %v", err)
 	}
 	cfg, err := djangoConfig(settings)
 	if err != nil {

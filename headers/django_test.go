@@ -133,12 +133,13 @@ type middlewareVector struct {
 	Test     string                     `json:"test"`
 	Settings map[string]json.RawMessage `json:"settings"`
 	View     json.RawMessage            `json:"view"`
+	RawExp   json.RawMessage            `json:"expected"`
 	Expected struct {
 		Headers         map[string]string `json:"headers"`
 		Absent          []string          `json:"absent"`
 		HeadersPattern  map[string]string `json:"headers_pattern"`
 		NonceEqualsBody bool              `json:"nonce_equals_body"`
-	} `json:"expected"`
+	} `json:"-"`
 }
 
 // TestDjangoCSP replays csp.json: build_policy vectors through
@@ -203,6 +204,11 @@ func checkBuild(v buildVector) error {
 }
 
 func checkMiddleware(v middlewareVector) error {
+	dec := json.NewDecoder(bytes.NewReader(v.RawExp))
+	dec.DisallowUnknownFields() // an expectation this test does not check must fail
+	if err := dec.Decode(&v.Expected); err != nil {
+		return fmt.Errorf("%s: expected: %v", v.Test, err)
+	}
 	for k := range v.Settings {
 		switch k {
 		case "SECURE_CSP", "SECURE_CSP_REPORT_ONLY":
