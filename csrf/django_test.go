@@ -84,6 +84,150 @@ func TestDjangoCSRFTokens(t *testing.T) {
 	runDjangoFile(t, "csrf_tokens.json", f.middleware(t))
 }
 
+// TestDjangoCSRFFunctions replays the vectors of Django's token functions
+// (CsrfFunctionTests): the cipher, the format check, the comparison, and
+// get_token / rotate_token through a Protection.
+func TestDjangoCSRFFunctions(t *testing.T) {
+	var f struct {
+		Sections []struct {
+			Name    string `json:"name"`
+			Vectors []struct {
+				ID       string          `json:"id"`
+				Function string          `json:"function"`
+				Input    json.RawMessage `json:"input"`
+				Expected json.RawMessage `json:"expected"`
+			} `json:"vectors"`
+		} `json:"sections"`
+	}
+	vectors.Load(t, "csrf_tokens.json", &f)
+	dev := vectors.Deviations(t, "csrf_tokens.json")
+	n := 0
+	for _, s := range f.Sections {
+		if s.Name != "functions" {
+			continue
+		}
+		for i, v := range s.Vectors {
+			id := v.ID
+			if id == "" {
+				id = fmt.Sprintf("functions:%s:%d", v.Function, i)
+			}
+			n++
+			vectors.Check(t, "csrf_tokens.json", id, dev, func() error { return runDjangoFunction(v.Function, v.Input, v.Expected) })
+		}
+	}
+	vectors.Count(t, "csrf_tokens.json functions", n)
+}
+
+func runDjangoFunction(fn string, input, expected json.RawMessage) error {
+	switch fn {
+	case "unmask":
+		var in, want string
+		_ = json.Unmarshal(input, &in)
+		_ = json.Unmarshal(expected, &want)
+		if got := csrf.Unmask(in); got != want {
+			return fmt.Errorf("unmask(%q) = %q, want %q", in, got, want)
+		}
+	case "mask_roundtrip":
+		var in string
+		var want struct {
+			Length  int    `json:"length"`
+			Charset string `json:"charset"`
+			Round   string `json:"unmask(mask(input))"`
+		}
+		_ = json.Unmarshal(input, &in)
+		_ = json.Unmarshal(expected, &want)
+		m := csrf.Mask(in)
+		if len(m) != want.Length || csrf.CheckFormat(m) != "" || csrf.Unmask(m) != want.Round {
+			return fmt.Errorf("mask(%q) = %q (unmasks to %q), want length %d over %s unmasking to %q", in, m, csrf.Unmask(m), want.Length, want.Charset, want.Round)
+		}
+	case "check_token_format":
+		var in, want string
+		_ = json.Unmarshal(input, &in)
+		_ = json.Unmarshal(expected, &want)
+		got := map[string]string{"": "valid", "length": "has incorrect length", "chars": "has invalid characters"}[csrf.CheckFormat(in)]
+		if got != want {
+			return fmt.Errorf("format of %q: %q, want %q", in, got, want)
+		}
+	case "does_token_match":
+		var in struct{ Token, Secret string }
+		var want bool
+		_ = json.Unmarshal(input, &in)
+		_ = json.Unmarshal(expected, &want)
+		if got := csrf.DoesTokenMatch(in.Token, in.Secret); got != want {
+			return fmt.Errorf("match(%q, %q) = %v, want %v", in.Token, in.Secret, got, want)
+		}
+	case "get_token", "rotate_token":
+		var in struct {
+			Stored *string `json:"stored_secret"`
+		}
+		var want map[string]any
+		_ = json.Unmarshal(input, &in)
+		_ = json.Unmarshal(expected, &want)
+		p, err := csrf.New(csrf.Config{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			return err
+		}
+		var tok string
+		var rotateErr error
+		h := p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if fn == "rotate_token" {
+				rotateErr = csrf.Rotate(r)
+				return
+			}
+			tok = csrf.Token(r)
+		}))
+		r := httptest.NewRequest("GET", "http://testserver/", nil)
+		if in.Stored != nil {
+			r.Header.Set("Cookie", p.CookieName(r)+"="+*in.Stored)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if rotateErr != nil {
+			return rotateErr
+		}
+		var sent string
+		for _, c := range w.Result().Cookies() {
+			sent = c.Value
+		}
+		var problems []string
+		for k, v := range want {
+			switch k {
+			case "returns":
+				if len(tok) != csrf.TokenLength || csrf.CheckFormat(tok) != "" || csrf.Unmask(tok) != sent {
+					problems = append(problems, fmt.Sprintf("token %q does not unmask to the secret sent (%q)", tok, sent))
+				}
+				if in.Stored != nil && csrf.Unmask(tok) != *in.Stored {
+					problems = append(problems, fmt.Sprintf("token %q does not unmask to the stored secret", tok))
+				}
+			case "stored_secret_unchanged":
+				if v == true && (in.Stored == nil || sent != *in.Stored) {
+					problems = append(problems, fmt.Sprintf("secret sent %q, want the stored one unchanged", sent))
+				}
+			case "cookie_needs_update":
+				if (sent != "") != (v == true) {
+					problems = append(problems, fmt.Sprintf("cookie sent = %v, want %v", sent != "", v))
+				}
+			case "new_secret_length":
+				if float64(len(sent)) != v {
+					problems = append(problems, fmt.Sprintf("new secret %q, want length %v", sent, v))
+				}
+			case "new_secret_differs":
+				if v == true && in.Stored != nil && sent == *in.Stored {
+					problems = append(problems, "rotated secret equals the old one")
+				}
+			default:
+				problems = append(problems, fmt.Sprintf("expected field %s is not interpreted by this harness", k))
+			}
+		}
+		if len(problems) > 0 {
+			return errors.New(strings.Join(problems, "; "))
+		}
+	default:
+		return fmt.Errorf("function %q is not interpreted by this harness", fn)
+	}
+	return nil
+}
+
 func TestDjangoCSRFReferer(t *testing.T) {
 	var f djangoFile
 	if !vectors.LoadOptional(t, "csrf_referer.json", &f) {

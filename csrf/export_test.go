@@ -90,3 +90,13 @@ func SameOrigin(a, b string) bool {
 	y, ok2 := parseOrigin(b)
 	return ok1 && ok2 && x.equal(y)
 }
+
+// DoesTokenMatch is Django's _does_token_match for a well-formed token and
+// a 32-character secret.
+func DoesTokenMatch(token, secret string) bool {
+	if checkFormat(token) != formatOK || len(secret) != SecretLength || checkFormat(secret) != formatOK {
+		return false
+	}
+	got, want := toSecret(token), toSecret(secret)
+	return secretsEqual(&got, &want)
+}

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/bulwarkdev/bulwark/csrf"
 )
@@ -111,4 +113,28 @@ func TestTokenAfterHeadersWarns(t *testing.T) {
 	if ev := logs.find("csrf_cookie_not_sent"); len(ev) != 1 || ev[0]["level"] != "WARN" {
 		t.Fatalf("events %v", logs.events)
 	}
+}
+
+// The cookie's Expires is now + Max-Age, as Django's set_cookie computes
+// it (checked on synctest's fake clock).
+func TestCookieExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := mustNew(t, csrf.Config{})
+		h := p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { csrf.Token(r) }))
+		res := serve(h, siteRequest("GET", "/", nil))
+		c := res.Cookies()
+		if len(c) != 1 {
+			t.Fatalf("cookies %q", res.Header.Values("Set-Cookie"))
+		}
+		want := time.Now().Add(csrf.DefaultCookieMaxAge).UTC().Truncate(time.Second)
+		if !c[0].Expires.Equal(want) || c[0].MaxAge != 31449600 {
+			t.Fatalf("Expires %v, Max-Age %d; want %v, 31449600", c[0].Expires, c[0].MaxAge, want)
+		}
+		// A browser-session cookie (Django's CSRF_COOKIE_AGE = None).
+		p = mustNew(t, csrf.Config{CookieMaxAge: -1})
+		res = serve(p.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { csrf.Token(r) })), siteRequest("GET", "/", nil))
+		if sc := res.Header.Get("Set-Cookie"); strings.Contains(sc, "Expires") || strings.Contains(sc, "Max-Age") {
+			t.Fatalf("session cookie %q has a lifetime", sc)
+		}
+	})
 }
