@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/vectors"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -73,9 +74,62 @@ func fuzzResolver(t testing.TB, header string) *trustedproxy.Resolver {
 	return p
 }
 
+// vectorHeaderValues returns every header value in the META of
+// hosts.json's vectors (Host, X-Forwarded-Host, X-Forwarded-Proto...).
+func vectorHeaderValues(t testing.TB) []string {
+	t.Helper()
+	var v struct {
+		Sections []struct {
+			Vectors []struct {
+				Meta    map[string]any `json:"meta"`
+				Request struct {
+					Meta map[string]any `json:"meta"`
+				} `json:"request"`
+			} `json:"vectors"`
+		} `json:"sections"`
+	}
+	vectors.Load(t, "hosts.json", &v)
+	var out []string
+	for _, s := range v.Sections {
+		for _, vec := range s.Vectors {
+			for _, m := range []map[string]any{vec.Meta, vec.Request.Meta} {
+				for k, val := range m {
+					if str, ok := val.(string); ok && strings.HasPrefix(k, "HTTP_") {
+						out = append(out, str)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// allForwardedSeeds adds to forwardedSeeds an element per vector value, as
+// a host= parameter (quoted when it is no token).
+func allForwardedSeeds(t testing.TB) []string {
+	seeds := append([]string(nil), forwardedSeeds...)
+	for _, v := range vectorHeaderValues(t) {
+		e := trustedproxy.ForwardedElement{For: "203.0.113.7", Host: v, Proto: "https"}
+		seeds = append(seeds, e.String()+", for=10.0.0.5")
+	}
+	return seeds
+}
+
+// allXFFSeeds adds the vectors' header values, garbage for X-Forwarded-For.
+func allXFFSeeds(t testing.TB) []string {
+	seeds := append([]string(nil), xffSeeds...)
+	for _, v := range vectorHeaderValues(t) {
+		seeds = append(seeds, v+", 203.0.113.7", "203.0.113.7, "+v)
+	}
+	return seeds
+}
+
 func TestFuzzSeedsNotEmpty(t *testing.T) {
-	if len(forwardedSeeds) == 0 || len(xffSeeds) == 0 {
-		t.Fatal("a fuzz seed corpus is empty")
+	if len(vectorHeaderValues(t)) == 0 {
+		t.Fatal("no header values in the vectors")
+	}
+	if len(allForwardedSeeds(t)) <= len(forwardedSeeds) || len(allXFFSeeds(t)) <= len(xffSeeds) {
+		t.Fatal("a fuzz seed corpus lacks the vectors")
 	}
 }
 
@@ -103,7 +157,7 @@ func fuzzRequest(peer, header, value string, secure bool) *http.Request {
 //     for= address of some element, and is trusted only if every element
 //     is a trusted address.
 func FuzzForwarded(f *testing.F) {
-	for _, s := range forwardedSeeds {
+	for _, s := range allForwardedSeeds(f) {
 		f.Add(s, true)
 	}
 	p := fuzzResolver(f, "Forwarded")
@@ -225,7 +279,7 @@ func referenceXFF(p *trustedproxy.Resolver, value string) (netip.Addr, bool) {
 //     address unless every hop (right of it) is trusted and it is the
 //     leftmost element.
 func FuzzXForwardedFor(f *testing.F) {
-	for _, s := range xffSeeds {
+	for _, s := range allXFFSeeds(f) {
 		f.Add(s)
 	}
 	p := fuzzResolver(f, "X-Forwarded-For")
