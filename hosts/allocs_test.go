@@ -3,8 +3,8 @@ package hosts_test
 import (
 	"context"
 	"crypto/tls"
-	"net"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
