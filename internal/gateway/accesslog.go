@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bufio"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -120,4 +122,55 @@ func dedupe(h http.Header) {
 			h[k] = v[:1:1]
 		}
 	}
+}
+
+// bufferedFile batches access log lines into few writes (one syscall per
+// request would cost more than the rest of the gateway's own work). It is
+// flushed every flushEvery and on Close; a crash loses at most that much.
+type bufferedFile struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	f    *os.File
+	stop chan struct{}
+	done chan struct{}
+}
+
+const flushEvery = time.Second
+
+func newBufferedFile(f *os.File) *bufferedFile {
+	b := &bufferedFile{w: bufio.NewWriterSize(f, 64<<10), f: f, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(b.done)
+		t := time.NewTicker(flushEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.stop:
+				return
+			case <-t.C:
+				b.mu.Lock()
+				_ = b.w.Flush()
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+func (b *bufferedFile) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.w.Write(p)
+}
+
+func (b *bufferedFile) Close() error {
+	close(b.stop)
+	<-b.done
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	err := b.w.Flush()
+	if cerr := b.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -60,31 +60,14 @@ func (ch *cookieHardener) hardenLine(line string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	var secure, httpOnly, sameSite, badSameSite bool
-	rest := line
-	if i := strings.IndexByte(rest, ';'); i >= 0 {
-		rest = rest[i+1:]
-	} else {
-		rest = ""
-	}
-	for rest != "" {
-		var attr string
-		attr, rest, _ = strings.Cut(rest, ";")
-		name, val, _ := strings.Cut(strings.TrimSpace(attr), "=")
-		switch {
-		case strings.EqualFold(name, "secure"):
-			secure = true
-		case strings.EqualFold(name, "httponly"):
-			httpOnly = true
-		case strings.EqualFold(name, "samesite"):
-			switch v := strings.TrimSpace(val); {
-			case strings.EqualFold(v, "lax"), strings.EqualFold(v, "strict"), strings.EqualFold(v, "none"):
-				sameSite = true
-			default:
-				badSameSite = true
-			}
-		}
-	}
+	// The decision follows net/http's reading of the line, so that what
+	// leaves parses (with net/http, and a fortiori with browsers, which are
+	// more lenient) as Secure, SameSite and HttpOnly. Where a browser would
+	// read more than net/http (an attribute with a malformed value, such as
+	// `Secure="`), appending a clean attribute is harmless.
+	secure, httpOnly := c.Secure, c.HttpOnly
+	sameSite := c.SameSite == http.SameSiteLaxMode || c.SameSite == http.SameSiteStrictMode || c.SameSite == http.SameSiteNoneMode
+	badSameSite := !sameSite && hasAttr(line, "samesite")
 	needHTTPOnly := !httpOnly && ch.httpOnly[c.Name]
 	if secure && !needHTTPOnly && (sameSite || ch.keepNoSameSit) && !badSameSite {
 		return line, true // the common case: nothing to add, no allocation
@@ -116,10 +99,25 @@ func dropAttr(line, name string) string {
 	out := parts[:1]
 	for _, p := range parts[1:] {
 		n, _, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if strings.EqualFold(n, name) {
+		if strings.EqualFold(strings.TrimSpace(n), name) {
 			continue
 		}
 		out = append(out, p)
 	}
 	return strings.Join(out, ";")
+}
+
+// hasAttr reports whether a Set-Cookie line has an attribute named name
+// (any case, with or without a value).
+func hasAttr(line, name string) bool {
+	_, rest, ok := strings.Cut(line, ";")
+	for ok {
+		var attr string
+		attr, rest, ok = strings.Cut(rest, ";")
+		n, _, _ := strings.Cut(strings.TrimSpace(attr), "=")
+		if strings.EqualFold(strings.TrimSpace(n), name) {
+			return true
+		}
+	}
+	return false
 }

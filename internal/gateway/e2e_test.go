@@ -519,3 +519,17 @@ func TestSlowloris(t *testing.T) {
 		})
 	}
 }
+
+func TestAccessLogFile(t *testing.T) {
+	path := t.TempDir() + "/access.log"
+	e := start(t, nil, func(c *gateway.Config) { c.AccessLog.Path = path })
+	e.get(e.https + "/echo?secret=1")
+	e.stop() // flushes and closes the file
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"event":"access"`) || !strings.Contains(string(b), `"path":"/echo"`) || strings.Contains(string(b), "secret") {
+		t.Errorf("access log file: %q", b)
+	}
+}

@@ -78,8 +78,9 @@ func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gateway: access log: %w", err)
 		}
-		g.closeLog = f
-		g.access = slog.New(slog.NewJSONHandler(f, nil))
+		bf := newBufferedFile(f)
+		g.closeLog = bf
+		g.access = slog.New(slog.NewJSONHandler(bf, nil))
 	}
 	switch {
 	case cfg.TLS.GetCertificate != nil:

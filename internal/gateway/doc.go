@@ -1,0 +1,91 @@
+// Package gateway assembles "bulwark serve": a TLS-terminating reverse
+// proxy that applies Bulwark's protections in front of any upstream app
+// (typically Django behind gunicorn on loopback).
+//
+// One Config (the TOML file of "bulwark serve", loaded strictly by Load)
+// holds the library sections ([proxy], [hosts], [https], [headers],
+// [limits], [csrf], [upload], [media]) and the server's own ([listen],
+// [tls], [upstream], [timeouts], [edge], [access_log]). New builds a
+// Gateway; Serve (or Run) accepts connections until its context is done;
+// Reload swaps in a new handler tree built from a new Config.
+//
+//	cfg, err := gateway.Load("bulwark.toml")
+//	g, err := gateway.New(cfg, logger)
+//	err = g.Run(ctx) // until ctx is cancelled (SIGTERM), then drains
+//
+// # Listeners
+//
+// The HTTPS listener speaks TLS 1.3 and TLS 1.2 with ECDHE and AEAD suites
+// only, HTTP/2 and HTTP/1.1. Certificates come from files (re-read on
+// Reload, so SIGHUP picks up a renewal) or from ACME
+// (golang.org/x/crypto/acme/autocert) for an exact list of names, cached
+// on disk or in PostgreSQL (PostgresCache) so several gateways share them.
+// The HTTP listener answers ACME HTTP-01 challenges and redirects the rest.
+// The admin listener, loopback only unless allow_insecure_admin_address,
+// serves Prometheus /metrics and /healthz (the upstream's health).
+//
+// # Request flow
+//
+// Each request runs, in one handler tree built from one Config:
+//
+//	access log + metrics
+//	 └ trustedproxy: client, scheme, host (forwarded headers only from trusted peers)
+//	    ├ media host → hosts (media names) → httpsonly → media (read-only files)
+//	    └ hosts → httpsonly (redirect, HSTS) → headers → limits → csrf (Fetch
+//	      Metadata/Origin, on edge.csrf_paths) → upload inspection (on
+//	      edge.upload_paths) → ReverseProxy (Rewrite) → upstream
+//
+// On the way to the upstream, client-sent forwarded headers are removed
+// (Forwarded, X-Forwarded, X-Forwarded-*, X-Real-IP and similar, and their
+// underscore spellings), then X-Forwarded-For/-Proto/-Host are set from
+// what the gateway established, and Host is the validated host. On the way
+// back, Set-Cookie lines get Secure, HttpOnly (configured names) and
+// SameSite=Lax (when absent); a response without Content-Type is declared
+// application/octet-stream with nosniff; security headers that both the
+// edge and the upstream set leave once, with the edge's value.
+//
+// # Threat model
+//
+// What it stops:
+//   - Forged client facts: a client claiming another address, https, or
+//     another host through X-Forwarded-*, Forwarded, X-Real-IP or
+//     X_Forwarded_* (which WSGI servers fold into the same variables). The
+//     upstream can set SECURE_PROXY_SSL_HEADER and trust the values.
+//   - Host header attacks (password-reset poisoning, cache poisoning, open
+//     redirects): a host outside the allow-list is refused with 400 on both
+//     listeners and never reaches the upstream; the upstream's Host is the
+//     validated one.
+//   - Downgrade and cookie theft on the network: HTTP redirects to HTTPS,
+//     HSTS is sent, every upstream cookie is Secure.
+//   - Cross-site request forgery from current browsers on edge.csrf_paths,
+//     before the upstream runs.
+//   - Dangerous uploads: on edge.upload_paths, a multipart body is spooled
+//     and every file inspected by content (type allow-list, PNG+HTML
+//     polyglots, SVG with script, decompression bombs) before the upstream
+//     sees a byte; a refused file is 415, an oversized body 413 (never a
+//     502), and the upstream is not contacted.
+//   - Resource exhaustion by slow or large clients: header, body, write
+//     and idle timeouts, a header size cap, a body cap enforced while
+//     streaming; slowloris connections are cut.
+//   - Content sniffing of untyped upstream responses into HTML.
+//   - Information leaks: a failed upstream is a bare 502 "Bad Gateway";
+//     refusals carry only the status text; logs never hold cookies,
+//     Authorization, tokens or query strings.
+//   - ACME abuse: certificates are requested only for configured names,
+//     whatever SNI a client sends.
+//
+// What it does not stop:
+//   - Attacks inside the upstream's own logic (SQL injection, XSS in its
+//     templates, broken authorisation). The upstream keeps Django's own
+//     protections, CSRF tokens included (the edge CSRF layer is tokenless
+//     and lets through browsers that send neither Sec-Fetch-Site nor
+//     Origin).
+//   - An attacker who can reach the upstream directly, bypassing the
+//     gateway: bind the upstream to loopback or a private network.
+//   - A trusted proxy that lies: networks in [proxy] trusted are believed.
+//   - Files outside edge.upload_paths, or uploads that are not multipart.
+//   - Volumetric denial of service: rate limiting belongs in front of the
+//     gateway or in the network.
+//   - Exposure through the admin listener when allow_insecure_admin_address
+//     is set.
+package gateway

@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Seeds for the Set-Cookie fuzz target: Django's cookie shapes, attributes
+// in odd cases and orders, and malformed lines.
+var cookieSeeds = []string{
+	"sessionid=abc; expires=Thu, 01 Jan 2026 00:00:00 GMT; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax",
+	"csrftoken=tok; Path=/; SameSite=Strict; Secure",
+	"sessionid=abc",
+	"a=b; secure; HTTPONLY; samesite=none",
+	"a=b; SameSite=Bogus; SameSite=Strict",
+	"a=\"quoted value\"; Path=/",
+	"a=b; Partitioned; Secure; SameSite=None",
+	"a=b;;;",
+	"bad name=1",
+	"=nameless",
+	"a=b; Secure=false",
+	"",
+}
+
+func FuzzHardenSetCookie(f *testing.F) {
+	for _, s := range cookieSeeds {
+		f.Add(s)
+	}
+	h := newCookieHardener(CookieConfig{HTTPOnly: []string{"sessionid"}})
+	f.Fuzz(func(t *testing.T, line string) {
+		out, ok := h.hardenLine(line)
+		if !ok {
+			// Dropped lines must be ones net/http refuses.
+			if _, err := http.ParseSetCookie(line); err == nil {
+				t.Fatalf("dropped a parsable cookie %q", line)
+			}
+			return
+		}
+		// Property: what leaves parses, keeps the name and value, and is
+		// Secure, SameSite and (for configured names) HttpOnly.
+		in, _ := http.ParseSetCookie(line)
+		c, err := http.ParseSetCookie(out)
+		if err != nil {
+			t.Fatalf("hardened %q into unparsable %q: %v", line, out, err)
+		}
+		if c.Name != in.Name || c.Value != in.Value {
+			t.Fatalf("name/value changed: %q -> %q", line, out)
+		}
+		if !c.Secure {
+			t.Fatalf("not Secure: %q -> %q", line, out)
+		}
+		if c.SameSite != http.SameSiteLaxMode && c.SameSite != http.SameSiteStrictMode && c.SameSite != http.SameSiteNoneMode {
+			t.Fatalf("no valid SameSite: %q -> %q", line, out)
+		}
+		if c.Name == "sessionid" && !c.HttpOnly {
+			t.Fatalf("session cookie not HttpOnly: %q -> %q", line, out)
+		}
+	})
+}
+
+func TestCookieSeedsNotEmpty(t *testing.T) {
+	if len(cookieSeeds) == 0 {
+		t.Fatal("no seeds")
+	}
+}
+
+func FuzzIsProxyHeader(f *testing.F) {
+	for _, s := range []string{"X-Forwarded-For", "x_forwarded_proto", "X-Real-IP", "X_REAL_IP", "Forwarded", "X-Forwardedfor", "Content-Type", "X-Forwarded", "x-forwarded-", "True-Client-IP"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		// Property: the result equals a straightforward reference (fold
+		// case and '_' to '-', then compare), so no spelling slips by.
+		n := strings.ReplaceAll(strings.ToLower(name), "_", "-")
+		want := len(name) <= 64 && (n == "x-forwarded" || strings.HasPrefix(n, "x-forwarded-") || proxyHeaders[n])
+		if strings.ToLower(name) != asciiLower(name) {
+			return // non-ASCII case folding is not HTTP's
+		}
+		if got := isProxyHeader(name); got != want {
+			t.Fatalf("isProxyHeader(%q) = %v, want %v", name, got, want)
+		}
+	})
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func TestStripProxyHeadersAllocs(t *testing.T) {
+	h := http.Header{
+		"Accept": {"*/*"}, "User-Agent": {"x"}, "Cookie": {"a=b"}, "Content-Type": {"text/plain"},
+		"Accept-Encoding": {"gzip"}, "Accept-Language": {"en"}, "Sec-Fetch-Site": {"same-origin"},
+	}
+	if n := testing.AllocsPerRun(100, func() { stripProxyHeaders(h, false) }); n != 0 {
+		t.Errorf("stripProxyHeaders allocates %v times per request", n)
+	}
+}
+
+func TestHardenCookieAlreadyHardAllocs(t *testing.T) {
+	h := newCookieHardener(CookieConfig{HTTPOnly: []string{"sessionid"}})
+	hdr := http.Header{"Set-Cookie": {"sessionid=abc; Path=/; Secure; HttpOnly; SameSite=Lax"}}
+	// ParseSetCookie itself allocates (the cookie and its split); the
+	// hardening adds nothing when the cookie is already hard.
+	base := testing.AllocsPerRun(100, func() { http.ParseSetCookie(hdr["Set-Cookie"][0]) })
+	if n := testing.AllocsPerRun(100, func() { h.harden(hdr) }); n > base {
+		t.Errorf("harden allocates %v times, ParseSetCookie alone %v", n, base)
+	}
+}
+
+func TestPathMatch(t *testing.T) {
+	for _, tc := range []struct {
+		prefixes []string
+		path     string
+		want     bool
+	}{
+		{[]string{"/upload/"}, "/upload/x", true},
+		{[]string{"/upload/"}, "/upload", false},
+		{[]string{"/upload"}, "/upload", true},
+		{[]string{"/upload"}, "/upload/x", true},
+		{[]string{"/upload"}, "/uploads", false},
+		{[]string{"/upload/"}, "/x/../upload/a", true},
+		{[]string{"/upload/"}, "//upload/a", true},
+		{[]string{"/upload/"}, "/upload/./a", true},
+		{[]string{"/"}, "/anything", true},
+		{nil, "/upload/x", false},
+	} {
+		if got := pathMatch(tc.prefixes, tc.path); got != tc.want {
+			t.Errorf("pathMatch(%q, %q) = %v, want %v", tc.prefixes, tc.path, got, tc.want)
+		}
+	}
+}
