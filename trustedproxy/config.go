@@ -210,7 +210,7 @@ func (c Config) compile() (*compiled, error) {
 			return nil, configError("use_forwarded_host is set but trusted is empty: no peer could ever send X-Forwarded-Host")
 		case c.UseForwardedPort:
 			return nil, configError("use_forwarded_port is set but trusted is empty: no peer could ever send X-Forwarded-Port")
-		case c.ClientHeader != "":
+		case c.ClientHeader != "" && out.chain != chainNone:
 			return nil, configError("client_header %q is set but trusted is empty: no peer could ever send it", c.ClientHeader)
 		}
 	}

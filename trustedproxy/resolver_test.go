@@ -389,6 +389,20 @@ func TestNewRejects(t *testing.T) {
 	}
 }
 
+func TestNewAccepts(t *testing.T) {
+	for _, c := range []trustedproxy.Config{
+		{},
+		{ClientHeader: "none"},
+		{Trusted: []string{"loopback"}, ClientHeader: "x-forwarded-for"},
+		{Trusted: []string{"10.0.0.1/8"}, ClientHeader: "FORWARDED"}, // host bits are masked
+		{Trusted: []string{"private", "private", "10.0.0.0/8"}, SSLHeader: "x-forwarded-ssl", SSLHeaderValue: "on"},
+	} {
+		if _, err := trustedproxy.New(c); err != nil {
+			t.Errorf("New(%+v) = %v", c, err)
+		}
+	}
+}
+
 func TestTrustedSets(t *testing.T) {
 	p, err := trustedproxy.New(trustedproxy.Config{Trusted: []string{"loopback", "PRIVATE", "linklocal", "192.0.2.7", "2001:db8::/32", "::ffff:198.51.100.0/120"}})
 	if err != nil {
