@@ -37,6 +37,14 @@ type Config struct {
 	// Any other value is a configuration error.
 	RedirectStatus int `toml:"redirect_status"`
 
+	// RefuseUnsafeMethods answers plain-HTTP requests with an unsafe
+	// method (anything but GET, HEAD, OPTIONS and TRACE) with 400 instead
+	// of redirecting them. Their body has already crossed the network in
+	// clear; refusing makes the broken form or client visible instead of
+	// having it silently resend (308) or turn into a GET (301). Zero
+	// (false): every method is redirected, as in Django.
+	RefuseUnsafeMethods bool `toml:"refuse_unsafe_methods"`
+
 	// SSLHost is the host (with an optional port) every redirect goes to,
 	// used verbatim (Django's SECURE_SSL_HOST), for example
 	// "secure.example.com". Empty (the default): the request's host as
@@ -105,6 +113,7 @@ func (c Config) Validate() error {
 // compiled is the validated, precomputed form of a Config.
 type compiled struct {
 	redirect bool
+	refuse   bool // RefuseUnsafeMethods
 	status   int
 	sslHost  string
 	port     string // "" keep, "-" drop, else the port digits
@@ -115,7 +124,7 @@ type compiled struct {
 }
 
 func (c Config) compile() (*compiled, error) {
-	p := &compiled{redirect: !c.AllowInsecureHTTP, logger: c.Logger}
+	p := &compiled{redirect: !c.AllowInsecureHTTP, refuse: c.RefuseUnsafeMethods, logger: c.Logger}
 	if p.logger == nil {
 		p.logger = slog.Default()
 	}

@@ -21,7 +21,19 @@ var (
 	// ErrLocationTooLong: the redirect URL would exceed 16384 bytes
 	// (Django's DisallowedRedirect).
 	ErrLocationTooLong = errors.New("httpsonly: redirect location too long")
+	// ErrUnsafeMethod: a plain-HTTP request with an unsafe method, refused
+	// under Config.RefuseUnsafeMethods.
+	ErrUnsafeMethod = errors.New("httpsonly: unsafe method over plain HTTP")
 )
+
+// safeMethod reports whether m is a safe method (RFC 9110, 9.2.1).
+func safeMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}
 
 const hstsHeader = "Strict-Transport-Security"
 
@@ -83,8 +95,9 @@ func (p *Policy) exempt(r *http.Request) bool {
 // the path can strip anyway).
 //
 // When the redirect target cannot be built safely (no SSLHost and a host
-// that package hosts did not validate, or a Location over 16384 bytes) the
-// request is refused with 400 and one "disallowed_redirect" event.
+// that package hosts did not validate, or a Location over 16384 bytes), or
+// RefuseUnsafeMethods applies, the request is refused with 400 and one
+// "disallowed_redirect" event.
 func (p *Policy) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if trustedproxy.IsSecure(r) {
@@ -102,6 +115,10 @@ func (p *Policy) Handler(next http.Handler) http.Handler {
 		}
 		if !p.c.redirect || p.exempt(r) {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if p.c.refuse && !safeMethod(r.Method) {
+			p.refuse(w, r, ErrUnsafeMethod)
 			return
 		}
 		loc, err := p.location(r)
@@ -144,8 +161,11 @@ func (p *Policy) location(r *http.Request) (string, error) {
 
 func (p *Policy) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	reason := "location_too_long"
-	if errors.Is(err, ErrHostNotValidated) {
+	switch {
+	case errors.Is(err, ErrHostNotValidated):
 		reason = "host_not_validated"
+	case errors.Is(err, ErrUnsafeMethod):
+		reason = "insecure_unsafe_method"
 	}
 	p.c.logger.LogAttrs(r.Context(), slog.LevelInfo, "request refused",
 		slog.String("event", "disallowed_redirect"),

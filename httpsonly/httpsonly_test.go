@@ -88,6 +88,13 @@ func TestHandler(t *testing.T) {
 		{"HSTS not on exempt http", httpsonly.Config{Exempt: []string{"."}}, request("GET", "http", "example.com", "/x", "", true),
 			nil, 200, "", "", true},
 
+		{"unsafe method refused when asked", httpsonly.Config{RefuseUnsafeMethods: true}, request("POST", "http", "example.com", "/submit/", "", true),
+			nil, 400, "", "", false},
+		{"safe method still redirected", httpsonly.Config{RefuseUnsafeMethods: true}, request("HEAD", "http", "example.com", "/", "", true),
+			nil, 301, "https://example.com/", "", false},
+		{"unsafe method over https served", httpsonly.Config{RefuseUnsafeMethods: true}, request("DELETE", "https", "example.com", "/x", "", true),
+			nil, 200, "", "max-age=31536000", true},
+
 		// Attacks.
 		{"attack: unvalidated host refused", httpsonly.Config{}, request("GET", "http", "evil.com", "/", "", false),
 			nil, 400, "", "", false},
