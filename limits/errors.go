@@ -81,11 +81,11 @@ func newError(kind error, limit string, value int64) *Error {
 
 // Keys of the limits, as they appear in Error.Limit, in events and in TOML.
 const (
-	KeyBody          = "max_body_bytes"
-	KeyForm          = "max_form_bytes"
-	KeyFields        = "max_fields"
-	KeyFiles         = "max_files"
-	KeyFileBytes     = "max_file_bytes"
-	KeyPartHeader    = "max_part_header_bytes"
-	KeyMemoryInFiles = "file_memory_threshold"
+	KeyBody            = "max_body_bytes"
+	KeyForm            = "max_form_bytes"
+	KeyFields          = "max_fields"
+	KeyFiles           = "max_files"
+	KeyFileBytes       = "max_file_bytes"
+	KeyPartHeader      = "max_part_header_bytes"
+	KeyMemoryThreshold = "file_memory_threshold"
 )

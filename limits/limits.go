@@ -60,8 +60,10 @@ type Values struct {
 	// MaxFileBytes caps one uploaded file. Zero means the effective
 	// MaxBodyBytes (Django has no per-file cap). Exceeding it is a 413.
 	MaxFileBytes int64 `toml:"max_file_bytes"`
-	// MaxPartHeaderBytes caps one multipart part's header block. Zero
-	// means 1024, as Django. Exceeding it is a 400.
+	// MaxPartHeaderBytes caps one multipart part's header block, its
+	// terminating blank line included. Zero means 1024, as Django.
+	// Exceeding it is a 400. Unlimited still stops at the reader's 64 KiB
+	// buffer.
 	MaxPartHeaderBytes int `toml:"max_part_header_bytes"`
 	// FileMemoryThreshold is the size up to which an uploaded file is kept
 	// in memory; larger files are spooled to a private temporary file

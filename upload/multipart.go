@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/limits"
+	"golang.org/x/text/encoding/htmlindex"
 )
 
 // ErrMalformed is wrapped by every error about a body that is not
@@ -97,13 +98,11 @@ func parseHeaderParams(line string) (string, map[string]string, error) {
 			if len(parts) != 3 {
 				return "", nil, malformed("bad extended parameter")
 			}
-			cs := strings.ToLower(parts[0])
-			if cs != "utf-8" && cs != "utf8" && cs != "us-ascii" {
-				// Only UTF-8 (and its ASCII subset) is accepted: other
-				// charsets would need tables we do not carry.
-				return "", nil, malformed("unsupported charset %q", parts[0])
+			v, err := decodeExtended(parts[0], parts[2])
+			if err != nil {
+				return "", nil, err
 			}
-			value = pctDecode(parts[2])
+			value = v
 		}
 		params[name] = value
 	}
@@ -134,11 +133,42 @@ func splitParams(line string) []string {
 	return out
 }
 
+// decodeExtended percent-decodes an RFC 2231 value in its charset, as
+// Django's unquote(value, encoding=charset) with errors="replace". An
+// unknown charset is malformed (Django fails with a server error).
+func decodeExtended(charset, value string) (string, error) {
+	cs := strings.ToLower(strings.TrimSpace(charset))
+	switch cs {
+	case "utf-8", "utf8", "us-ascii", "ascii", "":
+		return pctDecode(value), nil
+	case "latin-1", "latin1", "l1":
+		cs = "iso-8859-1"
+	}
+	enc, err := htmlindex.Get(cs)
+	if err != nil || enc == nil {
+		return "", malformed("unsupported charset %q", charset)
+	}
+	raw, err := url.PathUnescape(value)
+	if err != nil {
+		raw = pctDecodeBytes(value)
+	}
+	out, err := enc.NewDecoder().String(raw)
+	if err != nil {
+		return "", malformed("undecodable %s value", charset)
+	}
+	return strings.ToValidUTF8(out, "\uFFFD"), nil
+}
+
 // pctDecode is Python's urllib.parse.unquote with errors="replace".
 func pctDecode(s string) string {
 	if v, err := url.PathUnescape(s); err == nil {
 		return strings.ToValidUTF8(v, "\uFFFD")
 	}
+	return strings.ToValidUTF8(pctDecodeBytes(s), "\uFFFD")
+}
+
+// pctDecodeBytes decodes valid %XX escapes and keeps anything else.
+func pctDecodeBytes(s string) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		if s[i] == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]) {
@@ -148,7 +178,7 @@ func pctDecode(s string) string {
 		}
 		b = append(b, s[i])
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	return string(b)
 }
 
 func ishex(c byte) bool {

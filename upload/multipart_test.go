@@ -284,3 +284,25 @@ func TestDuplicateDisposition(t *testing.T) {
 		t.Fatalf("err = %v, want ErrMalformed", err)
 	}
 }
+
+func TestRFC2231Charsets(t *testing.T) {
+	for _, tc := range []struct{ disp, want string }{
+		{`form-data; name="f"; filename*=UTF-8''caf%C3%A9.txt`, "café.txt"},
+		{`form-data; name="f"; filename*=iso-8859-1''caf%E9.txt`, "café.txt"},
+		{`form-data; name="f"; filename*="utf-8'en'%E2%80%AEgnp.exe"`, "gnp.exe"}, // U+202E removed
+		{`form-data; name="f"; filename="plain.txt"; filename*=UTF-8''ext.txt`, "ext.txt"},
+		{`form-data; name="f"; filename*=UTF-8''bad%ZZ.txt`, "bad%ZZ.txt"},
+	} {
+		files, err := filesOf(t, tc.disp)
+		if err != nil {
+			t.Errorf("%s: %v", tc.disp, err)
+			continue
+		}
+		if names := names(files["f"]); len(names) != 1 || names[0] != tc.want {
+			t.Errorf("%s: %v, want %q", tc.disp, names, tc.want)
+		}
+	}
+	if _, err := filesOf(t, `form-data; name="f"; filename*=x-unknown''a.txt`); !errors.Is(err, upload.ErrMalformed) {
+		t.Errorf("unknown charset: %v", err)
+	}
+}
