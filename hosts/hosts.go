@@ -11,10 +11,10 @@ import (
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
-// DevelopmentHosts are the hosts Config.Development allows when
+// developmentHosts are the hosts Config.Development allows when
 // Config.Allowed is empty, as Django does with DEBUG=True and an empty
 // ALLOWED_HOSTS: localhost and its subdomains, and the loopback addresses.
-var DevelopmentHosts = []string{".localhost", "127.0.0.1", "[::1]"}
+var developmentHosts = []string{".localhost", "127.0.0.1", "[::1]"}
 
 // Config is the allow-list of hosts (Django's ALLOWED_HOSTS). The zero
 // Config allows no host at all: every request is refused with 400 until
@@ -42,8 +42,8 @@ type Config struct {
 	// default): "*" is a configuration error.
 	AllowInsecureAnyHost bool `toml:"allow_insecure_any_host"`
 
-	// Development allows DevelopmentHosts (".localhost", "127.0.0.1",
-	// "[::1]") when Allowed is empty, as Django does with DEBUG=True and
+	// Development allows ".localhost" (localhost and its subdomains),
+	// "127.0.0.1" and "[::1]" when Allowed is empty, as Django does with DEBUG=True and
 	// an empty ALLOWED_HOSTS. When Allowed is not empty it has no effect:
 	// as in Django, a listed site answers to exactly its list. False (the
 	// default): an empty Allowed allows nothing.
@@ -112,7 +112,7 @@ func New(c Config) (*Validator, error) {
 	}
 	allowed := c.Allowed
 	if len(allowed) == 0 && c.Development {
-		allowed = DevelopmentHosts
+		allowed = developmentHosts
 	}
 	var bad []string
 	for _, e := range allowed {
