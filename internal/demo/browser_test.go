@@ -31,6 +31,7 @@ func TestDemoInBrowser(t *testing.T) {
 	if _, err := exec.LookPath(browser); err != nil {
 		requireOrSkip(t, "chromium not found at %s: %v (apt-get install -y chromium)", browser, err)
 	}
+	t.Parallel() // its own demo on free ports
 	d := mustStart(t)
 
 	// Trust the demo's certificate by its public key pin rather than

@@ -33,6 +33,7 @@ func TestTestssl(t *testing.T) {
 	if testing.Short() {
 		t.Skip("testssl.sh takes about a minute")
 	}
+	t.Parallel() // its own demo on free ports; mostly waiting on testssl.sh
 	bin, err := exec.LookPath("testssl")
 	if err != nil {
 		if bin, err = exec.LookPath("testssl.sh"); err != nil {
@@ -88,9 +89,12 @@ func TestTestssl(t *testing.T) {
 	if len(findings) < 20 {
 		t.Fatalf("testssl.sh reported only %d findings: the scan did not run\n%s", len(findings), out.Bytes())
 	}
-	var bad, allowed []string
+	var bad, allowed, low []string
 	for _, f := range findings {
 		switch f.Severity {
+		case "LOW":
+			low = append(low, f.ID+": "+f.Finding)
+			continue
 		case "MEDIUM", "HIGH", "CRITICAL":
 		case "FATAL":
 			bad = append(bad, f.ID+" FATAL: "+f.Finding)
@@ -105,7 +109,7 @@ func TestTestssl(t *testing.T) {
 		}
 		bad = append(bad, line)
 	}
-	t.Logf("testssl.sh: %d findings; allowed: %s", len(findings), strings.Join(allowed, "; "))
+	t.Logf("testssl.sh: %d findings; allowed: %s; low: %s", len(findings), strings.Join(allowed, "; "), strings.Join(low, "; "))
 	if len(bad) > 0 {
 		t.Errorf("testssl.sh findings at MEDIUM or above:\n  %s", strings.Join(bad, "\n  "))
 	}
