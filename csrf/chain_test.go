@@ -3,6 +3,7 @@ package csrf_test
 import (
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/csrf"
@@ -49,5 +50,21 @@ func TestChainFacts(t *testing.T) {
 				t.Fatalf("status %d, want %d", res.StatusCode, tt.want)
 			}
 		})
+	}
+}
+
+// A TLS-terminating proxy missing from the trusted networks makes every
+// https Origin look cross-origin; the refusal's log event says so.
+func TestSchemeMismatchHint(t *testing.T) {
+	logs := &logCapture{}
+	p := mustNew(t, csrf.Config{InsecureSkipTokens: true, Logger: slog.New(logs)})
+	r := httptest.NewRequest("POST", "http://example.com/", nil)
+	r.Header.Set("Origin", "https://example.com")
+	if res := serve(p.Handler(&counter{}), r); res.StatusCode != 403 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	ev := logs.find("csrf_failure")
+	if len(ev) != 1 || !strings.Contains(ev[0]["hint"], "trusted networks") {
+		t.Fatalf("events %v", logs.events)
 	}
 }

@@ -27,6 +27,8 @@ var (
 type Error struct {
 	Reason string
 	Err    error // one of the sentinel errors above
+
+	hint string // for the log: a likely misconfiguration behind the refusal
 }
 
 func (e *Error) Error() string { return "csrf: " + e.Reason }

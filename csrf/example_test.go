@@ -72,3 +72,24 @@ func ExampleTemplateField() {
 	// Output:
 	// 1 csrftoken 169
 }
+
+// Exempt lets a webhook that checks its own signature through; a request
+// the mux would only redirect to it (no trailing slash) stays protected.
+func ExampleExempt() {
+	p, _ := csrf.New(csrf.Config{Logger: slog.New(slog.DiscardHandler)})
+	mux := http.NewServeMux()
+	mux.Handle("POST /hooks/", csrf.Exempt(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// verify the sender's signature here
+	})))
+	h := p.Handler(mux)
+	for _, path := range []string{"/hooks/payments", "/hooks"} {
+		r := httptest.NewRequest("POST", "http://shop.example"+path, nil)
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(path, w.Code)
+	}
+	// Output:
+	// /hooks/payments 200
+	// /hooks 403
+}

@@ -328,8 +328,10 @@ func (p *Protection) checkOrigin(r *http.Request, f *trustedproxy.Facts) (origin
 	// only Origin): compare the Origin with our own origin, as parsed
 	// origins, then with the trusted origins. "null" and "" never match.
 	o, ok := parseOrigin(originValue)
+	var own origin
+	haveOwn := false
 	if ok {
-		if own, ok := ownOrigin(r, f); ok && own.equal(o) {
+		if own, haveOwn = ownOrigin(r, f); haveOwn && own.equal(o) {
 			return verdictBrowserOK, nil
 		}
 		for i := range p.trusted {
@@ -338,7 +340,14 @@ func (p *Protection) checkOrigin(r *http.Request, f *trustedproxy.Facts) (origin
 			}
 		}
 	}
-	return verdictRefused, errBadOrigin(originValue)
+	err := errBadOrigin(originValue)
+	if ok && haveOwn && sameHost(o.host, own.host) && !strings.EqualFold(o.scheme, own.scheme) {
+		// Our own host under another scheme: either a downgrade attempt or,
+		// far more often, TLS terminated by a proxy that is not trusted
+		// (Django's weak point: this misconfiguration fails silently).
+		err.hint = "the Origin names this host with scheme " + strings.ToLower(o.scheme) + " but the request arrived as " + own.scheme + ": if a TLS-terminating proxy is in front, list it in the proxy's trusted networks"
+	}
+	return verdictRefused, err
 }
 
 func (p *Protection) trustedOrigin(v string) bool {

@@ -169,13 +169,18 @@ func (p *Protection) refuse(w http.ResponseWriter, r *http.Request, err *Error) 
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	}
-	p.log.LogAttrs(r.Context(), slog.LevelInfo, "csrf failure",
+	attrs := []slog.Attr{
 		slog.String("event", "csrf_failure"),
 		slog.String("reason", err.Reason),
 		slog.String("client_ip", clientIP(r)),
 		slog.String("host", trustedproxy.Host(r)),
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path))
+		slog.String("path", r.URL.Path),
+	}
+	if err.hint != "" {
+		attrs = append(attrs, slog.String("hint", err.hint))
+	}
+	p.log.LogAttrs(r.Context(), slog.LevelInfo, "csrf failure", attrs...)
 	p.failure.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), failureKey{}, err)))
 }
 
