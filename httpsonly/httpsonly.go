@@ -171,9 +171,12 @@ func (p *Policy) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		slog.String("event", "disallowed_redirect"),
 		slog.String("reason", reason),
 		slog.String("client_ip", clientIP(r)),
-		slog.String("host", trustedproxy.Host(r)),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		// Host and path are attacker-controlled and, for the
+		// too-long case, up to 16 KiB: they are cut so one request cannot
+		// write more than a line's worth into the log.
+		slog.String("host", truncate(trustedproxy.Host(r), 255)),
+		slog.String("method", truncate(r.Method, 32)),
+		slog.String("path", truncate(r.URL.Path, 256)),
 	)
 	http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 }
@@ -199,4 +202,17 @@ func withPort(host, port string) string {
 		return name
 	}
 	return name + ":" + port
+}
+
+// truncate shortens s to at most n bytes without splitting a UTF-8
+// sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && s[i]&0xc0 == 0x80 {
+		i--
+	}
+	return s[:i]
 }

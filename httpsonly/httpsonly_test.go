@@ -338,3 +338,30 @@ func checkLocation(t *testing.T, cfg httpsonly.Config, prefix, host, path, query
 		t.Fatalf("path part %q changes the host to %q", rest, u.Host)
 	}
 }
+
+func TestRefusalEvent(t *testing.T) {
+	var buf strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	p, err := httpsonly.New(httpsonly.Config{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request("GET", "http", "example.com", "/"+strings.Repeat("é", 9000), "token=secret", true)
+	r.RemoteAddr = "203.0.113.9:4242"
+	p.Handler(ok200).ServeHTTP(httptest.NewRecorder(), r)
+	line := buf.String()
+	for _, want := range []string{`"event":"disallowed_redirect"`, `"reason":"location_too_long"`, `"host":"example.com"`, `"method":"GET"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("event %s lacks %s", line, want)
+		}
+	}
+	if strings.Contains(line, "secret") {
+		t.Error("the query string was logged")
+	}
+	if len(line) > 1024 {
+		t.Errorf("event is %d bytes: attacker input not truncated", len(line))
+	}
+	if strings.Count(line, "\n") > 0 || strings.Count(line, "\n")+strings.Count(line, "\n") > 0 {
+		t.Error("event holds newlines")
+	}
+}
