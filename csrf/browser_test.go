@@ -112,9 +112,6 @@ async function attack() {
 // fetch are refused with 403 by the Fetch Metadata layer, and the
 // balance does not move.
 func TestBrowserCrossSite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
 	browser := chromium(t)
 
 	var transfers atomic.Int64
