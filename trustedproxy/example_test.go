@@ -76,3 +76,26 @@ func ExampleParseForwarded() {
 	// "[2001:db8::1]:4711" "http" "app.example" | for="[2001:db8::1]:4711";host=app.example;proto=http
 	// trustedproxy: malformed Forwarded header: duplicate_parameter: "for"
 }
+
+// Behind proxies that send RFC 7239 Forwarded, the chain is walked from the
+// right: the proxies' own elements are skipped, and what the client wrote
+// at the left (here a forged address, scheme and host) is not believed.
+func ExampleConfig_forwarded() {
+	tp, err := trustedproxy.New(trustedproxy.Config{
+		Trusted:          []string{"10.0.0.0/8"},
+		ClientHeader:     trustedproxy.HeaderForwarded,
+		UseForwardedHost: true,
+		Logger:           slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		panic(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.0.0.1:4000"
+	r.Header.Add("Forwarded", "for=192.0.2.66;proto=https;host=evil.example")
+	r.Header.Add("Forwarded", `for="[2001:db8::7]:4711";proto=https;host=app.example, for=10.0.0.5;proto=http`)
+	f, err := tp.Facts(r)
+	fmt.Println(f.ClientIP, f.Scheme, f.Host, err)
+	// Output:
+	// 2001:db8::7 https app.example <nil>
+}
