@@ -13,7 +13,7 @@ import (
 	"github.com/bulwarkdev/bulwark/media"
 )
 
-func setup(t *testing.T) (*media.Handler, string) {
+func setup(t testing.TB) (*media.Handler, string) {
 	t.Helper()
 	dir := t.TempDir()
 	root, err := os.OpenRoot(dir)
