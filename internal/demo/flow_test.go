@@ -362,6 +362,32 @@ func TestDemoUploads(t *testing.T) {
 	if resp.StatusCode == http.StatusOK {
 		t.Error("media host serves sidecar metadata")
 	}
+	// Anything but a raster image is served as a download, never inline.
+	pdf := []byte("%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n" +
+		"xref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \ntrailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n110\n%%EOF\n")
+	_, body = b.get("/")
+	resp, _ = b.upload("/upload", formToken(t, body), "report.pdf", pdf)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("PDF upload: status %d, want 303", resp.StatusCode)
+	}
+	_, body = b.get("/")
+	var pdfURL string
+	for _, m := range mediaLink.FindAllStringSubmatch(body, -1) {
+		if m[2] == "report.pdf" {
+			pdfURL = html.UnescapeString(m[1])
+		}
+	}
+	if pdfURL == "" || !strings.HasSuffix(pdfURL, ".pdf") {
+		t.Fatalf("PDF not listed under a .pdf name:\n%s", body)
+	}
+	resp, _ = get(t, c, pdfURL)
+	if cd := resp.Header.Get("Content-Disposition"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(cd, "attachment") || !strings.Contains(cd, "report.pdf") {
+		t.Errorf("PDF from the media host: status %d, Content-Disposition %q, want an attachment named report.pdf", resp.StatusCode, cd)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "sandbox") || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("PDF from the media host: CSP %q, nosniff %q", csp, resp.Header.Get("X-Content-Type-Options"))
+	}
+
 	// The site host does not serve media.
 	resp, _ = get(t, c, d.SiteURL+stored)
 	if resp.StatusCode == http.StatusOK {
