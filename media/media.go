@@ -17,8 +17,8 @@ import (
 	"golang.org/x/net/publicsuffix"
 )
 
-// Config configures a media Handler. It has no useful zero value: Hosts,
-// SiteHosts and Dir are required.
+// Config configures a media Handler. The zero Config means no media
+// host; to serve media, Hosts, SiteHosts and Dir are all required.
 type Config struct {
 	// Hosts are the host names (no port) the media is served on, matched
 	// exactly, case-insensitively. Requests for any other host get 404.
@@ -47,8 +47,18 @@ type Config struct {
 // ErrInvalidConfig is wrapped by every configuration error.
 var ErrInvalidConfig = errors.New("media: invalid configuration")
 
-// Validate reports the first problem in c.
+// Enabled reports whether c configures a media host. The zero Config
+// does not: it validates, and New refuses it.
+func (c Config) Enabled() bool {
+	return len(c.Hosts) > 0 || len(c.SiteHosts) > 0 || c.Dir != ""
+}
+
+// Validate reports the first problem in c. The zero Config (media
+// disabled) is valid.
 func (c Config) Validate() error {
+	if !c.Enabled() {
+		return nil
+	}
 	if len(c.Hosts) == 0 {
 		return fmt.Errorf("%w: hosts is required", ErrInvalidConfig)
 	}
@@ -104,6 +114,9 @@ type Handler struct {
 // New validates c, opens c.Dir as an os.Root and returns the Handler.
 // Close releases the root.
 func New(c Config) (*Handler, error) {
+	if !c.Enabled() {
+		return nil, fmt.Errorf("%w: hosts, site_hosts and dir are required", ErrInvalidConfig)
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

@@ -178,4 +178,10 @@ func TestConfigSameSite(t *testing.T) {
 	if _, err := media.New(media.Config{Hosts: []string{"m.example.net"}, Dir: dir}); err == nil {
 		t.Error("missing site_hosts accepted")
 	}
+	if err := (media.Config{}).Validate(); err != nil {
+		t.Errorf("zero config (disabled): %v", err)
+	}
+	if _, err := media.New(media.Config{}); err == nil {
+		t.Error("New accepted the zero config")
+	}
 }
