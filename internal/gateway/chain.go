@@ -5,41 +5,24 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/bulwarkdev/bulwark/headers"
-	"github.com/bulwarkdev/bulwark/hosts"
-	"github.com/bulwarkdev/bulwark/httpsonly"
+	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
-// composeChain builds the library chain, in Django's middleware order:
-// client facts (trusted proxies), host validation, the HTTPS redirect and
-// HSTS, security headers, request limits, then the CSRF check. Every layer
-// logs its refusals through g.events, which counts them for Prometheus.
+// composeChain builds the chain around the edge: the library chain of
+// bulwark.New (security headers, trusted proxies, host validation, the
+// HTTPS redirect and HSTS), then request limits and the CSRF check, in
+// Django's middleware order. Every layer logs its refusals through
+// g.events, which counts them for Prometheus.
 //
 // A request for the media host takes a chain of its own (see mediaChain).
 func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.Closer, error) {
-	pc := cfg.Proxy
-	pc.Logger = g.events
-	tp, err := trustedproxy.New(pc)
+	bc := cfg.Config
+	bc.Logger = g.events
+	lib, err := bulwark.New(bc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: [proxy]: %w", ErrInvalidConfig, err)
-	}
-	hc := cfg.Hosts
-	hc.Logger = g.events
-	hv, err := hosts.New(hc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: [hosts]: %w", ErrInvalidConfig, err)
-	}
-	sc := cfg.HTTPS
-	sc.Logger = g.events
-	hp, err := httpsonly.New(sc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: [https]: %w", ErrInvalidConfig, err)
-	}
-	hs, err := headers.New(cfg.Headers)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: [headers]: %w", ErrInvalidConfig, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	lc := cfg.Limits
 	lc.Logger = g.events
@@ -51,30 +34,49 @@ func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.
 	if err != nil {
 		return nil, nil, err
 	}
-	mediaHandler, closer, err := g.mediaChain(cfg, hp)
+	mediaHandler, closer, err := g.mediaChain(cfg)
 	if err != nil {
 		return nil, nil, err
+	}
+	var resolver *trustedproxy.Resolver
+	if mediaHandler != nil {
+		pc := cfg.Proxy
+		pc.Logger = g.events
+		if resolver, err = trustedproxy.New(pc); err != nil {
+			closer.Close()
+			return nil, nil, fmt.Errorf("%w: [proxy]: %w", ErrInvalidConfig, err)
+		}
 	}
 	return func(next http.Handler) http.Handler {
 		h := csrfLayer(next)
 		h = lim.Handler(h)
-		h = hs.Handler(h)
-		h = hp.Handler(h)
-		h = hv.Handler(h)
 		h = recordFacts(h)
+		h = lib.Handler(h)
 		if mediaHandler != nil {
-			h = mediaSwitch(cfg.Media.Hosts, recordFacts(mediaHandler), h)
+			h = mediaSwitch(resolver, cfg.Media.Hosts, mediaHandler, h)
 		}
-		return tp.Handler(h)
+		return h
 	}, closer, nil
 }
 
-// recordFacts hands the request's facts, as the trustedproxy layer
-// established them, to the access log (the statusWriter wrapping w).
+// recordFacts hands the request's facts, as the library chain established
+// them, to the access log: the statusWriter under w (layers may have
+// wrapped it; http.ResponseController's Unwrap convention finds it).
+// Requests refused inside the chain are logged with the connection's
+// facts; their refusal event carries the resolved client_ip.
 func recordFacts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if sw, ok := w.(*statusWriter); ok {
-			sw.facts, _ = trustedproxy.FactsFrom(r)
+		rw := w
+		for i := 0; i < 8 && rw != nil; i++ {
+			if sw, ok := rw.(*statusWriter); ok {
+				sw.facts, _ = trustedproxy.FactsFrom(r)
+				break
+			}
+			u, ok := rw.(interface{ Unwrap() http.ResponseWriter })
+			if !ok {
+				break
+			}
+			rw = u.Unwrap()
 		}
 		next.ServeHTTP(w, r)
 	})

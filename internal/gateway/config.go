@@ -14,13 +14,10 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
-	"github.com/bulwarkdev/bulwark/headers"
-	"github.com/bulwarkdev/bulwark/hosts"
-	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/bulwarkdev/bulwark/upload"
 )
 
@@ -31,18 +28,14 @@ import (
 // The zero value of every section is the secure default documented on its
 // fields; only Upstream.URL is required.
 type Config struct {
-	// Proxy says which peers are trusted proxies (package trustedproxy).
-	// Zero: none; every forwarded header is stripped.
-	Proxy trustedproxy.Config `toml:"proxy"`
-	// Hosts is the allowed-hosts list (package hosts). Zero: no host is
-	// allowed, every request is refused with 400.
-	Hosts hosts.Config `toml:"hosts"`
-	// HTTPS is the redirect and HSTS (package httpsonly). Zero: redirect
-	// with 301, HSTS max-age one year.
-	HTTPS httpsonly.Config `toml:"https"`
-	// Headers are the security headers (package headers). Zero: nosniff,
-	// Referrer-Policy same-origin, COOP same-origin, X-Frame-Options DENY.
-	Headers headers.Config `toml:"headers"`
+	// Config is the library configuration composed by bulwark.New around
+	// the proxy: [proxy] (trusted proxies; zero: none, every forwarded
+	// header is stripped), [hosts] (zero: no host allowed, every request
+	// refused with 400), [https] (zero: 301 redirect, one-year HSTS) and
+	// [headers] (zero: nosniff, Referrer-Policy and COOP same-origin,
+	// X-Frame-Options DENY). Its sections are top-level tables of the file.
+	bulwark.Config
+
 	// Limits are the request size limits (package limits). Zero: Django's
 	// defaults and a 32 MiB body cap.
 	Limits limits.Config `toml:"limits"`
@@ -246,6 +239,9 @@ func orDur(d, def time.Duration) time.Duration {
 // WithDefaults returns c with every zero field replaced by its default, the
 // effective configuration "bulwark serve --check" prints.
 func (c Config) WithDefaults() Config {
+	if eff, err := c.Config.Effective(); err == nil {
+		c.Config = eff
+	}
 	if c.Listen.HTTPS == "" {
 		c.Listen.HTTPS = DefaultHTTPS
 	}
@@ -367,7 +363,48 @@ func (c Config) Validate() error {
 			return invalid("edge.cookies.http_only: %q is not a cookie name", n)
 		}
 	}
+	return c.validateSections()
+}
+
+// validateSections validates the library sections as New will build them.
+func (c Config) validateSections() error {
+	if err := c.Config.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if err := c.Limits.Validate(); err != nil {
+		return fmt.Errorf("%w: [limits]: %w", ErrInvalidConfig, err)
+	}
+	cc := c.CSRF
+	cc.InsecureSkipTokens = true
+	if err := cc.Validate(); err != nil {
+		return fmt.Errorf("%w: [csrf]: %w", ErrInvalidConfig, err)
+	}
+	if err := c.Upload.Validate(); err != nil {
+		return fmt.Errorf("%w: [upload]: %w", ErrInvalidConfig, err)
+	}
+	if len(c.Media.Hosts) > 0 || c.Media.Dir != "" {
+		mc := c.Media
+		if len(mc.SiteHosts) == 0 {
+			mc.SiteHosts = siteHosts(c.Hosts.Allowed)
+		}
+		if err := mc.Validate(); err != nil {
+			return fmt.Errorf("%w: [media]: %w", ErrInvalidConfig, err)
+		}
+	}
 	return nil
+}
+
+// siteHosts turns hosts.allowed patterns into the site names package
+// media compares its hosts with.
+func siteHosts(allowed []string) []string {
+	var out []string
+	for _, h := range allowed {
+		h = strings.TrimPrefix(h, ".")
+		if h != "" && h != "*" {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func checkAddr(key, addr string, optional bool) error {

@@ -38,6 +38,8 @@ key_file = "k.pem"
 		{"empty-host admin", valid + "[listen]\nadmin = \":9090\"\n", "not a loopback address"},
 		{"upstream with credentials", strings.Replace(valid, "127.0.0.1", "u:p@127.0.0.1", 1), "upstream.url"},
 		{"no certificate", "[upstream]\nurl = \"http://127.0.0.1:8000\"\n", "tls"},
+		{"library section checked", valid + "[hosts]\nallowed = [\"*\"]\n", "[hosts]"},
+		{"csrf section checked", valid + "[csrf]\ntrusted_origins = [\"not an origin\"]\n", "[csrf]"},
 		{"relative upload path", valid + "[edge]\nupload_paths = [\"upload\"]\n", "upload_paths"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

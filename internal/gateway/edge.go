@@ -10,12 +10,11 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/hosts"
-	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
@@ -215,42 +214,45 @@ func truncate(s string, n int) string {
 // which sets its own headers (a sandboxing CSP, nosniff, attachment for
 // anything a browser could render). The app's CSRF and upload layers do
 // not apply: media is read-only. Nil when no media host is configured.
-func (g *Gateway) mediaChain(cfg Config, hp *httpsonly.Policy) (http.Handler, io.Closer, error) {
+func (g *Gateway) mediaChain(cfg Config) (http.Handler, io.Closer, error) {
 	mc := cfg.Media
 	if len(mc.Hosts) == 0 && mc.Dir == "" {
 		return nil, nil, nil
 	}
 	if len(mc.SiteHosts) == 0 {
-		for _, h := range cfg.Hosts.Allowed {
-			h = strings.TrimPrefix(h, ".")
-			if h != "" && h != "*" {
-				mc.SiteHosts = append(mc.SiteHosts, h)
-			}
-		}
+		mc.SiteHosts = siteHosts(cfg.Hosts.Allowed)
 	}
 	mc.Logger = g.events
 	mh, err := media.New(mc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: [media]: %w", ErrInvalidConfig, err)
 	}
-	hv, err := hosts.New(hosts.Config{Allowed: mc.Hosts, Logger: g.events})
+	// The library chain again, with the media names as the only allowed
+	// hosts.
+	bc := cfg.Config
+	bc.Hosts = hosts.Config{Allowed: mc.Hosts}
+	bc.Logger = g.events
+	lib, err := bulwark.New(bc)
 	if err != nil {
 		mh.Close()
-		return nil, nil, fmt.Errorf("%w: [media] hosts: %w", ErrInvalidConfig, err)
+		return nil, nil, fmt.Errorf("%w: [media]: %w", ErrInvalidConfig, err)
 	}
-	return hv.Handler(hp.Handler(mh)), mh, nil
+	return lib.Handler(recordFacts(mh)), mh, nil
 }
 
 // mediaSwitch sends requests for a media host to media, others to app.
-// It matches the raw host (port and one trailing dot removed,
-// case-insensitively); each chain then validates it properly.
-func mediaSwitch(mediaHosts []string, mediaH, app http.Handler) http.Handler {
+// It matches the host the trusted-proxy rules give (port and trailing dot
+// removed, case-insensitively); each chain then validates it properly.
+func mediaSwitch(tp *trustedproxy.Resolver, mediaHosts []string, mediaH, app http.Handler) http.Handler {
 	set := make(map[string]bool, len(mediaHosts))
 	for _, h := range mediaHosts {
 		set[normHost(h)] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := trustedproxy.Host(r)
+		h := r.Host
+		if f, err := tp.Facts(r); err == nil {
+			h = f.Host
+		}
 		if host, _, err := net.SplitHostPort(h); err == nil {
 			h = host
 		}
