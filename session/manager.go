@@ -85,6 +85,11 @@ func New(c Config) (*Manager, error) {
 // CookieName returns the session cookie's name.
 func (m *Manager) CookieName() string { return m.ck.name }
 
+// CookieDomain returns the session cookie's Domain attribute ("" for a
+// host-only cookie). Package csrf widens its Referer check to it, as
+// Django does with SESSION_COOKIE_DOMAIN under CSRF_USE_SESSIONS.
+func (m *Manager) CookieDomain() string { return m.ck.domain }
+
 type ctxKey struct{}
 
 // state is everything about one request's session. It is also the

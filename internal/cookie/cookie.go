@@ -58,7 +58,7 @@ func (c *Cookie) Append(b []byte) []byte {
 		b = append(b, c.Expires...)
 	} else if !c.ExpiresAt.IsZero() {
 		b = append(b, "; expires="...)
-		b = c.ExpiresAt.UTC().AppendFormat(b, http.TimeFormat)
+		b = AppendHTTPDate(b, c.ExpiresAt)
 	}
 	if c.HttpOnly {
 		b = append(b, "; HttpOnly"...)
@@ -253,4 +253,32 @@ func (j *Jar) Headers() []string {
 		out = append(out, j.cookies[n].String())
 	}
 	return out
+}
+
+// AppendHTTPDate appends t as an HTTP date (http.TimeFormat, in GMT), the
+// same bytes as t.UTC().AppendFormat(b, http.TimeFormat) without the
+// layout interpretation: it runs for every session cookie.
+func AppendHTTPDate(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	yy, mm, dd := t.Date()
+	if yy < 0 || yy > 9999 {
+		return t.AppendFormat(b, http.TimeFormat)
+	}
+	hh, mi, ss := t.Clock()
+	two := func(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+	b = append(b, t.Weekday().String()[:3]...)
+	b = append(b, ", "...)
+	b = two(b, dd)
+	b = append(b, ' ')
+	b = append(b, mm.String()[:3]...)
+	b = append(b, ' ')
+	b = two(b, yy/100)
+	b = two(b, yy%100)
+	b = append(b, ' ')
+	b = two(b, hh)
+	b = append(b, ':')
+	b = two(b, mi)
+	b = append(b, ':')
+	b = two(b, ss)
+	return append(b, " GMT"...)
 }

@@ -2,6 +2,7 @@ package cookie_test
 
 import (
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -43,5 +44,15 @@ func TestJar(t *testing.T) {
 	j.SetCookie("c", "v", cookie.Options{ExpiresAt: now.Add(time.Hour), Path: cookie.Root()})
 	if got, want := j.Headers()[0], "c=v; expires=Tue, 14 Nov 2023 23:13:21 GMT; Max-Age=3601; Path=/"; got != want {
 		t.Fatalf("datetime expires: %s, want %s", got, want)
+	}
+}
+
+func TestAppendHTTPDate(t *testing.T) {
+	for _, sec := range []int64{0, 1700000000, 1209600 + 1700000000, 951782400, 4102444799, 253402300799} {
+		tm := time.Unix(sec, 0)
+		want := tm.UTC().Format(http.TimeFormat)
+		if got := string(cookie.AppendHTTPDate(nil, tm)); got != want {
+			t.Errorf("AppendHTTPDate(%d) = %q, want %q", sec, got, want)
+		}
 	}
 }
