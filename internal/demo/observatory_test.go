@@ -63,7 +63,8 @@ func TestObservatory(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, filepath.Join(pkg, "src", "scan.js"), demo.SiteHost)
 	cmd.Dir = pkg
-	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+d.CAFile, "NO_COLOR=1")
+	// Loopback only: no proxy from the environment may carry the scan.
+	cmd.Env = append(withoutProxy(os.Environ()), "NODE_EXTRA_CA_CERTS="+d.CAFile, "NO_COLOR=1", "NO_PROXY=*", "no_proxy=*")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -140,13 +141,16 @@ func installObservatory(t *testing.T, npm string) string {
 	if cache == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
-			t.Fatal(err)
+			dir = os.TempDir()
 		}
 		cache = filepath.Join(dir, "bulwark")
 	}
 	prefix := filepath.Join(cache, "mdn-http-observatory-"+observatoryVersion)
 	pkg := filepath.Join(prefix, "node_modules", "@mdn", "mdn-http-observatory")
-	if _, err := os.Stat(filepath.Join(pkg, "src", "scan.js")); err != nil {
+	// The marker is written only after a complete install, so an
+	// interrupted one is redone rather than half used.
+	marker := filepath.Join(prefix, "installed")
+	if _, err := os.Stat(marker); err != nil {
 		if err := os.MkdirAll(prefix, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -163,6 +167,12 @@ func installObservatory(t *testing.T, npm string) string {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			requireOrSkip(t, "npm install @mdn/mdn-http-observatory: %v\n%s", err, out)
 		}
+		if _, err := os.Stat(filepath.Join(pkg, "src", "scan.js")); err != nil {
+			t.Fatalf("npm install left no scanner: %v", err)
+		}
+		if err := os.WriteFile(marker, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// The scanner reads conf/hsts-preload.json, normally fetched by the
 	// skipped postinstall; an empty list is right for localhost, which is
@@ -177,4 +187,18 @@ func installObservatory(t *testing.T, npm string) string {
 		}
 	}
 	return pkg
+}
+
+// withoutProxy drops proxy settings from an environment.
+func withoutProxy(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		switch strings.ToUpper(k) {
+		case "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
