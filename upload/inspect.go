@@ -173,7 +173,8 @@ const maxStructured = 8 << 20
 // only: name contributes just its extension, which must agree with the
 // detected type. It reads r to the end (formats are parsed in full, to find
 // data after the end marker) holding at most a few buffers in memory. The
-// error is for read failures only; refusals are in the Verdict.
+// error is for read failures only (including a *limits.Error from a capped
+// reader, returned as is); refusals are in the Verdict.
 func Inspect(r io.Reader, name string, policy Policy) (Verdict, error) {
 	cr := &countReader{r: r}
 	br := bufio.NewReaderSize(cr, 64<<10)
@@ -188,6 +189,11 @@ func Inspect(r io.Reader, name string, policy Policy) (Verdict, error) {
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		return Verdict{}, err
 	}
+	if cr.err != nil {
+		// A read failed inside a format check (which then saw a truncated
+		// file): report the failure, not a verdict on partial data.
+		return Verdict{}, cr.err
+	}
 	v.Size = cr.n
 	if !v.Allowed {
 		v.Ext = ""
@@ -196,13 +202,17 @@ func Inspect(r io.Reader, name string, policy Policy) (Verdict, error) {
 }
 
 type countReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error // first failure other than io.EOF
 }
 
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
 

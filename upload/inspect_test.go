@@ -2,10 +2,12 @@ package upload_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
+	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/upload"
 )
 
@@ -85,5 +87,32 @@ func TestJPEGChains(t *testing.T) {
 	trunc := append(append([]byte{}, j...), j[:len(j)/2]...)
 	if v, _ := upload.Inspect(bytes.NewReader(trunc), "a.jpg", upload.Policy{}); v.Allowed {
 		t.Errorf("truncated chained image accepted")
+	}
+}
+
+func TestInspectReportsReadErrors(t *testing.T) {
+	// A file cut by the per-file cap inside a PNG chunk: the cap's error,
+	// not a verdict on the truncated bytes.
+	png := uploadcorpus.PNGChunk(uploadcorpus.PNG(), "zzZz", bytes.Repeat([]byte("a"), 4000))
+	body := filePart("f", "a.png", string(png)) + end
+	lim := limits.Default()
+	lim.MaxFileBytes = 1000
+	mr, err := upload.NewReader(strings.NewReader(body), ct, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = upload.Inspect(p, "a.png", upload.Policy{})
+	if !errors.Is(err, limits.ErrFileTooLarge) {
+		t.Fatalf("err = %v, want ErrFileTooLarge", err)
+	}
+	// Reading on keeps failing the same way, without negative counts.
+	for range 3 {
+		if n, err := p.Read(make([]byte, 10)); n != 0 || !errors.Is(err, limits.ErrFileTooLarge) {
+			t.Fatalf("Read after the cap: %d, %v", n, err)
+		}
 	}
 }

@@ -252,6 +252,7 @@ type Part struct {
 	n       int64
 	max     int64
 	maxErr  error
+	err     error
 }
 
 // IsFile reports whether the part is a file part: a non-empty filename
@@ -259,15 +260,21 @@ type Part struct {
 func (p *Part) IsFile() bool { return p.RawFilename != "" }
 
 // Read reads the part's content, base64-decoded when the part says so.
+// Once the per-file cap is exceeded every call fails with the same error.
 func (p *Part) Read(b []byte) (int, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
 	if p.max >= 0 && int64(len(b)) > p.max-p.n+1 {
 		b = b[:p.max-p.n+1]
 	}
 	n, err := p.body.Read(b)
-	p.n += int64(n)
-	if p.max >= 0 && p.n > p.max {
-		return n - int(p.n-p.max), p.maxErr
+	if p.max >= 0 && p.n+int64(n) > p.max {
+		n = int(p.max - p.n)
+		p.n, p.err = p.max, p.maxErr
+		return n, p.err
 	}
+	p.n += int64(n)
 	return n, err
 }
 
