@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bufio"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -42,7 +44,9 @@ var (
 // was lost is never sent). A handler that streams therefore commits its
 // session when the stream starts; changes after that are refused with
 // ErrResponseStarted rather than silently lost. Responses with status 500
-// or above save nothing and set no cookie (Django's rule).
+// or above save nothing and set no cookie (Django's rule). A connection
+// hijacked for a WebSocket commits at Hijack, without a cookie: establish
+// the session before upgrading.
 type Manager struct {
 	store       Store
 	cookies     CookieStore
@@ -577,6 +581,25 @@ func (w *writer) Flush() {
 		return
 	}
 	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack commits the session (status 101: the store is written, but no
+// cookie can be sent on a hijacked connection, so a session created or
+// renewed here does not reach the client), then hijacks. A store failure
+// fails the hijack with a 503.
+func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.started {
+		w.started = true
+		if replace := w.st.commit(http.StatusSwitchingProtocols); replace != 0 {
+			w.failed = true
+			writeError(w.ResponseWriter, replace)
+			return nil, nil, errReplaced
+		}
+	}
+	if w.failed {
+		return nil, nil, errReplaced
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

@@ -660,3 +660,28 @@ type discard struct{ h http.Header }
 func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discard) WriteHeader(int)             {}
+
+func TestHijackCommits(t *testing.T) {
+	h := newHarness(t, nil)
+	id := sessionCookie(t, h.do("POST", "", login("ada")), h.m.CookieName())
+	srv := httptest.NewServer(h.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.Put(r, "ws", true)
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: close\r\n\r\n")
+		buf.Flush()
+		conn.Close()
+	})))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("Cookie", h.m.CookieName()+"="+id)
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+	}
+	if _, ok := session.Get[bool](withSession(t, h, id), "ws"); !ok {
+		t.Fatal("session change before Hijack was not saved")
+	}
+}

@@ -159,7 +159,8 @@ func Remove(r *http.Request, key string) error {
 // password change. An id planted before login (session fixation) is then
 // worthless after it. Unlike Django's login, which keeps the key when the
 // same user logs in again, Renew always rotates. The absolute lifetime
-// restarts from now.
+// restarts from now. Rotate the CSRF token too (csrf.Rotate), as Django's
+// login does.
 func Renew(r *http.Request) error {
 	st, err := stateOf(r)
 	if err != nil {
