@@ -244,6 +244,9 @@ func gatewayConfig(opt Options, info Info, leaf *localca.Leaf, mediaDir, session
 	cfg.Listen.HTTP = httpLn.Addr().String()
 	cfg.Listen.Admin = gateway.Off
 	cfg.AccessLog.Disabled = !opt.AccessLog
+	// Ctrl-C should stop the demo promptly; requests still get a moment
+	// to finish.
+	cfg.Timeouts.Drain = 5 * time.Second
 	cfg.TLS.CertFile, cfg.TLS.KeyFile = leaf.CertFile, leaf.KeyFile
 	cfg.Upstream.URL = strings.TrimSuffix(info.AppURL, "/")
 	cfg.Upstream.HealthPath = "/healthz"
