@@ -104,30 +104,52 @@ func Open(dir string) (*CA, error) {
 	defer root.Close()
 
 	ca := &CA{dir: dir}
-	certPEM, cerr := root.ReadFile(CertFileName)
-	keyPEM, kerr := readKey(root, KeyFileName)
-	switch {
-	case cerr == nil && kerr == nil:
-		if err := ca.load(certPEM, keyPEM); err != nil {
-			return nil, err
+	// Two processes may open a new state directory at once (two demos
+	// started together). create links the key into place exclusively, so
+	// one of them makes the CA and the other waits for its certificate and
+	// loads the same pair.
+	for attempt := 0; ; attempt++ {
+		certPEM, cerr := root.ReadFile(CertFileName)
+		keyPEM, kerr := readKey(root, KeyFileName)
+		switch {
+		case cerr == nil && kerr == nil:
+			if err := ca.load(certPEM, keyPEM); err != nil {
+				return nil, err
+			}
+			return ca, nil
+		case errors.Is(cerr, fs.ErrNotExist) && errors.Is(kerr, fs.ErrNotExist):
+			err := ca.create(root)
+			if errors.Is(err, errCreatedElsewhere) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			return ca, nil
+		case cerr != nil && !errors.Is(cerr, fs.ErrNotExist):
+			return nil, fmt.Errorf("localca: %w", cerr)
+		case kerr != nil && !errors.Is(kerr, fs.ErrNotExist):
+			return nil, kerr
+		case errors.Is(cerr, fs.ErrNotExist) && attempt < 50 && fresh(root, KeyFileName):
+			// A key just written without its certificate: another
+			// process may be between its two writes.
+			time.Sleep(100 * time.Millisecond)
+		default:
+			// Half a CA (one file lost): never overwrite the other half
+			// silently, since the user may trust the certificate.
+			return nil, fmt.Errorf("localca: %q holds only one of %s and %s; remove it to start over", dir, CertFileName, KeyFileName)
 		}
-		return ca, nil
-	case errors.Is(cerr, fs.ErrNotExist) && errors.Is(kerr, fs.ErrNotExist):
-		// First run.
-	case cerr != nil && !errors.Is(cerr, fs.ErrNotExist):
-		return nil, fmt.Errorf("localca: %w", cerr)
-	case kerr != nil && !errors.Is(kerr, fs.ErrNotExist):
-		return nil, kerr
-	default:
-		// Half a CA (one file lost): never overwrite the other half
-		// silently, since the user may trust the certificate.
-		return nil, fmt.Errorf("localca: %q holds only one of %s and %s; remove it to start over", dir, CertFileName, KeyFileName)
 	}
-	if err := ca.create(root); err != nil {
-		return nil, err
-	}
-	return ca, nil
 }
+
+// fresh reports whether name was modified in the last few seconds.
+func fresh(root *os.Root, name string) bool {
+	fi, err := root.Stat(name)
+	return err == nil && time.Since(fi.ModTime()) < 10*time.Second
+}
+
+// errCreatedElsewhere reports that another process created the CA first.
+var errCreatedElsewhere = errors.New("localca: CA created by another process")
 
 // readKey reads a private key file, refusing one readable by other users.
 func readKey(root *os.Root, name string) ([]byte, error) {
@@ -193,10 +215,21 @@ func (ca *CA) create(root *os.Root) error {
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	// Key first: a crash between the two writes leaves a key without a
-	// certificate, which Open reports instead of guessing.
-	if err := writeAtomic(root, KeyFileName, keyPEM, 0o600); err != nil {
+	// Key first, linked into place only if no key exists (never replacing
+	// one another process just made). A crash between the two writes
+	// leaves a key without a certificate, which Open reports instead of
+	// guessing.
+	tmp, err := writeTemp(root, KeyFileName, keyPEM, 0o600)
+	if err != nil {
 		return err
+	}
+	err = root.Link(tmp, KeyFileName)
+	root.Remove(tmp)
+	if errors.Is(err, fs.ErrExist) {
+		return errCreatedElsewhere
+	}
+	if err != nil {
+		return fmt.Errorf("localca: %w", err)
 	}
 	if err := writeAtomic(root, CertFileName, certPEM, 0o644); err != nil {
 		return err
@@ -315,31 +348,43 @@ func randomSerial() (*big.Int, error) {
 // a reader never sees a half-written certificate or key, and the file has
 // its final mode from its first byte.
 func writeAtomic(root *os.Root, name string, data []byte, perm fs.FileMode) error {
-	tmp := name + ".tmp"
-	_ = root.Remove(tmp)
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	tmp, err := writeTemp(root, name, data, perm)
 	if err != nil {
-		return fmt.Errorf("localca: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("localca: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("localca: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("localca: %w", err)
-	}
-	// The umask may have narrowed perm; make the mode exact.
-	if err := root.Chmod(tmp, perm); err != nil {
-		return fmt.Errorf("localca: %w", err)
+		return err
 	}
 	if err := root.Rename(tmp, name); err != nil {
+		root.Remove(tmp)
 		return fmt.Errorf("localca: %w", err)
 	}
 	return nil
+}
+
+// writeTemp writes data, synced and with mode perm, to a new file with a
+// random name beside name, and returns that name.
+func writeTemp(root *os.Root, name string, data []byte, perm fs.FileMode) (string, error) {
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := fmt.Sprintf(".%s.%x.tmp", name, rnd)
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return "", fmt.Errorf("localca: %w", err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// The umask may have narrowed perm; make the mode exact.
+		err = root.Chmod(tmp, perm)
+	}
+	if err != nil {
+		root.Remove(tmp)
+		return "", fmt.Errorf("localca: %w", err)
+	}
+	return tmp, nil
 }
 
 // leafCert returns a tls.Certificate from PEM blocks with Leaf set.

@@ -19,6 +19,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -339,6 +340,9 @@ func TestRefusesForeignOrBrokenCA(t *testing.T) {
 	if err := os.Remove(certPath); err != nil {
 		t.Fatal(err)
 	}
+	// An old orphan (not a CA another process is writing right now).
+	old := time.Now().Add(-time.Minute)
+	os.Chtimes(filepath.Join(dir2, localca.KeyFileName), old, old)
 	if _, err := localca.Open(dir2); err == nil {
 		t.Error("Open with only a key succeeded")
 	}
@@ -373,4 +377,49 @@ func ExampleCA_Issue() {
 	// Output:
 	// localhost: issued
 	// localca: name not permitted by the CA's name constraints: "www.example.com"
+}
+
+// Two demos started at once on a new state directory must end up with one
+// CA, not a key from one and a certificate from the other.
+func TestConcurrentOpenMakesOneCA(t *testing.T) {
+	dir := stateDir(t)
+	const n = 8
+	fps := make(chan string, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			ca, err := localca.Open(dir)
+			if err != nil {
+				errs <- err
+				return
+			}
+			fps <- ca.Fingerprint()
+		}()
+	}
+	var first string
+	for range n {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case fp := <-fps:
+			if first == "" {
+				first = fp
+			} else if fp != first {
+				t.Fatalf("concurrent Opens made different CAs: %s and %s", first, fp)
+			}
+		}
+	}
+	ca, err := localca.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ca.Fingerprint() != first || ca.Created() {
+		t.Error("the CA on disk is not the one every Open returned")
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			t.Errorf("temporary file left behind: %s", e.Name())
+		}
+	}
 }
