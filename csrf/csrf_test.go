@@ -94,6 +94,9 @@ func TestOriginLayer(t *testing.T) {
 		{"attack: Origin with path", tokenless, "POST", map[string]string{"Origin": "https://example.com/"}, 403},
 		{"attack: Origin with user info", tokenless, "POST", map[string]string{"Origin": "https://evil.test@example.com"}, 403},
 		{"attack: Origin port out of range", tokenless, "POST", map[string]string{"Origin": "https://example.com:65979"}, 403},
+		{"attack: upper-case look-alike", tokenless, "POST", map[string]string{"Origin": "HTTPS://EXAMPLE.COM.EVIL.COM"}, 403},
+		{"attack: https port under http", tokenless, "POST", map[string]string{"Origin": "http://example.com:443"}, 403},
+		{"attack: trailing-dot look-alike", tokenless, "POST", map[string]string{"Origin": "https://example.com.evil.com."}, 403},
 		{"attack: missing Sec-Fetch-Site, bad Origin", tokenless, "POST", map[string]string{"Origin": "https://evil.test"}, 403},
 
 		{"trusted wildcard subdomain", wild, "POST", map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "https://a.b.example.com"}, 200},
@@ -731,5 +734,47 @@ max_form_bytes = 1048576
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Cookie tossing: a sibling subdomain (or a network attacker writing
+// through http://sub.example.com) plants a cookie with a secret it knows
+// and submits a matching token. Even with the prefix switched off, so the
+// planted cookie is read, the request comes from the sibling's origin and
+// the Origin layer refuses it.
+func TestCookieTossing(t *testing.T) {
+	p := mustNew(t, csrf.Config{InsecureUnprefixedCookie: true})
+	c := &counter{}
+	h := p.Handler(c)
+	planted := map[string]string{"Cookie": "csrftoken=" + testSecret, "X-CSRFToken": csrf.Mask(testSecret)}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range planted {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	// The pair is valid: from our own origin it would pass.
+	if got := serve(h, siteRequest("POST", "/", with(map[string]string{"Sec-Fetch-Site": "same-origin"}))).StatusCode; got != 200 {
+		t.Fatalf("control: %d", got)
+	}
+	for name, hdr := range map[string]map[string]string{
+		"current browser":   {"Sec-Fetch-Site": "same-site", "Origin": "https://evil.example.com"},
+		"no Fetch Metadata": {"Origin": "https://evil.example.com"},
+		"http sibling":      {"Sec-Fetch-Site": "same-site", "Origin": "http://evil.example.com"},
+	} {
+		r := siteRequest("POST", "/", with(hdr))
+		if got := serve(h, r).StatusCode; got != 403 {
+			t.Errorf("%s: %d, want 403", name, got)
+		}
+		if err := p.Check(siteRequest("POST", "/", with(hdr))); !errors.Is(err, csrf.ErrCrossOrigin) {
+			t.Errorf("%s: Check = %v, want ErrCrossOrigin", name, err)
+		}
+	}
+	if c.n.Load() != 1 {
+		t.Fatalf("%d state changes, want only the control", c.n.Load())
 	}
 }
