@@ -3,6 +3,7 @@ package limits
 import (
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -138,6 +139,13 @@ func ParseForm(r *http.Request, lim *Limits) (query, form url.Values, err error)
 	if !isURLEncoded(r) {
 		return query, form, nil
 	}
+	if _, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
+		// Django: urlencoded bodies are always UTF-8; another declared
+		// charset is a bad request (before the body is read).
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			return nil, nil, ErrBadEncoding
+		}
+	}
 	b, err := ReadBody(r, l)
 	if err != nil {
 		return nil, nil, err
@@ -151,6 +159,6 @@ func ParseForm(r *http.Request, lim *Limits) (query, form url.Values, err error)
 	return query, form, err
 }
 
-// ErrBadEncoding: a urlencoded body that is not valid UTF-8 (Django's
-// BadRequest for an undecodable body, 400).
+// ErrBadEncoding: a urlencoded body that declares a charset other than
+// UTF-8 or is not valid UTF-8 (Django's BadRequest, 400).
 var ErrBadEncoding = errors.New("limits: form body is not valid UTF-8")

@@ -26,6 +26,8 @@ func TestParseForm(t *testing.T) {
 		{"too many query fields", "a&b&c&d", "", "", limits.ErrTooManyFields, nil},
 		{"body too big", "", "application/x-www-form-urlencoded", strings.Repeat("a", 21), limits.ErrDataTooBig, nil},
 		{"not UTF-8", "", "application/x-www-form-urlencoded", "a=\xff", limits.ErrBadEncoding, nil},
+		{"declared latin-1", "", "application/x-www-form-urlencoded; charset=latin-1", "a=1", limits.ErrBadEncoding, nil},
+		{"declared UTF-8", "", "application/x-www-form-urlencoded; charset=UTF-8", "a=1", nil, map[string]string{"a": "1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/?"+tc.query, strings.NewReader(tc.body))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
@@ -126,10 +127,26 @@ func (u *Uploader) Parse(r *http.Request) (*Form, error) {
 	return u.parse(r, r.Body)
 }
 
+// ReadRequest is ReadForm for a request, with Django's request-level
+// guard: a negative Content-Length is malformed.
+func ReadRequest(r *http.Request, lim limits.Limits, tempDir string) (*Form, error) {
+	if r.Body == nil {
+		return nil, ErrNotMultipart
+	}
+	return readRequest(r, r.Body, lim, tempDir)
+}
+
+func readRequest(r *http.Request, body io.Reader, lim limits.Limits, tempDir string) (*Form, error) {
+	if v := r.Header.Get("Content-Length"); v != "" {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n < 0 {
+			return nil, malformed("negative content length")
+		}
+	}
+	return ReadForm(body, r.Header.Get("Content-Type"), lim, tempDir)
+}
+
 func (u *Uploader) parse(r *http.Request, body io.Reader) (*Form, error) {
-	ct := r.Header.Get("Content-Type")
-	lim := limits.From(r)
-	form, err := ReadForm(body, ct, lim, u.c.TempDir)
+	form, err := readRequest(r, body, limits.From(r), u.c.TempDir)
 	if err != nil {
 		return nil, err
 	}
