@@ -217,9 +217,18 @@ func build(c Config) (*Protection, error) {
 	if !strings.HasPrefix(p.cookiePath, "/") || strings.ContainsAny(p.cookiePath, ";\x00\r\n ") {
 		return nil, fmt.Errorf("csrf: cookie path %q must be an absolute path", c.CookiePath)
 	}
-	if strings.ContainsAny(c.CookieDomain, ";\x00\r\n /") {
-		return nil, fmt.Errorf("csrf: cookie domain %q is not a domain", c.CookieDomain)
+	if c.CookieDomain != "" {
+		// net/http drops an invalid Domain attribute with only a log line,
+		// which would silently make the cookie host-only: refuse it here.
+		if err := (&http.Cookie{Name: "x", Value: "x", Domain: c.CookieDomain}).Valid(); err != nil || strings.ContainsAny(c.CookieDomain, ";\x00\r\n /") {
+			return nil, fmt.Errorf("csrf: cookie domain %q is not a valid cookie domain", c.CookieDomain)
+		}
 	}
+	// Over HTTPS the cookie carries a prefix, which browsers enforce: a
+	// __Host- cookie is accepted only from a secure origin, for exactly
+	// this host and path "/", so a sibling subdomain or a network attacker
+	// cannot plant one (cookie tossing). When a domain or path rules
+	// __Host- out, __Secure- still keeps out writers over plain HTTP.
 	hostOK := c.CookieDomain == "" && p.cookiePath == "/"
 	switch {
 	case strings.HasPrefix(name, "__Host-"):

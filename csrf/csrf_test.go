@@ -277,6 +277,8 @@ func TestConfigValidate(t *testing.T) {
 		{CookieName: "bad name"},
 		{CookieName: "__Host-x", CookieDomain: "example.com"},
 		{CookiePath: "relative"},
+		{CookieDomain: "exa mple.com"},
+		{CookieDomain: "example.com/path"},
 		{CookieSameSite: "sometimes"},
 		{HeaderName: "X CSRF"},
 		{UseSessions: true},
