@@ -136,3 +136,12 @@ func TestPathMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestPathMatchAllocs(t *testing.T) {
+	prefixes := []string{"/upload/", "/api"}
+	for _, p := range []string{"/", "/echo", "/upload/avatar/", "/static/css/site.css"} {
+		if n := testing.AllocsPerRun(100, func() { pathMatch(prefixes, p) }); n != 0 {
+			t.Errorf("pathMatch(%q) allocates %v times", p, n)
+		}
+	}
+}

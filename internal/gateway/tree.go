@@ -177,8 +177,11 @@ func cleanPath(p string) string {
 	if p[0] != '/' {
 		p = "/" + p
 	}
-	c := pathpkg.Clean(p)
+	c := pathpkg.Clean(p) // no allocation when p is already clean
 	if strings.HasSuffix(p, "/") && c != "/" {
+		if len(p) == len(c)+1 && p[:len(c)] == c {
+			return p
+		}
 		c += "/"
 	}
 	return c
