@@ -309,48 +309,59 @@ type scenario struct {
 	write  bool
 	read   bool
 	flush  bool
+	renew  bool
 	expiry int // -1: none
 	status int
 }
+
+var reCookie = regexp.MustCompile(`has cookie (\w+)=([^\s;,]+)`)
 
 func parseScenario(s string) (scenario, error) {
 	sc := scenario{expiry: -1, status: 200}
 	low := strings.ToLower(s)
 	switch {
 	case strings.Contains(low, "no session cookie"):
-	case strings.Contains(low, "valid non-empty session"):
+	case strings.Contains(low, "valid non-empty session"), strings.Contains(low, "valid session"):
 		sc.cookie = "valid"
-	case strings.Contains(low, "unknown session key"):
+	case strings.Contains(low, "unknown session key"), strings.Contains(low, "expired session"):
 		sc.cookie = "unknown"
 	case strings.Contains(low, "has cookie "):
-		m := regexp.MustCompile(`has cookie (\w+)=(\S+?)[;,]`).FindStringSubmatch(s)
+		m := reCookie.FindStringSubmatch(s)
 		if m == nil {
 			return sc, fmt.Errorf("unreadable cookie in scenario %q", s)
 		}
 		sc.cookie, sc.value = "plain", m[2]
 	}
-	view := low
-	if i := strings.Index(low, "view"); i >= 0 {
-		view = low[i:]
-	} else {
+	i := strings.Index(low, "view")
+	if i < 0 {
 		return sc, fmt.Errorf("scenario %q says nothing about the view", s)
 	}
-	switch {
-	case strings.Contains(view, "flush()"):
-		sc.flush = true
-	case strings.Contains(view, "sets session[") || strings.Contains(view, "sets data"):
-		sc.write = true
-	case strings.Contains(view, "only reads"):
-		sc.read = true
-	case strings.Contains(view, "does not touch"):
-	default:
+	view := low[i:]
+	known := false
+	if strings.Contains(view, "flush()") {
+		sc.flush, known = true, true
+	}
+	if strings.Contains(view, "cycle_key()") {
+		sc.renew, known = true, true
+	}
+	if strings.Contains(view, "sets session[") || strings.Contains(view, "sets data") || strings.Contains(view, "modifies") {
+		sc.write, known = true, true
+	}
+	if m := reExpiry.FindStringSubmatch(view); m != nil {
+		sc.expiry, _ = strconv.Atoi(m[1])
+		known = true
+	}
+	if strings.Contains(view, "reads") {
+		sc.read, known = true, true
+	}
+	if strings.Contains(view, "does not touch") {
+		known = true
+	}
+	if !known {
 		return sc, fmt.Errorf("unknown view action in %q", s)
 	}
 	if m := reStatus.FindStringSubmatch(view); m != nil {
 		sc.status, _ = strconv.Atoi(m[1])
-	}
-	if m := reExpiry.FindStringSubmatch(view); m != nil {
-		sc.expiry, _ = strconv.Atoi(m[1])
 	}
 	return sc, nil
 }
@@ -392,16 +403,20 @@ func checkMiddleware(v vec) error {
 	}
 	store.commits = nil
 	rec := serve(m, req, func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case sc.flush:
-			session.Flush(r)
-		case sc.write:
-			session.Put(r, "hello", 1)
-			if sc.expiry >= 0 {
-				session.SetExpiry(r, djangoExpiry(sc.expiry))
-			}
-		case sc.read:
+		if sc.read {
 			session.Get[string](r, "hello")
+		}
+		if sc.flush {
+			session.Flush(r)
+		}
+		if sc.renew {
+			session.Renew(r)
+		}
+		if sc.write {
+			session.Put(r, "hello", 1)
+		}
+		if sc.expiry >= 0 {
+			session.SetExpiry(r, djangoExpiry(sc.expiry))
 		}
 		w.WriteHeader(sc.status)
 	})
@@ -455,11 +470,11 @@ func compareMiddleware(v vec, rec *httptest.ResponseRecorder, store *recordingSt
 			if len(setCookies) != 1 || "Set-Cookie: "+setCookies[0] != w {
 				err = fmt.Errorf("Set-Cookie %q, want %q", setCookies, w)
 			}
-		case "cookie_secure", "cookie_httponly", "cookie_samesite":
-			if got == nil {
-				err = errors.New("no cookie set")
-			} else {
-				err = compareMorsel(got, json.RawMessage(fmt.Sprintf(`{%q:%s}`, strings.TrimPrefix(k, "cookie_"), raw)))
+		case "status":
+			var code int
+			json.Unmarshal(raw, &code)
+			if rec.Code != code {
+				err = fmt.Errorf("status %d, want %d", rec.Code, code)
 			}
 		case "cookie":
 			if got == nil {
@@ -478,7 +493,15 @@ func compareMiddleware(v vec, rec *httptest.ResponseRecorder, store *recordingSt
 				err = fmt.Errorf("session key %v, cookie was %q", got["value"], sc.value)
 			}
 		default:
-			err = fmt.Errorf("unknown expectation %q", k)
+			attr, ok := strings.CutPrefix(k, "cookie_") // cookie_secure, cookie_max_age...
+			switch {
+			case !ok:
+				err = fmt.Errorf("unknown expectation %q", k)
+			case got == nil:
+				err = errors.New("no cookie set")
+			default:
+				err = compareMorsel(got, json.RawMessage(fmt.Sprintf(`{%q:%s}`, strings.ReplaceAll(attr, "_", "-"), raw)))
+			}
 		}
 		if err != nil {
 			return err
