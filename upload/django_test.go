@@ -31,6 +31,7 @@ type filenameVector struct {
 	Message                    string                        `json:"message"`
 	ExpectedPattern            string                        `json:"expected_pattern"`
 	ExistingFiles              []string                      `json:"existing_files"`
+	MaxLength                  int                           `json:"max_length"`
 	UploadTo                   *struct{ Kind, Value string } `json:"upload_to"`
 	Location                   string                        `json:"location"`
 	Field                      string                        `json:"field"`
@@ -187,20 +188,13 @@ func runFilenameVector(t *testing.T, section string, v filenameVector) error {
 		}
 		return nil
 	case "uploadedfile_name":
-		// UploadedFile(name=...): Django's setter takes the basename and
-		// validates it.
-		base := in[strings.LastIndexByte(in, '/')+1:]
-		got, err := djangoname.ValidateFileName(base, false)
-		if err != nil {
-			var sfo *djangoname.SuspiciousFileOperation
-			if errors.As(err, &sfo) {
-				// The setter reports the basename.
-				return checkErr(v, got, err)
-			}
-		}
+		got, err := djangoname.UploadedFileName(in)
 		return checkErr(v, got, err)
 	case "get_valid_filename":
 		got, err := djangoname.GetValidFilename(in)
+		return checkErr(v, got, err)
+	case "validate_file_name":
+		got, err := djangoname.ValidateFileName(in, strings.Contains(v.Function, "allow_relative_path=True"))
 		return checkErr(v, got, err)
 	case "storage":
 		return runStorageVector(v, in)
@@ -219,6 +213,12 @@ func names(fs []*upload.File) []string {
 func runStorageVector(v filenameVector, in string) error {
 	fn := v.Function
 	switch {
+	case strings.HasPrefix(fn, "validate_file_name"):
+		got, err := djangoname.ValidateFileName(in, strings.Contains(fn, "allow_relative_path=True"))
+		return checkErr(v, got, err)
+	case fn == "storage.get_valid_name" || fn == "get_valid_filename":
+		got, err := djangoname.GetValidFilename(in)
+		return checkErr(v, got, err)
 	case fn == "storage.generate_filename":
 		got, err := djangoname.GenerateFilename(in)
 		return checkErr(v, got, err)
@@ -227,7 +227,10 @@ func runStorageVector(v filenameVector, in string) error {
 		for _, f := range v.ExistingFiles {
 			existing[f] = true
 		}
-		got, err := djangoname.GetAvailableName(in, 0, strings.Contains(fn, "allow_overwrite=True"), func(s string) bool { return existing[s] })
+		got, err := djangoname.GetAvailableName(in, v.MaxLength, strings.Contains(fn, "allow_overwrite=True"), func(s string) bool { return existing[s] })
+		if err == nil && v.MaxLength > 0 && len([]rune(got)) > v.MaxLength {
+			return fmt.Errorf("%q is longer than max_length %d", got, v.MaxLength)
+		}
 		return checkErr(v, got, err)
 	case fn == "FileField.generate_filename":
 		if v.UploadTo == nil {

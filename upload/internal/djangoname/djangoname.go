@@ -247,3 +247,32 @@ func SafeJoin(base, name string) (string, error) {
 	}
 	return final, nil
 }
+
+// UploadedFileName is the UploadedFile.name setter: the basename, cut to
+// 255 characters (extension first, as os.path.splitext splits it), then
+// validated.
+func UploadedFileName(name string) (string, error) {
+	name = basename(name)
+	if r := []rune(name); len(r) > 255 {
+		root, ext := splitExt(name)
+		re := []rune(ext)
+		if len(re) > 255 {
+			re = re[:255]
+		}
+		rr := []rune(root)
+		if keep := 255 - len(re); len(rr) > keep {
+			rr = rr[:keep]
+		}
+		name = string(rr) + string(re)
+	}
+	return ValidateFileName(name, false)
+}
+
+// splitExt is posixpath.splitext.
+func splitExt(name string) (root, ext string) {
+	dot := strings.LastIndexByte(name, '.')
+	if dot <= 0 || strings.Trim(name[:dot], ".") == "" {
+		return name, ""
+	}
+	return name[:dot], name[dot:]
+}
