@@ -39,7 +39,7 @@ type filenameVector struct {
 	ContentDisposition         string                        `json:"content_disposition"`
 	ExpectedName               json.RawMessage               `json:"expected_name"`
 	ExpectedLength             int                           `json:"expected_length"`
-	ExpectedFiles              map[string]string             `json:"expected_files"`
+	ExpectedFiles              map[string]*string            `json:"expected_files"`
 }
 
 // expectString decodes an "expected" value: a string, or null (nil).
@@ -162,7 +162,7 @@ func runFilenameVector(t *testing.T, section string, v filenameVector) error {
 		want := map[string]*string{}
 		if v.ExpectedFiles != nil {
 			for k, s := range v.ExpectedFiles {
-				want[k] = &s
+				want[k] = s // null: the field must be absent
 			}
 		} else {
 			w, err := expectString(v.ExpectedName)
