@@ -74,7 +74,7 @@ type Policy struct {
 	Allow []string `toml:"allow"`
 	// MaxPixels caps width*height declared by an image, read from its
 	// header without decoding (decompression bombs). Zero means
-	// DefaultMaxPixels; negative disables the cap (dangerous).
+	// DefaultMaxPixels; negative values are invalid.
 	MaxPixels int64 `toml:"max_pixels"`
 }
 
@@ -83,6 +83,9 @@ var ErrInvalidPolicy = errors.New("upload: invalid policy")
 
 // Validate reports the first problem in p.
 func (p Policy) Validate() error {
+	if p.MaxPixels < 0 {
+		return fmt.Errorf("%w: max_pixels %d is negative", ErrInvalidPolicy, p.MaxPixels)
+	}
 	for _, t := range p.Allow {
 		if never(t) {
 			return fmt.Errorf("%w: type %q can never be allowed", ErrInvalidPolicy, t)
@@ -103,7 +106,9 @@ func (p Policy) allows(t string) bool {
 }
 
 func (p Policy) maxPixels() int64 {
-	if p.MaxPixels == 0 {
+	if p.MaxPixels <= 0 {
+		// Zero is the default; a negative value (refused by Validate)
+		// must not disable the cap either.
 		return DefaultMaxPixels
 	}
 	return p.MaxPixels
@@ -285,7 +290,7 @@ func inspect(br *bufio.Reader, head []byte, ext string, policy Policy) Verdict {
 			return refuse(v, ReasonCorrupt, "image header: %v", err)
 		}
 		v.Width, v.Height = cfg.Width, cfg.Height
-		if mp := policy.maxPixels(); mp >= 0 && int64(cfg.Width)*int64(cfg.Height) > mp {
+		if mp := policy.maxPixels(); int64(cfg.Width)*int64(cfg.Height) > mp {
 			return refuse(v, ReasonPixelBomb, "%dx%d pixels exceeds %d", cfg.Width, cfg.Height, mp)
 		}
 	}

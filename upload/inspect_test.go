@@ -116,3 +116,24 @@ func TestInspectReportsReadErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyValidate(t *testing.T) {
+	for _, p := range []upload.Policy{
+		{Allow: []string{"text/html"}},
+		{Allow: []string{"application/x-elf"}},
+		{Allow: []string{"application/x-nonsense"}},
+		{MaxPixels: -1},
+	} {
+		if err := p.Validate(); !errors.Is(err, upload.ErrInvalidPolicy) {
+			t.Errorf("%+v: %v", p, err)
+		}
+	}
+	if err := (upload.Policy{Allow: []string{"image/svg+xml", "text/plain"}, MaxPixels: 1}).Validate(); err != nil {
+		t.Error(err)
+	}
+	// A tighter pixel cap refuses an ordinary image.
+	v, _ := upload.Inspect(bytes.NewReader(uploadcorpus.PNG()), "a.png", upload.Policy{MaxPixels: 10})
+	if v.Reason != upload.ReasonPixelBomb {
+		t.Errorf("%+v", v)
+	}
+}
