@@ -53,6 +53,20 @@ func TestACMEConfigValidation(t *testing.T) {
 	if err := base().Validate(); err != nil {
 		t.Fatalf("valid ACME config: %v", err)
 	}
+	// Without tls.acme.hosts, the exact names of hosts.allowed are used.
+	c := base()
+	c.TLS.ACME.Hosts = nil
+	c.Hosts.Allowed = []string{"example.com", ".example.org"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("ACME hosts from hosts.allowed: %v", err)
+	}
+	if got := c.WithDefaults().TLS.ACME.Hosts; len(got) != 1 || got[0] != "example.com" {
+		t.Errorf("effective acme.hosts = %q, want [example.com]", got)
+	}
+	c.Hosts.Allowed = []string{".example.org"}
+	if err := c.Validate(); !errors.Is(err, gateway.ErrInvalidConfig) {
+		t.Errorf("ACME with only patterns allowed: %v, want ErrInvalidConfig", err)
+	}
 	for name, mut := range map[string]func(*gateway.Config){
 		"wildcard host":  func(c *gateway.Config) { c.TLS.ACME.Hosts = []string{"*.example.com"} },
 		"pattern host":   func(c *gateway.Config) { c.TLS.ACME.Hosts = []string{".example.com"} },

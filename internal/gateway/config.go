@@ -110,8 +110,9 @@ type ACMEConfig struct {
 	Enabled bool `toml:"enabled"`
 	// Hosts are the names certificates may be requested for. Only exact
 	// names: a certificate is never requested for a name a client made up
-	// (that would let anyone exhaust the CA's rate limits). Empty is an
-	// error when Enabled.
+	// (that would let anyone exhaust the CA's rate limits). Empty means
+	// the exact names of hosts.allowed (patterns such as ".example.com"
+	// are skipped); with none, enabling ACME is an error.
 	Hosts []string `toml:"hosts"`
 	// Email is the contact address given to the CA. Empty sends none.
 	Email string `toml:"email"`
@@ -133,7 +134,10 @@ type UpstreamConfig struct {
 	// Its path, if any, is prefixed to every proxied path.
 	URL string `toml:"url"`
 	// HealthPath is fetched with GET every HealthInterval; a 2xx or 3xx
-	// answer means healthy. Empty means a TCP connect to the upstream.
+	// answer means healthy. The request carries the first exact name of
+	// hosts.allowed as Host and "X-Forwarded-Proto: https", so that an
+	// upstream checking ALLOWED_HOSTS or redirecting to HTTPS answers as
+	// it does for real traffic. Empty means a TCP connect to the upstream.
 	HealthPath string `toml:"health_path"`
 	// HealthInterval is the time between checks. Zero means 10s.
 	HealthInterval time.Duration `toml:"health_interval"`
@@ -271,6 +275,9 @@ func (c Config) WithDefaults() Config {
 	if c.Edge.CSRFPaths == nil && !c.Edge.AllowInsecureNoCSRF {
 		c.Edge.CSRFPaths = []string{"/"}
 	}
+	if c.TLS.ACME.Enabled && len(c.TLS.ACME.Hosts) == 0 {
+		c.TLS.ACME.Hosts = exactHosts(c.Hosts.Allowed)
+	}
 	if c.Edge.Cookies.HTTPOnly == nil {
 		c.Edge.Cookies.HTTPOnly = []string{"sessionid"}
 	}
@@ -311,6 +318,9 @@ func (c Config) Validate() error {
 	case a.Enabled && files:
 		return invalid("tls: set either cert_file/key_file or acme, not both")
 	case a.Enabled:
+		if len(a.Hosts) == 0 {
+			a.Hosts = exactHosts(c.Hosts.Allowed)
+		}
 		if len(a.Hosts) == 0 {
 			return invalid("tls.acme.hosts is empty: name the hosts certificates may be requested for")
 		}
@@ -392,6 +402,22 @@ func (c Config) validateSections() error {
 		}
 	}
 	return nil
+}
+
+// exactHosts returns the entries of hosts.allowed that are exact names
+// (not ".example.com" patterns, not "*"), lower-cased.
+func exactHosts(allowed []string) []string {
+	var out []string
+	for _, h := range allowed {
+		if h == "" || h == "*" || strings.HasPrefix(h, ".") || strings.HasPrefix(h, "[") {
+			continue
+		}
+		if _, err := netip.ParseAddr(h); err == nil {
+			continue // ACME certificates are for names
+		}
+		out = append(out, strings.ToLower(h))
+	}
+	return out
 }
 
 // siteHosts turns hosts.allowed patterns into the site names package

@@ -280,6 +280,9 @@ func TestAdminMetricsAndHealth(t *testing.T) {
 		r.Body.Close()
 		return r.StatusCode == 200
 	})
+	if got, _ := e.up.healthHost.Load().(string); got != siteHost+" https" {
+		t.Errorf("health check Host and proto = %q, want %q", got, siteHost+" https")
+	}
 	r, err := http.Get(e.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)

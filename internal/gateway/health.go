@@ -19,6 +19,7 @@ type health struct {
 	checked  atomic.Bool
 	target   *url.URL
 	path     string
+	host     string // Host header of the check
 	interval time.Duration
 	timeout  time.Duration
 	client   *http.Client
@@ -28,9 +29,9 @@ type health struct {
 	done     chan struct{}
 }
 
-func newHealth(c UpstreamConfig, target *url.URL, tr http.RoundTripper, logger *slog.Logger, m *metrics) *health {
+func newHealth(c UpstreamConfig, host string, target *url.URL, tr http.RoundTripper, logger *slog.Logger, m *metrics) *health {
 	return &health{
-		target: target, path: c.HealthPath,
+		target: target, path: c.HealthPath, host: host,
 		interval: c.HealthInterval, timeout: c.HealthTimeout,
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a redirect answer is an answer
@@ -112,6 +113,10 @@ func (h *health) probe(ctx context.Context) bool {
 		return false
 	}
 	req.Header.Set("User-Agent", "bulwark-health")
+	if h.host != "" {
+		req.Host = h.host
+	}
+	req.Header.Set("X-Forwarded-Proto", "https")
 	resp, err := h.client.Do(req)
 	if err != nil {
 		return false

@@ -89,7 +89,8 @@ type echoed struct {
 // Content-Type; /own-headers sets its own security headers.
 type upstream struct {
 	*httptest.Server
-	hits atomic.Int64
+	hits       atomic.Int64
+	healthHost atomic.Value // Host of the last health check
 }
 
 func newUpstream(t testing.TB) *upstream {
@@ -122,6 +123,7 @@ func newUpstream(t testing.TB) *upstream {
 			io.WriteString(w, "own")
 			return
 		case "/healthz":
+			u.healthHost.Store(r.Host + " " + r.Header.Get("X-Forwarded-Proto"))
 			io.WriteString(w, "ok")
 			return
 		}

@@ -41,7 +41,11 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 		return nil, err
 	}
 	t := &tree{cfg: cfg, transport: newTransport(cfg.Upstream)}
-	t.health = newHealth(cfg.Upstream, target, t.transport, g.logger, g.metrics)
+	healthHost := ""
+	if hs := exactHosts(cfg.Hosts.Allowed); len(hs) > 0 {
+		healthHost = hs[0]
+	}
+	t.health = newHealth(cfg.Upstream, healthHost, target, t.transport, g.logger, g.metrics)
 
 	chain, closer, err := g.composeChain(cfg)
 	if err != nil {
