@@ -260,3 +260,19 @@ func TestHandlerForward(t *testing.T) {
 		emptyDir(t, tmp)
 	}
 }
+
+func TestHandlerEmptyMultipart(t *testing.T) {
+	var logs bytes.Buffer
+	reached := false
+	h := chain(t, &logs, limits.Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := upload.FormFrom(r)
+		reached = ok && len(f.Value) == 0 && len(f.File) == 0
+	}))
+	r := httptest.NewRequest("POST", "/", nil)
+	r.Header.Set("Content-Type", ct)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 200 || !reached {
+		t.Fatalf("status %d, reached %v, logs %s", w.Code, reached, logs.String())
+	}
+}

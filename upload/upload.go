@@ -128,7 +128,8 @@ func (u *Uploader) Parse(r *http.Request) (*Form, error) {
 }
 
 // ReadRequest is ReadForm for a request, with Django's request-level
-// guard: a negative Content-Length is malformed.
+// rules: a negative Content-Length is malformed, and a declared length of
+// zero is an empty form.
 func ReadRequest(r *http.Request, lim limits.Limits, tempDir string) (*Form, error) {
 	if r.Body == nil {
 		return nil, ErrNotMultipart
@@ -137,6 +138,13 @@ func ReadRequest(r *http.Request, lim limits.Limits, tempDir string) (*Form, err
 }
 
 func readRequest(r *http.Request, body io.Reader, lim limits.Limits, tempDir string) (*Form, error) {
+	if r.ContentLength == 0 {
+		// An empty body is an empty form, as in Django (Content-Length 0).
+		if _, err := Boundary(r.Header.Get("Content-Type")); err != nil {
+			return nil, err
+		}
+		return &Form{Value: map[string][]string{}, File: map[string][]*File{}}, nil
+	}
 	if v := r.Header.Get("Content-Length"); v != "" {
 		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n < 0 {
 			return nil, malformed("negative content length")
