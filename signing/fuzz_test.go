@@ -3,6 +3,7 @@ package signing_test
 import (
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -94,9 +95,17 @@ func FuzzLoads(f *testing.F) {
 		// 2. A signed arbitrary compressed payload (what a key holder could
 		// produce): the cap holds and errors are clean.
 		signed := ts.Sign("." + b64(payload))
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		data, err := ts.LoadsJSON(signed, 0)
+		runtime.ReadMemStats(&after)
 		if err == nil && len(data) > maxSize {
 			t.Fatalf("inflated %d bytes > cap %d", len(data), maxSize)
+		}
+		// The output buffer never exceeds the cap; on top of it: the
+		// base64 decode of the input and zlib's window and tables.
+		if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(maxSize+1+2*len(signed)+96<<10); got > limit {
+			t.Fatalf("LoadsJSON allocated %d bytes, limit %d", got, limit)
 		}
 		if err != nil && data != nil {
 			t.Fatal("data returned with an error")

@@ -27,8 +27,8 @@ type CookieStoreSuite struct {
 // written on the interface: round trips, confidentiality, tampering and
 // truncation, expiry carried inside the cookie, the size limit,
 // revocation (when the store revokes), context cancellation, data
-// ownership and concurrent use. Like Run it sleeps for well under a
-// second.
+// ownership and concurrent use. It sleeps about a second in all (the
+// expiry test allows stores whose expiry has one-second granularity).
 func RunCookieStore(t *testing.T, suite CookieStoreSuite) {
 	t.Helper()
 	tests := []struct {
