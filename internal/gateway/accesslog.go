@@ -84,7 +84,7 @@ func observe(next http.Handler, access *slog.Logger, m *metrics) http.Handler {
 					slog.String("event", "access"),
 					slog.String("method", r.Method),
 					slog.String("host", host),
-					slog.String("path", r.URL.Path),
+					slog.String("path", truncate(r.URL.Path, 2048)),
 					slog.Int("status", code),
 					slog.Int64("bytes", sw.bytes),
 					slog.Duration("duration", time.Since(start)),

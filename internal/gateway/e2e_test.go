@@ -181,6 +181,7 @@ func TestForwardedHeadersFromTrustedProxyPass(t *testing.T) {
 		"X-Forwarded-For", "203.0.113.9",
 		"X-Forwarded-Proto", "https",
 		"X-Real-Ip", "203.0.113.9",
+		"Forwarded", "for=203.0.113.9;proto=https",
 		"X_Forwarded_For", "6.6.6.6")
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d %q", resp.StatusCode, body)
@@ -191,6 +192,9 @@ func TestForwardedHeadersFromTrustedProxyPass(t *testing.T) {
 	}
 	if g := got.Header.Get("X-Real-Ip"); g != "203.0.113.9" {
 		t.Errorf("X-Real-IP from a trusted proxy = %q, want it kept", g)
+	}
+	if g := got.Header.Get("Forwarded"); g != "for=203.0.113.9;proto=https" {
+		t.Errorf("Forwarded from a trusted proxy = %q, want it kept", g)
 	}
 	if _, ok := got.Header[http.CanonicalHeaderKey("X_Forwarded_For")]; ok {
 		t.Errorf("underscore variant passed from behind a trusted proxy")

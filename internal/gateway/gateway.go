@@ -34,8 +34,9 @@ type Gateway struct {
 	closeCache func()
 	closeLog   io.Closer
 
-	mu   sync.Mutex // serialises Reload
-	tree atomic.Pointer[tree]
+	mu      sync.Mutex // serialises Reload and the start and end of Serve
+	serving bool       // under mu
+	tree    atomic.Pointer[tree]
 
 	addrMu sync.Mutex
 	addrs  Addrs
@@ -247,8 +248,10 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	}
 	var servers []*http.Server
 	errc := make(chan error, 3)
-	t := g.tree.Load()
-	t.health.start(nil)
+	g.mu.Lock() // Reload hands health checking over only while serving
+	g.serving = true
+	g.tree.Load().health.start(nil)
+	g.mu.Unlock()
 	if ln.HTTPS != nil {
 		s := newServer(g)
 		s.TLSConfig = serverTLS(g.getCert, g.acme != nil)
@@ -286,9 +289,13 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 		}()
 	}
 	wg.Wait()
-	g.tree.Load().health.stop()
-	g.tree.Load().transport.CloseIdleConnections()
-	g.tree.Load().close()
+	g.mu.Lock()
+	g.serving = false
+	t := g.tree.Load()
+	t.health.stop()
+	t.transport.CloseIdleConnections()
+	t.close()
+	g.mu.Unlock()
 	g.logger.LogAttrs(context.Background(), slog.LevelInfo, "gateway stopped", slog.String("event", "server_stop"))
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("gateway: %w", serveErr)
@@ -339,7 +346,7 @@ func (g *Gateway) reload(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if old.health.done != nil { // serving: hand over health checking
+	if g.serving { // hand over health checking
 		t.health.start(old.health)
 	}
 	g.tree.Store(t)

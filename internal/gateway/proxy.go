@@ -129,6 +129,13 @@ func rewrite(target *url.URL) func(*httputil.ProxyRequest) {
 		f, _ := trustedproxy.FactsFrom(pr.In)
 		trusted := f != nil && f.ViaProxy
 		stripProxyHeaders(pr.Out.Header, trusted)
+		if trusted {
+			// ReverseProxy dropped Forwarded before Rewrite; from a trusted
+			// proxy it is the proxy's own statement and passes on.
+			if fwd := pr.In.Header["Forwarded"]; len(fwd) > 0 {
+				pr.Out.Header["Forwarded"] = fwd
+			}
+		}
 		pr.SetURL(target)
 		// The query is passed byte for byte: the gateway takes no decision
 		// on it, and the upstream must see what the client sent (SetURL
