@@ -163,17 +163,7 @@ func (form *Form) spool(f *File, p *Part, memLeft *int64, buf []byte) error {
 		f.mem, f.Size = mem.Bytes(), n
 		return nil
 	}
-	if form.dir == "" {
-		d, err := os.MkdirTemp(form.tempDir, "bulwark-upload-")
-		if err != nil {
-			return err
-		}
-		form.dir = d
-	}
-	var id [12]byte
-	rand.Read(id[:])
-	path := filepath.Join(form.dir, hex.EncodeToString(id[:]))
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	fh, path, err := form.tempFile()
 	if err != nil {
 		return err
 	}
@@ -190,4 +180,55 @@ func (form *Form) spool(f *File, p *Part, memLeft *int64, buf []byte) error {
 	}
 	f.Size = total
 	return err
+}
+
+// tempFile creates a new file (0600) in the form's private directory
+// (0700), creating the directory on first use.
+func (form *Form) tempFile() (*os.File, string, error) {
+	if form.dir == "" {
+		d, err := os.MkdirTemp(form.tempDir, "bulwark-upload-")
+		if err != nil {
+			return nil, "", err
+		}
+		form.dir = d
+	}
+	var id [12]byte
+	rand.Read(id[:])
+	path := filepath.Join(form.dir, hex.EncodeToString(id[:]))
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, "", err
+	}
+	return fh, path, nil
+}
+
+// reencode replaces f's content with its re-encoding (see Reencode).
+func (form *Form) reencode(f *File) error {
+	src, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	fh, path, err := form.tempFile()
+	if err != nil {
+		return err
+	}
+	err = Reencode(fh, src, f.Verdict.Type)
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if f.path != "" {
+		os.Remove(f.path)
+	}
+	f.mem, f.path, f.Size = nil, path, fi.Size()
+	f.Verdict.Size = fi.Size()
+	return nil
 }

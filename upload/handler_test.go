@@ -276,3 +276,33 @@ func TestHandlerEmptyMultipart(t *testing.T) {
 		t.Fatalf("status %d, reached %v, logs %s", w.Code, reached, logs.String())
 	}
 }
+
+func TestParseReencode(t *testing.T) {
+	u, err := upload.New(upload.Config{TempDir: t.TempDir(), Reencode: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A JPEG whose comment is harmless text is accepted, then rewritten:
+	// the comment is gone.
+	j := uploadcorpus.JPEGComment(uploadcorpus.JPEG(), "camera: test model")
+	r := httptest.NewRequest("POST", "/", strings.NewReader(filePart("f", "a.jpg", string(j))+end))
+	r.Header.Set("Content-Type", ct)
+	form, err := u.Parse(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer form.RemoveAll()
+	f := form.File["f"][0]
+	rc, _ := f.Open()
+	data, _ := io.ReadAll(rc)
+	rc.Close()
+	if bytes.Contains(data, []byte("camera: test model")) || int64(len(data)) != f.Size {
+		t.Fatalf("re-encoded file still carries the comment (or size %d != %d)", f.Size, len(data))
+	}
+	if v, _ := upload.Inspect(bytes.NewReader(data), "a.jpg", upload.Policy{}); !v.Allowed {
+		t.Fatalf("re-encoded file refused: %+v", v)
+	}
+	if _, err := upload.New(upload.Config{Reencode: true, Forward: true}); err == nil {
+		t.Error("reencode with forward accepted")
+	}
+}

@@ -28,6 +28,12 @@ type Config struct {
 	// Storage configures where accepted files are stored (see Storage).
 	// Optional: an Uploader only parses and inspects.
 	Storage StorageConfig `toml:"storage"`
+	// Reencode makes Parse rewrite every accepted PNG, JPEG and GIF through
+	// the standard library's codecs (see Reencode), so that nothing but
+	// pixels reaches the application. Decoding costs up to 4 bytes of
+	// memory per pixel allowed by Policy.MaxPixels. Incompatible with
+	// Forward (the forwarded body is the original). False by default.
+	Reencode bool `toml:"reencode"`
 	// Forward makes the Handler keep a copy of the raw body (in memory up
 	// to the memory threshold, then in a private temporary file) and give
 	// it to the next handler as r.Body, with Content-Length set, once the
@@ -42,6 +48,9 @@ type Config struct {
 
 // Validate reports the first problem in c.
 func (c Config) Validate() error {
+	if c.Reencode && c.Forward {
+		return errors.New("upload: reencode and forward cannot be combined (the forwarded body is the original)")
+	}
 	if err := c.Policy.Validate(); err != nil {
 		return err
 	}
@@ -175,6 +184,12 @@ func (u *Uploader) parse(r *http.Request, body io.Reader) (*Form, error) {
 			if !v.Allowed {
 				form.RemoveAll()
 				return nil, &RefusedError{Field: field, Verdict: v}
+			}
+			if u.c.Reencode && (v.Type == "image/png" || v.Type == "image/jpeg" || v.Type == "image/gif") {
+				if err := form.reencode(f); err != nil {
+					form.RemoveAll()
+					return nil, &RefusedError{Field: field, Verdict: Verdict{Type: v.Type, Reason: ReasonCorrupt, Message: "re-encoding failed: " + err.Error()}}
+				}
 			}
 		}
 	}
