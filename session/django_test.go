@@ -140,13 +140,27 @@ func cookieOptions(kw map[string]json.RawMessage) (cookie.Options, error) {
 			d := seconds(raw)
 			o.MaxAge = &d
 		case "expires":
+			// A string is used verbatim; a datetime comes as an ISO string
+			// or an object such as {"datetime": "2023-11-14T22:13:20"}
+			// (naive means UTC, as in Django).
 			var s string
 			if json.Unmarshal(raw, &s) == nil {
-				if t, err := time.Parse(time.RFC3339, s); err == nil {
+				if t, ok := isoTime(s); ok {
 					o.ExpiresAt = t
 				} else {
 					o.Expires = s
 				}
+				continue
+			}
+			var obj map[string]string
+			json.Unmarshal(raw, &obj)
+			for _, v := range obj {
+				if t, ok := isoTime(v); ok {
+					o.ExpiresAt = t
+				}
+			}
+			if o.ExpiresAt.IsZero() {
+				return o, fmt.Errorf("unreadable expires %s", raw)
 			}
 		case "path":
 			var s string
@@ -165,6 +179,16 @@ func cookieOptions(kw map[string]json.RawMessage) (cookie.Options, error) {
 		}
 	}
 	return o, nil
+}
+
+// isoTime parses Python's isoformat, with or without a zone.
+func isoTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999", "2006-01-02 15:04:05.999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 func truthy(raw json.RawMessage) bool {

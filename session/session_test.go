@@ -685,3 +685,27 @@ func TestHijackCommits(t *testing.T) {
 		t.Fatal("session change before Hijack was not saved")
 	}
 }
+
+// TestCookieAttributes: each weakening is visible in the header, and
+// nothing else changes.
+func TestCookieAttributes(t *testing.T) {
+	for _, tt := range []struct {
+		c    session.CookieConfig
+		want string
+	}{
+		{session.CookieConfig{}, "__Host-session=ID; expires=E; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax; Secure"},
+		{session.CookieConfig{SameSite: "strict"}, "__Host-session=ID; expires=E; HttpOnly; Max-Age=1209600; Path=/; SameSite=Strict; Secure"},
+		{session.CookieConfig{SameSite: "None"}, "__Host-session=ID; expires=E; HttpOnly; Max-Age=1209600; Path=/; SameSite=None; Secure"},
+		{session.CookieConfig{Domain: "example.com", Path: "/app/"}, "__Secure-session=ID; Domain=example.com; expires=E; HttpOnly; Max-Age=1209600; Path=/app/; SameSite=Lax; Secure"},
+		{session.CookieConfig{AllowInsecureCookie: true, AllowInsecureScriptAccess: true, AllowInsecureNoSameSite: true}, "session=ID; expires=E; Max-Age=1209600; Path=/"},
+	} {
+		h := newHarness(t, func(c *session.Config) { c.Cookie = tt.c })
+		res := h.do("GET", "", func(w http.ResponseWriter, r *http.Request) { session.Put(r, "a", 1) })
+		got := res.Header.Get("Set-Cookie")
+		got = strings.Replace(got, sessionCookie(t, res, h.m.CookieName()), "ID", 1)
+		got = strings.Replace(got, "Tue, 28 Nov 2023 22:13:20 GMT", "E", 1)
+		if got != tt.want {
+			t.Errorf("%+v:\n got %s\nwant %s", tt.c, got, tt.want)
+		}
+	}
+}
