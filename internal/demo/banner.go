@@ -26,13 +26,16 @@ func printBanner(w io.Writer, in Info, caCreated bool) {
 	fmt.Fprintf(w, `  It can only vouch for localhost, *.localhost, 127.0.0.1 and ::1 (X.509
   name constraints), so trusting it does not let its key impersonate other sites.
   Trust it:
-    curl      curl --cacert %[1]s %[2]s
-    Node      NODE_EXTRA_CA_CERTS=%[1]s node app.js
-    Python    SSL_CERT_FILE=%[1]s python3 ... (or REQUESTS_CA_BUNDLE for requests)
-    Chromium  Settings > Privacy and security > Security > Manage certificates >
-              Authorities > Import, or: certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n bulwark-demo -i %[1]s
-    Firefox   Settings > Privacy & Security > Certificates > View Certificates >
-              Authorities > Import
+    curl        curl --cacert %[1]s %[2]s
+    Node        NODE_EXTRA_CA_CERTS=%[1]s node app.js
+    Go, Python  SSL_CERT_FILE=%[1]s (replaces the system roots for that process;
+                REQUESTS_CA_BUNDLE for Python requests)
+    Chromium    Settings > Privacy and security > Security > Manage certificates >
+                Authorities > Import, or: certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n bulwark-demo -i %[1]s
+    Firefox     Settings > Privacy & Security > Certificates > View Certificates >
+                Authorities > Import
+    Debian      sudo cp %[1]s /usr/local/share/ca-certificates/bulwark-demo.crt && sudo update-ca-certificates
+    macOS       security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db %[1]s
   Remove it from the same places when you are done.
 `, in.CAFile, in.SiteURL)
 
