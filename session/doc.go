@@ -32,7 +32,10 @@
 //     per-session SetExpiry (Django's set_expiry).
 //   - Store failures fail closed: the request ends in 503 with one
 //     session_store_error event, and the handler's response is not sent;
-//     the next request tries the store again.
+//     the next request tries the store again. A save that races a logout
+//     (cookiestore with revocation) answers 400 instead of resurrecting
+//     the session, as Django's SessionInterrupted; a session too large for
+//     its cookie answers 500. Neither sends the handler's response.
 //   - CSRFSecret and SetCSRFSecret let package csrf keep its secret in
 //     the session (Django's CSRF_USE_SESSIONS).
 //

@@ -709,3 +709,41 @@ func TestCookieAttributes(t *testing.T) {
 		}
 	}
 }
+
+// spyCookieStore remembers the last key it opened.
+type spyCookieStore struct {
+	*cookiestore.Store
+	last string
+}
+
+func (s *spyCookieStore) Open(ctx context.Context, v string) (string, []byte, bool, error) {
+	k, d, ok, err := s.Store.Open(ctx, v)
+	s.last = k
+	return k, d, ok, err
+}
+
+// TestConcurrentLogoutNotResurrected: a request that loaded the session
+// before a concurrent logout must not bring it back when it saves.
+func TestConcurrentLogoutNotResurrected(t *testing.T) {
+	rev, _ := memstore.New(memstore.Config{})
+	cs, _ := cookiestore.New(cookiestore.Config{Keys: [][]byte{bytes.Repeat([]byte{7}, 32)}, Revocations: rev})
+	spy := &spyCookieStore{Store: cs}
+	logs := &bytes.Buffer{}
+	m, _ := session.New(session.Config{CookieStore: spy, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	h := &harness{m: m, logs: logs}
+	v := sessionCookie(t, h.do("POST", "", login("ada")), m.CookieName())
+	res := h.do("POST", v, func(w http.ResponseWriter, r *http.Request) {
+		session.Keys(r)                           // loaded
+		cs.Revoke(context.Background(), spy.last) // logout elsewhere
+		session.Put(r, "late", 1)
+	})
+	if res.StatusCode != http.StatusBadRequest || res.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("late save after logout: status %d, Set-Cookie %q; want 400 and no cookie", res.StatusCode, res.Header.Get("Set-Cookie"))
+	}
+	if !strings.Contains(logs.String(), "reason=session_interrupted") {
+		t.Fatalf("no session_interrupted event: %s", logs)
+	}
+	if u := body(h.do("GET", v, whoami)); u != "" {
+		t.Fatalf("revoked session back as %q", u)
+	}
+}
