@@ -493,7 +493,9 @@ func (s *strictBase64) Read(p []byte) (int, error) {
 	n, err := s.d.Read(p)
 	if err != nil && err != io.EOF {
 		var ce base64.CorruptInputError
-		if errors.As(err, &ce) {
+		// The part reader reports a cut body itself; an unexpected EOF
+		// here is base64 content not a multiple of four characters.
+		if errors.As(err, &ce) || err == io.ErrUnexpectedEOF {
 			return n, malformed("invalid base64 content")
 		}
 	}

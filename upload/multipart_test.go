@@ -79,6 +79,7 @@ func TestReadForm(t *testing.T) {
 		{"no closing delimiter", ct, field("a", "1"), upload.ErrMalformed, 0, 0},
 		{"garbage after boundary", ct, "--XyZgarbage\r\n\r\n" + end, upload.ErrMalformed, 0, 0},
 		{"invalid base64", ct, "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!\r\n" + end, upload.ErrMalformed, 0, 0},
+		{"truncated base64", ct, "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8\r\n" + end, upload.ErrMalformed, 0, 0},
 		{"not multipart", "application/x-www-form-urlencoded", "a=1", upload.ErrMalformed, 0, 0},
 		{"boundary too long", "multipart/form-data; boundary=" + strings.Repeat("b", 202), end, upload.ErrMalformed, 0, 0},
 		{"boundary ends with space", `multipart/form-data; boundary="XyZ "`, end, upload.ErrMalformed, 0, 0},
