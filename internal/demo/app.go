@@ -41,8 +41,11 @@ type AppConfig struct {
 	// ("https://127.0.0.1:8443"). Required.
 	MediaOrigin string
 	// Gateway is the address the gateway connects from, the only peer
-	// whose X-Forwarded-* headers the app believes. Empty means
-	// "127.0.0.1".
+	// whose X-Forwarded-Proto the app believes. Empty means "127.0.0.1".
+	// Every local process shares that address, so on a shared machine any
+	// local user could claim https to the app directly; the demo accepts
+	// that (it holds nothing of value), a deployment puts the app where
+	// only the gateway can reach it.
 	Gateway string
 	// HSTSMaxAge is shown on the page (the gateway sends the header).
 	HSTSMaxAge time.Duration
@@ -151,7 +154,9 @@ func NewApp(cfg AppConfig) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.uploader, err = upload.New(upload.Config{TempDir: "", Logger: a.logger})
+	// The default policy (PNG, JPEG, GIF, WebP, PDF by content), the same
+	// the gateway applies at the edge.
+	a.uploader, err = upload.New(upload.Config{Logger: a.logger})
 	if err != nil {
 		return nil, err
 	}
