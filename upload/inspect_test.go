@@ -1,6 +1,7 @@
 package upload_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"strings"
@@ -135,5 +136,32 @@ func TestPolicyValidate(t *testing.T) {
 	v, _ := upload.Inspect(bytes.NewReader(uploadcorpus.PNG()), "a.png", upload.Policy{MaxPixels: 10})
 	if v.Reason != upload.ReasonPixelBomb {
 		t.Errorf("%+v", v)
+	}
+}
+
+func TestOfficeDocuments(t *testing.T) {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, name := range []string{"[Content_Types].xml", "_rels/.rels", "word/document.xml"} {
+		w, _ := zw.Create(name)
+		w.Write([]byte(`<?xml version="1.0"?><x/>`))
+	}
+	zw.Close()
+	docx := b.Bytes()
+	policy := upload.Policy{Allow: []string{"application/vnd.openxmlformats-officedocument.wordprocessingml.document"}}
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		reason string
+	}{
+		{"report.docx", docx, ""},
+		{"report.zip", docx, upload.ReasonTypeMismatch},
+		{"report.png", docx, upload.ReasonDisguisedArchive},
+		{"report.docx", uploadcorpus.Zip(), upload.ReasonDisguisedArchive}, // no OOXML structure
+	} {
+		v, err := upload.Inspect(bytes.NewReader(tc.data), tc.name, policy)
+		if err != nil || v.Reason != tc.reason || v.Allowed != (tc.reason == "") {
+			t.Errorf("%s: %+v %v, want reason %q", tc.name, v, err, tc.reason)
+		}
 	}
 }
