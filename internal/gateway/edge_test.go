@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"io"
 	"image"
 	"image/color"
 	"image/png"
@@ -149,6 +150,39 @@ func TestCSRFAtTheEdge(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCSRFRefusalsCounted(t *testing.T) {
+	e := start(t, nil, nil)
+	req, _ := http.NewRequest("POST", e.https+"/form", strings.NewReader("a=1"))
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.test")
+	if resp, _ := e.do(req); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d, want 403", resp.StatusCode)
+	}
+	if e.up.hits.Load() != 0 {
+		t.Errorf("the upstream saw a cross-site POST")
+	}
+	r, err := http.Get(e.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	line := grepLines(string(b), `bulwark_refusals_total{event="csrf_failure"`)
+	if !strings.HasSuffix(line, "} 1") || strings.Contains(line, "evil") {
+		t.Errorf("csrf refusal not counted:\n%s", grepLines(string(b), "bulwark_refusals_total"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func TestMediaHost(t *testing.T) {

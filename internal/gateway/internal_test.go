@@ -145,3 +145,20 @@ func TestPathMatchAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestLabelSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"disallowed_host":      "disallowed_host",
+		"CSRF cookie not set.": "csrf_cookie_not_set",
+		"Origin checking failed - https://evil.example does not match any trusted origins.": "origin_checking_failed",
+		"Origin checking failed - null does not match any trusted origins.":                 "origin_checking_failed",
+		"Sec-Fetch-Site checking failed - cross-site request.":                              "sec_fetch_site_checking_failed",
+		"host \"evil\"":          "other",
+		"":                       "",
+		strings.Repeat("a", 100): "other",
+	} {
+		if got := labelSafe(in); got != want {
+			t.Errorf("labelSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
