@@ -151,6 +151,14 @@ type UpstreamConfig struct {
 	// MaxIdleConns is the number of idle keep-alive connections kept to
 	// the upstream. Zero means 256.
 	MaxIdleConns int `toml:"max_idle_conns"`
+	// CAFile is a PEM file of the certificate authorities an https
+	// upstream's certificate is verified against. Empty means the system
+	// roots.
+	CAFile string `toml:"ca_file"`
+	// InsecureSkipVerify accepts any certificate from an https upstream,
+	// which lets anyone on the path between the gateway and the upstream
+	// read and change the traffic. False (the default) verifies it.
+	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
 }
 
 // TimeoutsConfig hardens the public servers. Go's http.Server has no

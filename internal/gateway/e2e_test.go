@@ -3,10 +3,12 @@ package gateway_test
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -538,5 +540,25 @@ func TestAccessLogFile(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"event":"access"`) || !strings.Contains(string(b), `"path":"/echo"`) || strings.Contains(string(b), "secret") {
 		t.Errorf("access log file: %q", b)
+	}
+}
+
+func TestHTTPSUpstream(t *testing.T) {
+	app := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "tls app")
+	}))
+	defer app.Close()
+	caFile := t.TempDir() + "/ca.pem"
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: app.Certificate().Raw}), 0o600)
+	up := &upstream{Server: app}
+
+	e := start(t, up, func(c *gateway.Config) { c.Upstream.CAFile = caFile; c.Upstream.HealthPath = "" })
+	if resp, body := e.get(e.https + "/"); resp.StatusCode != 200 || body != "tls app" {
+		t.Errorf("verified https upstream: %d %q", resp.StatusCode, body)
+	}
+	// Without the CA, the upstream's certificate is not trusted: 502.
+	e2 := start(t, up, func(c *gateway.Config) { c.Upstream.HealthPath = "" })
+	if resp, body := e2.get(e2.https + "/"); resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("unverifiable https upstream: %d %q, want 502", resp.StatusCode, body)
 	}
 }

@@ -2,10 +2,10 @@ package gateway_test
 
 import (
 	"bytes"
-	"io"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"os"

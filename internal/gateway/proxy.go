@@ -3,12 +3,16 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -22,9 +26,21 @@ import (
 // dials and header waits, and enough idle connections for the gateway's
 // concurrency (the standard library keeps 2 per host, which serialises a
 // busy gateway on connection setup).
-func newTransport(c UpstreamConfig) *http.Transport {
+func newTransport(c UpstreamConfig) (*http.Transport, error) {
 	d := &net.Dialer{Timeout: c.DialTimeout, KeepAlive: 30 * time.Second}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: upstream.ca_file: %w", ErrInvalidConfig, err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: upstream.ca_file %q holds no PEM certificate", ErrInvalidConfig, c.CAFile)
+		}
+	}
 	return &http.Transport{
+		TLSClientConfig:       tc,
 		Proxy:                 nil,
 		DialContext:           d.DialContext,
 		MaxIdleConns:          c.MaxIdleConns,
@@ -33,7 +49,7 @@ func newTransport(c UpstreamConfig) *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: c.ResponseHeaderTimeout,
 		ExpectContinueTimeout: 1 * time.Second,
-	}
+	}, nil
 }
 
 // bufferPool hands ReverseProxy 32 KiB copy buffers, so a response copy

@@ -40,7 +40,11 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tree{cfg: cfg, transport: newTransport(cfg.Upstream)}
+	tr, err := newTransport(cfg.Upstream)
+	if err != nil {
+		return nil, err
+	}
+	t := &tree{cfg: cfg, transport: tr}
 	healthHost := ""
 	if hs := exactHosts(cfg.Hosts.Allowed); len(hs) > 0 {
 		healthHost = hs[0]
