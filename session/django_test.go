@@ -276,6 +276,11 @@ func (s *recordingStore) Commit(ctx context.Context, key string, data []byte, ex
 	return s.Store.Commit(ctx, key, data, expiry)
 }
 
+func (s *recordingStore) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	s.commits = append(s.commits, expiry)
+	return s.Store.Update(ctx, key, data, expiry)
+}
+
 func (s *recordingStore) Delete(ctx context.Context, key string) error {
 	s.deletes++
 	return s.Store.Delete(ctx, key)

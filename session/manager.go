@@ -414,13 +414,25 @@ func (st *state) commit(status int) int {
 	data := st.rec.encode()
 	var value string
 	if m.store != nil {
+		var err error
+		found := true
 		if st.id == "" {
 			st.id = newID()
 			st.key = m.storeKey(st.id, &st.scratch)
+			err = m.store.Commit(st.Context, st.key, data, exp)
+		} else {
+			found, err = m.update(st.Context, st.key, data, exp)
 		}
-		if err := m.store.Commit(st.Context, st.key, data, exp); err != nil {
+		if err != nil {
 			st.fail("save_failed", err)
 			return http.StatusServiceUnavailable
+		}
+		if !found {
+			// Deleted by a concurrent logout or Renew since this request
+			// loaded it: saving would resurrect it (Django's
+			// SessionInterrupted, a 400).
+			st.fail("session_interrupted", errInterrupted)
+			return http.StatusBadRequest
 		}
 		value = st.id
 	} else {
@@ -449,6 +461,19 @@ func (st *state) commit(status int) int {
 	st.setCookie(h, value, exp, now)
 	addVary(h) // always with the cookie (CVE-2026-35192)
 	return 0
+}
+
+var errInterrupted = errors.New("session: record deleted during the request (concurrent logout or renew)")
+
+// update replaces an existing record, and only an existing one.
+func (m *Manager) update(ctx context.Context, key string, data []byte, exp time.Time) (bool, error) {
+	if u, ok := m.store.(Updater); ok {
+		return u.Update(ctx, key, data, exp)
+	}
+	if _, found, err := m.store.Find(ctx, key); err != nil || !found {
+		return false, err
+	}
+	return true, m.store.Commit(ctx, key, data, exp)
 }
 
 // setCookie writes the session cookie in Django's exact format.

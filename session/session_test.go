@@ -3,6 +3,8 @@ package session_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
@@ -745,5 +747,42 @@ func TestConcurrentLogoutNotResurrected(t *testing.T) {
 	}
 	if u := body(h.do("GET", v, whoami)); u != "" {
 		t.Fatalf("revoked session back as %q", u)
+	}
+}
+
+// plainStore hides memstore's Updater, to test the manager's fallback.
+type plainStore struct{ session.Store }
+
+// TestConcurrentLogoutServerStore: with a server-side store, a save racing
+// a logout that deleted the record is refused (400) instead of bringing
+// the session back, with an atomic Update and with the Find fallback.
+func TestConcurrentLogoutServerStore(t *testing.T) {
+	for name, wrap := range map[string]func(*memstore.Store) session.Store{
+		"updater":  func(s *memstore.Store) session.Store { return s },
+		"fallback": func(s *memstore.Store) session.Store { return plainStore{s} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ms, _ := memstore.New(memstore.Config{})
+			logs := &bytes.Buffer{}
+			m, _ := session.New(session.Config{Store: wrap(ms), Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			h := &harness{m: m, logs: logs}
+			id := sessionCookie(t, h.do("POST", "", login("ada")), m.CookieName())
+			sum := sha256.Sum256([]byte(id))
+			key := base64.RawURLEncoding.EncodeToString(sum[:])
+			res := h.do("POST", id, func(w http.ResponseWriter, r *http.Request) {
+				session.Keys(r)                      // loaded
+				ms.Delete(context.Background(), key) // logout in another request
+				session.Put(r, "late", 1)
+			})
+			if res.StatusCode != http.StatusBadRequest || res.Header.Get("Set-Cookie") != "" {
+				t.Fatalf("status %d, Set-Cookie %q; want 400 and no cookie", res.StatusCode, res.Header.Get("Set-Cookie"))
+			}
+			if _, found, _ := ms.Find(context.Background(), key); found {
+				t.Fatal("the deleted session was written back")
+			}
+			if !strings.Contains(logs.String(), "reason=session_interrupted") {
+				t.Fatalf("no session_interrupted event: %s", logs)
+			}
+		})
 	}
 }

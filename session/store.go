@@ -40,6 +40,21 @@ type Purger interface {
 	Purge(ctx context.Context) (removed int64, err error)
 }
 
+// Updater is implemented by stores that can replace a record only if it
+// still exists, atomically (SQL UPDATE ... WHERE key, Redis SET ... XX).
+// The manager saves a session it loaded with Update, so that a save racing
+// a logout (a concurrent request's Flush or Renew deleted the record)
+// cannot bring the session back: Update reports found == false, nothing
+// is written, and the request ends in 400, as Django's SessionInterrupted.
+// For stores without it the manager checks with Find before Commit, a
+// narrower guard that costs one more read and is not atomic.
+//
+// Update follows the Store contract otherwise: an expired record counts
+// as absent, data is copied, ctx is honoured.
+type Updater interface {
+	Update(ctx context.Context, key string, data []byte, expiry time.Time) (found bool, err error)
+}
+
 // CookieStore keeps the whole session in the cookie instead of on the
 // server (package cookiestore). The manager accepts one in place of a
 // Store (Config.CookieStore).

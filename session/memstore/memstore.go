@@ -58,8 +58,9 @@ type Store struct {
 }
 
 var (
-	_ session.Store  = (*Store)(nil)
-	_ session.Purger = (*Store)(nil)
+	_ session.Store   = (*Store)(nil)
+	_ session.Purger  = (*Store)(nil)
+	_ session.Updater = (*Store)(nil)
 )
 
 // New returns an empty Store.
@@ -122,6 +123,28 @@ func (s *Store) Commit(ctx context.Context, key string, data []byte, expiry time
 	}
 	s.m[key] = entry{d, expiry}
 	return nil
+}
+
+// Update replaces the record under key with a copy of data, only if a
+// live record is there; it reports whether one was.
+func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("memstore: %w", err)
+	}
+	now := s.now()
+	d := append(make([]byte, 0, len(data)), data...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[key]
+	if !ok || !now.Before(e.expiry) {
+		return false, nil
+	}
+	if !now.Before(expiry) {
+		delete(s.m, key)
+		return true, nil
+	}
+	s.m[key] = entry{d, expiry}
+	return true, nil
 }
 
 // Delete removes the record under key.

@@ -70,3 +70,31 @@ func TestPurge(t *testing.T) {
 		t.Fatalf("Len = %d, want 1", s.Len())
 	}
 }
+
+func TestUpdate(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s := newStore(t, memstore.Config{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	if found, err := s.Update(ctx, "absent", []byte("x"), now.Add(time.Hour)); found || err != nil {
+		t.Fatalf("Update(absent) = %v, %v; want not found", found, err)
+	}
+	if _, ok, _ := s.Find(ctx, "absent"); ok {
+		t.Fatal("Update created a record")
+	}
+	s.Commit(ctx, "k", []byte("old"), now.Add(time.Minute))
+	if found, err := s.Update(ctx, "k", []byte("new"), now.Add(time.Hour)); !found || err != nil {
+		t.Fatalf("Update(live) = %v, %v", found, err)
+	}
+	if d, _, _ := s.Find(ctx, "k"); string(d) != "new" {
+		t.Fatalf("Find after Update = %q", d)
+	}
+	now = now.Add(2 * time.Hour)
+	if found, _ := s.Update(ctx, "k", []byte("late"), now.Add(time.Hour)); found {
+		t.Fatal("Update revived an expired record")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Update(cctx, "k", nil, now.Add(time.Hour)); err == nil {
+		t.Fatal("Update ignored a cancelled context")
+	}
+}
