@@ -1,0 +1,92 @@
+package audit_test
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/bulwarkdev/bulwark/audit"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/checks.md from the catalogue")
+
+var (
+	idRE     = regexp.MustCompile(`^BW[0-2][0-9][0-9]$`)
+	djangoRE = regexp.MustCompile(`^security\.[WE][0-9]{3}$`)
+)
+
+func TestCatalogue(t *testing.T) {
+	seen := map[string]bool{}
+	rules := audit.Rules()
+	if len(rules) == 0 {
+		t.Fatal("empty catalogue")
+	}
+	for _, r := range rules {
+		if !idRE.MatchString(r.ID) {
+			t.Errorf("%s: malformed ID", r.ID)
+		}
+		if seen[r.ID] {
+			t.Errorf("%s: duplicate ID", r.ID)
+		}
+		seen[r.ID] = true
+		if r.Django != "" && !djangoRE.MatchString(r.Django) {
+			t.Errorf("%s: malformed Django ID %q", r.ID, r.Django)
+		}
+		if r.Title == "" || r.Fix == "" || r.Key == "" {
+			t.Errorf("%s: title, fix and key are required", r.ID)
+		}
+		block := map[audit.Scope]byte{audit.ScopeConfig: '0', audit.ScopeServer: '1', audit.ScopeScan: '2'}[r.Scope]
+		if r.ID[2] != block {
+			t.Errorf("%s: scope %q is numbered in the wrong block", r.ID, r.Scope)
+		}
+		if got, ok := audit.Lookup(r.ID); !ok || got != r {
+			t.Errorf("Lookup(%s) = %v, %v", r.ID, got, ok)
+		}
+	}
+}
+
+// markdown renders the catalogue for docs/checks.md.
+func markdown() []byte {
+	var b bytes.Buffer
+	b.WriteString("# Bulwark checks\n\n")
+	b.WriteString("Generated from the catalogue in package audit (`go test ./audit -run TestChecksDoc -update`).\n")
+	b.WriteString("`bulwark check` reports the configuration (BW0xx) and server (BW1xx) rules, `bulwark scan` the scan rules (BW2xx).\n")
+	b.WriteString("The Django column names the `check --deploy` counterpart.\n")
+	for _, s := range []struct {
+		scope audit.Scope
+		title string
+	}{{audit.ScopeConfig, "Configuration"}, {audit.ScopeServer, "Server (`bulwark check --gateway`)"}, {audit.ScopeScan, "Scan (`bulwark scan`)"}} {
+		fmt.Fprintf(&b, "\n## %s\n\n| ID | severity | Django | key | condition | fix |\n| --- | --- | --- | --- | --- | --- |\n", s.title)
+		for _, r := range audit.Rules() {
+			if r.Scope != s.scope {
+				continue
+			}
+			esc := func(x string) string { return strings.ReplaceAll(x, "|", `\|`) }
+			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s |\n", r.ID, r.Severity, r.Django, esc(r.Key), esc(r.Title), esc(r.Fix))
+		}
+	}
+	return b.Bytes()
+}
+
+// TestChecksDoc keeps docs/checks.md in sync with the catalogue.
+func TestChecksDoc(t *testing.T) {
+	path := filepath.Join("..", "docs", "checks.md")
+	want := markdown()
+	if *update {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is out of date: run go test ./audit -run TestChecksDoc -update", path)
+	}
+}

@@ -1,0 +1,600 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bulwarkdev/bulwark"
+	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/headers"
+	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/session"
+	"github.com/bulwarkdev/bulwark/signing"
+	"golang.org/x/net/publicsuffix"
+)
+
+// Deployment is everything Check looks at: the composed library
+// configuration, and the layers an application or the gateway builds
+// beside it. A nil section means the layer is absent from the deployment,
+// which is itself a finding where Django's check --deploy has one (no CSRF
+// layer is security.W003).
+type Deployment struct {
+	// Config is the root configuration (trusted proxies, hosts, HTTPS,
+	// headers).
+	Config bulwark.Config
+
+	// CSRF is the csrf layer's configuration; nil means no csrf layer
+	// (BW026). Set UseSessions without Sessions freely: the store is not
+	// part of a lint.
+	CSRF *csrf.Config
+	// Session is the session manager's configuration (only its cookie
+	// and lifetimes are looked at); nil means no sessions, so no session
+	// cookie checks.
+	Session *session.Config
+	// Signing holds the secret key and its fallbacks (Django's
+	// SECRET_KEY, SECRET_KEY_FALLBACKS); nil means the deployment signs
+	// nothing, so no key checks.
+	Signing *signing.Config
+	// Limits is the request limits layer; nil means none is configured
+	// here (no finding: the server in front may enforce limits).
+	Limits *limits.Config
+	// Media is the media host; nil or a zero Config means none.
+	Media *media.Config
+
+	// Server describes the server around the chain (the gateway); nil
+	// means the chain runs inside an application's own server, which
+	// Check cannot see.
+	Server *Server
+}
+
+// Server is what Check looks at in the server that runs the chain: the
+// gateway's listeners, certificates, upstream and timeouts. Zero durations
+// and empty addresses mean the server's defaults, as in the gateway.
+type Server struct {
+	// Validate, when set, is the server's own validation (the gateway's
+	// Config.Validate); its error is reported as BW101.
+	Validate func() error
+
+	// AdminAddr is the metrics and health listener ("off" or empty:
+	// none, or the server's loopback default).
+	AdminAddr string
+	// CertFile and KeyFile are the certificate files (empty with ACME).
+	CertFile, KeyFile string
+	// ACMEHosts are the hosts certificates are requested for; nil when
+	// ACME is off.
+	ACMEHosts []string
+	// UpstreamURL is the application behind the server.
+	UpstreamURL string
+	// ReadHeaderTimeout and IdleTimeout are the public servers'
+	// timeouts.
+	ReadHeaderTimeout, IdleTimeout time.Duration
+	// NoCSRF is set when the server's own CSRF check is switched off.
+	NoCSRF bool
+	// NoSameSite is set when upstream cookies without SameSite are passed
+	// on unchanged.
+	NoSameSite bool
+
+	// Now is the time certificates are checked against; zero means
+	// time.Now.
+	Now time.Time
+}
+
+// Check lints the root configuration as Django's check --deploy lints
+// settings. It reports only what cfg holds: use CheckDeployment to include
+// the CSRF, session, signing, limits and media layers and the server. The
+// findings come in catalogue order; a configuration New refuses is
+// reported with BW001 (or the specific rule that explains it), never
+// silently skipped.
+func Check(cfg bulwark.Config) []Finding {
+	var fs []Finding
+	checkConfig(&fs, &cfg)
+	return fs
+}
+
+// CheckDeployment lints d: the root configuration, every layer that is set
+// and, with d.Server, the server around them.
+func CheckDeployment(d Deployment) []Finding {
+	var fs []Finding
+	checkConfig(&fs, &d.Config)
+	checkSigning(&fs, d.Signing)
+	checkCSRF(&fs, d)
+	checkSession(&fs, d.Session)
+	checkLimits(&fs, d.Limits)
+	checkMedia(&fs, d)
+	if d.Server != nil {
+		checkServer(&fs, d)
+	}
+	return fs
+}
+
+func checkConfig(fs *[]Finding, c *bulwark.Config) {
+	h, hs := c.Headers, c.HTTPS
+
+	// Validation first, one finding per invalid section. Referrer and
+	// COOP values are validated alone so that each bad value has its own
+	// finding with Django's ID (E023, E024) and the section's error is
+	// not reported twice.
+	explained := map[string]bool{}
+	if err := (headers.Config{ReferrerPolicy: h.ReferrerPolicy}).Validate(); err != nil && !h.InsecureOmitReferrerPolicy {
+		*fs = append(*fs, find("BW013", err.Error()))
+		explained[err.Error()] = true
+	}
+	if err := (headers.Config{CrossOriginOpenerPolicy: h.CrossOriginOpenerPolicy}).Validate(); err != nil && !h.InsecureOmitCrossOriginOpenerPolicy {
+		*fs = append(*fs, find("BW015", err.Error()))
+		explained[err.Error()] = true
+	}
+	for _, s := range []struct {
+		key string
+		err error
+	}{
+		{"proxy", c.Proxy.Validate()},
+		{"hosts", c.Hosts.Validate()},
+		{"https", c.HTTPS.Validate()},
+		{"headers", c.Headers.Validate()},
+	} {
+		if s.err != nil && !explained[s.err.Error()] {
+			f := find("BW001", s.err.Error())
+			f.Key = s.key
+			*fs = append(*fs, f)
+		}
+	}
+
+	// The security layer as a whole. Django reports its absence once
+	// (W001) instead of each header; so do we when every part is off.
+	securityOff := hs.AllowInsecureHTTP && hs.InsecureDisableHSTS && h.InsecureAllowSniffing && h.InsecureOmitReferrerPolicy
+	if securityOff {
+		*fs = append(*fs, find("BW002", "https.allow_insecure_http, https.insecure_disable_hsts, headers.insecure_allow_sniffing and headers.insecure_omit_referrer_policy are all set"))
+	}
+
+	// HSTS.
+	switch {
+	case hs.InsecureDisableHSTS:
+		if !securityOff {
+			*fs = append(*fs, find("BW003", "https.insecure_disable_hsts is set: no Strict-Transport-Security header is sent"))
+		}
+	default:
+		age := hs.HSTSMaxAge
+		if age == 0 {
+			age = hstsYear
+		}
+		if age > 0 && age < hstsYear {
+			*fs = append(*fs, findf("BW004", "hsts_max_age is %v (%d seconds); browsers forget the policy after that", hs.HSTSMaxAge, int64(age/time.Second)))
+		}
+		if !hs.HSTSIncludeSubdomains {
+			*fs = append(*fs, find("BW005", "hsts_include_subdomains is not set"))
+		}
+		if !hs.HSTSPreload {
+			*fs = append(*fs, find("BW006", "hsts_preload is not set"))
+		}
+	}
+
+	// Redirect.
+	if hs.AllowInsecureHTTP {
+		if !securityOff {
+			*fs = append(*fs, find("BW007", "https.allow_insecure_http is set"))
+		}
+	} else {
+		if len(hs.Exempt) > 0 {
+			*fs = append(*fs, findf("BW008", "%d exempt pattern(s): %q", len(hs.Exempt), hs.Exempt))
+		}
+		if !hs.RefuseUnsafeMethods && hs.RedirectStatus != 308 {
+			*fs = append(*fs, find("BW038", "refuse_unsafe_methods is not set and redirect_status is 301"))
+		}
+	}
+
+	// Headers.
+	if h.InsecureAllowSniffing && !securityOff {
+		*fs = append(*fs, find("BW009", "headers.insecure_allow_sniffing is set"))
+	}
+	framed := h.InsecureAllowFraming || strings.EqualFold(h.FrameOptions, "SAMEORIGIN")
+	switch {
+	case framed && hasDirective(h.CSP, "frame-ancestors"):
+		// frame-ancestors supersedes X-Frame-Options in every browser
+		// that implements CSP 2; it is the finer tool.
+	case h.InsecureAllowFraming:
+		*fs = append(*fs, find("BW010", "headers.insecure_allow_framing is set and the CSP has no frame-ancestors"))
+	case strings.EqualFold(h.FrameOptions, "SAMEORIGIN"):
+		*fs = append(*fs, findf("BW011", "frame_options is %q", h.FrameOptions))
+	}
+	if h.InsecureOmitReferrerPolicy {
+		if !securityOff {
+			*fs = append(*fs, find("BW012", "headers.insecure_omit_referrer_policy is set"))
+		}
+	} else if weak := weakReferrer(h.ReferrerPolicy); weak != "" {
+		*fs = append(*fs, findf("BW014", "referrer_policy includes %q", weak))
+	}
+	if h.InsecureOmitCrossOriginOpenerPolicy || h.CrossOriginOpenerPolicy == "unsafe-none" {
+		*fs = append(*fs, find("BW016", "the Cross-Origin-Opener-Policy is omitted or unsafe-none"))
+	}
+	checkCSP(fs, h)
+
+	// Hosts.
+	hc := c.Hosts
+	if len(hc.Allowed) == 0 {
+		*fs = append(*fs, find("BW021", "hosts.allowed is empty"))
+	}
+	for _, a := range hc.Allowed {
+		if a == "*" && hc.AllowInsecureAnyHost {
+			*fs = append(*fs, find("BW022", `hosts.allowed contains "*" and allow_insecure_any_host is set`))
+			break
+		}
+	}
+	if hc.Development {
+		*fs = append(*fs, find("BW023", "hosts.development is set"))
+	}
+
+	checkProxy(fs, c)
+}
+
+const hstsYear = 365 * 24 * time.Hour
+
+// weakReferrer returns the first token of list that sends full URLs
+// across origins, or "".
+func weakReferrer(list []string) string {
+	for _, item := range list {
+		for _, t := range strings.Split(item, ",") {
+			switch t = strings.TrimSpace(t); t {
+			case "unsafe-url", "no-referrer-when-downgrade":
+				return t
+			}
+		}
+	}
+	return ""
+}
+
+func hasDirective(p headers.Policy, name string) bool {
+	for _, d := range p {
+		if strings.EqualFold(d.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// directive returns the values of the directive that governs scripts:
+// script-src, else default-src.
+func scriptSources(p headers.Policy) ([]string, bool) {
+	var def []string
+	var hasDef bool
+	for _, d := range p {
+		switch strings.ToLower(d.Name) {
+		case "script-src":
+			return d.Values, true
+		case "default-src":
+			def, hasDef = d.Values, true
+		}
+	}
+	return def, hasDef
+}
+
+func checkCSP(fs *[]Finding, h headers.Config) {
+	if len(h.CSP) == 0 {
+		*fs = append(*fs, find("BW017", "headers.csp is empty"))
+	}
+	for _, pol := range []struct {
+		key string
+		p   headers.Policy
+	}{{"headers.csp", h.CSP}, {"headers.csp_report_only", h.CSPReportOnly}} {
+		if len(pol.p) == 0 {
+			continue
+		}
+		if srcs, ok := scriptSources(pol.p); ok {
+			if inline, weak := cspWeakness(srcs); inline != "" || weak != "" {
+				if inline != "" {
+					f := findf("BW018", "the script sources of %s include %s", pol.key, inline)
+					f.Key = pol.key
+					*fs = append(*fs, f)
+				}
+				if weak != "" {
+					f := findf("BW019", "the script sources of %s include %s", pol.key, weak)
+					f.Key = pol.key
+					*fs = append(*fs, f)
+				}
+			}
+		}
+		if usesNonce(pol.p) {
+			f := findf("BW020", "%s contains the nonce sentinel", pol.key)
+			f.Key = pol.key
+			*fs = append(*fs, f)
+		}
+	}
+}
+
+// cspWeakness classifies a script source list. 'unsafe-inline' is ignored
+// by browsers when a nonce, a hash or 'strict-dynamic' is present (CSP
+// Level 3), so it only counts without them; with 'strict-dynamic', host
+// and scheme sources are ignored too.
+func cspWeakness(srcs []string) (inline, weak string) {
+	var hasNonceOrHash, strictDynamic bool
+	for _, s := range srcs {
+		ls := strings.ToLower(s)
+		switch {
+		case s == headers.NonceSentinel || s == "'"+headers.NonceSentinel+"'",
+			strings.HasPrefix(ls, "'nonce-"), strings.HasPrefix(ls, "'sha256-"),
+			strings.HasPrefix(ls, "'sha384-"), strings.HasPrefix(ls, "'sha512-"):
+			hasNonceOrHash = true
+		case ls == "'strict-dynamic'":
+			strictDynamic = true
+		}
+	}
+	for _, s := range srcs {
+		switch ls := strings.ToLower(s); ls {
+		case "'unsafe-inline'":
+			if !hasNonceOrHash && !strictDynamic && inline == "" {
+				inline = s
+			}
+		case "'unsafe-eval'":
+			if weak == "" {
+				weak = s
+			}
+		case "*", "http:", "https:", "data:", "blob:", "filesystem:":
+			if !strictDynamic && weak == "" {
+				weak = s
+			}
+		}
+	}
+	return inline, weak
+}
+
+func usesNonce(p headers.Policy) bool {
+	for _, d := range p {
+		for _, v := range d.Values {
+			if v == headers.NonceSentinel || v == "'"+headers.NonceSentinel+"'" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func checkProxy(fs *[]Finding, c *bulwark.Config) {
+	p := c.Proxy
+	for _, t := range p.Trusted {
+		if why := tooBroad(t); why != "" {
+			*fs = append(*fs, findf("BW034", "proxy.trusted entry %q %s", t, why))
+		}
+	}
+	if len(p.Trusted) == 0 {
+		var set []string
+		if p.SSLHeader != "" {
+			set = append(set, "ssl_header")
+		}
+		if p.UseForwardedHost {
+			set = append(set, "use_forwarded_host")
+		}
+		if p.UseForwardedPort {
+			set = append(set, "use_forwarded_port")
+		}
+		if len(set) > 0 {
+			f := findf("BW035", "proxy.%s is set but proxy.trusted is empty", strings.Join(set, ", proxy."))
+			f.Key = "proxy." + set[0]
+			*fs = append(*fs, f)
+		}
+	}
+}
+
+// tooBroad says why a trusted-network entry trusts far more than a proxy
+// tier: any prefix of public address space shorter than /16 (IPv4) or
+// /32 (IPv6), which is every peer on a large part of the Internet. Named
+// sets and private prefixes are not flagged: they are the deployments'
+// own networks.
+func tooBroad(entry string) string {
+	p, err := netip.ParsePrefix(strings.TrimSpace(entry))
+	if err != nil {
+		return "" // an address, a named set, or invalid (BW001 reports it)
+	}
+	p = p.Masked()
+	a := p.Addr()
+	if a.Is4In6() && p.Bits() >= 96 {
+		a = a.Unmap()
+		p = netip.PrefixFrom(a, p.Bits()-96)
+	}
+	if p.Bits() == 0 {
+		return "trusts every address: any client can forge X-Forwarded-For, the scheme and the host"
+	}
+	if a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() {
+		return ""
+	}
+	if (a.Is4() && p.Bits() < 16) || (a.Is6() && p.Bits() < 32) {
+		return fmt.Sprintf("covers %s public addresses (/%d)", map[bool]string{true: "millions of", false: "a vast range of"}[a.Is4()], p.Bits())
+	}
+	return ""
+}
+
+// weakKey is Django's W009 rule: fewer than 50 characters, fewer than 5
+// distinct characters, or the prefix of keys Django generates for
+// development. Characters are counted as Python counts a str: code points
+// (bytes, when the key is not UTF-8).
+func weakKey(k []byte) bool {
+	n := len(k)
+	distinct := map[rune]bool{}
+	if utf8.Valid(k) {
+		n = utf8.RuneCount(k)
+		for _, r := range string(k) {
+			distinct[r] = true
+		}
+	} else {
+		for _, b := range k {
+			distinct[rune(b)] = true
+		}
+	}
+	return n < 50 || len(distinct) < 5 || strings.HasPrefix(string(k), "django-insecure-")
+}
+
+func checkSigning(fs *[]Finding, s *signing.Config) {
+	if s == nil {
+		return
+	}
+	err := s.Validate()
+	if weakKey(s.Key) {
+		f := find("BW024", "signing.key is weak")
+		if len(s.Key) == 0 {
+			// A missing key is the validation error itself: the signer
+			// cannot be built.
+			f.Severity = Error
+			f.Message = "signing.key is empty"
+			if err != nil {
+				f.Message = err.Error()
+			}
+		}
+		*fs = append(*fs, f)
+	}
+	for i, k := range s.FallbackKeys {
+		if weakKey(k) {
+			f := findf("BW025", "signing.fallback_keys[%d] is weak", i)
+			f.Key = fmt.Sprintf("signing.fallback_keys[%d]", i)
+			*fs = append(*fs, f)
+		}
+	}
+	if err != nil && !errors.Is(err, signing.ErrNoKey) {
+		f := find("BW001", err.Error())
+		f.Key = "signing"
+		*fs = append(*fs, f)
+	}
+}
+
+func checkCSRF(fs *[]Finding, d Deployment) {
+	c := d.CSRF
+	if c == nil {
+		if d.Server == nil {
+			*fs = append(*fs, find("BW026", "the deployment has no csrf layer"))
+		}
+		return
+	}
+	vc := *c
+	if vc.UseSessions && vc.Sessions == nil {
+		vc.UseSessions = false // the store is not part of a lint
+	}
+	if err := vc.Validate(); err != nil {
+		f := find("BW001", err.Error())
+		f.Key = "csrf"
+		*fs = append(*fs, f)
+	}
+	if c.InsecureSkipTokens && d.Server == nil {
+		*fs = append(*fs, find("BW027", "csrf.insecure_skip_tokens is set"))
+	}
+	if !c.InsecureSkipTokens && !c.UseSessions {
+		hs := d.Config.HTTPS
+		// Over HTTPS the cookie is always Secure; it can only go out
+		// without the flag on a plain-HTTP response, which the redirect
+		// rules out unless it is off or has exemptions.
+		if !c.CookieSecure && (hs.AllowInsecureHTTP || len(hs.Exempt) > 0) {
+			*fs = append(*fs, find("BW028", "csrf.cookie_secure is not set and plain-HTTP responses are served"))
+		}
+		if c.InsecureUnprefixedCookie {
+			*fs = append(*fs, find("BW029", "csrf.insecure_unprefixed_cookie is set"))
+		}
+	}
+	for _, o := range c.TrustedOrigins {
+		if strings.HasPrefix(strings.ToLower(o), "http://") {
+			*fs = append(*fs, findf("BW030", "trusted origin %q is plain http", o))
+		}
+	}
+}
+
+func checkSession(fs *[]Finding, s *session.Config) {
+	if s == nil {
+		return
+	}
+	ck := s.Cookie
+	if err := ck.Validate(); err != nil {
+		f := find("BW001", err.Error())
+		f.Key = "session.cookie"
+		*fs = append(*fs, f)
+	}
+	if ck.AllowInsecureCookie {
+		*fs = append(*fs, find("BW031", "session.cookie.allow_insecure_cookie is set"))
+	}
+	if ck.AllowInsecureScriptAccess {
+		*fs = append(*fs, find("BW032", "session.cookie.allow_insecure_script_access is set"))
+	}
+	switch {
+	case ck.AllowInsecureNoSameSite:
+		f := find("BW033", "session.cookie.allow_insecure_no_same_site is set")
+		f.Key = "session.cookie.allow_insecure_no_same_site"
+		*fs = append(*fs, f)
+	case strings.EqualFold(ck.SameSite, "none"):
+		*fs = append(*fs, find("BW033", `session.cookie.same_site is "none"`))
+	}
+}
+
+func checkLimits(fs *[]Finding, l *limits.Config) {
+	if l == nil {
+		return
+	}
+	if err := l.Validate(); err != nil {
+		f := find("BW001", err.Error())
+		f.Key = "limits"
+		*fs = append(*fs, f)
+	}
+	report := func(prefix string, v limits.Values) {
+		for _, x := range []struct {
+			key string
+			n   int64
+		}{
+			{"max_body_bytes", v.MaxBodyBytes}, {"max_form_bytes", v.MaxFormBytes},
+			{"max_fields", int64(v.MaxFields)}, {"max_files", int64(v.MaxFiles)},
+			{"max_file_bytes", v.MaxFileBytes}, {"max_part_header_bytes", int64(v.MaxPartHeaderBytes)},
+		} {
+			if x.n == limits.Unlimited {
+				f := findf("BW036", "%s%s is unlimited", prefix, x.key)
+				f.Key = prefix + x.key
+				*fs = append(*fs, f)
+			}
+		}
+	}
+	report("limits.", l.Values)
+	for i, r := range l.Routes {
+		report(fmt.Sprintf("limits.routes[%d].", i), r.Values)
+	}
+}
+
+func checkMedia(fs *[]Finding, d Deployment) {
+	m := d.Media
+	if m == nil || !m.Enabled() {
+		return
+	}
+	site := m.SiteHosts
+	if len(site) == 0 {
+		for _, h := range d.Config.Hosts.Allowed {
+			if h = strings.TrimPrefix(h, "."); h != "" && h != "*" {
+				site = append(site, h)
+			}
+		}
+	}
+	bad := false
+	for _, mh := range m.Hosts {
+		for _, s := range site {
+			if registrable(mh) != "" && registrable(mh) == registrable(s) || strings.EqualFold(mh, s) {
+				*fs = append(*fs, findf("BW037", "media host %q and site host %q share the registrable domain %q", mh, s, registrable(s)))
+				bad = true
+			}
+		}
+	}
+	mc := *m
+	mc.SiteHosts = site
+	if err := mc.Validate(); err != nil && !bad {
+		f := find("BW001", err.Error())
+		f.Key = "media"
+		*fs = append(*fs, f)
+	}
+}
+
+// registrable returns the eTLD+1 of a host name, lower-cased, or "" for
+// IP addresses and names without one.
+func registrable(h string) string {
+	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	if _, err := netip.ParseAddr(h); err == nil {
+		return ""
+	}
+	r, err := publicsuffix.EffectiveTLDPlusOne(h)
+	if err != nil {
+		return ""
+	}
+	return r
+}

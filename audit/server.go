@@ -1,0 +1,150 @@
+package audit
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+func checkServer(fs *[]Finding, d Deployment) {
+	s := d.Server
+	if s.Validate != nil {
+		if err := s.Validate(); err != nil {
+			f := find("BW101", err.Error())
+			f.Key = ""
+			*fs = append(*fs, f)
+		}
+	}
+	now := s.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if s.CertFile != "" || s.KeyFile != "" {
+		checkCertFiles(fs, s, d.Config.Hosts.Allowed, now)
+	}
+	if a := s.AdminAddr; a != "" && a != "off" && !loopbackAddr(a) {
+		*fs = append(*fs, findf("BW106", "listen.admin is %q", a))
+	}
+	if u, err := url.Parse(s.UpstreamURL); err == nil && u.Scheme == "http" && u.Hostname() != "" {
+		if h := u.Hostname(); h != "localhost" {
+			if ip, err := netip.ParseAddr(h); err != nil || !ip.Unmap().IsLoopback() {
+				*fs = append(*fs, findf("BW107", "upstream.url is %q", s.UpstreamURL))
+			}
+		}
+	}
+	if s.ReadHeaderTimeout > time.Minute {
+		f := findf("BW108", "timeouts.read_header is %v", s.ReadHeaderTimeout)
+		f.Key = "timeouts.read_header"
+		*fs = append(*fs, f)
+	}
+	if s.IdleTimeout > 30*time.Minute {
+		f := findf("BW108", "timeouts.idle is %v", s.IdleTimeout)
+		f.Key = "timeouts.idle"
+		*fs = append(*fs, f)
+	}
+	if s.ACMEHosts != nil {
+		allowed := d.Config.Hosts.Allowed
+		for _, h := range s.ACMEHosts {
+			if !hostAllowed(h, allowed) {
+				*fs = append(*fs, findf("BW109", "tls.acme.hosts has %q, which hosts.allowed does not allow", h))
+			}
+		}
+		for _, a := range allowed {
+			if a == "*" || strings.HasPrefix(a, ".") {
+				continue // patterns: ACME needs exact names, listed separately
+			}
+			if _, err := netip.ParseAddr(strings.Trim(a, "[]")); err == nil {
+				continue // ACME certificates name hosts, not addresses
+			}
+			if !containsFold(s.ACMEHosts, a) {
+				*fs = append(*fs, findf("BW110", "hosts.allowed has %q, which tls.acme.hosts does not list", a))
+			}
+		}
+	}
+	if s.NoCSRF {
+		*fs = append(*fs, find("BW111", "edge.allow_insecure_no_csrf is set"))
+	}
+	if s.NoSameSite {
+		*fs = append(*fs, find("BW112", "edge.cookies.allow_insecure_no_same_site is set"))
+	}
+}
+
+func checkCertFiles(fs *[]Finding, s *Server, allowed []string, now time.Time) {
+	pair, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
+	if err != nil {
+		key := "tls.cert_file"
+		if _, e := os.Stat(s.CertFile); e == nil {
+			key = "tls.key_file"
+		}
+		f := find("BW102", err.Error())
+		f.Key = key
+		*fs = append(*fs, f)
+		return
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		*fs = append(*fs, find("BW102", err.Error()))
+		return
+	}
+	switch {
+	case now.After(leaf.NotAfter):
+		*fs = append(*fs, findf("BW103", "the certificate expired on %s", leaf.NotAfter.UTC().Format(time.DateOnly)))
+	case now.Before(leaf.NotBefore):
+		*fs = append(*fs, findf("BW103", "the certificate is valid only from %s", leaf.NotBefore.UTC().Format(time.DateOnly)))
+	case leaf.NotAfter.Sub(now) < 30*24*time.Hour:
+		*fs = append(*fs, findf("BW104", "the certificate expires on %s", leaf.NotAfter.UTC().Format(time.DateOnly)))
+	}
+	for _, a := range allowed {
+		if a == "*" {
+			continue
+		}
+		name := strings.Trim(strings.TrimPrefix(a, "."), "[]")
+		if err := leaf.VerifyHostname(name); err != nil {
+			*fs = append(*fs, findf("BW105", "hosts.allowed has %q, which the certificate (%s) does not name", a, strings.Join(leaf.DNSNames, ", ")))
+		}
+	}
+}
+
+// hostAllowed matches a host name against hosts.allowed patterns as the
+// hosts package does (exact, or ".domain" for the domain and its
+// subdomains), case-insensitively.
+func hostAllowed(h string, allowed []string) bool {
+	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	for _, a := range allowed {
+		a = strings.ToLower(a)
+		switch {
+		case a == "*", a == h:
+			return true
+		case strings.HasPrefix(a, ".") && (h == a[1:] || strings.HasSuffix(h, a)):
+			return true
+		}
+	}
+	return false
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// loopbackAddr reports whether a host:port listens on loopback only.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/BurntSushi/toml"
+	"github.com/bulwarkdev/bulwark"
+	"github.com/bulwarkdev/bulwark/audit"
+	"github.com/bulwarkdev/bulwark/internal/gateway"
+)
+
+// runCheck lints a configuration file: "bulwark check [--config FILE]
+// [--json] [--gateway] [--fail-on error|warning|info]". Exit status 0: no
+// finding at or above --fail-on; 1: at least one; 2: usage error, or a
+// file that cannot be read or decoded (the message names the line).
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "bulwark.toml", "configuration `file` (TOML)")
+	asJSON := fs.Bool("json", false, "print the findings as JSON")
+	gw := fs.Bool("gateway", false, "the file is a gateway configuration (bulwark serve): also check listeners, certificates, upstream and timeouts")
+	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at least this `severity` (error, warning or info)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: bulwark check [--config bulwark.toml] [--json] [--gateway] [--fail-on error|warning|info]\n\n"+
+			"Lints a configuration as Django's check --deploy lints settings, and prints\n"+
+			"one finding a line: ID severity key: message (fix).\n\n"+
+			"Exit status: 0 clean, 1 a finding at or above --fail-on, 2 usage or file error.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bulwark check: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	threshold, err := audit.ParseSeverity(*failOn)
+	if err != nil {
+		fmt.Fprintf(stderr, "bulwark check: --fail-on: %v\n", err)
+		return 2
+	}
+
+	var findings []audit.Finding
+	if *gw {
+		d, err := gatewayDeployment(*path)
+		if err != nil {
+			fmt.Fprintf(stderr, "bulwark check: %v\n", err)
+			return 2
+		}
+		findings = audit.CheckDeployment(d)
+	} else {
+		cfg, err := bulwark.LoadConfig(*path)
+		if err != nil {
+			fmt.Fprintf(stderr, "bulwark check: %v\n", err)
+			return 2
+		}
+		findings = audit.Check(cfg)
+	}
+
+	if *asJSON {
+		if findings == nil {
+			findings = []audit.Finding{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Config   string          `json:"config"`
+			Findings []audit.Finding `json:"findings"`
+		}{*path, findings}); err != nil {
+			fmt.Fprintf(stderr, "bulwark check: %v\n", err)
+			return 2
+		}
+	} else {
+		n := map[audit.Severity]int{}
+		for _, f := range findings {
+			fmt.Fprintln(stdout, f.String())
+			n[f.Severity]++
+		}
+		fmt.Fprintf(stdout, "%s: %d error(s), %d warning(s), %d info\n", *path, n[audit.Error], n[audit.Warning], n[audit.Info])
+	}
+	if m, ok := audit.Max(findings); ok && m >= threshold {
+		return 1
+	}
+	return 0
+}
+
+// gatewayDeployment decodes a gateway configuration without validating
+// it (validation errors are findings, BW001/BW101), and describes it for
+// audit.CheckDeployment. A file that cannot be decoded is an error with
+// the gateway loader's own message (which names the line).
+func gatewayDeployment(path string) (audit.Deployment, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return audit.Deployment{}, err
+	}
+	var c gateway.Config
+	md, err := toml.Decode(string(b), &c)
+	if err == nil && len(md.Undecoded()) > 0 {
+		err = errors.New("unknown key")
+	}
+	if err != nil {
+		// The gateway's loader formats decoding errors with their line.
+		if _, perr := gateway.Parse(b); perr != nil {
+			return audit.Deployment{}, fmt.Errorf("%s: %w", path, perr)
+		}
+		return audit.Deployment{}, fmt.Errorf("%s: %w", path, err)
+	}
+	eff := c.WithDefaults()
+	d := audit.Deployment{
+		Config: c.Config,
+		Limits: &c.Limits,
+		Media:  &c.Media,
+		Server: &audit.Server{
+			Validate:          c.Validate,
+			AdminAddr:         eff.Listen.Admin,
+			CertFile:          c.TLS.CertFile,
+			KeyFile:           c.TLS.KeyFile,
+			UpstreamURL:       c.Upstream.URL,
+			ReadHeaderTimeout: eff.Timeouts.ReadHeader,
+			IdleTimeout:       eff.Timeouts.Idle,
+			NoCSRF:            c.Edge.AllowInsecureNoCSRF,
+			NoSameSite:        c.Edge.Cookies.AllowInsecureNoSameSite,
+		},
+	}
+	if c.TLS.ACME.Enabled {
+		d.Server.ACMEHosts = append([]string{}, c.TLS.ACME.Hosts...)
+	}
+	if !c.Edge.AllowInsecureNoCSRF {
+		cc := c.CSRF
+		// The gateway forces the token layer off at the edge; the
+		// upstream owns its tokens.
+		cc.InsecureSkipTokens = true
+		d.CSRF = &cc
+	}
+	return d, nil
+}
