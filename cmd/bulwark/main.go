@@ -27,7 +27,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the gateway in front of an upstream app (TLS, redirects, HSTS, host validation, CSRF, upload checks)", runServe},
 	{"demo", "run the gateway, a sample app and a local CA on loopback, with no setup", runDemo},
-	{"check", "lint a configuration file, like Django's check --deploy", nil},
+	{"check", "lint a configuration file, like Django's check --deploy", runCheck},
 	{"scan", "audit a live site from outside: redirects, HSTS, cookies, host header, CSRF, media, TLS", nil},
 	{"inspect", "decide whether uploaded files are safe to accept, by content", runInspect},
 	{"sessions", "manage session stores (purge expired sessions)", runSessions},
