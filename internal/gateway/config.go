@@ -201,7 +201,8 @@ type EdgeConfig struct {
 }
 
 // CookieConfig hardens every Set-Cookie the upstream sends. Secure is
-// always added: the gateway only proxies requests that arrived over HTTPS.
+// always added to cookies set in answer to an HTTPS request (every request,
+// unless https.allow_insecure_http lets plain HTTP through).
 type CookieConfig struct {
 	// HTTPOnly lists cookie names that get HttpOnly (scripts can't read
 	// them). Nil means ["sessionid"], Django's session cookie. The CSRF

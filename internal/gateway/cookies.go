@@ -23,14 +23,18 @@ func newCookieHardener(c CookieConfig) *cookieHardener {
 
 // harden rewrites the Set-Cookie lines of h in place. It returns the
 // number of lines dropped because they could not be parsed.
-func (ch *cookieHardener) harden(h http.Header) (dropped int) {
+//
+// https is whether the client's request was secure: Secure is added only
+// then (a plain-HTTP site, allowed with https.allow_insecure_http, could
+// not set a Secure cookie at all).
+func (ch *cookieHardener) harden(h http.Header, https bool) (dropped int) {
 	lines := h["Set-Cookie"]
 	if len(lines) == 0 {
 		return 0
 	}
 	out := lines[:0]
 	for _, line := range lines {
-		v, ok := ch.hardenLine(line)
+		v, ok := ch.hardenLine(line, https)
 		if !ok {
 			dropped++
 			continue
@@ -55,7 +59,7 @@ func (ch *cookieHardener) harden(h http.Header) (dropped int) {
 // (Cookie.String drops attributes it does not know, such as Partitioned on
 // older versions or a vendor's own, and re-quotes values); instead its own
 // attributes are kept byte for byte and only missing ones are appended.
-func (ch *cookieHardener) hardenLine(line string) (string, bool) {
+func (ch *cookieHardener) hardenLine(line string, https bool) (string, bool) {
 	c, err := http.ParseSetCookie(line)
 	if err != nil {
 		return "", false
@@ -65,7 +69,7 @@ func (ch *cookieHardener) hardenLine(line string) (string, bool) {
 	// more lenient) as Secure, SameSite and HttpOnly. Where a browser would
 	// read more than net/http (an attribute with a malformed value, such as
 	// `Secure="`), appending a clean attribute is harmless.
-	secure, httpOnly := c.Secure, c.HttpOnly
+	secure, httpOnly := c.Secure || !https, c.HttpOnly
 	sameSite := c.SameSite == http.SameSiteLaxMode || c.SameSite == http.SameSiteStrictMode || c.SameSite == http.SameSiteNoneMode
 	badSameSite := !sameSite && hasAttr(line, "samesite")
 	needHTTPOnly := !httpOnly && ch.httpOnly[c.Name]

@@ -562,3 +562,15 @@ func TestHTTPSUpstream(t *testing.T) {
 		t.Errorf("unverifiable https upstream: %d %q, want 502", resp.StatusCode, body)
 	}
 }
+
+func TestCookiesOverAllowedPlainHTTP(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) { c.HTTPS.AllowInsecureHTTP = true })
+	resp, _ := e.get(e.http + "/cookies?c=sessionid%3Dabc")
+	if got := resp.Header.Get("Set-Cookie"); got != "sessionid=abc; HttpOnly; SameSite=Lax" {
+		t.Errorf("plain-HTTP Set-Cookie = %q, want HttpOnly and SameSite but not Secure", got)
+	}
+	resp, _ = e.get(e.https + "/cookies?c=sessionid%3Dabc")
+	if got := resp.Header.Get("Set-Cookie"); got != "sessionid=abc; Secure; HttpOnly; SameSite=Lax" {
+		t.Errorf("HTTPS Set-Cookie = %q", got)
+	}
+}

@@ -29,7 +29,7 @@ func FuzzHardenSetCookie(f *testing.F) {
 	}
 	h := newCookieHardener(CookieConfig{HTTPOnly: []string{"sessionid"}})
 	f.Fuzz(func(t *testing.T, line string) {
-		out, ok := h.hardenLine(line)
+		out, ok := h.hardenLine(line, true)
 		if !ok {
 			// Dropped lines must be ones net/http refuses.
 			if _, err := http.ParseSetCookie(line); err == nil {
@@ -109,7 +109,7 @@ func TestHardenCookieAlreadyHardAllocs(t *testing.T) {
 	// ParseSetCookie itself allocates (the cookie and its split); the
 	// hardening adds nothing when the cookie is already hard.
 	base := testing.AllocsPerRun(100, func() { http.ParseSetCookie(hdr["Set-Cookie"][0]) })
-	if n := testing.AllocsPerRun(100, func() { h.harden(hdr) }); n > base {
+	if n := testing.AllocsPerRun(100, func() { h.harden(hdr, true) }); n > base {
 		t.Errorf("harden allocates %v times, ParseSetCookie alone %v", n, base)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	pathpkg "path"
 	"strings"
 	"time"
+
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // tree is one handler tree, built from one configuration. A reload builds
@@ -71,7 +73,13 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			h := res.Header
 			// Security headers the edge also sets are reduced to the
 			// edge's value when the response is written (see dedupe).
-			if n := cookies.harden(h); n > 0 {
+			// Fail closed: without facts (never in this tree), assume
+			// HTTPS and add Secure.
+			secure := true
+			if f, ok := trustedproxy.FactsFrom(res.Request); ok {
+				secure = f.Scheme == "https"
+			}
+			if n := cookies.harden(h, secure); n > 0 {
 				logger.LogAttrs(res.Request.Context(), slog.LevelInfo, "set-cookie dropped",
 					slog.String("event", "set_cookie_dropped"),
 					slog.String("reason", "unparsable"),
