@@ -2,9 +2,11 @@ package gateway_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/internal/gateway"
 )
 
@@ -70,5 +72,30 @@ func TestNewRejectsLibraryConfigErrors(t *testing.T) {
 	c.Hosts.Allowed = []string{"*"} // needs allow_insecure_any_host
 	if _, err := gateway.New(c, nil); !errors.Is(err, gateway.ErrInvalidConfig) {
 		t.Errorf("New with hosts.allowed = [*]: %v, want ErrInvalidConfig", err)
+	}
+}
+
+// TestLibrarySectionsNotShadowed fails when bulwark.Config gains a section
+// that gateway.Config also defines itself: the gateway's field would hide
+// the library's in the TOML file while bulwark.New built the library's
+// layer from its zero value. The gateway must then use the library's
+// section instead of its own.
+func TestLibrarySectionsNotShadowed(t *testing.T) {
+	lib := map[string]bool{}
+	lt := reflect.TypeFor[bulwark.Config]()
+	for i := 0; i < lt.NumField(); i++ {
+		if tag, _, _ := strings.Cut(lt.Field(i).Tag.Get("toml"), ","); tag != "" && tag != "-" {
+			lib[tag] = true
+		}
+	}
+	gt := reflect.TypeFor[gateway.Config]()
+	for i := 0; i < gt.NumField(); i++ {
+		f := gt.Field(i)
+		if f.Anonymous {
+			continue
+		}
+		if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); lib[tag] {
+			t.Errorf("gateway.Config.%s ([%s]) shadows the library section of the same name", f.Name, tag)
+		}
 	}
 }
