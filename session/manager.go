@@ -124,6 +124,7 @@ type state struct {
 	scratch [idLen]byte
 }
 
+// Value answers ctxKey{} with the state, everything else from the parent.
 func (st *state) Value(k any) any {
 	if k == (ctxKey{}) {
 		return st
@@ -567,6 +568,8 @@ type writer struct {
 // replaced by an error response.
 var errReplaced = errors.New("session: response replaced after a session store failure")
 
+// WriteHeader commits the session before the first final status goes
+// out, and replaces the response when the commit fails.
 func (w *writer) WriteHeader(code int) {
 	if w.started {
 		if !w.failed {
@@ -587,6 +590,8 @@ func (w *writer) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write commits (an implicit 200) before the first byte; after a replaced
+// response the handler's writes are dropped with errReplaced.
 func (w *writer) Write(b []byte) (int, error) {
 	if !w.started {
 		w.WriteHeader(http.StatusOK)
