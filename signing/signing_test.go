@@ -231,3 +231,19 @@ func TestDecompressionCap(t *testing.T) {
 		t.Fatalf("allocated %d bytes inflating a bomb, want < 4 MiB", got)
 	}
 }
+
+func TestBase62(t *testing.T) {
+	for i := int64(-100); i < 100; i++ {
+		if got, err := signing.B62Decode(signing.B62Encode(i)); err != nil || got != i {
+			t.Fatalf("round trip of %d: %d, %v", i, got, err)
+		}
+	}
+	for _, bad := range []string{"", "-", "+1", "1 ", "zzzzzzzzzzzz", "AzL8n0Y58m8", "ab$"} {
+		if _, err := signing.B62Decode(bad); err == nil {
+			t.Errorf("B62Decode(%q) accepted", bad)
+		}
+	}
+	if got, _ := signing.B62Decode("AzL8n0Y58m7"); got != 1<<63-1 {
+		t.Errorf("max int64: %d", got)
+	}
+}
