@@ -155,6 +155,13 @@ func (s *Store) Open(ctx context.Context, value string) (string, []byte, bool, e
 	if len(value) > 4096 || base64.RawURLEncoding.DecodedLen(len(value)) < minLen {
 		return "", nil, false, nil
 	}
+	// Only the base64url alphabet: Go's decoder skips '\r' and '\n', which
+	// would give one sealed value several spellings.
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return "", nil, false, nil
+		}
+	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
 	if err != nil || len(raw) < minLen {
 		return "", nil, false, nil

@@ -147,6 +147,11 @@ func testTampered(t *testing.T, s session.CookieStore, _ bool) {
 	}
 	MustNotOpen(t, s, v+"A")
 	MustNotOpen(t, s, strings.ToUpper(v))
+	// Another spelling of the same bytes is a different value: a store
+	// must not skip characters (Go's base64 decoder ignores \r and \n).
+	MustNotOpen(t, s, v[:10]+"\n"+v[10:])
+	MustNotOpen(t, s, v[:10]+"\r\n"+v[10:])
+	MustNotOpen(t, s, v+"=")
 	MustNotOpen(t, s, v+v)
 }
 
