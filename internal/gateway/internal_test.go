@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -162,3 +164,35 @@ func TestLabelSafe(t *testing.T) {
 		}
 	}
 }
+
+func TestObserveAllocs(t *testing.T) {
+	m := newMetrics()
+	noop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	req, _ := http.NewRequest("GET", "https://example.com/x", nil)
+	req.RemoteAddr = "192.0.2.1:1234"
+	w := &discardWriter{h: http.Header{}}
+	base := testing.AllocsPerRun(200, func() { noop.ServeHTTP(w, req) })
+	for _, tc := range []struct {
+		name   string
+		access *slog.Logger
+		max    float64
+	}{
+		{"no access log", nil, 0},
+		// The refused-before-facts fallback (one Facts) and slog's
+		// attribute overflow (more than five attributes).
+		{"access log", slog.New(slog.NewJSONHandler(io.Discard, nil)), 2},
+	} {
+		h := observe(noop, tc.access, m)
+		n := testing.AllocsPerRun(200, func() { h.ServeHTTP(w, req) }) - base
+		t.Logf("%s: %v", tc.name, n)
+		if n > tc.max {
+			t.Errorf("%s: observe costs %v allocations per request, want <= %v", tc.name, n, tc.max)
+		}
+	}
+}
+
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
