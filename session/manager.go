@@ -221,7 +221,9 @@ func wellFormedID(s string) bool {
 
 // storeKey is what a Store sees instead of the id: base64url(SHA-256(id)),
 // or HMAC-SHA256 with StoreKeySecret. A store dump, a slow-query log or a
-// store key in an error message therefore never yields a usable cookie.
+// store key in an error message therefore never yields a usable cookie,
+// and a store's lookup (an index or hash-table probe, not constant time)
+// compares hashes, so its timing says nothing about valid ids.
 //
 // scratch is heap memory the caller owns (the request state): hashing from
 // it avoids an allocation per request.
