@@ -287,6 +287,8 @@ func (c Config) WithDefaults() Config {
 	if c.TLS.ACME.Enabled && len(c.TLS.ACME.Hosts) == 0 {
 		c.TLS.ACME.Hosts = exactHosts(c.Hosts.Allowed)
 	}
+	// What the edge actually runs (see the CSRF field).
+	c.CSRF.InsecureSkipTokens = true
 	if c.Edge.Cookies.HTTPOnly == nil {
 		c.Edge.Cookies.HTTPOnly = []string{"sessionid"}
 	}
