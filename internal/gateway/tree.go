@@ -31,11 +31,14 @@ func (t *tree) close() {
 	}
 }
 
-// octetStream is the type given to upstream responses that have none; see
-// modifyResponse.
-var octetStream = []string{"application/octet-stream"}
-
-var nosniff = []string{"nosniff"}
+// octetStream is the type given to upstream responses that have none, and
+// nosniff the X-Content-Type-Options value (see ModifyResponse in
+// buildTree). Shared without copying: ReverseProxy copies each value into
+// the client's header, it never writes into these slices.
+var (
+	octetStream = []string{"application/octet-stream"}
+	nosniff     = []string{"nosniff"}
+)
 
 func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	target, err := cfg.upstreamURL()
@@ -71,10 +74,11 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 		ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
 		ModifyResponse: func(res *http.Response) error {
 			h := res.Header
-			// Security headers the edge also sets are reduced to the
-			// edge's value when the response is written (see dedupe).
-			// Fail closed: without facts (never in this tree), assume
-			// HTTPS and add Secure.
+			// (Security headers the edge also sets are reduced to the
+			// edge's value when the response is written: see dedupe.)
+			//
+			// Cookies: fail closed, without facts (never in this tree)
+			// assume HTTPS and add Secure.
 			secure := true
 			if f, ok := trustedproxy.FactsFrom(res.Request); ok {
 				secure = f.Scheme == "https"
