@@ -226,3 +226,28 @@ func TestMediaHost(t *testing.T) {
 		t.Errorf("site: %d", resp.StatusCode)
 	}
 }
+
+func TestUploadInspectionOverHTTP2(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) { c.Edge.UploadPaths = []string{"/upload/"} })
+	c := e.newClient(true)
+	clean := pngBytes(t)
+	polyglot := append(append([]byte{}, clean...), []byte("<html><script>alert(1)</script>")...)
+	for _, tc := range []struct {
+		content []byte
+		want    int
+	}{{clean, 200}, {polyglot, 415}} {
+		body, ct := multipartBody(t, "avatar", "a.png", tc.content)
+		req, _ := http.NewRequest("POST", e.https+"/upload/avatar", struct{ io.Reader }{body}) // no length: streamed
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.StatusCode != tc.want {
+			t.Errorf("%s: status %d, want %d over HTTP/2", resp.Proto, resp.StatusCode, tc.want)
+		}
+	}
+}
