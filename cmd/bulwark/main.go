@@ -28,7 +28,7 @@ var commands = []command{
 	{"serve", "run the gateway in front of an upstream app (TLS, redirects, HSTS, host validation, CSRF, upload checks)", runServe},
 	{"demo", "run the gateway, a sample app and a local CA on loopback, with no setup", runDemo},
 	{"check", "lint a configuration file, like Django's check --deploy", runCheck},
-	{"scan", "audit a live site from outside: redirects, HSTS, cookies, host header, CSRF, media, TLS", nil},
+	{"scan", "audit a live site from outside: redirects, HSTS, cookies, host header, CSRF, media, TLS", runScan},
 	{"inspect", "decide whether uploaded files are safe to accept, by content", runInspect},
 	{"sessions", "manage session stores (purge expired sessions)", runSessions},
 	{"version", "print the version", runVersion},

@@ -1,0 +1,801 @@
+package audit
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ScanOptions configures Scan. The zero value probes the URL with the
+// system's roots, no POST probes, and the plain-HTTP redirect on port 80.
+type ScanOptions struct {
+	// HTTPURL is the plain-HTTP URL probed for the redirect to HTTPS.
+	// Empty: the scanned URL itself when it is http, else the same host
+	// on port 80 and path "/". It must name the same host.
+	HTTPURL string
+
+	// RootCAs verifies the site's certificate. Nil: the system roots.
+	RootCAs *x509.CertPool
+
+	// Resolve sends connections for a host to another address, as curl's
+	// --resolve: "example.com" → "192.0.2.7" (the port of the URL is
+	// kept) or "192.0.2.7:8443". Keys are host names without port.
+	Resolve map[string]string
+
+	// PostPaths are the paths on which the CSRF probes are sent: a
+	// cross-site POST (which must be refused with 403) and a same-origin
+	// one. POSTs may change state, so none is sent unless a path is named.
+	PostPaths []string
+
+	// Timeout bounds each request. Zero: 10 seconds.
+	Timeout time.Duration
+
+	// Now is the time certificates are checked against. Zero: time.Now.
+	Now time.Time
+}
+
+// Probe is one request Scan sent, for the report.
+type Probe struct {
+	Name   string `json:"name"`
+	Method string `json:"method"`
+	URL    string `json:"url"`
+	// Status is the response's status, 0 when there was none.
+	Status int `json:"status,omitempty"`
+	// Location is the redirect target, if any.
+	Location string `json:"location,omitempty"`
+	// Error is the transport error, if any.
+	Error string `json:"error,omitempty"`
+}
+
+// Report is the result of Scan.
+type Report struct {
+	// URL is the scanned URL.
+	URL string `json:"url"`
+	// Start and Duration say when the scan ran and how long it took.
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration"`
+	// TLSVersion is the negotiated version of the main HTTPS connection
+	// ("TLS 1.3"), empty for a plain-HTTP site.
+	TLSVersion string `json:"tls_version,omitempty"`
+	// Findings are the problems found, in probe order.
+	Findings []Finding `json:"findings"`
+	// Probes lists every request sent.
+	Probes []Probe `json:"probes"`
+}
+
+// ErrForeignHost is returned (wrapped) for any attempt to connect to a
+// host other than the scanned one: Scan never contacts anything else, even
+// when a redirect points elsewhere.
+var ErrForeignHost = errors.New("audit: refusing to contact a host other than the scanned one")
+
+// maxBody bounds how much of a response body is read (for reflection
+// checks).
+const maxBody = 1 << 20
+
+// Scan probes the site at rawURL from outside, as any client could: the
+// HTTP→HTTPS redirect, HSTS and preload eligibility, security headers,
+// cookies, host-header injection, CSRF origin handling on opts.PostPaths,
+// and TLS versions and certificate. It returns an error only when rawURL
+// is unusable or the site cannot be reached at all; everything else is a
+// finding.
+func Scan(ctx context.Context, rawURL string, opts ScanOptions) (Report, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil {
+		return Report{}, fmt.Errorf("audit: %q is not an http or https URL", rawURL)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	s := &scanner{
+		opts:   opts,
+		host:   strings.ToLower(u.Hostname()),
+		report: Report{URL: u.String(), Start: time.Now()},
+	}
+	if s.opts.Timeout == 0 {
+		s.opts.Timeout = 10 * time.Second
+	}
+	if s.opts.Now.IsZero() {
+		s.opts.Now = time.Now()
+	}
+	s.client = s.newClient(false)
+	defer func() { s.client.CloseIdleConnections() }()
+
+	httpsURL := u
+	if u.Scheme == "http" {
+		httpsURL = s.checkRedirect(ctx, u)
+		if httpsURL == nil {
+			// No redirect: try the default HTTPS port on the same host.
+			httpsURL = &url.URL{Scheme: "https", Host: u.Hostname(), Path: u.Path}
+			if strings.Contains(u.Hostname(), ":") {
+				httpsURL.Host = "[" + u.Hostname() + "]"
+			}
+		}
+	} else {
+		hu := opts.HTTPURL
+		if hu == "" {
+			h := u.Hostname()
+			if strings.Contains(h, ":") {
+				h = "[" + h + "]"
+			}
+			hu = "http://" + h + "/"
+		}
+		pu, err := url.Parse(hu)
+		if err != nil || pu.Scheme != "http" || !strings.EqualFold(pu.Hostname(), s.host) {
+			return Report{}, fmt.Errorf("audit: HTTP URL %q is not an http URL on host %q", hu, s.host)
+		}
+		s.redirectOK = s.checkRedirect(ctx, pu) != nil
+	}
+
+	resp, chain, err := s.getHTTPS(ctx, httpsURL)
+	if err != nil {
+		if u.Scheme == "http" && len(s.report.Probes) > 0 && s.report.Probes[0].Error == "" {
+			s.add(findf("BW226", "%s answered over plain HTTP, and HTTPS failed: %v", u, err))
+			return s.finish(), nil
+		}
+		return Report{}, fmt.Errorf("audit: %s: %w", httpsURL, err)
+	}
+	s.checkHSTS(resp, chain)
+	s.checkHeaders(resp)
+	s.checkCookies(chain)
+	s.checkHostInjection(ctx, httpsURL)
+	for _, p := range opts.PostPaths {
+		s.checkCSRF(ctx, httpsURL, p)
+	}
+	s.checkTLS(ctx, httpsURL)
+	return s.finish(), nil
+}
+
+type scanner struct {
+	opts       ScanOptions
+	host       string
+	client     *http.Client
+	report     Report
+	verifyErr  error // the certificate verification error, if any
+	insecure   bool  // the client skips verification after BW224
+	redirectOK bool  // plain HTTP redirects to https on the same host
+}
+
+func (s *scanner) add(f Finding) { s.report.Findings = append(s.report.Findings, f) }
+
+func (s *scanner) finish() Report {
+	s.report.Duration = time.Since(s.report.Start).Round(time.Millisecond)
+	if s.report.Findings == nil {
+		s.report.Findings = []Finding{}
+	}
+	return s.report
+}
+
+// dial connects to addr only when its host is the scanned one, through
+// opts.Resolve when it names the host.
+func (s *scanner) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(host, s.host) {
+		return nil, fmt.Errorf("%w: %q", ErrForeignHost, host)
+	}
+	if to, ok := s.opts.Resolve[s.host]; ok {
+		if h, p, err := net.SplitHostPort(to); err == nil {
+			host, port = h, p
+		} else {
+			host = strings.Trim(to, "[]")
+		}
+	}
+	d := net.Dialer{Timeout: s.opts.Timeout}
+	return d.DialContext(ctx, network, net.JoinHostPort(host, port))
+}
+
+func (s *scanner) tlsConfig(insecure bool) *tls.Config {
+	return &tls.Config{
+		RootCAs:            s.opts.RootCAs,
+		ServerName:         s.host,
+		InsecureSkipVerify: insecure,
+	}
+}
+
+func (s *scanner) newClient(insecure bool) *http.Client {
+	return &http.Client{
+		Timeout: s.opts.Timeout,
+		Transport: &http.Transport{
+			Proxy:               nil, // never through environment proxies: only the site is contacted
+			DialContext:         s.dial,
+			TLSClientConfig:     s.tlsConfig(insecure),
+			TLSHandshakeTimeout: s.opts.Timeout,
+			ForceAttemptHTTP2:   false,
+		},
+		// Redirects are examined, never followed blindly.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// do sends req and records the probe; the body is read (up to maxBody)
+// and returned.
+func (s *scanner) do(name string, req *http.Request) (*http.Response, []byte, error) {
+	p := Probe{Name: name, Method: req.Method, URL: req.URL.String()}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		p.Error = err.Error()
+		s.report.Probes = append(s.report.Probes, p)
+		return nil, nil, err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	resp.Body.Close()
+	p.Status = resp.StatusCode
+	p.Location = resp.Header.Get("Location")
+	s.report.Probes = append(s.report.Probes, p)
+	return resp, body, nil
+}
+
+// checkRedirect probes plain HTTP at u and follows redirects on the same
+// host. It returns the HTTPS URL reached, or nil when plain HTTP does not
+// lead to HTTPS on this host.
+func (s *scanner) checkRedirect(ctx context.Context, u *url.URL) *url.URL {
+	cur := u
+	viaHTTP := false
+	for hop := 0; hop < 10; hop++ {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cur.String(), nil)
+		resp, _, err := s.do("http redirect", req)
+		if err != nil {
+			if hop == 0 {
+				s.add(findf("BW204", "%s: %v", cur, err))
+			}
+			return nil
+		}
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
+			if resp.StatusCode < 300 {
+				f := findf("BW201", "%s answered %d over plain HTTP", cur, resp.StatusCode)
+				if hop > 0 {
+					f.Message += " (after a redirect)"
+				}
+				s.add(f)
+			}
+			return nil
+		}
+		next, err := cur.Parse(loc)
+		if err != nil {
+			s.add(findf("BW202", "%s redirects to an invalid Location %q", cur, loc))
+			return nil
+		}
+		if resp.StatusCode != http.StatusMovedPermanently && resp.StatusCode != http.StatusPermanentRedirect {
+			s.add(findf("BW203", "%s redirects with %d", cur, resp.StatusCode))
+		}
+		if !strings.EqualFold(next.Hostname(), s.host) {
+			// Never contacted: the scan stays on its host.
+			s.add(findf("BW202", "%s redirects to another host: %s", cur, next.Redacted()))
+			return nil
+		}
+		if next.Scheme == "https" {
+			if viaHTTP {
+				s.add(findf("BW202", "%s reaches HTTPS only after another plain-HTTP redirect", u))
+				return next
+			}
+			s.redirectOK = true
+			return next
+		}
+		if next.Scheme != "http" {
+			s.add(findf("BW202", "%s redirects to %q", cur, loc))
+			return nil
+		}
+		viaHTTP = true
+		cur = next
+	}
+	s.add(findf("BW202", "%s: too many redirects", u))
+	return nil
+}
+
+// getHTTPS fetches u, following redirects on the same host; it returns
+// the final response and every response of the chain (for cookies and
+// the HSTS of redirects). A certificate error is reported (BW224) and the
+// scan continues without verification, to report the rest.
+func (s *scanner) getHTTPS(ctx context.Context, u *url.URL) (*http.Response, []*http.Response, error) {
+	var chain []*http.Response
+	cur := u
+	for hop := 0; hop < 5; hop++ {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cur.String(), nil)
+		resp, _, err := s.do("https get", req)
+		if err != nil && hop == 0 && !s.insecure && isCertError(err) {
+			s.verifyErr = err
+			s.add(findf("BW224", "%s: %v", cur, unwrapURLError(err)))
+			s.client.CloseIdleConnections()
+			s.client = s.newClient(true)
+			s.insecure = true
+			hop--
+			continue
+		}
+		if err != nil {
+			return nil, chain, err
+		}
+		if resp.TLS != nil && s.report.TLSVersion == "" {
+			s.report.TLSVersion = tls.VersionName(resp.TLS.Version)
+		}
+		chain = append(chain, resp)
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
+			return resp, chain, nil
+		}
+		next, err := cur.Parse(loc)
+		if err != nil || next.Scheme != "https" || !strings.EqualFold(next.Hostname(), s.host) {
+			return resp, chain, nil // the headers of the redirect itself are what this host serves
+		}
+		cur = next
+	}
+	return chain[len(chain)-1], chain, nil
+}
+
+func isCertError(err error) bool {
+	var ue x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ce x509.CertificateInvalidError
+	var ve *tls.CertificateVerificationError
+	return errors.As(err, &ue) || errors.As(err, &he) || errors.As(err, &ce) || errors.As(err, &ve)
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// hsts is a parsed Strict-Transport-Security header (RFC 6797 §6.1).
+type hsts struct {
+	maxAge            int64
+	includeSubDomains bool
+	preload           bool
+}
+
+// parseHSTS parses the first Strict-Transport-Security header as a
+// browser does: directives separated by ";", names case-insensitive,
+// max-age required (digits, optionally quoted), no directive repeated.
+func parseHSTS(v string) (hsts, error) {
+	var h hsts
+	seen := map[string]bool{}
+	hasMaxAge := false
+	for _, part := range strings.Split(v, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, val, hasVal := strings.Cut(part, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if seen[name] {
+			return h, fmt.Errorf("directive %q repeated", name)
+		}
+		seen[name] = true
+		switch name {
+		case "max-age":
+			val = strings.Trim(strings.TrimSpace(val), `"`)
+			n, err := strconv.ParseInt(val, 10, 64)
+			if !hasVal || err != nil || n < 0 || strings.TrimLeft(val, "0123456789") != "" {
+				return h, fmt.Errorf("invalid max-age %q", val)
+			}
+			h.maxAge, hasMaxAge = n, true
+		case "includesubdomains":
+			h.includeSubDomains = true
+		case "preload":
+			h.preload = true
+		}
+	}
+	if !hasMaxAge {
+		return h, errors.New("no max-age")
+	}
+	return h, nil
+}
+
+const yearSeconds = 31536000
+
+func (s *scanner) checkHSTS(resp *http.Response, chain []*http.Response) {
+	v := resp.Header.Get("Strict-Transport-Security")
+	if v == "" {
+		s.add(find("BW205", "no Strict-Transport-Security header on "+resp.Request.URL.String()))
+		return
+	}
+	h, err := parseHSTS(v)
+	if err != nil {
+		s.add(findf("BW205", "Strict-Transport-Security %q is invalid: %v", v, err))
+		return
+	}
+	if h.maxAge == 0 {
+		s.add(findf("BW205", "Strict-Transport-Security %q clears the policy (max-age=0)", v))
+		return
+	}
+	if h.maxAge < yearSeconds {
+		s.add(findf("BW206", "max-age is %d seconds (%s)", h.maxAge, time.Duration(h.maxAge)*time.Second))
+	}
+	if !h.includeSubDomains {
+		s.add(findf("BW207", "Strict-Transport-Security %q has no includeSubDomains", v))
+	}
+	// hstspreload.org's submission rules.
+	var why []string
+	if reg := registrable(s.host); reg == "" {
+		why = append(why, fmt.Sprintf("%q is not a registered domain name", s.host))
+	} else if reg != s.host {
+		why = append(why, fmt.Sprintf("only registrable domains are listed (%q, not %q)", reg, s.host))
+	}
+	if !s.redirectOK {
+		why = append(why, "plain HTTP on port 80 does not redirect to HTTPS on the same host")
+	}
+	if h.maxAge < yearSeconds {
+		why = append(why, "max-age is below 31536000")
+	}
+	if !h.includeSubDomains {
+		why = append(why, "includeSubDomains is missing")
+	}
+	if !h.preload {
+		why = append(why, "the preload directive is missing")
+	}
+	for _, r := range chain[:len(chain)-1] {
+		if r.Header.Get("Strict-Transport-Security") == "" {
+			why = append(why, fmt.Sprintf("the HTTPS redirect at %s carries no HSTS header", r.Request.URL))
+			break
+		}
+	}
+	if len(why) > 0 {
+		s.add(find("BW208", strings.Join(why, "; ")))
+	}
+}
+
+// Referrer policies (the Referrer Policy spec's tokens) and which of them
+// send the full URL to other origins.
+var (
+	referrerTokens = map[string]bool{
+		"no-referrer": true, "no-referrer-when-downgrade": true, "origin": true,
+		"origin-when-cross-origin": true, "same-origin": true, "strict-origin": true,
+		"strict-origin-when-cross-origin": true, "unsafe-url": true,
+	}
+	coopTokens = map[string]bool{"same-origin": true, "same-origin-allow-popups": true, "unsafe-none": true, "noopener-allow-popups": true}
+)
+
+func (s *scanner) checkHeaders(resp *http.Response) {
+	h := resp.Header
+	if !strings.EqualFold(strings.TrimSpace(h.Get("X-Content-Type-Options")), "nosniff") {
+		s.add(findf("BW209", "X-Content-Type-Options is %q", h.Get("X-Content-Type-Options")))
+	}
+	csp := strings.Join(h.Values("Content-Security-Policy"), ", ")
+	xfo := strings.ToUpper(strings.TrimSpace(h.Get("X-Frame-Options")))
+	if xfo != "DENY" && xfo != "SAMEORIGIN" && !strings.Contains(strings.ToLower(csp), "frame-ancestors") {
+		s.add(findf("BW210", "X-Frame-Options is %q and the CSP has no frame-ancestors", h.Get("X-Frame-Options")))
+	}
+	// Browsers apply the last token they recognise.
+	rp := h.Values("Referrer-Policy")
+	effective := ""
+	for _, v := range rp {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.ToLower(strings.TrimSpace(t)); referrerTokens[t] {
+				effective = t
+			}
+		}
+	}
+	switch {
+	case len(rp) == 0:
+		s.add(find("BW211", "no Referrer-Policy header"))
+	case effective == "":
+		s.add(findf("BW211", "Referrer-Policy %q has no valid policy", strings.Join(rp, ", ")))
+	case effective == "unsafe-url" || effective == "no-referrer-when-downgrade":
+		s.add(findf("BW211", "Referrer-Policy is %q", effective))
+	}
+	if coop := strings.ToLower(strings.TrimSpace(h.Get("Cross-Origin-Opener-Policy"))); !coopTokens[coop] || coop == "unsafe-none" {
+		s.add(findf("BW212", "Cross-Origin-Opener-Policy is %q", h.Get("Cross-Origin-Opener-Policy")))
+	}
+	if csp == "" {
+		s.add(find("BW213", "no Content-Security-Policy header (report-only policies do not protect)"))
+		return
+	}
+	// Each header is a separate policy and all must allow a script; a
+	// weakness matters only if every policy has it, so report on the
+	// first policy's script sources (the common single-policy case) and
+	// when a second policy restricts scripts, stay silent.
+	policies := h.Values("Content-Security-Policy")
+	var msgs []string
+	for _, pol := range policies {
+		srcs, ok := cspScriptSources(pol)
+		if !ok {
+			msgs = append(msgs, "no script-src or default-src: scripts from any origin run")
+			continue
+		}
+		inline, weak := cspWeakness(srcs)
+		if inline == "" && weak == "" {
+			msgs = nil
+			break
+		}
+		if inline != "" {
+			msgs = append(msgs, "script sources include "+inline)
+		}
+		if weak != "" {
+			msgs = append(msgs, "script sources include "+weak)
+		}
+	}
+	if len(msgs) > 0 {
+		s.add(find("BW214", strings.Join(msgs, "; ")))
+	}
+}
+
+// cspScriptSources returns the sources of script-src, else default-src,
+// from a serialized policy.
+func cspScriptSources(policy string) ([]string, bool) {
+	var def []string
+	hasDef := false
+	for _, d := range strings.Split(policy, ";") {
+		f := strings.Fields(d)
+		if len(f) == 0 {
+			continue
+		}
+		switch strings.ToLower(f[0]) {
+		case "script-src":
+			return f[1:], true
+		case "default-src":
+			def, hasDef = f[1:], true
+		}
+	}
+	return def, hasDef
+}
+
+// sessionLike reports whether a cookie name looks like it carries a
+// session or credentials (and so must be HttpOnly). CSRF cookies are not:
+// scripts legitimately read them.
+func sessionLike(name string) bool {
+	n := strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(name, "__Host-"), "__Secure-"))
+	if strings.Contains(n, "csrf") || strings.Contains(n, "xsrf") {
+		return false
+	}
+	for _, k := range []string{"sess", "sid", "auth", "login", "remember", "jwt", "token"} {
+		if strings.Contains(n, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scanner) checkCookies(chain []*http.Response) {
+	seen := map[string]bool{}
+	for _, r := range chain {
+		for _, line := range r.Header.Values("Set-Cookie") {
+			c, err := http.ParseSetCookie(line)
+			if err != nil || seen[c.Name] {
+				continue
+			}
+			seen[c.Name] = true
+			if c.MaxAge < 0 {
+				continue // a deletion
+			}
+			if !c.Secure {
+				f := findf("BW215", "cookie %q is not Secure", c.Name)
+				f.Key = "Set-Cookie: " + c.Name
+				s.add(f)
+			}
+			if sessionLike(c.Name) && !c.HttpOnly {
+				f := findf("BW216", "cookie %q is not HttpOnly", c.Name)
+				f.Key = "Set-Cookie: " + c.Name
+				s.add(f)
+			}
+			switch c.SameSite {
+			case 0, http.SameSiteDefaultMode: // absent, or without a value
+				f := findf("BW217", "cookie %q has no SameSite attribute", c.Name)
+				f.Key = "Set-Cookie: " + c.Name
+				s.add(f)
+			case http.SameSiteNoneMode:
+				f := findf("BW217", "cookie %q is SameSite=None", c.Name)
+				f.Key = "Set-Cookie: " + c.Name
+				s.add(f)
+			}
+			if sessionLike(c.Name) && !strings.HasPrefix(c.Name, "__Host-") {
+				f := findf("BW218", "cookie %q has no __Host- prefix", c.Name)
+				f.Key = "Set-Cookie: " + c.Name
+				s.add(f)
+			}
+		}
+	}
+}
+
+// evilHost is the foreign host of the injection probes (RFC 2606).
+const evilHost = "evil.example"
+
+func reflected(resp *http.Response, body []byte) bool {
+	if strings.Contains(strings.ToLower(resp.Header.Get("Location")), evilHost) {
+		return true
+	}
+	for _, line := range resp.Header.Values("Set-Cookie") {
+		if strings.Contains(strings.ToLower(line), evilHost) {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToLower(string(body)), evilHost)
+}
+
+func refused(status int) bool {
+	// 400 is the refusal of an unknown Host; 421 (Misdirected Request) is
+	// what a server that routes by SNI answers.
+	return status == http.StatusBadRequest || status == http.StatusMisdirectedRequest
+}
+
+func (s *scanner) checkHostInjection(ctx context.Context, u *url.URL) {
+	// A foreign Host header.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req.Host = evilHost
+	if resp, body, err := s.do("host header", req); err == nil {
+		if !refused(resp.StatusCode) {
+			f := findf("BW219", "GET %s with Host: %s was answered %d", u.Path, evilHost, resp.StatusCode)
+			f.Key = "Host"
+			s.add(f)
+		}
+		if reflected(resp, body) {
+			f := findf("BW220", "Host: %s is reflected in the response", evilHost)
+			f.Key = "Host"
+			s.add(f)
+		}
+	}
+
+	// An absolute-form request target naming a foreign host, with the
+	// real Host header: the target's authority wins (RFC 9112 §3.2.2).
+	if resp, body, err := s.rawAbsoluteForm(ctx, u); err == nil {
+		if !refused(resp.StatusCode) {
+			f := findf("BW219", "GET https://%s%s (absolute form) was answered %d", evilHost, u.Path, resp.StatusCode)
+			f.Key = "request-target"
+			s.add(f)
+		}
+		if reflected(resp, body) {
+			f := findf("BW220", "the absolute-form host %s is reflected in the response", evilHost)
+			f.Key = "request-target"
+			s.add(f)
+		}
+	}
+
+	// X-Forwarded-Host from a client that is no proxy must be ignored.
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req.Header.Set("X-Forwarded-Host", evilHost)
+	if resp, body, err := s.do("x-forwarded-host", req); err == nil && reflected(resp, body) {
+		f := findf("BW220", "X-Forwarded-Host: %s from a direct client is reflected in the response", evilHost)
+		f.Key = "X-Forwarded-Host"
+		s.add(f)
+	}
+}
+
+// rawAbsoluteForm sends "GET https://evil.example/path HTTP/1.1" on a
+// connection of its own (net/http's client always sends origin-form to a
+// server).
+func (s *scanner) rawAbsoluteForm(ctx context.Context, u *url.URL) (*http.Response, []byte, error) {
+	target := "https://" + evilHost + u.EscapedPath()
+	p := Probe{Name: "absolute-form target", Method: http.MethodGet, URL: target}
+	record := func(resp *http.Response, err error) {
+		if err != nil {
+			p.Error = err.Error()
+		} else {
+			p.Status, p.Location = resp.StatusCode, resp.Header.Get("Location")
+		}
+		s.report.Probes = append(s.report.Probes, p)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	conn, err := s.dial(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		record(nil, err)
+		return nil, nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	tc := tls.Client(conn, s.tlsConfig(true)) // verification is the main probe's job
+	if err := tc.HandshakeContext(ctx); err != nil {
+		record(nil, err)
+		return nil, nil, err
+	}
+	fmt.Fprintf(tc, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: bulwark-scan\r\nConnection: close\r\n\r\n", target, u.Host)
+	resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
+	if err != nil {
+		record(nil, err)
+		return nil, nil, err
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	resp.Body.Close()
+	record(resp, nil)
+	return resp, body, nil
+}
+
+func (s *scanner) checkCSRF(ctx context.Context, u *url.URL, path string) {
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	target, err := u.Parse(path)
+	if err != nil || !strings.EqualFold(target.Hostname(), s.host) {
+		return
+	}
+	origin := u.Scheme + "://" + u.Host
+	post := func(name, from, site string) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader("bulwark_scan=1"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", from)
+		req.Header.Set("Sec-Fetch-Site", site)
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		req.Header.Set("Sec-Fetch-Dest", "document")
+		resp, _, err := s.do(name, req)
+		return resp, err
+	}
+	if resp, err := post("csrf cross-site post", "https://"+evilHost, "cross-site"); err == nil && resp.StatusCode != http.StatusForbidden {
+		f := findf("BW221", "POST %s from Origin https://%s (Sec-Fetch-Site: cross-site) was answered %d", target.Path, evilHost, resp.StatusCode)
+		f.Key = "POST " + target.Path
+		s.add(f)
+	}
+	if resp, err := post("csrf same-origin post", origin, "same-origin"); err == nil && resp.StatusCode == http.StatusForbidden {
+		f := findf("BW222", "POST %s from its own origin was refused with 403", target.Path)
+		f.Key = "POST " + target.Path
+		s.add(f)
+	}
+}
+
+func (s *scanner) checkTLS(ctx context.Context, u *url.URL) {
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	var leaf *x509.Certificate
+	for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12} {
+		cs, err := s.handshake(ctx, addr, v)
+		if err != nil {
+			continue
+		}
+		if v < tls.VersionTLS12 {
+			f := findf("BW223", "%s accepted a %s handshake", addr, tls.VersionName(v))
+			s.add(f)
+		}
+		if len(cs.PeerCertificates) > 0 {
+			leaf = cs.PeerCertificates[0]
+		}
+	}
+	if leaf == nil {
+		if cs, err := s.handshake(ctx, addr, 0); err == nil && len(cs.PeerCertificates) > 0 {
+			leaf = cs.PeerCertificates[0]
+		}
+	}
+	if leaf == nil {
+		return
+	}
+	now := s.opts.Now
+	switch {
+	case s.verifyErr != nil:
+		// Already reported by the main probe.
+	case now.After(leaf.NotAfter) || now.Before(leaf.NotBefore):
+		s.add(findf("BW224", "the certificate is valid from %s to %s", leaf.NotBefore.UTC().Format(time.DateOnly), leaf.NotAfter.UTC().Format(time.DateOnly)))
+	case leaf.NotAfter.Sub(now) < 30*24*time.Hour:
+		s.add(findf("BW225", "the certificate expires on %s", leaf.NotAfter.UTC().Format(time.DateOnly)))
+	}
+}
+
+// handshake completes a TLS handshake with exactly version v (0: the
+// client's default range) and closes the connection.
+func (s *scanner) handshake(ctx context.Context, addr string, v uint16) (tls.ConnectionState, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	conn, err := s.dial(ctx, "tcp", addr)
+	if err != nil {
+		return tls.ConnectionState{}, err
+	}
+	defer conn.Close()
+	cfg := s.tlsConfig(true) // acceptance of a version, not trust, is measured here
+	if v != 0 {
+		cfg.MinVersion, cfg.MaxVersion = v, v
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return tls.ConnectionState{}, err
+	}
+	return tc.ConnectionState(), nil
+}
