@@ -786,3 +786,25 @@ func TestConcurrentLogoutServerStore(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentAccessInHandler: goroutines of one handler may use the
+// session at once (run with -race).
+func TestConcurrentAccessInHandler(t *testing.T) {
+	h := newHarness(t, nil)
+	id := sessionCookie(t, h.do("POST", "", func(w http.ResponseWriter, r *http.Request) {
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				session.Put(r, "k"+string(rune('a'+i)), i)
+				session.Get[int](r, "ka")
+				session.Keys(r)
+			}()
+		}
+		wg.Wait()
+	}), h.m.CookieName())
+	if n := len(session.Keys(withSession(t, h, id))); n != 8 {
+		t.Fatalf("%d keys saved, want 8", n)
+	}
+}
