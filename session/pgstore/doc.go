@@ -25,7 +25,10 @@
 //
 // # Expiry
 //
-// Commit writes with INSERT ... ON CONFLICT (key) DO UPDATE, one statement.
+// Commit writes with INSERT ... ON CONFLICT (key) DO UPDATE, one statement;
+// Update (what the manager uses to save a session it loaded) is an UPDATE
+// of a live row only, so a save racing a logout or an expiry cannot bring
+// the session back.
 // Find ignores rows whose expiry has passed, comparing with the
 // application's clock (the one that computed the expiry), so a session is
 // dead the moment it expires even if its row remains. Rows are removed by

@@ -68,12 +68,13 @@ func isIdentifier(s string, max int) bool {
 type Store struct {
 	pool *pgxpool.Pool
 
-	qFind, qCommit, qDelete, qPurge string
+	qFind, qCommit, qUpdate, qDelete, qPurge string
 }
 
 var (
-	_ session.Store  = (*Store)(nil)
-	_ session.Purger = (*Store)(nil)
+	_ session.Store   = (*Store)(nil)
+	_ session.Purger  = (*Store)(nil)
+	_ session.Updater = (*Store)(nil)
 )
 
 // New returns a Store using pool, creating its table and index if they do
@@ -119,6 +120,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		pool:    pool,
 		qFind:   `SELECT data FROM ` + t + ` WHERE key = $1 AND expiry > $2`,
 		qCommit: `INSERT INTO ` + t + ` (key, data, expiry) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry`,
+		qUpdate: `UPDATE ` + t + ` SET data = $2, expiry = $3 WHERE key = $1 AND expiry > $4`,
 		qDelete: `DELETE FROM ` + t + ` WHERE key = $1`,
 		qPurge: `DELETE FROM ` + t + ` WHERE key IN (SELECT key FROM ` + t +
 			` WHERE expiry <= $1 LIMIT ` + fmt.Sprint(purgeBatch) + ` FOR UPDATE SKIP LOCKED)`,
@@ -160,6 +162,24 @@ func (s *Store) Commit(ctx context.Context, key string, data []byte, expiry time
 		return fmt.Errorf("pgstore: commit: %w", err)
 	}
 	return nil
+}
+
+// Update replaces the record for key only if it exists and has not
+// expired, in one UPDATE statement. found == false means nothing was
+// written: the session was deleted meanwhile (a logout in a concurrent
+// request) or has expired.
+func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("pgstore: update: %w", err)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	tag, err := s.pool.Exec(ctx, s.qUpdate, []byte(key), data, expiry, time.Now())
+	if err != nil {
+		return false, fmt.Errorf("pgstore: update: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
 }
 
 // Delete removes the record for key, if any.

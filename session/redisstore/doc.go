@@ -14,9 +14,11 @@
 //
 // # Round trips
 //
-// Find is one GET, Commit one SET with PX, Delete one DEL: a request that
-// only reads its session costs one round trip to Redis, and one that
-// changes it costs two (the read, then the write).
+// Find is one GET, Commit one SET with PX, Update (replace only if the
+// record still exists, so a save racing a logout cannot bring the session
+// back) one SET with PX and XX, Delete one DEL: a request that only reads
+// its session costs one round trip to Redis, and one that changes it costs
+// two (the read, then the write).
 //
 // # Expiry
 //

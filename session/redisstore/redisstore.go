@@ -40,7 +40,10 @@ type Store struct {
 	prefix string
 }
 
-var _ session.Store = (*Store)(nil)
+var (
+	_ session.Store   = (*Store)(nil)
+	_ session.Updater = (*Store)(nil)
+)
 
 // New returns a Store using client, which stays the caller's to close.
 func New(client redis.UniversalClient, cfg Config) (*Store, error) {
@@ -100,6 +103,35 @@ func (s *Store) Commit(ctx context.Context, key string, data []byte, expiry time
 		return fmt.Errorf("redisstore: commit: %w", err)
 	}
 	return nil
+}
+
+// Update replaces the record for key only if it exists, atomically, with
+// one SET ... PX ... XX (Redis has already dropped an expired key, so an
+// expired record counts as absent). With an expiry less than a
+// millisecond away it deletes the key instead, reporting whether there
+// was one. found == false means nothing was written: the session was
+// deleted meanwhile (a logout in a concurrent request).
+func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("redisstore: update: %w", err)
+	}
+	ttl := time.Until(expiry).Truncate(time.Millisecond)
+	if ttl <= 0 {
+		n, err := s.client.Del(ctx, s.prefix+key).Result()
+		if err != nil {
+			return false, fmt.Errorf("redisstore: update: %w", err)
+		}
+		return n > 0, nil
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	// SetXX reports a nil reply (key absent, nothing set) as false.
+	set, err := s.client.SetXX(ctx, s.prefix+key, data, ttl).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("redisstore: update: %w", err)
+	}
+	return set, nil
 }
 
 // Delete removes the record for key, if any, with one DEL.

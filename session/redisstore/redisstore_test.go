@@ -169,6 +169,8 @@ func TestOneRoundTripEach(t *testing.T) {
 		{"Commit", func() error { return s.Commit(ctx, k, []byte("v"), sessiontest.Live()) }},
 		{"Find", func() error { _, _, err := s.Find(ctx, k); return err }},
 		{"Find(unknown)", func() error { _, _, err := s.Find(ctx, sessiontest.Key()); return err }},
+		{"Update", func() error { _, err := s.Update(ctx, k, []byte("w"), sessiontest.Live()); return err }},
+		{"Update(unknown)", func() error { _, err := s.Update(ctx, sessiontest.Key(), []byte("w"), sessiontest.Live()); return err }},
 		{"Commit(past expiry)", func() error { return s.Commit(ctx, k, []byte("v"), time.Now().Add(-time.Hour)) }},
 		{"Delete", func() error { return s.Delete(ctx, k) }},
 	} {

@@ -78,7 +78,8 @@ func HostileKeys() []string {
 // or file), and that stays usable until the test t it is given ends (use
 // t.Cleanup to release it); the suite calls it once per subtest. Stores
 // that implement [session.Purger] are also checked to purge exactly the
-// expired records.
+// expired records, and stores that implement [session.Updater] to update
+// only live records.
 func Run(t *testing.T, newStore func(t *testing.T) session.Store) {
 	t.Helper()
 	tests := []struct {
@@ -105,6 +106,13 @@ func Run(t *testing.T, newStore func(t *testing.T) session.Store) {
 		{"CommitCopiesData", testCommitCopies},
 		{"FindReturnsCopy", testFindCopies},
 		{"Purge", testPurge},
+		{"UpdateExisting", testUpdateExisting},
+		{"UpdateMissing", testUpdateMissing},
+		{"UpdateAfterDelete", testUpdateAfterDelete},
+		{"UpdateAfterExpiry", testUpdateAfterExpiry},
+		{"UpdateWithPastExpiry", testUpdateWithPastExpiry},
+		{"UpdateHostileKeys", testUpdateHostileKeys},
+		{"UpdateCopiesData", testUpdateCopies},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -470,6 +478,13 @@ func checkDoneContext(t *testing.T, s session.Store, ctx context.Context, existi
 	wantCtxErr(t, "Commit(new key)", s.Commit(ctx, fresh, []byte("after"), Live()), want)
 	wantCtxErr(t, "Commit(existing key)", s.Commit(ctx, existing, []byte("after"), Live()), want)
 	wantCtxErr(t, "Delete", s.Delete(ctx, existing), want)
+	if u, ok := s.(session.Updater); ok {
+		found, err := u.Update(ctx, existing, []byte("after"), Live())
+		wantCtxErr(t, "Update", err, want)
+		if found {
+			t.Fatal("Update with a done context reported found")
+		}
+	}
 	if p, ok := s.(session.Purger); ok {
 		_, err := p.Purge(ctx)
 		wantCtxErr(t, "Purge", err, want)
@@ -550,4 +565,104 @@ func testPurge(t *testing.T, s session.Store) {
 	// A purged key can be used again.
 	MustCommit(t, s, dead[0], []byte("reborn"), Live())
 	wantData(t, s, dead[0], []byte("reborn"))
+}
+
+func updater(t *testing.T, s session.Store) session.Updater {
+	t.Helper()
+	u, ok := s.(session.Updater)
+	if !ok {
+		t.Skip("store does not implement session.Updater")
+	}
+	return u
+}
+
+func mustUpdate(t *testing.T, u session.Updater, key string, data []byte, expiry time.Time, want bool) {
+	t.Helper()
+	found, err := u.Update(context.Background(), key, data, expiry)
+	if err != nil {
+		t.Fatalf("Update(%q): %v", trim(key), err)
+	}
+	if found != want {
+		t.Fatalf("Update(%q) found = %v, want %v", trim(key), found, want)
+	}
+}
+
+func testUpdateExisting(t *testing.T, s session.Store) {
+	u := updater(t, s)
+	k, other := Key(), Key()
+	MustCommit(t, s, k, []byte("first"), Live())
+	MustCommit(t, s, other, []byte("other"), Live())
+	mustUpdate(t, u, k, []byte("second"), Live(), true)
+	wantData(t, s, k, []byte("second"))
+	wantData(t, s, other, []byte("other"))
+	// The new expiry applies: updating with a short one makes it expire.
+	expiry := time.Now().Add(TTL)
+	mustUpdate(t, u, k, []byte("third"), expiry, true)
+	if time.Now().Before(expiry) {
+		if got, found, err := s.Find(context.Background(), k); err == nil && found && !bytes.Equal(got, []byte("third")) {
+			t.Fatalf("Find after Update = %q, want %q", got, "third")
+		}
+	}
+	sleepPast(expiry)
+	MustNotFind(t, s, k)
+}
+
+func testUpdateMissing(t *testing.T, s session.Store) {
+	u := updater(t, s)
+	k := Key()
+	mustUpdate(t, u, k, []byte("phantom"), Live(), false)
+	MustNotFind(t, s, k)
+}
+
+// testUpdateAfterDelete is the race Update exists for: a request loaded the
+// session, a concurrent request logged out (deleted it), then the first
+// saves. The session must stay dead.
+func testUpdateAfterDelete(t *testing.T, s session.Store) {
+	u := updater(t, s)
+	k := Key()
+	MustCommit(t, s, k, []byte("logged in"), Live())
+	if err := s.Delete(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, u, k, []byte("resurrected"), Live(), false)
+	MustNotFind(t, s, k)
+}
+
+func testUpdateAfterExpiry(t *testing.T, s session.Store) {
+	u := updater(t, s)
+	k := Key()
+	sleepPast(commitShort(t, s, k, []byte("short-lived")))
+	mustUpdate(t, u, k, []byte("resurrected"), Live(), false)
+	MustNotFind(t, s, k)
+}
+
+func testUpdateWithPastExpiry(t *testing.T, s session.Store) {
+	u := updater(t, s)
+	k := Key()
+	MustCommit(t, s, k, []byte("live"), Live())
+	mustUpdate(t, u, k, []byte("dead"), time.Now().Add(-time.Second), true)
+	MustNotFind(t, s, k)
+}
+
+// An Update under a hostile key matches no other record: a store that
+// built its UPDATE from the key would rewrite every session here.
+func testUpdateHostileKeys(t *testing.T, s session.Store) {
+	u := updater(t, s)
+	victim := Key()
+	MustCommit(t, s, victim, []byte("victim"), Live())
+	for _, k := range HostileKeys() {
+		mustUpdate(t, u, k, []byte("owned"), Live(), false)
+		MustNotFind(t, s, k)
+	}
+	wantData(t, s, victim, []byte("victim"))
+}
+
+func testUpdateCopies(t *testing.T, s session.Store) {
+	u := updater(t, s)
+	k := Key()
+	MustCommit(t, s, k, []byte("first"), Live())
+	v := []byte("original")
+	mustUpdate(t, u, k, v, Live(), true)
+	copy(v, "MUTATED!")
+	wantData(t, s, k, []byte("original"))
 }

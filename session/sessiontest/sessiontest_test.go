@@ -29,8 +29,9 @@ type record struct {
 }
 
 var (
-	_ session.Store  = (*mapStore)(nil)
-	_ session.Purger = (*mapStore)(nil)
+	_ session.Store   = (*mapStore)(nil)
+	_ session.Purger  = (*mapStore)(nil)
+	_ session.Updater = (*mapStore)(nil)
 )
 
 func (s *mapStore) Find(ctx context.Context, key string) ([]byte, bool, error) {
@@ -54,6 +55,20 @@ func (s *mapStore) Commit(ctx context.Context, key string, data []byte, expiry t
 	defer s.mu.Unlock()
 	s.m[key] = record{append([]byte(nil), data...), expiry}
 	return nil
+}
+
+func (s *mapStore) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("mapstore: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.m[key]
+	if !ok || !time.Now().Before(r.expiry) {
+		return false, nil
+	}
+	s.m[key] = record{append([]byte(nil), data...), expiry}
+	return true, nil
 }
 
 func (s *mapStore) Delete(ctx context.Context, key string) error {
@@ -107,7 +122,25 @@ type (
 	strict struct{ *mapStore }
 	// lazyPurger never removes anything.
 	lazyPurger struct{ *mapStore }
+	// upserter's Update writes whether or not the record exists.
+	upserter struct{ *mapStore }
+	// staleUpdater's Update revives expired records.
+	staleUpdater struct{ *mapStore }
 )
+
+func (s upserter) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	return true, s.mapStore.Commit(ctx, key, data, expiry)
+}
+
+func (s staleUpdater) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	s.mu.Lock()
+	_, ok := s.m[key]
+	s.mu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	return true, s.mapStore.Commit(ctx, key, data, expiry)
+}
 
 func (s aliasing) Commit(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	s.mu.Lock()
@@ -176,6 +209,8 @@ var broken = map[string]func(*mapStore) session.Store{
 	"folding":    func(m *mapStore) session.Store { return plain{folding{m}} },
 	"strict":     func(m *mapStore) session.Store { return plain{strict{m}} },
 	"lazyPurger": func(m *mapStore) session.Store { return lazyPurger{m} },
+	"upserter":   func(m *mapStore) session.Store { return upserter{m} },
+	"stale":      func(m *mapStore) session.Store { return staleUpdater{m} },
 }
 
 // TestBrokenStore runs the suite on the broken store named by
@@ -201,6 +236,9 @@ func TestRunCatchesBrokenStores(t *testing.T) {
 		{"folding", "KeysAreExact"},
 		{"strict", "UnknownKeys"},
 		{"lazyPurger", "Purge"},
+		{"upserter", "UpdateAfterDelete"},
+		{"upserter", "UpdateHostileKeys"},
+		{"stale", "UpdateAfterExpiry"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.store+"/"+tt.subtest, func(t *testing.T) {

@@ -20,7 +20,10 @@
 // # Expiry
 //
 // Find ignores rows whose expiry has passed, so an expired session is dead
-// the moment it expires even if its row is still on disk. Rows are removed by
+// the moment it expires even if its row is still on disk. Update (what the
+// manager uses to save a session it loaded) is an UPDATE of a live row
+// only, so a save racing a logout or an expiry cannot bring the session
+// back. Rows are removed by
 // [Store.Purge] (run it from [session.Sweep] or "bulwark sessions purge"),
 // which deletes in small batches so that it never holds the write lock for
 // long.

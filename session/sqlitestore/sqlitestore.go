@@ -63,12 +63,13 @@ type Store struct {
 	// write admits one writer at a time (see the package documentation).
 	write chan struct{}
 
-	qFind, qCommit, qDelete, qPurge string
+	qFind, qCommit, qUpdate, qDelete, qPurge string
 }
 
 var (
-	_ session.Store  = (*Store)(nil)
-	_ session.Purger = (*Store)(nil)
+	_ session.Store   = (*Store)(nil)
+	_ session.Purger  = (*Store)(nil)
+	_ session.Updater = (*Store)(nil)
 )
 
 // New returns a Store on db, creating its table and index if they do not
@@ -106,6 +107,7 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 		write:   make(chan struct{}, 1),
 		qFind:   `SELECT data FROM ` + q + ` WHERE key = ? AND expiry > ?`,
 		qCommit: `INSERT INTO ` + q + ` (key, data, expiry) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`,
+		qUpdate: `UPDATE ` + q + ` SET data = ?, expiry = ? WHERE key = ? AND expiry > ?`,
 		qDelete: `DELETE FROM ` + q + ` WHERE key = ?`,
 		qPurge:  `DELETE FROM ` + q + ` WHERE rowid IN (SELECT rowid FROM ` + q + ` WHERE expiry <= ? LIMIT ` + fmt.Sprint(purgeBatch) + `)`,
 	}, nil
@@ -202,6 +204,29 @@ func (s *Store) Commit(ctx context.Context, key string, data []byte, expiry time
 		return fmt.Errorf("sqlitestore: commit: %w", err)
 	}
 	return nil
+}
+
+// Update replaces the record for key only if it exists and has not
+// expired, in one UPDATE statement. found == false means nothing was
+// written: the session was deleted meanwhile (a logout in a concurrent
+// request) or has expired.
+func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time.Time) (bool, error) {
+	if data == nil {
+		data = []byte{}
+	}
+	if err := s.lock(ctx); err != nil {
+		return false, fmt.Errorf("sqlitestore: update: %w", err)
+	}
+	defer s.unlock()
+	res, err := s.db.ExecContext(ctx, s.qUpdate, data, unixNano(expiry), []byte(key), time.Now().UnixNano())
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: update: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: update: %w", err)
+	}
+	return n > 0, nil
 }
 
 // Delete removes the record for key, if any.
