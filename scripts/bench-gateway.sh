@@ -24,7 +24,7 @@ PIDS=()
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	if [ -f "$SCRATCH/nginx/nginx.pid" ]; then kill "$(cat "$SCRATCH/nginx/nginx.pid")" 2>/dev/null || true; fi
+	if [ -f "$SCRATCH/nginx/nginx.pid" ]; then kill "$(cat "$SCRATCH/nginx/nginx.pid" 2>/dev/null)" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
 }
 trap cleanup EXIT
