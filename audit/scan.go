@@ -326,6 +326,12 @@ func (s *scanner) getHTTPS(ctx context.Context, u *url.URL) (*http.Response, []*
 			return resp, chain, nil
 		}
 		next, err := cur.Parse(loc)
+		if err == nil && next.Scheme == "http" {
+			// A downgrade: whatever the next hop serves crosses the
+			// network in clear (and strips the HSTS protection of
+			// clients that never saw the header).
+			s.add(findf("BW202", "%s redirects back to plain HTTP: %s", cur, next.Redacted()))
+		}
 		if err != nil || next.Scheme != "https" || !strings.EqualFold(next.Hostname(), s.host) {
 			return resp, chain, nil // the headers of the redirect itself are what this host serves
 		}

@@ -175,7 +175,7 @@ func TestScanBare(t *testing.T) {
 		"BW215", "BW216", "BW217", "BW218", // the session cookie
 		"BW219", "BW219", // foreign Host and absolute-form target answered
 		"BW220", "BW220", "BW220", // ...and reflected, as is X-Forwarded-Host
-		"BW221", // cross-site POST accepted
+		"BW221",          // cross-site POST accepted
 		"BW223", "BW223", // TLS 1.0 and 1.1
 	}
 	slices.Sort(got)
@@ -270,5 +270,28 @@ func TestReportHTMLEscapes(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "<script>alert") {
 		t.Error("site-controlled text is not escaped")
+	}
+}
+
+// An HTTPS page that redirects back to plain HTTP is a downgrade.
+func TestScanDowngrade(t *testing.T) {
+	s := startSite(t, 0, func(port int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.TLS != nil {
+				http.Redirect(w, r, "http://"+r.Host+"/plain", http.StatusMovedPermanently)
+				return
+			}
+			http.Redirect(w, r, "https://127.0.0.1:"+strconv.Itoa(port)+"/", http.StatusMovedPermanently)
+		})
+	})
+	rep := scan(t, s, audit.ScanOptions{})
+	found := false
+	for _, f := range rep.Findings {
+		if f.ID == "BW202" && strings.Contains(f.Message, "back to plain HTTP") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("downgrade not reported: %v", ids(rep.Findings))
 	}
 }

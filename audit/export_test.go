@@ -1,0 +1,19 @@
+package audit
+
+// Hooks for the black-box tests.
+
+// ParseHSTS is parseHSTS.
+func ParseHSTS(v string) (maxAge int64, includeSubDomains, preload bool, err error) {
+	h, err := parseHSTS(v)
+	return h.maxAge, h.includeSubDomains, h.preload, err
+}
+
+// ScriptWeakness is cspScriptSources + cspWeakness on a serialized policy.
+func ScriptWeakness(policy string) (inline, weak string, ok bool) {
+	srcs, ok := cspScriptSources(policy)
+	if !ok {
+		return "", "", false
+	}
+	inline, weak = cspWeakness(srcs)
+	return inline, weak, true
+}

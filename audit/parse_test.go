@@ -1,0 +1,135 @@
+package audit_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bulwarkdev/bulwark/audit"
+	"github.com/bulwarkdev/bulwark/headers"
+)
+
+// HSTS headers as RFC 6797 §6.1 defines them, with attack rows (values
+// a careless parser would accept as a strong policy).
+var hstsCases = []struct {
+	in              string
+	age             int64
+	subdomains, pre bool
+	ok              bool
+}{
+	{"max-age=31536000", 31536000, false, false, true},
+	{"max-age=63072000; includeSubDomains; preload", 63072000, true, true, true},
+	{`max-age="31536000"; INCLUDESUBDOMAINS`, 31536000, true, false, true},
+	{" max-age = 300 ;", 300, false, false, true},
+	{"max-age=0", 0, false, false, true},
+	{"includeSubDomains; preload", 0, false, false, false},           // no max-age
+	{"max-age=31536000; max-age=1", 0, false, false, false},          // repeated directive
+	{"max-age=-1", 0, false, false, false},                           // negative
+	{"max-age=1e9", 0, false, false, false},                          // not digits
+	{"max-age=+31536000", 0, false, false, false},                    // sign
+	{"max-age", 0, false, false, false},                              // no value
+	{"max-age=99999999999999999999999", 0, false, false, false},      // overflow
+	{"max-age=31536000, includeSubDomains", 0, false, false, false},  // comma is no separator
+	{"max-age=31536000; includeSubDomains; includeSubDomains", 0, false, false, false},
+}
+
+func TestParseHSTS(t *testing.T) {
+	for _, tc := range hstsCases {
+		age, sub, pre, err := audit.ParseHSTS(tc.in)
+		if (err == nil) != tc.ok {
+			t.Errorf("%q: err %v, want ok=%v", tc.in, err, tc.ok)
+			continue
+		}
+		if tc.ok && (age != tc.age || sub != tc.subdomains || pre != tc.pre) {
+			t.Errorf("%q: got %d %v %v", tc.in, age, sub, pre)
+		}
+	}
+}
+
+// FuzzParseHSTS: a header that parses has exactly one max-age directive
+// with a non-negative value, and includeSubDomains or preload are only
+// reported when the header names them.
+func FuzzParseHSTS(f *testing.F) {
+	for _, tc := range hstsCases {
+		f.Add(tc.in)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		age, sub, pre, err := audit.ParseHSTS(v)
+		if err != nil {
+			return
+		}
+		lv := strings.ToLower(v)
+		if age < 0 || strings.Count(lv, "max-age") < 1 {
+			t.Fatalf("%q: max-age %d accepted", v, age)
+		}
+		if sub && !strings.Contains(lv, "includesubdomains") || pre && !strings.Contains(lv, "preload") {
+			t.Fatalf("%q: directive reported that is not in the header", v)
+		}
+	})
+}
+
+func TestHSTSSeedCorpus(t *testing.T) {
+	if len(hstsCases) == 0 || len(cspCases) == 0 {
+		t.Fatal("empty seed corpus")
+	}
+}
+
+var cspCases = []struct {
+	policy       string
+	inline, weak string
+	ok           bool
+}{
+	{"default-src 'self'", "", "", true},
+	{"script-src 'self' 'unsafe-inline'", "'unsafe-inline'", "", true},
+	{"script-src 'self' 'unsafe-inline' 'nonce-abc'", "", "", true},   // ignored with a nonce
+	{"script-src 'unsafe-inline' 'sha256-abc='", "", "", true},        // ignored with a hash
+	{"script-src 'strict-dynamic' 'nonce-a' https: 'unsafe-inline'", "", "", true},
+	{"default-src *", "", "*", true},
+	{"default-src 'self'; script-src 'self' 'unsafe-eval'", "", "'unsafe-eval'", true},
+	{"script-src data:", "", "data:", true},
+	{"default-src 'none'; script-src 'self'", "", "", true},
+	{"img-src *", "", "", false}, // scripts unrestricted
+	{"SCRIPT-SRC 'UNSAFE-INLINE'", "'UNSAFE-INLINE'", "", true},
+}
+
+func TestScriptWeakness(t *testing.T) {
+	for _, tc := range cspCases {
+		inline, weak, ok := audit.ScriptWeakness(tc.policy)
+		if inline != tc.inline || weak != tc.weak || ok != tc.ok {
+			t.Errorf("%q: got %q %q %v, want %q %q %v", tc.policy, inline, weak, ok, tc.inline, tc.weak, tc.ok)
+		}
+	}
+}
+
+// FuzzScriptWeakness: for a script-src list, 'unsafe-inline' is reported
+// exactly when it is present and not neutralised by a nonce, a hash or
+// 'strict-dynamic' (CSP Level 3).
+func FuzzScriptWeakness(f *testing.F) {
+	for _, tc := range cspCases {
+		_, srcs, _ := strings.Cut(tc.policy, " ")
+		f.Add(srcs)
+	}
+	f.Fuzz(func(t *testing.T, srcs string) {
+		if strings.Contains(srcs, ";") {
+			return // one directive
+		}
+		inline, _, ok := audit.ScriptWeakness("script-src " + srcs)
+		if !ok {
+			t.Fatalf("%q: script-src not found", srcs)
+		}
+		present, neutralised := false, false
+		for _, tok := range strings.Fields(srcs) {
+			lt := strings.ToLower(tok)
+			switch {
+			case lt == "'unsafe-inline'":
+				present = true
+			case tok == headers.NonceSentinel, tok == "'"+headers.NonceSentinel+"'",
+				lt == "'strict-dynamic'", strings.HasPrefix(lt, "'nonce-"), strings.HasPrefix(lt, "'sha256-"),
+				strings.HasPrefix(lt, "'sha384-"), strings.HasPrefix(lt, "'sha512-"):
+				neutralised = true
+			}
+		}
+		if (inline != "") != (present && !neutralised) {
+			t.Fatalf("%q: reported %q, present=%v neutralised=%v", srcs, inline, present, neutralised)
+		}
+	})
+}
