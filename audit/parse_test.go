@@ -21,14 +21,14 @@ var hstsCases = []struct {
 	{`max-age="31536000"; INCLUDESUBDOMAINS`, 31536000, true, false, true},
 	{" max-age = 300 ;", 300, false, false, true},
 	{"max-age=0", 0, false, false, true},
-	{"includeSubDomains; preload", 0, false, false, false},           // no max-age
-	{"max-age=31536000; max-age=1", 0, false, false, false},          // repeated directive
-	{"max-age=-1", 0, false, false, false},                           // negative
-	{"max-age=1e9", 0, false, false, false},                          // not digits
-	{"max-age=+31536000", 0, false, false, false},                    // sign
-	{"max-age", 0, false, false, false},                              // no value
-	{"max-age=99999999999999999999999", 0, false, false, false},      // overflow
-	{"max-age=31536000, includeSubDomains", 0, false, false, false},  // comma is no separator
+	{"includeSubDomains; preload", 0, false, false, false},          // no max-age
+	{"max-age=31536000; max-age=1", 0, false, false, false},         // repeated directive
+	{"max-age=-1", 0, false, false, false},                          // negative
+	{"max-age=1e9", 0, false, false, false},                         // not digits
+	{"max-age=+31536000", 0, false, false, false},                   // sign
+	{"max-age", 0, false, false, false},                             // no value
+	{"max-age=99999999999999999999999", 0, false, false, false},     // overflow
+	{"max-age=31536000, includeSubDomains", 0, false, false, false}, // comma is no separator
 	{"max-age=31536000; includeSubDomains; includeSubDomains", 0, false, false, false},
 }
 
@@ -80,8 +80,8 @@ var cspCases = []struct {
 }{
 	{"default-src 'self'", "", "", true},
 	{"script-src 'self' 'unsafe-inline'", "'unsafe-inline'", "", true},
-	{"script-src 'self' 'unsafe-inline' 'nonce-abc'", "", "", true},   // ignored with a nonce
-	{"script-src 'unsafe-inline' 'sha256-abc='", "", "", true},        // ignored with a hash
+	{"script-src 'self' 'unsafe-inline' 'nonce-abc'", "", "", true}, // ignored with a nonce
+	{"script-src 'unsafe-inline' 'sha256-abc='", "", "", true},      // ignored with a hash
 	{"script-src 'strict-dynamic' 'nonce-a' https: 'unsafe-inline'", "", "", true},
 	{"default-src *", "", "*", true},
 	{"default-src 'self'; script-src 'self' 'unsafe-eval'", "", "'unsafe-eval'", true},
