@@ -328,8 +328,10 @@ func TestReloadUnderLoad(t *testing.T) {
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
+	clients := []*http.Client{e.client, e.newClient(true)} // HTTP/1.1 and HTTP/2
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
+		client := clients[i%2]
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 2000; j++ { // bounded
@@ -338,7 +340,7 @@ func TestReloadUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := e.client.Get(e.https + "/echo")
+				resp, err := client.Get(e.https + "/echo")
 				if err != nil {
 					failures.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
