@@ -29,11 +29,11 @@
 // Each request runs, in one handler tree built from one Config:
 //
 //	access log + metrics
-//	 └ trustedproxy: client, scheme, host (forwarded headers only from trusted peers)
-//	    ├ media host → hosts (media names) → httpsonly → media (read-only files)
-//	    └ hosts → httpsonly (redirect, HSTS) → headers → limits → csrf (Fetch
-//	      Metadata/Origin, on edge.csrf_paths) → upload inspection (on
-//	      edge.upload_paths) → ReverseProxy (Rewrite) → upstream
+//	 ├ media host → bulwark.New chain (media names allowed) → media (read-only files)
+//	 └ bulwark.New chain: headers → trustedproxy (client, scheme, host; forwarded
+//	   headers only from trusted peers) → hosts → httpsonly (redirect, HSTS)
+//	   → limits → csrf (Fetch Metadata/Origin, on edge.csrf_paths)
+//	   → upload inspection (on edge.upload_paths) → ReverseProxy (Rewrite) → upstream
 //
 // On the way to the upstream, client-sent forwarded headers are removed
 // (Forwarded, X-Forwarded, X-Forwarded-*, X-Real-IP and similar, and their
