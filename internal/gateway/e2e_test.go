@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -546,9 +547,11 @@ func TestAccessLogFile(t *testing.T) {
 }
 
 func TestHTTPSUpstream(t *testing.T) {
-	app := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	app := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "tls app")
 	}))
+	app.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below is expected
+	app.StartTLS()
 	defer app.Close()
 	caFile := t.TempDir() + "/ca.pem"
 	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: app.Certificate().Raw}), 0o600)
