@@ -128,6 +128,19 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 		*fs = append(*fs, find("BW015", err.Error()))
 		explained[err.Error()] = true
 	}
+	// Forwarded headers without a trusted network: trustedproxy refuses
+	// the combination; BW035 explains it (and is a warning when a later
+	// version accepts it).
+	if f, ok := forwardedWithoutTrust(c); ok {
+		probe := c.Proxy
+		probe.Trusted = nil
+		if perr, err := probe.Validate(), c.Proxy.Validate(); err != nil && perr != nil && err.Error() == perr.Error() {
+			f.Severity = Error
+			f.Message = err.Error()
+			explained[err.Error()] = true
+		}
+		*fs = append(*fs, f)
+	}
 	for _, s := range []struct {
 		key string
 		err error
@@ -359,23 +372,31 @@ func checkProxy(fs *[]Finding, c *bulwark.Config) {
 			*fs = append(*fs, findf("BW034", "proxy.trusted entry %q %s", t, why))
 		}
 	}
-	if len(p.Trusted) == 0 {
-		var set []string
-		if p.SSLHeader != "" {
-			set = append(set, "ssl_header")
-		}
-		if p.UseForwardedHost {
-			set = append(set, "use_forwarded_host")
-		}
-		if p.UseForwardedPort {
-			set = append(set, "use_forwarded_port")
-		}
-		if len(set) > 0 {
-			f := findf("BW035", "proxy.%s is set but proxy.trusted is empty", strings.Join(set, ", proxy."))
-			f.Key = "proxy." + set[0]
-			*fs = append(*fs, f)
-		}
+}
+
+// forwardedWithoutTrust returns BW035 when a forwarded header is
+// configured but no network is trusted to send it.
+func forwardedWithoutTrust(c *bulwark.Config) (Finding, bool) {
+	p := c.Proxy
+	if len(p.Trusted) > 0 {
+		return Finding{}, false
 	}
+	var set []string
+	if p.SSLHeader != "" {
+		set = append(set, "ssl_header")
+	}
+	if p.UseForwardedHost {
+		set = append(set, "use_forwarded_host")
+	}
+	if p.UseForwardedPort {
+		set = append(set, "use_forwarded_port")
+	}
+	if len(set) == 0 {
+		return Finding{}, false
+	}
+	f := findf("BW035", "proxy.%s set but proxy.trusted is empty", strings.Join(set, ", proxy."))
+	f.Key = "proxy." + set[0]
+	return f, true
 }
 
 // tooBroad says why a trusted-network entry trusts far more than a proxy

@@ -136,7 +136,7 @@ func Scan(ctx context.Context, rawURL string, opts ScanOptions) (Report, error) 
 		s.redirectOK = s.checkRedirect(ctx, pu) != nil
 	}
 
-	resp, chain, err := s.getHTTPS(ctx, httpsURL)
+	resp, chain, body, err := s.getHTTPS(ctx, httpsURL)
 	if err != nil {
 		if u.Scheme == "http" && len(s.report.Probes) > 0 && s.report.Probes[0].Error == "" {
 			s.add(findf("BW226", "%s answered over plain HTTP, and HTTPS failed: %v", u, err))
@@ -148,8 +148,9 @@ func Scan(ctx context.Context, rawURL string, opts ScanOptions) (Report, error) 
 	s.checkHeaders(resp)
 	s.checkCookies(chain)
 	s.checkHostInjection(ctx, httpsURL)
+	form := formCredentials{token: csrfToken(body), cookies: cookieHeader(chain)}
 	for _, p := range opts.PostPaths {
-		s.checkCSRF(ctx, httpsURL, p)
+		s.checkCSRF(ctx, httpsURL, p, form)
 	}
 	s.checkTLS(ctx, httpsURL)
 	return s.finish(), nil
@@ -299,12 +300,12 @@ func (s *scanner) checkRedirect(ctx context.Context, u *url.URL) *url.URL {
 // the final response and every response of the chain (for cookies and
 // the HSTS of redirects). A certificate error is reported (BW224) and the
 // scan continues without verification, to report the rest.
-func (s *scanner) getHTTPS(ctx context.Context, u *url.URL) (*http.Response, []*http.Response, error) {
+func (s *scanner) getHTTPS(ctx context.Context, u *url.URL) (*http.Response, []*http.Response, []byte, error) {
 	var chain []*http.Response
 	cur := u
 	for hop := 0; hop < 5; hop++ {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cur.String(), nil)
-		resp, _, err := s.do("https get", req)
+		resp, body, err := s.do("https get", req)
 		if err != nil && hop == 0 && !s.insecure && isCertError(err) {
 			s.verifyErr = err
 			s.add(findf("BW224", "%s: %v", cur, unwrapURLError(err)))
@@ -315,7 +316,7 @@ func (s *scanner) getHTTPS(ctx context.Context, u *url.URL) (*http.Response, []*
 			continue
 		}
 		if err != nil {
-			return nil, chain, err
+			return nil, chain, nil, err
 		}
 		if resp.TLS != nil && s.report.TLSVersion == "" {
 			s.report.TLSVersion = tls.VersionName(resp.TLS.Version)
@@ -323,7 +324,7 @@ func (s *scanner) getHTTPS(ctx context.Context, u *url.URL) (*http.Response, []*
 		chain = append(chain, resp)
 		loc := resp.Header.Get("Location")
 		if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
-			return resp, chain, nil
+			return resp, chain, body, nil
 		}
 		next, err := cur.Parse(loc)
 		if err == nil && next.Scheme == "http" {
@@ -333,11 +334,11 @@ func (s *scanner) getHTTPS(ctx context.Context, u *url.URL) (*http.Response, []*
 			s.add(findf("BW202", "%s redirects back to plain HTTP: %s", cur, next.Redacted()))
 		}
 		if err != nil || next.Scheme != "https" || !strings.EqualFold(next.Hostname(), s.host) {
-			return resp, chain, nil // the headers of the redirect itself are what this host serves
+			return resp, chain, body, nil // the headers of the redirect itself are what this host serves
 		}
 		cur = next
 	}
-	return chain[len(chain)-1], chain, nil
+	return chain[len(chain)-1], chain, nil, nil
 }
 
 func isCertError(err error) bool {
@@ -715,7 +716,65 @@ func (s *scanner) rawAbsoluteForm(ctx context.Context, u *url.URL) (*http.Respon
 	return resp, body, nil
 }
 
-func (s *scanner) checkCSRF(ctx context.Context, u *url.URL, path string) {
+// formCredentials are what a page gives a browser to post its form: the
+// CSRF token of its hidden field and the cookies set on the way.
+type formCredentials struct {
+	token   string
+	cookies string
+}
+
+// csrfToken returns the value of the first csrfmiddlewaretoken field of an
+// HTML page (the field name Django and package csrf use), or "".
+func csrfToken(body []byte) string {
+	const field = "csrfmiddlewaretoken"
+	page := string(body)
+	i := strings.Index(page, field)
+	if i < 0 {
+		return ""
+	}
+	// Within the same tag: from the tag's start to its end.
+	start := strings.LastIndexByte(page[:i], '<')
+	end := strings.IndexByte(page[i:], '>')
+	if start < 0 || end < 0 {
+		return ""
+	}
+	tag := page[start : i+end]
+	j := strings.Index(tag, `value="`)
+	if j < 0 {
+		return ""
+	}
+	v := tag[j+len(`value="`):]
+	k := strings.IndexByte(v, '"')
+	if k < 0 {
+		return ""
+	}
+	return v[:k]
+}
+
+// cookieHeader builds the Cookie header a browser would send back after
+// the responses of chain.
+func cookieHeader(chain []*http.Response) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, r := range chain {
+		for _, c := range r.Cookies() {
+			if seen[c.Name] || c.MaxAge < 0 {
+				continue
+			}
+			seen[c.Name] = true
+			parts = append(parts, (&http.Cookie{Name: c.Name, Value: c.Value}).String())
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// checkCSRF posts to path twice, as a browser would: once from a foreign
+// site (Origin https://evil.example, Sec-Fetch-Site: cross-site), which
+// must be refused with 403, and once from the site's own origin, which
+// must not be. Both carry the page's token and cookies when it has them,
+// so the cross-site refusal is shown to come from the origin check, not
+// from a missing token.
+func (s *scanner) checkCSRF(ctx context.Context, u *url.URL, path string, form formCredentials) {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
@@ -724,13 +783,21 @@ func (s *scanner) checkCSRF(ctx context.Context, u *url.URL, path string) {
 		return
 	}
 	origin := u.Scheme + "://" + u.Host
+	body := "bulwark_scan=1"
+	if form.token != "" {
+		body = "csrfmiddlewaretoken=" + url.QueryEscape(form.token) + "&" + body
+	}
 	post := func(name, from, site string) (*http.Response, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader("bulwark_scan=1"))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Origin", from)
+		req.Header.Set("Referer", from+"/")
 		req.Header.Set("Sec-Fetch-Site", site)
 		req.Header.Set("Sec-Fetch-Mode", "navigate")
 		req.Header.Set("Sec-Fetch-Dest", "document")
+		if form.cookies != "" {
+			req.Header.Set("Cookie", form.cookies)
+		}
 		resp, _, err := s.do(name, req)
 		return resp, err
 	}
@@ -740,7 +807,11 @@ func (s *scanner) checkCSRF(ctx context.Context, u *url.URL, path string) {
 		s.add(f)
 	}
 	if resp, err := post("csrf same-origin post", origin, "same-origin"); err == nil && resp.StatusCode == http.StatusForbidden {
-		f := findf("BW222", "POST %s from its own origin was refused with 403", target.Path)
+		id, how := "BW222", "without a token (the page has no csrfmiddlewaretoken field)"
+		if form.token != "" {
+			id, how = "BW227", "with the page's token and cookies"
+		}
+		f := findf(id, "POST %s from its own origin %s was refused with 403", target.Path, how)
 		f.Key = "POST " + target.Path
 		s.add(f)
 	}

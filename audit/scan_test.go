@@ -151,13 +151,18 @@ func TestScanHardened(t *testing.T) {
 			t.Errorf("hardened site: %v", f)
 		}
 	}
-	got := ids(rep.Findings)
-	// Loopback is no registrable domain (BW208); the same-origin POST
-	// carries no token, so the token layer refuses it (BW222).
-	for _, want := range []string{"BW208", "BW222"} {
-		if !slices.Contains(got, want) {
-			t.Errorf("got %v, want %s among them", got, want)
-		}
+	// Loopback is no registrable domain: not preload-eligible (BW208).
+	if got := ids(rep.Findings); !slices.Equal(got, []string{"BW208"}) {
+		t.Errorf("got %v, want [BW208]", got)
+	}
+	// The same-origin POST, with the page's token and cookies, passed;
+	// the cross-site one was refused.
+	status := map[string]int{}
+	for _, p := range rep.Probes {
+		status[p.Name] = p.Status
+	}
+	if status["csrf same-origin post"] != http.StatusOK || status["csrf cross-site post"] != http.StatusForbidden {
+		t.Errorf("POST probes: %v", status)
 	}
 	if rep.TLSVersion != "TLS 1.3" {
 		t.Errorf("TLS version %q", rep.TLSVersion)
@@ -293,5 +298,23 @@ func TestScanDowngrade(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("downgrade not reported: %v", ids(rep.Findings))
+	}
+}
+
+// A site that refuses its own forms (here every POST) is reported once the
+// scan has the page's token: legitimate users are locked out.
+func TestScanSameOriginRefused(t *testing.T) {
+	s := startSite(t, 0, func(int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
+				return
+			}
+			io.WriteString(w, `<form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="t0ken"></form>`)
+		})
+	})
+	rep := scan(t, s, audit.ScanOptions{PostPaths: []string{"/"}})
+	if got := ids(rep.Findings); !slices.Contains(got, "BW227") || slices.Contains(got, "BW221") {
+		t.Errorf("got %v, want BW227 and no BW221", got)
 	}
 }
