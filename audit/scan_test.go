@@ -318,3 +318,16 @@ func TestScanSameOriginRefused(t *testing.T) {
 		t.Errorf("got %v, want BW227 and no BW221", got)
 	}
 }
+
+// Scanning the plain-HTTP URL follows the redirect to HTTPS on the same
+// host and audits that.
+func TestScanFromPlainHTTP(t *testing.T) {
+	s := hardenedSite(t)
+	rep, err := audit.Scan(context.Background(), s.plain.URL+"/", audit.ScanOptions{RootCAs: s.pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(rep.Findings); !slices.Equal(got, []string{"BW208"}) {
+		t.Errorf("got %v, want [BW208]", got)
+	}
+}

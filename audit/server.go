@@ -14,7 +14,7 @@ import (
 func checkServer(fs *[]Finding, d Deployment) {
 	s := d.Server
 	if s.Validate != nil {
-		if err := s.Validate(); err != nil {
+		if err := s.Validate(); err != nil && !reported(*fs, err) {
 			f := find("BW101", err.Error())
 			f.Key = ""
 			*fs = append(*fs, f)
@@ -147,4 +147,15 @@ func loopbackAddr(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// reported reports whether err (the server's validation, which includes
+// the library sections) repeats an Error finding already made.
+func reported(fs []Finding, err error) bool {
+	for _, f := range fs {
+		if f.Severity == Error && strings.Contains(err.Error(), f.Message) {
+			return true
+		}
+	}
+	return false
 }
