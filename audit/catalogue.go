@@ -119,6 +119,12 @@ var catalogue = []Rule{
 	{ID: "BW038", Severity: Info, Scope: ScopeConfig, Key: "https.refuse_unsafe_methods",
 		Title: "unsafe methods over plain HTTP are redirected with 301, which turns a POST into a GET after its body crossed the network in clear",
 		Fix:   "set refuse_unsafe_methods = true (or redirect_status = 308)"},
+	{ID: "BW039", Severity: Info, Scope: ScopeConfig, Key: "upload.policy.allow",
+		Title: "SVG uploads are accepted: scriptless SVGs are still active documents (styles, links, external references)",
+		Fix:   "serve uploaded SVGs from the media host only, or convert them to PNG"},
+	{ID: "BW040", Severity: Info, Scope: ScopeConfig, Key: "upload.reencode",
+		Title: "accepted images are stored as uploaded: a valid image can carry other content after its pixels (polyglots such as PNG+HTML)",
+		Fix:   "set reencode = true, or serve uploads from the media host as attachments"},
 
 	// Server (Check with a Server).
 	{ID: "BW101", Severity: Error, Scope: ScopeServer, Key: "<key>",

@@ -15,6 +15,7 @@ import (
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/signing"
+	"github.com/bulwarkdev/bulwark/upload"
 	"golang.org/x/net/publicsuffix"
 )
 
@@ -43,6 +44,9 @@ type Deployment struct {
 	// Limits is the request limits layer; nil means none is configured
 	// here (no finding: the server in front may enforce limits).
 	Limits *limits.Config
+	// Upload is the upload layer (content policy, storage); nil means
+	// the deployment accepts no uploads through Bulwark.
+	Upload *upload.Config
 	// Media is the media host; nil or a zero Config means none.
 	Media *media.Config
 
@@ -105,6 +109,7 @@ func CheckDeployment(d Deployment) []Finding {
 	checkCSRF(&fs, d)
 	checkSession(&fs, d.Session)
 	checkLimits(&fs, d.Limits)
+	checkUpload(&fs, d)
 	checkMedia(&fs, d)
 	if d.Server != nil {
 		checkServer(&fs, d)
@@ -572,6 +577,36 @@ func checkLimits(fs *[]Finding, l *limits.Config) {
 	report("limits.", l.Values)
 	for i, r := range l.Routes {
 		report(fmt.Sprintf("limits.routes[%d].", i), r.Values)
+	}
+}
+
+func checkUpload(fs *[]Finding, d Deployment) {
+	u := d.Upload
+	if u == nil {
+		return
+	}
+	if err := u.Validate(); err != nil {
+		f := find("BW001", err.Error())
+		f.Key = "upload"
+		*fs = append(*fs, f)
+	}
+	allow := u.Policy.Allow
+	if allow == nil {
+		allow = upload.DefaultAllow
+	}
+	images := false
+	for _, t := range allow {
+		switch t = strings.ToLower(t); {
+		case t == "image/svg+xml":
+			*fs = append(*fs, find("BW039", `upload.policy.allow contains "image/svg+xml"`))
+		case strings.HasPrefix(t, "image/"):
+			images = true
+		}
+	}
+	// The gateway forwards the original body (Forward), where re-encoding
+	// cannot apply; the media host's attachment headers are its defence.
+	if images && !u.Reencode && !u.Forward && d.Server == nil {
+		*fs = append(*fs, find("BW040", "upload.reencode is not set"))
 	}
 }
 

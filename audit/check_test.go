@@ -22,6 +22,7 @@ import (
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/signing"
+	"github.com/bulwarkdev/bulwark/upload"
 )
 
 // hardened is a deployment that passes every rule at Warning and above.
@@ -36,6 +37,7 @@ func hardened() audit.Deployment {
 	d.Session = &session.Config{}
 	d.Signing = &signing.Config{Key: []byte("k3y-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ")}
 	d.Limits = &limits.Config{}
+	d.Upload = &upload.Config{Reencode: true}
 	d.Media = &media.Config{Hosts: []string{"example-media.net"}, Dir: "/srv/media"}
 	return d
 }
@@ -99,6 +101,8 @@ func TestCheckDeployment(t *testing.T) {
 			d.Config.Proxy.SSLHeader, d.Config.Proxy.SSLHeaderValue = "X-Forwarded-Proto", "https"
 		}, []string{"BW035"}},
 		{"limit disabled", func(d *audit.Deployment) { d.Limits.MaxBodyBytes = limits.Unlimited }, []string{"BW036"}},
+		{"svg uploads", func(d *audit.Deployment) { d.Upload.Policy.Allow = []string{"image/png", "image/svg+xml"} }, []string{"BW039"}},
+		{"images kept as uploaded", func(d *audit.Deployment) { d.Upload.Reencode = false }, []string{"BW040"}},
 		{"media same site", func(d *audit.Deployment) { d.Media.Hosts = []string{"media.example.com"} }, []string{"BW037"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -117,6 +117,7 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 	d := audit.Deployment{
 		Config: c.Config,
 		Limits: &c.Limits,
+		Upload: &c.Upload,
 		Media:  &c.Media,
 		Server: &audit.Server{
 			Validate:          c.Validate,
