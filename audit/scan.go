@@ -164,6 +164,7 @@ type scanner struct {
 	verifyErr  error // the certificate verification error, if any
 	insecure   bool  // the client skips verification after BW224
 	redirectOK bool  // plain HTTP redirects to https on the same host
+	httpDown   bool  // plain HTTP could not be reached at all
 }
 
 func (s *scanner) add(f Finding) { s.report.Findings = append(s.report.Findings, f) }
@@ -249,7 +250,8 @@ func (s *scanner) checkRedirect(ctx context.Context, u *url.URL) *url.URL {
 		resp, _, err := s.do("http redirect", req)
 		if err != nil {
 			if hop == 0 {
-				s.add(findf("BW204", "%s: %v", cur, err))
+				s.httpDown = true
+				s.add(findf("BW204", "%s: %v", cur, unwrapURLError(err)))
 			}
 			return nil
 		}
@@ -432,8 +434,10 @@ func (s *scanner) checkHSTS(resp *http.Response, chain []*http.Response) {
 	} else if reg != s.host {
 		why = append(why, fmt.Sprintf("only registrable domains are listed (%q, not %q)", reg, s.host))
 	}
-	if !s.redirectOK {
-		why = append(why, "plain HTTP on port 80 does not redirect to HTTPS on the same host")
+	// The list requires the redirect only from a server listening on
+	// port 80.
+	if !s.redirectOK && !s.httpDown {
+		why = append(why, "plain HTTP does not redirect to HTTPS on the same host first")
 	}
 	if h.maxAge < yearSeconds {
 		why = append(why, "max-age is below 31536000")

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,11 +70,11 @@ var page = template.Must(template.New("").Parse(`<form method="post" action="/su
 
 // hardenedSite is an app behind Bulwark's whole chain: headers, trusted
 // proxies, hosts, HTTPS, sessions and CSRF with tokens.
-func hardenedSite(t *testing.T) *site {
+func hardenedSite(t *testing.T, allowed ...string) *site {
 	return startSite(t, 0, func(port int) http.Handler {
 		var cfg bulwark.Config
 		cfg.Logger = discard
-		cfg.Hosts.Allowed = []string{"127.0.0.1"}
+		cfg.Hosts.Allowed = append([]string{"127.0.0.1"}, allowed...)
 		cfg.HTTPS.RedirectPort = port
 		cfg.HTTPS.HSTSIncludeSubdomains = true
 		cfg.HTTPS.HSTSPreload = true
@@ -329,5 +330,31 @@ func TestScanFromPlainHTTP(t *testing.T) {
 	}
 	if got := ids(rep.Findings); !slices.Equal(got, []string{"BW208"}) {
 		t.Errorf("got %v, want [BW208]", got)
+	}
+}
+
+// On a registrable domain (example.com, which the test certificate names,
+// resolved to loopback), the hardened site meets every preload rule: no
+// finding at all.
+func TestScanPreloadEligible(t *testing.T) {
+	s := hardenedSite(t, "example.com")
+	tlsPort := strconv.Itoa(s.tls.Listener.Addr().(*net.TCPAddr).Port)
+	plainPort := strconv.Itoa(s.plain.Listener.Addr().(*net.TCPAddr).Port)
+	rep, err := audit.Scan(context.Background(), "https://example.com:"+tlsPort+"/", audit.ScanOptions{
+		RootCAs:   s.pool,
+		HTTPURL:   "http://example.com:" + plainPort + "/",
+		Resolve:   map[string]string{"example.com": "127.0.0.1"},
+		PostPaths: []string{"/submit"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 0 {
+		t.Errorf("findings: %v", rep.Findings)
+	}
+	for _, p := range rep.Probes {
+		if u, err := url.Parse(p.URL); err != nil || (u.Hostname() != "example.com" && u.Hostname() != "evil.example") {
+			t.Errorf("probe %s went to %q", p.Name, p.URL)
+		}
 	}
 }
