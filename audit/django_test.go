@@ -105,9 +105,15 @@ func (s settings) truthy(k string) bool {
 	return true
 }
 
+// list returns a list setting; a Python set or tuple ({"set": [...]}) is
+// its items.
 func (s settings) list(k string) []string {
 	var out []string
-	if l, ok := s[k].([]any); ok {
+	l, ok := s[k].([]any)
+	if m, isMap := s[k].(map[string]any); isMap {
+		l, ok = m["set"].([]any)
+	}
+	if ok {
 		for _, x := range l {
 			if str, ok := x.(string); ok {
 				out = append(out, str)
@@ -157,6 +163,17 @@ func policy(raw json.RawMessage) (headers.Policy, error) {
 				d.Values = append(d.Values, fmt.Sprint(x))
 			}
 			p = append(p, d)
+		case map[string]any: // {"set": [...]}: a Python set, rendered sorted
+			set, ok := v["set"].([]any)
+			if !ok {
+				return nil, fmt.Errorf("directive %s: unsupported value %v", k, v)
+			}
+			d := headers.Directive{Name: k}
+			for _, x := range set {
+				d.Values = append(d.Values, fmt.Sprint(x))
+			}
+			slices.Sort(d.Values)
+			p = append(p, d)
 		default:
 			return nil, fmt.Errorf("directive %s: unsupported value %v", k, v)
 		}
@@ -192,7 +209,7 @@ func deployment(s settings) (audit.Deployment, error) {
 		h.InsecureOmitReferrerPolicy = true
 	case string:
 		h.ReferrerPolicy = []string{v}
-	case []any:
+	case []any, map[string]any:
 		h.ReferrerPolicy = s.list("SECURE_REFERRER_POLICY")
 	}
 	if !sec {
