@@ -30,7 +30,11 @@ const (
 	DefaultMaxFormBytes = 2621440
 )
 
-// SessionSecrets keeps the CSRF secret in the user's session (Django's CSRF_USE_SESSIONS).
+// SessionSecrets keeps the CSRF secret in the user's session (Django's
+// CSRF_USE_SESSIONS). An error from either method refuses the request with
+// 503 and is logged as a session_store_error event, unless it wraps
+// session.ErrStore: *session.Manager has then logged that failure itself,
+// and one failure is one event.
 type SessionSecrets interface {
 	CSRFSecret(r *http.Request) (string, error)         // "" when none stored
 	SetCSRFSecret(r *http.Request, secret string) error // saved with the session

@@ -28,7 +28,8 @@ type Error struct {
 	Reason string
 	Err    error // one of the sentinel errors above
 
-	hint string // for the log: a likely misconfiguration behind the refusal
+	hint   string // for the log: a likely misconfiguration behind the refusal
+	logged bool   // a session store failure the session layer already logged
 }
 
 func (e *Error) Error() string { return "csrf: " + e.Reason }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -117,7 +118,7 @@ func (p *Protection) checkToken(r *http.Request, st *state, readBody bool) (*htt
 	st.load(r)
 	st.mu.Unlock()
 	if st.loadErr != nil {
-		return r, &Error{Reason: "CSRF secret unavailable: session store failed.", Err: ErrSessionStore}
+		return r, &Error{Reason: "CSRF secret unavailable: session store failed.", Err: ErrSessionStore, logged: loggedBySession(st.loadErr)}
 	}
 	switch {
 	case st.problem == formatLength:
@@ -165,7 +166,9 @@ func (p *Protection) checkToken(r *http.Request, st *state, readBody bool) (*htt
 // failed, else the failure handler with the reason in the context.
 func (p *Protection) refuse(w http.ResponseWriter, r *http.Request, err *Error) {
 	if errors.Is(err, ErrSessionStore) {
-		p.logStoreError(r, err)
+		if !err.logged {
+			p.logStoreError(r, err)
+		}
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	}
@@ -183,6 +186,14 @@ func (p *Protection) refuse(w http.ResponseWriter, r *http.Request, err *Error) 
 	p.log.LogAttrs(r.Context(), slog.LevelInfo, "csrf failure", attrs...)
 	p.failure.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), failureKey{}, err)))
 }
+
+// loggedBySession reports whether a SessionSecrets error was already
+// logged as a session_store_error event by package session's Manager,
+// which logs every store failure it wraps in session.ErrStore, once per
+// request. Logging it again would count one outage twice in the refusal
+// metrics. Other errors (another SessionSecrets implementation, a request
+// without a session) are logged here. The request is refused either way.
+func loggedBySession(err error) bool { return errors.Is(err, session.ErrStore) }
 
 func (p *Protection) logStoreError(r *http.Request, err error) {
 	p.log.LogAttrs(r.Context(), slog.LevelError, "csrf secret unavailable",

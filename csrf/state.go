@@ -167,7 +167,9 @@ func Token(r *http.Request) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.ensureSecret(r); err != nil {
-		s.p.logStoreError(r, err)
+		if !loggedBySession(err) {
+			s.p.logStoreError(r, err)
+		}
 		return ""
 	}
 	if s.rw.wroteHeader && !s.storedOK && !s.p.cfg.UseSessions {
