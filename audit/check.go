@@ -97,7 +97,36 @@ type Server struct {
 func Check(cfg bulwark.Config) []Finding {
 	var fs []Finding
 	checkConfig(&fs, &cfg)
+	checkComposed(&fs, cfg)
 	return fs
+}
+
+// checkComposed reports what bulwark.New refuses beyond the sections
+// checked one by one (rules across sections), one BW001 per error not
+// already reported.
+func checkComposed(fs *[]Finding, cfg bulwark.Config) {
+	err := cfg.Validate()
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		if reported(*fs, e) {
+			continue
+		}
+		f := find("BW001", e.Error())
+		f.Key = ""
+		// Errors name their section as "bulwark: [key]: ...".
+		if _, rest, ok := strings.Cut(e.Error(), "["); ok {
+			if key, _, ok := strings.Cut(rest, "]"); ok && !strings.ContainsAny(key, " \"") {
+				f.Key = key
+			}
+		}
+		*fs = append(*fs, f)
+	}
 }
 
 // CheckDeployment lints d: the root configuration, every layer that is set
@@ -105,6 +134,7 @@ func Check(cfg bulwark.Config) []Finding {
 func CheckDeployment(d Deployment) []Finding {
 	var fs []Finding
 	checkConfig(&fs, &d.Config)
+	checkComposed(&fs, d.Config)
 	checkSigning(&fs, d.Signing)
 	checkCSRF(&fs, d)
 	checkSession(&fs, d.Session)
@@ -274,7 +304,7 @@ func hasDirective(p headers.Policy, name string) bool {
 	return false
 }
 
-// directive returns the values of the directive that governs scripts:
+// scriptSources returns the values of the directive that governs scripts:
 // script-src, else default-src.
 func scriptSources(p headers.Policy) ([]string, bool) {
 	var def []string
