@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/bulwarkdev/bulwark"
@@ -60,6 +61,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		cfg, err := bulwark.LoadConfig(*path)
 		if err != nil {
 			fmt.Fprintf(stderr, "bulwark check: %v\n", err)
+			var ce *bulwark.ConfigError
+			if errors.As(err, &ce) && errors.Is(err, bulwark.ErrUnknownKey) && gatewayKey(ce.Key) {
+				fmt.Fprintf(stderr, "bulwark check: hint: %q is a gateway key; use --gateway for a bulwark serve configuration\n", ce.Key)
+			}
 			return 2
 		}
 		findings = audit.Check(cfg)
@@ -142,4 +147,15 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 		d.CSRF = &cc
 	}
 	return d, nil
+}
+
+// gatewayKey reports whether a dotted key belongs to a section only the
+// gateway's configuration has.
+func gatewayKey(key string) bool {
+	section, _, _ := strings.Cut(key, ".")
+	switch section {
+	case "listen", "tls", "upstream", "timeouts", "edge", "access_log":
+		return true
+	}
+	return false
 }
