@@ -134,13 +134,13 @@ func checkComposed(fs *[]Finding, cfg bulwark.Config) {
 func CheckDeployment(d Deployment) []Finding {
 	var fs []Finding
 	checkConfig(&fs, &d.Config)
-	checkComposed(&fs, d.Config)
 	checkSigning(&fs, d.Signing)
 	checkCSRF(&fs, d)
 	checkSession(&fs, d.Session)
 	checkLimits(&fs, d.Limits)
 	checkUpload(&fs, d)
 	checkMedia(&fs, d)
+	checkComposed(&fs, d.Config)
 	if d.Server != nil {
 		checkServer(&fs, d)
 	}
