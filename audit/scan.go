@@ -473,12 +473,12 @@ var (
 func (s *scanner) checkHeaders(resp *http.Response) {
 	h := resp.Header
 	if !strings.EqualFold(strings.TrimSpace(h.Get("X-Content-Type-Options")), "nosniff") {
-		s.add(findf("BW209", "X-Content-Type-Options is %q", h.Get("X-Content-Type-Options")))
+		s.add(find("BW209", describe(h, "X-Content-Type-Options")))
 	}
 	csp := strings.Join(h.Values("Content-Security-Policy"), ", ")
 	xfo := strings.ToUpper(strings.TrimSpace(h.Get("X-Frame-Options")))
 	if xfo != "DENY" && xfo != "SAMEORIGIN" && !strings.Contains(strings.ToLower(csp), "frame-ancestors") {
-		s.add(findf("BW210", "X-Frame-Options is %q and the CSP has no frame-ancestors", h.Get("X-Frame-Options")))
+		s.add(find("BW210", describe(h, "X-Frame-Options")+" and no CSP frame-ancestors directive"))
 	}
 	// Browsers apply the last token they recognise.
 	rp := h.Values("Referrer-Policy")
@@ -499,7 +499,7 @@ func (s *scanner) checkHeaders(resp *http.Response) {
 		s.add(findf("BW211", "Referrer-Policy is %q", effective))
 	}
 	if coop := strings.ToLower(strings.TrimSpace(h.Get("Cross-Origin-Opener-Policy"))); !coopTokens[coop] || coop == "unsafe-none" {
-		s.add(findf("BW212", "Cross-Origin-Opener-Policy is %q", h.Get("Cross-Origin-Opener-Policy")))
+		s.add(find("BW212", describe(h, "Cross-Origin-Opener-Policy")))
 	}
 	if csp == "" {
 		s.add(find("BW213", "no Content-Security-Policy header (report-only policies do not protect)"))
@@ -532,6 +532,15 @@ func (s *scanner) checkHeaders(resp *http.Response) {
 	if len(msgs) > 0 {
 		s.add(find("BW214", strings.Join(msgs, "; ")))
 	}
+}
+
+// describe says what the response has for header name: "no X header" or
+// its (quoted) value.
+func describe(h http.Header, name string) string {
+	if v := h.Values(name); len(v) > 0 {
+		return fmt.Sprintf("%s is %q", name, strings.Join(v, ", "))
+	}
+	return "no " + name + " header"
 }
 
 // cspScriptSources returns the sources of script-src, else default-src,
