@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -159,56 +161,135 @@ func rsRequest(method, cookie string) *http.Request {
 	return r
 }
 
+// rsBulwark returns a handler behind Bulwark's session manager on
+// redisstore that reads the "user" value on GET and writes it on POST, and
+// the cookie of a session holding it.
+func rsBulwark(b *testing.B, client redis.UniversalClient) (http.Handler, string) {
+	b.Helper()
+	store, err := bwredis.New(client, bwredis.Config{Prefix: rsPrefix(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := session.New(session.Config{Store: store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var i atomic.Int64
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			session.Put(r, "user", "user-"+strconv.FormatInt(i.Add(1), 10))
+			return
+		}
+		if _, ok := session.Get[string](r, "user"); !ok {
+			panic("no user in session")
+		}
+	}))
+	return h, rsSession(b, h, m.CookieName())
+}
+
+// rsSCS is rsBulwark for scs v2 on its redisstore (a redigo pool whose
+// socket writes are counted in writes).
+func rsSCS(b *testing.B, writes *atomic.Int64) (http.Handler, string) {
+	b.Helper()
+	rsClient(b, new(atomic.Int64)) // skip or fail as for the others
+	pool := &redigo.Pool{
+		MaxIdle: 4,
+		Dial: func() (redigo.Conn, error) {
+			return redigo.Dial("tcp", rsAddr(), redigo.DialContextFunc(rsDial(writes)))
+		},
+	}
+	b.Cleanup(func() { pool.Close() })
+	sm := scs.New()
+	sm.Store = redisstore.NewWithPrefix(pool, rsPrefix(b))
+	sm.Cookie.Secure = true
+	var i atomic.Int64
+	h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			sm.Put(r.Context(), "user", "user-"+strconv.FormatInt(i.Add(1), 10))
+			return
+		}
+		if sm.GetString(r.Context(), "user") == "" {
+			panic("no user in session")
+		}
+	}))
+	return h, rsSession(b, h, sm.Cookie.Name)
+}
+
+// BenchmarkSessionRedisOverhead measures each library's requests against bare
+// go-redis doing the same commands, alternating one of each per iteration
+// so that both see the same machine load, and reports the ratio of their
+// median latencies ("x-bare"): 1.00 would be a session layer that costs
+// nothing beyond its Redis round trips.
+func BenchmarkSessionRedisOverhead(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		method string
+		write  bool
+	}{
+		{"bulwark/GET", http.MethodGet, false}, {"bulwark/POST", http.MethodPost, true},
+		{"scs/GET", http.MethodGet, false}, {"scs/POST", http.MethodPost, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var writes atomic.Int64
+			client := rsClient(b, &writes)
+			var h http.Handler
+			var cookie string
+			if strings.HasPrefix(tc.name, "scs/") {
+				h, cookie = rsSCS(b, &writes)
+			} else {
+				h, cookie = rsBulwark(b, client)
+			}
+			r := rsRequest(tc.method, cookie)
+			ctx := context.Background()
+			key := rsPrefix(b) + "k"
+			val := []byte(`{"v":1,"c":1764028800,"d":{"user":"user-1"}}`)
+			if err := client.Set(ctx, key, val, 14*24*time.Hour).Err(); err != nil {
+				b.Fatal(err)
+			}
+			w := &rsSink{}
+			var ours, bare []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				w.h = http.Header{}
+				h.ServeHTTP(w, r)
+				t1 := time.Now()
+				if _, err := client.Get(ctx, key).Bytes(); err != nil {
+					b.Fatal(err)
+				}
+				if tc.write {
+					if err := client.Set(ctx, key, val, 14*24*time.Hour).Err(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				t2 := time.Now()
+				ours = append(ours, t1.Sub(t0))
+				bare = append(bare, t2.Sub(t1))
+			}
+			b.ReportMetric(float64(rsMedian(ours))/float64(rsMedian(bare)), "x-bare")
+		})
+	}
+}
+
+func rsMedian(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	d = slices.Clone(d)
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
 func BenchmarkSessionRedis(b *testing.B) {
 	b.Run("bulwark", func(b *testing.B) {
 		var writes atomic.Int64
-		store, err := bwredis.New(rsClient(b, &writes), bwredis.Config{Prefix: rsPrefix(b)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		m, err := session.New(session.Config{Store: store})
-		if err != nil {
-			b.Fatal(err)
-		}
-		var i atomic.Int64
-		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPost {
-				session.Put(r, "user", "user-"+strconv.FormatInt(i.Add(1), 10))
-				return
-			}
-			if _, ok := session.Get[string](r, "user"); !ok {
-				panic("no user in session")
-			}
-		}))
-		cookie := rsSession(b, h, m.CookieName())
+		h, cookie := rsBulwark(b, rsClient(b, &writes))
 		b.Run("GET", func(b *testing.B) { rsRun(b, h, rsRequest(http.MethodGet, cookie), &writes) })
 		b.Run("POST", func(b *testing.B) { rsRun(b, h, rsRequest(http.MethodPost, cookie), &writes) })
 	})
 
 	b.Run("scs", func(b *testing.B) {
-		rsClient(b, new(atomic.Int64)) // skip or fail as for the others
 		var writes atomic.Int64
-		pool := &redigo.Pool{
-			MaxIdle: 4,
-			Dial: func() (redigo.Conn, error) {
-				return redigo.Dial("tcp", rsAddr(), redigo.DialContextFunc(rsDial(&writes)))
-			},
-		}
-		b.Cleanup(func() { pool.Close() })
-		sm := scs.New()
-		sm.Store = redisstore.NewWithPrefix(pool, rsPrefix(b))
-		sm.Cookie.Secure = true
-		var i atomic.Int64
-		h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPost {
-				sm.Put(r.Context(), "user", "user-"+strconv.FormatInt(i.Add(1), 10))
-				return
-			}
-			if sm.GetString(r.Context(), "user") == "" {
-				panic("no user in session")
-			}
-		}))
-		cookie := rsSession(b, h, sm.Cookie.Name)
+		h, cookie := rsSCS(b, &writes)
 		b.Run("GET", func(b *testing.B) { rsRun(b, h, rsRequest(http.MethodGet, cookie), &writes) })
 		b.Run("POST", func(b *testing.B) { rsRun(b, h, rsRequest(http.MethodPost, cookie), &writes) })
 	})
