@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -34,7 +35,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit per request")
 	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at least this `severity` (error, warning or info)")
 	var resolve, posts listFlag
-	fs.Var(&resolve, "resolve", "connect to `host:addr` instead of resolving host (addr may carry a port); repeatable")
+	fs.Var(&resolve, "resolve", "connect to `host:addr` instead of resolving host (addr may carry a port; curl's host:port:addr works too); repeatable")
 	fs.Var(&posts, "post", "send the CSRF probes (cross-site and same-origin POSTs) to this `path`; repeatable. POSTs may change state: name only paths where that is harmless")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: bulwark scan URL [--json | --html FILE] [--ca FILE] [--resolve host:addr] [--post PATH]\n\n"+
@@ -90,6 +91,13 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		if !ok || host == "" || addr == "" {
 			fmt.Fprintf(stderr, "bulwark scan: --resolve %q: want host:addr (e.g. example.com:127.0.0.1 or example.com:127.0.0.1:8443)\n", r)
 			return 2
+		}
+		// curl's form host:port:addr: connections to host go to addr
+		// (on the URL's port).
+		if port, ip, ok := strings.Cut(addr, ":"); ok && port != "" && strings.Trim(port, "0123456789") == "" {
+			if _, err := netip.ParseAddr(strings.Trim(ip, "[]")); err == nil {
+				addr = ip
+			}
 		}
 		if opts.Resolve == nil {
 			opts.Resolve = map[string]string{}

@@ -63,6 +63,16 @@ func TestScanCommand(t *testing.T) {
 		t.Errorf("untrusted certificate: exit %d, output:\n%s", code, out.String())
 	}
 
+	// --resolve, in both spellings: the certificate names example.com.
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	for _, r := range []string{"example.com:127.0.0.1", "example.com:" + port + ":127.0.0.1", "example.com:127.0.0.1:" + port} {
+		out.Reset()
+		code = run([]string{"scan", "https://example.com:" + port + "/", "--resolve", r, "--ca", ca, "--http-url", "http://example.com:1/"}, &out, &errb)
+		if code != 1 || strings.Contains(out.String(), "BW224") || !strings.Contains(out.String(), "BW205") {
+			t.Errorf("--resolve %s: exit %d, output:\n%s", r, code, out.String())
+		}
+	}
+
 	// An unreachable site is exit 2.
 	out.Reset()
 	if code := run([]string{"scan", strings.Replace(closedURL, "http://", "https://", 1) + "/", "--http-url", closedURL + "/"}, &out, &errb); code != 2 {
