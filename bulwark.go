@@ -6,17 +6,32 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path"
+	"reflect"
+	"slices"
+	"strings"
 
+	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
+	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"github.com/bulwarkdev/bulwark/upload"
 )
 
 // Config is the whole of Bulwark's configuration: one section per package,
 // the same struct behind the Go API and the TOML file (see LoadConfig). The
 // zero Config is a secure one, and refuses every request until Hosts.Allowed
 // names the site.
+//
+// Every section is either always on with secure defaults (proxy, hosts,
+// https, headers, limits, csrf) or off until the value that makes it
+// meaningful is given (session: a Store; uploads: Paths; media: Hosts). A
+// section of the second kind that has settings but lacks that value is a
+// configuration error, so a setting never silently does nothing.
 type Config struct {
 	// Proxy says which peers are trusted proxies and which forwarded
 	// headers they send (Django's SECURE_PROXY_SSL_HEADER,
@@ -37,9 +52,59 @@ type Config struct {
 	// Referrer-Policy same-origin, COOP same-origin, X-Frame-Options DENY.
 	Headers headers.Config `toml:"headers"`
 
+	// Limits bounds request bodies, form fields and files (Django's
+	// DATA_UPLOAD_* and FILE_UPLOAD_MAX_MEMORY_SIZE). Always on. Zero:
+	// Django's defaults (1000 fields, 100 files, 2.5 MiB of form data)
+	// plus a 32 MiB body cap.
+	Limits limits.Config `toml:"limits"`
+
+	// Session is the session middleware (django.contrib.sessions). It is
+	// on when Session.Store or Session.CookieStore is set; both are Go
+	// values (the root package names no store, so it links no database
+	// driver). Zero: no session layer. Cookie and lifetime settings
+	// without a store are an error.
+	Session session.Config `toml:"session"`
+
+	// CSRF is the cross-site request forgery protection
+	// (CsrfViewMiddleware). Always on: the Fetch Metadata and Origin
+	// layer cannot be switched off; the token layer is on unless
+	// CSRF.InsecureSkipTokens is set. With CSRF.UseSessions the secret is
+	// kept in the session layer, which is wired in automatically (set
+	// Session.Store). Zero: both layers, the secret in a SameSite=Lax
+	// cookie, __Host- prefixed and Secure over HTTPS.
+	CSRF csrf.Config `toml:"csrf"`
+
+	// Uploads inspects multipart uploads on the paths it names (Django's
+	// upload handlers and ImageField validation). Zero: no path is an
+	// upload path and the application sees multipart bodies as they are.
+	Uploads UploadsConfig `toml:"uploads"`
+
+	// Media serves user content on a host of its own (the MEDIA_URL
+	// advice): requests for Media.Hosts go to package media's handler,
+	// never to the application. On when Media.Hosts is set. Zero: no
+	// media host.
+	Media media.Config `toml:"media"`
+
 	// Logger receives every refusal event of every layer whose own Logger
 	// is nil. Nil means slog.Default().
 	Logger *slog.Logger `toml:"-"`
+}
+
+// UploadsConfig is the [uploads] section: package upload's Config, whose
+// keys sit at the top of the table, plus the paths it applies to.
+type UploadsConfig struct {
+	// Paths are the request paths whose multipart bodies are parsed and
+	// inspected before the application runs. A path ending in "/" matches
+	// itself, the same path without the slash, and everything below it;
+	// any other path matches only itself. Requests are matched by their
+	// cleaned URL path (dot segments and duplicate slashes resolved, as
+	// http.ServeMux does), case-sensitively. Each entry must be absolute
+	// and clean. The application reads accepted files with
+	// upload.FormFrom(r). Empty (the default): the layer is off; other
+	// settings in the section are then an error.
+	Paths []string `toml:"paths"`
+
+	upload.Config
 }
 
 // middleware is what every layer builds.
@@ -47,64 +112,17 @@ type middleware interface {
 	Handler(http.Handler) http.Handler
 }
 
-// layer is one step of the chain: the TOML key of its section and how to
-// build it.
-type layer struct {
-	key   string
-	build func() (middleware, error)
-}
-
-// section adapts a package's New to a layer.
-func section[C any, M middleware](key string, build func(C) (M, error), c C) layer {
-	return layer{key, func() (middleware, error) {
-		m, err := build(c)
-		if err != nil {
-			return nil, err
-		}
-		return m, nil
-	}}
-}
-
-// layers lists the chain, outermost first. Adding a package is one line.
-//
-// headers comes first so that every response Bulwark produces carries the
-// security headers, its own refusals and redirects included, as Django's
-// SecurityMiddleware (first in MIDDLEWARE) adds them to every response. It
-// reads no request facts, so its place does not change what the others
-// see. Then the request facts in dependency order: trustedproxy
-// establishes the client, scheme and host; hosts validates the host;
-// httpsonly redirects to that validated host.
-func (c Config) layers() []layer {
-	return []layer{
-		section("headers", headers.New, c.Headers),
-		section("proxy", trustedproxy.New, c.Proxy),
-		section("hosts", hosts.New, c.Hosts),
-		section("https", httpsonly.New, c.HTTPS),
-	}
-}
-
-// withLogger gives c.Logger to every section without a Logger of its own.
-func (c Config) withLogger() Config {
-	if c.Logger == nil {
-		return c
-	}
-	if c.Proxy.Logger == nil {
-		c.Proxy.Logger = c.Logger
-	}
-	if c.Hosts.Logger == nil {
-		c.Hosts.Logger = c.Logger
-	}
-	if c.HTTPS.Logger == nil {
-		c.HTTPS.Logger = c.Logger
-	}
-	return c
-}
-
 // Bulwark is the composed chain, built by New. It is immutable and safe for
-// concurrent use; to change the configuration, build a new one and swap
-// the handler.
+// concurrent use; to change the configuration, build a new one, swap the
+// handler, and Close the old one once its requests are done.
 type Bulwark struct {
-	layers []middleware
+	headers, proxy, hosts, https, limits middleware
+
+	session *session.Manager // nil: no session layer
+	csrf    *csrf.Protection
+	uploads *uploads       // nil: no upload paths
+	media   *mediaBranch   // nil: no media host
+	closers []func() error // roots opened by upload storage and media
 }
 
 // New validates every section of c and builds the chain. The error reports
@@ -113,34 +131,213 @@ func New(c Config) (*Bulwark, error) {
 	c = c.withLogger()
 	b := &Bulwark{}
 	var errs []error
-	for _, l := range c.layers() {
-		m, err := l.build()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("bulwark: [%s]: %w", l.key, err))
-			continue
-		}
-		b.layers = append(b.layers, m)
+	fail := func(key string, err error) {
+		errs = append(errs, fmt.Errorf("bulwark: [%s]: %w", key, err))
 	}
+	build := func(key string, dst *middleware, f func() (middleware, error)) {
+		m, err := f()
+		if err != nil {
+			fail(key, err)
+			return
+		}
+		*dst = m
+	}
+	build("headers", &b.headers, func() (middleware, error) { return headers.New(c.Headers) })
+	build("proxy", &b.proxy, func() (middleware, error) { return trustedproxy.New(c.Proxy) })
+	build("hosts", &b.hosts, func() (middleware, error) { return hosts.New(c.Hosts) })
+	build("https", &b.https, func() (middleware, error) { return httpsonly.New(c.HTTPS) })
+	build("limits", &b.limits, func() (middleware, error) { return limits.New(c.Limits) })
+
+	// Session: on with a store; settings without one would be ignored, so
+	// they are refused instead.
+	sessionWanted := c.Session.Store != nil || c.Session.CookieStore != nil
+	switch {
+	case sessionWanted:
+		m, err := session.New(c.Session)
+		if err != nil {
+			fail("session", err)
+		} else {
+			b.session = m
+		}
+	case configured(c.Session, "Logger", "Now"):
+		fail("session", errors.New("settings given but no store: set Config.Session.Store (or CookieStore) in Go"))
+	}
+
+	// CSRF: with use_sessions, the secret lives in the session layer. When
+	// that layer is configured but invalid, its own error is the one to
+	// read; a stand-in keeps the rest of [csrf] validated meanwhile.
+	cc := c.CSRF
+	if cc.UseSessions && cc.Sessions == nil {
+		switch {
+		case b.session != nil:
+			cc.Sessions = b.session
+		case sessionWanted:
+			cc.Sessions = unavailableSecrets{}
+		default:
+			fail("csrf", errors.New("use_sessions needs the session layer: set Config.Session.Store (or CookieStore)"))
+			cc.UseSessions = false
+		}
+	}
+	if p, err := csrf.New(cc); err != nil {
+		fail("csrf", err)
+	} else {
+		b.csrf = p
+	}
+
+	if len(c.Uploads.Paths) > 0 {
+		u, err := newUploads(c.Uploads)
+		if err != nil {
+			fail("uploads", err)
+		} else {
+			b.uploads = u
+			b.closers = append(b.closers, u.u.Close)
+		}
+	} else if configured(c.Uploads, "Logger") {
+		fail("uploads", errors.New("settings given but no paths: set uploads.paths to the upload endpoints"))
+	}
+
+	if c.Media.Enabled() || configured(c.Media, "Logger") {
+		m, err := newMediaBranch(c)
+		if err != nil {
+			fail("media", err)
+		} else {
+			b.media = m
+			b.closers = append(b.closers, m.handler.Close)
+		}
+	}
+
 	if len(errs) > 0 {
+		b.Close()
 		return nil, errors.Join(errs...)
 	}
 	return b, nil
 }
 
-// Validate reports every problem with c, as New does, without building it.
-func (c Config) Validate() error {
-	_, err := New(c)
-	return err
+// withLogger gives c.Logger to every section without a Logger of its own.
+func (c Config) withLogger() Config {
+	if c.Logger == nil {
+		return c
+	}
+	for _, lg := range []**slog.Logger{
+		&c.Proxy.Logger, &c.Hosts.Logger, &c.HTTPS.Logger, &c.Limits.Logger,
+		&c.Session.Logger, &c.CSRF.Logger, &c.Uploads.Logger, &c.Media.Logger,
+	} {
+		if *lg == nil {
+			*lg = c.Logger
+		}
+	}
+	return c
 }
 
-// Handler returns next wrapped in the whole chain: headers, trusted
-// proxies, host validation, HTTPS, in that order.
+// configured reports whether a section has any setting other than the
+// named fields (loggers, clocks: they configure nothing by themselves).
+func configured(section any, ignore ...string) bool {
+	v := reflect.ValueOf(section)
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		skip := false
+		for _, name := range ignore {
+			skip = skip || f.Name == name
+		}
+		switch {
+		case skip:
+		case f.Anonymous && f.Type.Kind() == reflect.Struct:
+			if configured(v.Field(i).Interface(), ignore...) {
+				return true
+			}
+		case !v.Field(i).IsZero():
+			return true
+		}
+	}
+	return false
+}
+
+// unavailableSecrets stands in for a session layer that failed to build,
+// only while New collects the errors of every section.
+type unavailableSecrets struct{}
+
+func (unavailableSecrets) CSRFSecret(*http.Request) (string, error) {
+	return "", session.ErrNoSession
+}
+
+func (unavailableSecrets) SetCSRFSecret(*http.Request, string) error { return session.ErrNoSession }
+
+// Validate reports every problem with c, as New does, without keeping what
+// it built.
+func (c Config) Validate() error {
+	b, err := New(c)
+	if err != nil {
+		return err
+	}
+	return b.Close()
+}
+
+// Handler returns next wrapped in the whole chain, outermost first:
+//
+//	headers → proxy → (media host? hosts → https → media)
+//	                → hosts → https → limits → session → csrf → uploads → next
+//
+// headers comes first so that every response Bulwark produces carries the
+// security headers, its own refusals and redirects included, as Django's
+// SecurityMiddleware (first in MIDDLEWARE) adds them to every response. It
+// reads no request facts, so its place does not change what the others
+// see. Then the request facts in dependency order: trustedproxy
+// establishes the client, scheme and host; a request for a media host
+// leaves for the media branch there, before the site's host check, so
+// that the application never sees a media host and the site's
+// Hosts.Allowed need not list it; hosts validates the host; httpsonly
+// redirects to that validated host. Then Django's order: limits before
+// anything reads a body, the session before CSRF (which may keep its
+// secret in it), and CSRF before uploads, so that a forged upload is
+// refused before a byte of it is parsed.
 func (b *Bulwark) Handler(next http.Handler) http.Handler {
 	h := next
-	for i := len(b.layers) - 1; i >= 0; i-- {
-		h = b.layers[i].Handler(h)
+	if b.uploads != nil {
+		h = b.uploads.handler(h)
 	}
-	return h
+	h = b.csrf.Handler(h)
+	if b.session != nil {
+		h = b.session.Handler(h)
+	}
+	h = b.limits.Handler(h)
+	h = b.https.Handler(h)
+	h = b.hosts.Handler(h)
+	if b.media != nil {
+		h = b.media.switchTo(h)
+	}
+	h = b.proxy.Handler(h)
+	return b.headers.Handler(h)
+}
+
+// Session returns the session manager, or nil when the session layer is
+// off. Handlers use the session package's functions (session.Get,
+// session.Put, session.Renew); the manager tells the cookie's name.
+func (b *Bulwark) Session() *session.Manager { return b.session }
+
+// CSRF returns the CSRF protection, for its CookieName (scripts that copy
+// the cookie into the token header) and Check. Handlers use csrf.Token,
+// csrf.TemplateField and csrf.Rotate.
+func (b *Bulwark) CSRF() *csrf.Protection { return b.csrf }
+
+// Uploader returns the uploader of the upload paths, for Save, or nil when
+// uploads.paths is empty.
+func (b *Bulwark) Uploader() *upload.Uploader {
+	if b.uploads == nil {
+		return nil
+	}
+	return b.uploads.u
+}
+
+// Close releases the directories opened for upload storage and the media
+// host. Handlers built by b must not serve requests afterwards.
+func (b *Bulwark) Close() error {
+	var errs []error
+	for _, c := range b.closers {
+		errs = append(errs, c())
+	}
+	b.closers = nil
+	return errors.Join(errs...)
 }
 
 // Request facts, for handlers behind the chain. They are the accessors of
@@ -161,14 +358,153 @@ func Host(r *http.Request) (string, bool) { return hosts.Host(r) }
 // Nonce returns the request's CSP nonce for templates (see headers.Nonce).
 func Nonce(r *http.Request) string { return headers.Nonce(r) }
 
-// Effective validates c and returns it with the defaults of every section
-// filled in: what New will actually do. It is what "bulwark check" prints
-// and what the configuration golden files record.
-func (c Config) Effective() (Config, error) {
-	if err := c.Validate(); err != nil {
-		return Config{}, err
+// uploads is the upload layer: the uploader on the configured paths.
+type uploads struct {
+	u     *upload.Uploader
+	paths []uploadPath
+}
+
+type uploadPath struct {
+	path   string
+	prefix bool
+}
+
+func newUploads(c UploadsConfig) (*uploads, error) {
+	out := &uploads{}
+	for _, p := range c.Paths {
+		if !strings.HasPrefix(p, "/") || cleanPath(p) != p {
+			return nil, fmt.Errorf("paths: %q must be an absolute, clean path", p)
+		}
+		out.paths = append(out.paths, uploadPath{path: p, prefix: strings.HasSuffix(p, "/")})
 	}
-	c.HTTPS = c.HTTPS.WithDefaults()
-	c.Headers = c.Headers.WithDefaults()
-	return c, nil
+	u, err := upload.New(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	out.u = u
+	return out, nil
+}
+
+func (u *uploads) handler(next http.Handler) http.Handler {
+	inspect := u.u.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u.match(r.URL.Path) {
+			inspect.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// match reports whether p is an upload path. Matching errs on the side of
+// inspecting: the cleaned path is compared, so "/a/../upload/x" is
+// inspected as "/upload/x", where a router would send it.
+func (u *uploads) match(p string) bool {
+	if p == "" {
+		p = "/"
+	}
+	p = cleanPath(p)
+	for _, up := range u.paths {
+		if up.prefix {
+			if strings.HasPrefix(p, up.path) || p+"/" == up.path {
+				return true
+			}
+		} else if p == up.path {
+			return true
+		}
+	}
+	return false
+}
+
+// mediaBranch routes requests for the media hosts to package media, with
+// host validation and HTTPS of their own.
+type mediaBranch struct {
+	hosts   map[string]bool
+	branch  http.Handler
+	handler *media.Handler
+}
+
+func newMediaBranch(c Config) (*mediaBranch, error) {
+	mc := c.Media
+	mc.SiteHosts = mediaSiteHosts(c)
+	mh, err := media.New(mc)
+	if err != nil {
+		return nil, err
+	}
+	m := &mediaBranch{hosts: map[string]bool{}, handler: mh}
+	for _, h := range mc.Hosts {
+		m.hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
+	}
+	// The media host gets the site's HTTPS policy, except a redirect host
+	// override, which names the site.
+	hc := c.HTTPS
+	hc.SSLHost = ""
+	https, err := httpsonly.New(hc)
+	if err != nil {
+		mh.Close()
+		return nil, err
+	}
+	hv, err := hosts.New(hosts.Config{Allowed: mc.Hosts, Logger: c.Hosts.Logger})
+	if err != nil {
+		mh.Close()
+		return nil, err
+	}
+	m.branch = hv.Handler(https.Handler(mh))
+	return m, nil
+}
+
+// mediaSiteHosts returns Media.SiteHosts, or by default the site that
+// Hosts.Allowed names: "example.com" and ".example.com" both stand for
+// example.com. "*" names no site, so site_hosts must then be given.
+func mediaSiteHosts(c Config) []string {
+	if len(c.Media.SiteHosts) > 0 {
+		return c.Media.SiteHosts
+	}
+	var out []string
+	for _, h := range c.Hosts.Allowed {
+		if h = strings.TrimPrefix(h, "."); h != "" && h != "*" && !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// switchTo sends requests whose host (as trustedproxy established it) is
+// a media host to the media branch, the rest to site. Both branches
+// validate the host again, strictly.
+func (m *mediaBranch) switchTo(site http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := hosts.SplitDomainPort(trustedproxy.Host(r))
+		d = strings.TrimSuffix(d, ".")
+		if m.hosts[d] || m.hosts[strings.ToLower(d)] {
+			m.branch.ServeHTTP(w, r)
+			return
+		}
+		site.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath resolves dot segments and duplicate slashes as
+// http.ServeMux does, keeping a trailing slash; clean paths (the usual
+// case) are returned without allocating.
+func cleanPath(p string) string {
+	if isClean(p) {
+		return p
+	}
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if strings.HasSuffix(p, "/") && np != "/" {
+		np += "/"
+	}
+	return np
+}
+
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	return !strings.Contains(p, "//") && !strings.Contains(p, "/./") && !strings.Contains(p, "/../") &&
+		!strings.HasSuffix(p, "/.") && !strings.HasSuffix(p, "/..")
 }

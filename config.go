@@ -130,6 +130,13 @@ func durationKeys(t reflect.Type, prefix string) map[string]bool {
 		if name == "-" || !f.IsExported() {
 			continue
 		}
+		if name == "" && f.Anonymous {
+			// An embedded struct's keys sit in the embedding table.
+			for k := range durationKeys(f.Type, prefix) {
+				out[k] = true
+			}
+			continue
+		}
 		if name == "" {
 			name = f.Name
 		}
