@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/bulwarkdev/bulwark"
+	"github.com/bulwarkdev/bulwark/csrf"
 )
 
 // A plain-HTTP request with a forged Host header is refused before the
@@ -60,4 +62,52 @@ hsts_include_subdomain = true
 	fmt.Println(err)
 	// Output:
 	// bulwark: line 3: unknown key "https.hsts_include_subdomain"
+}
+
+// The whole chain in front of a form: the page carries a CSRF token; a
+// page on another site that makes the victim's browser submit the form
+// (the browser attaches the victim's cookies) is refused before the
+// application runs; the site's own submission goes through.
+func Example_crossSitePOST() {
+	cfg, err := bulwark.ParseConfig([]byte(`
+[hosts]
+allowed = ["example.com"]
+`))
+	if err != nil {
+		panic(err)
+	}
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	b, err := bulwark.New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	h := b.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			io.WriteString(w, "transferred")
+			return
+		}
+		io.WriteString(w, csrf.Token(r)) // a template would use csrf.TemplateField
+	}))
+
+	// The site's page: a token, and the secret in a cookie.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "https://example.com/transfer", nil))
+	token, cookie := w.Body.String(), w.Result().Cookies()[0]
+	fmt.Println("GET", w.Code, cookie.Name)
+
+	post := func(site string) {
+		r := httptest.NewRequest("POST", "https://example.com/transfer", strings.NewReader("to=mallory&csrfmiddlewaretoken="+token))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Sec-Fetch-Site", site) // what the browser says
+		r.AddCookie(cookie)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(site, "POST", w.Code, strings.TrimSpace(w.Body.String()), w.Header().Get("X-Frame-Options"))
+	}
+	post("cross-site")
+	post("same-origin")
+	// Output:
+	// GET 200 __Host-csrftoken
+	// cross-site POST 403 Forbidden DENY
+	// same-origin POST 200 transferred DENY
 }
