@@ -163,6 +163,9 @@ var catalogue = []Rule{
 	{ID: "BW112", Severity: Info, Scope: ScopeServer, Key: "edge.cookies.allow_insecure_no_same_site",
 		Title: "upstream cookies without SameSite are passed on unchanged",
 		Fix:   "remove allow_insecure_no_same_site"},
+	{ID: "BW113", Severity: Warning, Scope: ScopeServer, Key: "upstream.insecure_skip_verify",
+		Title: "the https upstream's certificate is not verified: anyone between gateway and app can read and change the traffic",
+		Fix:   "give the upstream's CA in upstream.ca_file instead"},
 
 	// Scan (a live site).
 	{ID: "BW201", Severity: Error, Scope: ScopeScan, Key: "http",

@@ -19,41 +19,71 @@ import (
 	"golang.org/x/net/publicsuffix"
 )
 
-// Deployment is everything Check looks at: the composed library
-// configuration, and the layers an application or the gateway builds
-// beside it. A nil section means the layer is absent from the deployment,
-// which is itself a finding where Django's check --deploy has one (no CSRF
-// layer is security.W003).
+// Deployment is everything CheckDeployment looks at: the library
+// configuration, the layers an application composes beside bulwark.New
+// (or instead of it), and the server around them.
+//
+// A nil layer field means the layer is the one bulwark.New builds from
+// Config's section (Config.CSRF, Config.Session, Config.Limits,
+// Config.Uploads, Config.Media). Set a field to lint a layer built with its
+// package's New directly; set NoCSRF when the application runs no csrf
+// layer at all (Django's security.W003).
 type Deployment struct {
-	// Config is the root configuration (trusted proxies, hosts, HTTPS,
-	// headers).
+	// Config is the root configuration.
 	Config bulwark.Config
 
-	// CSRF is the csrf layer's configuration; nil means no csrf layer
-	// (BW026). Set UseSessions without Sessions freely: the store is not
-	// part of a lint.
+	// CSRF is the csrf layer's configuration. Nil: Config.CSRF. Set
+	// UseSessions without Sessions freely: the store is not part of a
+	// lint.
 	CSRF *csrf.Config
-	// Session is the session manager's configuration (only its cookie
-	// and lifetimes are looked at); nil means no sessions, so no session
-	// cookie checks.
+	// NoCSRF says the application runs no csrf layer (BW026). bulwark.New
+	// always builds one; an application composing the packages itself
+	// may leave it out.
+	NoCSRF bool
+	// Session is the session manager's configuration (its cookie is
+	// looked at). Nil: Config.Session.
 	Session *session.Config
 	// Signing holds the secret key and its fallbacks (Django's
-	// SECRET_KEY, SECRET_KEY_FALLBACKS); nil means the deployment signs
-	// nothing, so no key checks.
+	// SECRET_KEY, SECRET_KEY_FALLBACKS). Nil: the deployment signs
+	// nothing through package signing, so no key checks (the root
+	// configuration has no key).
 	Signing *signing.Config
-	// Limits is the request limits layer; nil means none is configured
-	// here (no finding: the server in front may enforce limits).
+	// Limits is the request limits layer. Nil: Config.Limits.
 	Limits *limits.Config
-	// Upload is the upload layer (content policy, storage); nil means
-	// the deployment accepts no uploads through Bulwark.
+	// Upload is the upload layer (content policy, storage). Nil:
+	// Config.Uploads when it names paths, else no upload layer.
 	Upload *upload.Config
-	// Media is the media host; nil or a zero Config means none.
+	// Media is the media host. Nil: Config.Media (a zero one is none).
 	Media *media.Config
 
 	// Server describes the server around the chain (the gateway); nil
 	// means the chain runs inside an application's own server, which
 	// Check cannot see.
 	Server *Server
+}
+
+// layers fills the nil layer fields from d.Config.
+func (d Deployment) layers() Deployment {
+	c := &d.Config
+	if d.CSRF == nil && !d.NoCSRF {
+		d.CSRF = &c.CSRF
+	}
+	if d.NoCSRF {
+		d.CSRF = nil
+	}
+	if d.Session == nil {
+		d.Session = &c.Session
+	}
+	if d.Limits == nil {
+		d.Limits = &c.Limits
+	}
+	if d.Upload == nil && len(c.Uploads.Paths) > 0 {
+		d.Upload = &c.Uploads.Config
+	}
+	if d.Media == nil {
+		d.Media = &c.Media
+	}
+	return d
 }
 
 // Server is what Check looks at in the server that runs the chain: the
@@ -74,6 +104,9 @@ type Server struct {
 	ACMEHosts []string
 	// UpstreamURL is the application behind the server.
 	UpstreamURL string
+	// UpstreamInsecureSkipVerify is set when an https upstream's
+	// certificate is not verified.
+	UpstreamInsecureSkipVerify bool
 	// ReadHeaderTimeout and IdleTimeout are the public servers'
 	// timeouts.
 	ReadHeaderTimeout, IdleTimeout time.Duration
@@ -88,17 +121,14 @@ type Server struct {
 	Now time.Time
 }
 
-// Check lints the root configuration as Django's check --deploy lints
-// settings. It reports only what cfg holds: use CheckDeployment to include
-// the CSRF, session, signing, limits and media layers and the server. The
-// findings come in catalogue order; a configuration New refuses is
-// reported with BW001 (or the specific rule that explains it), never
-// silently skipped.
+// Check lints the configuration of bulwark.New as Django's check --deploy
+// lints settings: every section, and the rules across sections that New
+// enforces. Use CheckDeployment to add a secret key, layers composed
+// outside bulwark.New, or the server. The findings come in section order;
+// a configuration New refuses is reported with BW001 (or the specific rule
+// that explains it), never silently skipped.
 func Check(cfg bulwark.Config) []Finding {
-	var fs []Finding
-	checkConfig(&fs, &cfg)
-	checkComposed(&fs, cfg)
-	return fs
+	return CheckDeployment(Deployment{Config: cfg})
 }
 
 // checkComposed reports what bulwark.New refuses beyond the sections
@@ -132,6 +162,7 @@ func checkComposed(fs *[]Finding, cfg bulwark.Config) {
 // CheckDeployment lints d: the root configuration, every layer that is set
 // and, with d.Server, the server around them.
 func CheckDeployment(d Deployment) []Finding {
+	d = d.layers()
 	var fs []Finding
 	checkConfig(&fs, &d.Config)
 	checkSigning(&fs, d.Signing)
@@ -517,7 +548,7 @@ func checkSigning(fs *[]Finding, s *signing.Config) {
 func checkCSRF(fs *[]Finding, d Deployment) {
 	c := d.CSRF
 	if c == nil {
-		if d.Server == nil {
+		if d.Server == nil { // the gateway reports its own switch (BW111)
 			*fs = append(*fs, find("BW026", "the deployment has no csrf layer"))
 		}
 		return
@@ -653,21 +684,30 @@ func checkMedia(fs *[]Finding, d Deployment) {
 			}
 		}
 	}
-	bad := false
+	mc := *m
+	mc.SiteHosts = site
+	if err := mc.Validate(); err != nil {
+		// Package media refuses a same-site media host itself: that
+		// refusal is BW037, reported with its own words.
+		id := "BW001"
+		if strings.Contains(err.Error(), "registrable domain") {
+			id = "BW037"
+		}
+		f := find(id, err.Error())
+		if id == "BW001" {
+			f.Key = "media"
+		}
+		*fs = append(*fs, f)
+		if id == "BW037" {
+			return
+		}
+	}
 	for _, mh := range m.Hosts {
 		for _, s := range site {
 			if registrable(mh) != "" && registrable(mh) == registrable(s) || strings.EqualFold(mh, s) {
 				*fs = append(*fs, findf("BW037", "media host %q and site host %q share the registrable domain %q", mh, s, registrable(s)))
-				bad = true
 			}
 		}
-	}
-	mc := *m
-	mc.SiteHosts = site
-	if err := mc.Validate(); err != nil && !bad {
-		f := find("BW001", err.Error())
-		f.Key = "media"
-		*fs = append(*fs, f)
 	}
 }
 

@@ -86,7 +86,7 @@ func TestCheckDeployment(t *testing.T) {
 			d.Signing.Key = []byte("django-insecure-0123456789abcdefghijklmnopqrstuvwxyzABCDEF")
 		}, []string{"BW024"}},
 		{"weak fallback", func(d *audit.Deployment) { d.Signing.FallbackKeys = [][]byte{[]byte("aaaaaaaa")} }, []string{"BW025"}},
-		{"no csrf", func(d *audit.Deployment) { d.CSRF = nil }, []string{"BW026"}},
+		{"no csrf", func(d *audit.Deployment) { d.NoCSRF = true }, []string{"BW026"}},
 		{"csrf tokens off", func(d *audit.Deployment) { d.CSRF.InsecureSkipTokens = true }, []string{"BW027"}},
 		{"csrf cookie over http", func(d *audit.Deployment) { d.Config.HTTPS.Exempt = []string{"^health$"} }, []string{"BW028", "BW008"}},
 		{"csrf unprefixed", func(d *audit.Deployment) { d.CSRF.InsecureUnprefixedCookie = true }, []string{"BW029"}},
@@ -172,6 +172,26 @@ func TestCheckServerCertificates(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// Check reads every section of the root configuration.
+func TestCheckRootSections(t *testing.T) {
+	var cfg bulwark.Config
+	cfg.Hosts.Allowed = []string{"example.com"}
+	cfg.CSRF.InsecureSkipTokens = true
+	cfg.Limits.MaxFiles = limits.Unlimited
+	cfg.Uploads.Paths = []string{"/upload"}
+	cfg.Uploads.Policy.Allow = []string{"image/svg+xml"}
+	cfg.Media = media.Config{Hosts: []string{"media.example.com"}, Dir: t.TempDir()}
+	got := ids(audit.Check(cfg))
+	for _, want := range []string{"BW027", "BW036", "BW039", "BW037"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("got %v, want %s among them", got, want)
+		}
+	}
+	if slices.Contains(got, "BW026") {
+		t.Errorf("bulwark.New always has a csrf layer: %v", got)
 	}
 }
 

@@ -256,9 +256,14 @@ func deployment(s settings) (audit.Deployment, error) {
 	d.Signing = sg
 
 	if s.has("MIDDLEWARE", "django.middleware.csrf.CsrfViewMiddleware") {
-		d.CSRF = &csrf.Config{CookieSecure: s.isTrue("CSRF_COOKIE_SECURE"), UseSessions: s.truthy("CSRF_USE_SESSIONS")}
+		d.Config.CSRF = csrf.Config{CookieSecure: s.isTrue("CSRF_COOKIE_SECURE"), UseSessions: s.truthy("CSRF_USE_SESSIONS")}
+	} else {
+		// bulwark.New always has the layer; an application composing
+		// the packages itself can leave it out.
+		d.NoCSRF = true
 	}
 	if s.has("INSTALLED_APPS", "django.contrib.sessions") || s.has("MIDDLEWARE", "django.contrib.sessions.middleware.SessionMiddleware") {
+		// Only the cookie is linted; the store is a Go value.
 		d.Session = &session.Config{Cookie: session.CookieConfig{
 			AllowInsecureCookie:       !s.isTrue("SESSION_COOKIE_SECURE"),
 			AllowInsecureScriptAccess: !s.isTrue("SESSION_COOKIE_HTTPONLY"),

@@ -37,6 +37,9 @@ func checkServer(fs *[]Finding, d Deployment) {
 			}
 		}
 	}
+	if s.UpstreamInsecureSkipVerify {
+		*fs = append(*fs, find("BW113", "upstream.insecure_skip_verify is set"))
+	}
 	if s.ReadHeaderTimeout > time.Minute {
 		f := findf("BW108", "timeouts.read_header is %v", s.ReadHeaderTimeout)
 		f.Key = "timeouts.read_header"

@@ -120,26 +120,33 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 	}
 	eff := c.WithDefaults()
 	d := audit.Deployment{
+		// The gateway's own [limits], [csrf], [upload] and [media]
+		// sections are the ones it applies (they shadow the library's).
 		Config: c.Config,
 		Limits: &c.Limits,
-		Upload: &c.Upload,
 		Media:  &c.Media,
 		Server: &audit.Server{
-			Validate:          c.Validate,
-			AdminAddr:         eff.Listen.Admin,
-			CertFile:          c.TLS.CertFile,
-			KeyFile:           c.TLS.KeyFile,
-			UpstreamURL:       c.Upstream.URL,
-			ReadHeaderTimeout: eff.Timeouts.ReadHeader,
-			IdleTimeout:       eff.Timeouts.Idle,
-			NoCSRF:            c.Edge.AllowInsecureNoCSRF,
-			NoSameSite:        c.Edge.Cookies.AllowInsecureNoSameSite,
+			Validate:                   c.Validate,
+			AdminAddr:                  eff.Listen.Admin,
+			CertFile:                   c.TLS.CertFile,
+			KeyFile:                    c.TLS.KeyFile,
+			UpstreamURL:                c.Upstream.URL,
+			UpstreamInsecureSkipVerify: c.Upstream.InsecureSkipVerify,
+			ReadHeaderTimeout:          eff.Timeouts.ReadHeader,
+			IdleTimeout:                eff.Timeouts.Idle,
+			NoCSRF:                     c.Edge.AllowInsecureNoCSRF,
+			NoSameSite:                 c.Edge.Cookies.AllowInsecureNoSameSite,
 		},
+	}
+	if len(c.Edge.UploadPaths) > 0 {
+		d.Upload = &c.Upload
 	}
 	if c.TLS.ACME.Enabled {
 		d.Server.ACMEHosts = append([]string{}, c.TLS.ACME.Hosts...)
 	}
-	if !c.Edge.AllowInsecureNoCSRF {
+	if c.Edge.AllowInsecureNoCSRF {
+		d.NoCSRF = true
+	} else {
 		cc := c.CSRF
 		// The gateway forces the token layer off at the edge; the
 		// upstream owns its tokens.
