@@ -15,6 +15,11 @@
 //		fmt.Println(f) // BW005 warning https.hsts_include_subdomains: ... [django: security.W005]
 //	}
 //
+// Check lints a bulwark.Config; CheckDeployment adds what lies beside it:
+// a secret key (package signing), layers an application composes itself,
+// and the server around the chain (the gateway's listeners, certificates,
+// upstream and timeouts, described by Server).
+//
 // A configuration that New would refuse is reported as an Error finding
 // carrying the validation error (BW001, or the rule that explains it, such
 // as BW013 for an invalid Referrer-Policy, Django's E023), never skipped.
