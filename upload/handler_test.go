@@ -39,6 +39,9 @@ func chain(t *testing.T, logs io.Writer, lc limits.Config, next http.Handler) ht
 func TestHandler(t *testing.T) {
 	png := string(uploadcorpus.PNG())
 	polyglot := string(uploadcorpus.PNGChunk(uploadcorpus.PNG(), "tEXt", []byte("c\x00<script>alert(1)</script>")))
+	// A boundary longer than Django's limit, which mime/multipart accepts.
+	long := strings.Repeat("b", 202)
+	html := strings.ReplaceAll(filePart("f", "x.png", "<html><script>x</script>")+end, "XyZ", long)
 	for _, tc := range []struct {
 		name   string
 		ct     string
@@ -53,6 +56,10 @@ func TestHandler(t *testing.T) {
 		{"too many files", ct, strings.Repeat(filePart("f", "a.png", png), 101) + end, 400, `"event":"too_many_files","reason":"max_files","limit":100`},
 		{"malformed", ct, field("a", "1"), 400, `"event":"upload_malformed"`},
 		{"bad boundary", "multipart/form-data; boundary=", end, 400, `"event":"upload_malformed"`},
+		// Go's mime.ParseMediaType takes these as multipart and its reader
+		// accepts a boundary of any length: they must not pass uninspected.
+		{"odd case, long boundary", "MultiPart/form-data; boundary=" + long, html, 400, `"event":"upload_malformed"`},
+		{"leading space, long boundary", " multipart/form-data; boundary=" + long, html, 400, `"event":"upload_malformed"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer

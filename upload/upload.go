@@ -264,9 +264,14 @@ func (u *Uploader) Handler(next http.Handler) http.Handler {
 	})
 }
 
+// isMultipart reports whether r's Content-Type names a multipart type the
+// way mime.ParseMediaType reads it (leading white space skipped, any
+// case). A request that a parser further down would take as multipart but
+// whose boundary Boundary refuses must be refused, not passed on: it would
+// reach the application's own multipart parser uninspected.
 func isMultipart(r *http.Request) bool {
-	ct := r.Header.Get("Content-Type")
-	return len(ct) >= 10 && (ct[:10] == "multipart/" || ct[:10] == "Multipart/" || ct[:10] == "MULTIPART/")
+	ct := strings.TrimLeft(r.Header.Get("Content-Type"), " \t")
+	return len(ct) >= 10 && strings.EqualFold(ct[:10], "multipart/")
 }
 
 // refuse answers a refused upload and logs one event. The body is the
