@@ -73,8 +73,16 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("%w: cross_origin_resource_policy %q", ErrInvalidConfig, c.CrossOriginResourcePolicy)
 	}
+	// A site host the public suffix list cannot read (".example.com",
+	// "*.example.com", "example.com:8000") would compare as another site
+	// below and let a same-site media host through: refuse it instead.
+	for _, s := range c.SiteHosts {
+		if !plainHost(s) {
+			return fmt.Errorf("%w: site host %q: a host name without port or pattern", ErrInvalidConfig, s)
+		}
+	}
 	for _, m := range c.Hosts {
-		if m == "" || strings.ContainsAny(m, ":/ ") && net.ParseIP(m) == nil {
+		if !plainHost(m) {
 			return fmt.Errorf("%w: media host %q: a host name without port", ErrInvalidConfig, m)
 		}
 		for _, s := range c.SiteHosts {
@@ -84,6 +92,15 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// plainHost reports whether h is a host name or IP address (an IPv6 one
+// bracketed or not), with no port, path, wildcard or leading dot.
+func plainHost(h string) bool {
+	if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
+		h = h[1 : len(h)-1]
+	}
+	return h != "" && h[0] != '.' && (!strings.ContainsAny(h, ":/ *") || net.ParseIP(h) != nil)
 }
 
 // sameSite reports whether a and b share a registrable domain (eTLD+1 by

@@ -166,6 +166,13 @@ func TestConfigSameSite(t *testing.T) {
 		{"foo.github.io", "bar.github.io", true}, // public suffix: distinct sites
 		{"127.0.0.1", "127.0.0.1", false},
 		{"127.0.0.2", "127.0.0.1", true},
+		// Site hosts written as patterns or with a port are refused, not
+		// compared as unreadable (and so "another site").
+		{"media.example.com", ".example.com", false},
+		{"media.example.com", "*.example.com", false},
+		{"media.example.com", "www.example.com:8000", false},
+		{".media.example.com", "www.example.net", false},
+		{"media.example.com", "[::1]", true},
 	} {
 		_, err := media.New(media.Config{Hosts: []string{tc.media}, SiteHosts: []string{tc.site}, Dir: dir})
 		if (err == nil) != tc.ok {
