@@ -129,7 +129,7 @@ func (s settings) has(k, item string) bool { return slices.Contains(s.list(k), i
 // non-dict value (Django's E026) cannot be written in Bulwark's typed
 // configuration at all: the TOML loader refuses it with its line.
 func policy(raw json.RawMessage) (headers.Policy, error) {
-	var obj orderedObject
+	var obj vectors.Object
 	if string(raw) == "null" {
 		return nil, nil
 	}
@@ -144,9 +144,9 @@ func policy(raw json.RawMessage) (headers.Policy, error) {
 		return nil, fmt.Errorf("not expressible: the loader refuses it (%v), no check runs", lerr)
 	}
 	var p headers.Policy
-	for _, k := range obj.keys {
+	for _, k := range obj.Keys {
 		var v any
-		if err := json.Unmarshal(obj.vals[k], &v); err != nil {
+		if err := json.Unmarshal(obj.Values[k], &v); err != nil {
 			return nil, err
 		}
 		switch v := v.(type) {
