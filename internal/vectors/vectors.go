@@ -15,10 +15,13 @@
 package vectors
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -130,4 +133,28 @@ func Check(t *testing.T, file, id string, dev map[string]string, check func() er
 			t.Errorf("listed in deviations.json (%s) but now matches Django: remove the entry", reason)
 		}
 	})
+}
+
+// ID names a vector stably: its section, the last part of its "test" field
+// ("derived" for vectors Django's suite does not name) and a hash of its
+// canonical JSON, so that ids, and the deviations.json entries that use
+// them, survive vectors being added around it, as in kept-back files.
+func ID(section string, v map[string]json.RawMessage) string {
+	canon := map[string]any{}
+	for k, raw := range v {
+		var x any
+		json.Unmarshal(raw, &x)
+		canon[k] = x
+	}
+	b, _ := json.Marshal(canon) // map keys sorted: canonical
+	sum := sha256.Sum256(b)
+	var test string
+	json.Unmarshal(v["test"], &test)
+	if strings.HasPrefix(test, "derived") {
+		test = "derived"
+	} else if i := strings.LastIndex(test, "::"); i >= 0 {
+		test = test[i+2:]
+	}
+	test, _, _ = strings.Cut(test, " ")
+	return section + "/" + test + "-" + hex.EncodeToString(sum[:4])
 }
