@@ -33,15 +33,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			"Exit status: 0 clean, 1 a finding at or above --fail-on, 2 usage or file error.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "bulwark check: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	threshold, err := audit.ParseSeverity(*failOn)
 	if err != nil {
@@ -120,11 +113,9 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 	}
 	eff := c.WithDefaults()
 	d := audit.Deployment{
-		// The gateway's own [limits], [csrf], [upload] and [media]
-		// sections are the ones it applies (they shadow the library's).
-		Config: c.Config,
-		Limits: &c.Limits,
-		Media:  &c.Media,
+		// The library sections, as the gateway runs them (the token
+		// layer off, accepted uploads forwarded).
+		Config: c.Library(),
 		Server: &audit.Server{
 			Validate:                   c.Validate,
 			AdminAddr:                  eff.Listen.Admin,
@@ -138,21 +129,10 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 			NoSameSite:                 c.Edge.Cookies.AllowInsecureNoSameSite,
 		},
 	}
-	if len(c.Edge.UploadPaths) > 0 {
-		d.Upload = &c.Upload
-	}
 	if c.TLS.ACME.Enabled {
 		d.Server.ACMEHosts = append([]string{}, c.TLS.ACME.Hosts...)
 	}
-	if c.Edge.AllowInsecureNoCSRF {
-		d.NoCSRF = true
-	} else {
-		cc := c.CSRF
-		// The gateway forces the token layer off at the edge; the
-		// upstream owns its tokens.
-		cc.InsecureSkipTokens = true
-		d.CSRF = &cc
-	}
+	d.NoCSRF = c.Edge.AllowInsecureNoCSRF
 	return d, nil
 }
 
