@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -186,6 +187,8 @@ func TestReadmeQuickstartConfig(t *testing.T) {
 	}
 	block, _, _ = strings.Cut(block, "```")
 	dir := t.TempDir()
+	// --check opens the media directory, as serve does: give it one.
+	block = strings.ReplaceAll(block, `"/srv/mysite/media"`, strconv.Quote(dir))
 	path := filepath.Join(dir, "bulwark.toml")
 	if err := os.WriteFile(path, []byte(block), 0o644); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/BurntSushi/toml"
 	"github.com/bulwarkdev/bulwark/internal/gateway"
 )
 
@@ -45,7 +44,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if *check {
 		var buf bytes.Buffer
-		if err := toml.NewEncoder(&buf).Encode(cfg.WithDefaults()); err != nil {
+		if err := cfg.EncodeEffective(&buf); err != nil {
 			fmt.Fprintf(stderr, "bulwark serve: %v\n", err)
 			return 1
 		}

@@ -267,7 +267,7 @@ func gatewayConfig(opt Options, info Info, leaf *localca.Leaf, mediaDir, session
 	cfg.Edge.Cookies.HTTPOnly = []string{sessionCookie}
 	cfg.Limits = limitsConfig()
 	// Uploads are inspected at the edge before the app sees a byte.
-	cfg.Edge.UploadPaths = []string{"/upload"}
+	cfg.Uploads.Paths = []string{"/upload"}
 	// Uploaded files are served by the gateway from the media directory,
 	// on the media host: another site than the app's.
 	cfg.Media.Hosts = []string{MediaHost}

@@ -50,10 +50,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
-// observe wraps the whole tree: it attaches the request's Facts (which the
-// trustedproxy layer completes), then counts the answer and writes the
-// access log line.
-func observe(next http.Handler, access *slog.Logger, m *metrics) http.Handler {
+// observe wraps the whole tree: it counts the answer and writes the
+// access log line, with the facts the chain established (see recordFacts)
+// or, for a request that never reached the proxy, the facts tp resolves.
+func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedproxy.Resolver) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := statusWriters.Get().(*statusWriter)
@@ -65,10 +65,11 @@ func observe(next http.Handler, access *slog.Logger, m *metrics) http.Handler {
 			}
 			m.request(code)
 			if access != nil {
+				var resolved trustedproxy.Facts
 				f := sw.facts
-				if f == nil { // refused before the facts were resolved
-					f = new(trustedproxy.Facts)
-					trustedproxy.Direct(r, f)
+				if f == nil {
+					resolveFacts(tp, r, &resolved)
+					f = &resolved
 				}
 				host := f.Host
 				if f.HostChecked {
@@ -96,6 +97,22 @@ func observe(next http.Handler, access *slog.Logger, m *metrics) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// resolveFacts gives the access log the facts of a request the proxy did
+// not see: the client behind a trusted proxy, not the proxy, for a
+// request refused inside the chain. Only then (a refusal, a media file)
+// are the forwarded headers read a second time; from any other peer the
+// connection's facts are the chain's facts, and the resolver is not asked
+// (it would log the untrusted peer's forwarded headers again). A
+// malformed forwarded header, which the chain refused, leaves the peer.
+func resolveFacts(tp *trustedproxy.Resolver, r *http.Request, f *trustedproxy.Facts) {
+	trustedproxy.Direct(r, f)
+	if tp != nil && tp.IsTrusted(f.Peer) {
+		if rf, err := tp.Facts(r); err == nil {
+			*f = rf
+		}
+	}
 }
 
 // singleHeaders are the security headers that must leave exactly once.

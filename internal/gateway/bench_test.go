@@ -13,7 +13,7 @@ import (
 // loopback HTTPS (client, gateway and upstream share the CPU).
 func BenchmarkGatewayProxy(b *testing.B) {
 	e := start(b, nil, func(c *gateway.Config) {
-		c.Edge.UploadPaths = []string{"/upload/"}
+		c.Uploads.Paths = []string{"/upload/"}
 	})
 	// Keep the access log but send it nowhere, as a file would cost.
 	_ = slog.LevelInfo

@@ -4,66 +4,85 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/bulwarkdev/bulwark"
-	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // composeChain builds the chain around the edge: the library chain of
-// bulwark.New (security headers, trusted proxies, host validation, the
-// HTTPS redirect and HSTS), then request limits and the CSRF check, in
-// Django's middleware order. Every layer logs its refusals through
-// g.events, which counts them for Prometheus.
+// bulwark.New from the library sections (headers, trusted proxies, the
+// media host, host validation, the HTTPS redirect and HSTS, limits, the
+// tokenless CSRF check, upload inspection), the one source of every
+// protection the gateway shares with applications. Every layer logs its
+// refusals through g.events, which counts them for Prometheus. The closer
+// releases what bulwark.New opened (the media directory).
 //
-// A request for the media host takes a chain of its own (see mediaChain).
+// The edge scopes the CSRF check to Edge.CSRFPaths from outside: an
+// unsafe request on another path is marked csrf.Exempt before the chain
+// runs, and the library's csrf layer, which still runs in its place
+// (after limits, before uploads, so that a forged upload is refused
+// before a byte of it is parsed), lets a marked request through.
 func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.Closer, error) {
-	bc := cfg.Config
+	bc := cfg.Library()
 	bc.Logger = g.events
 	lib, err := bulwark.New(bc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	lc := cfg.Limits
-	lc.Logger = g.events
-	lim, err := limits.New(lc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: [limits]: %w", ErrInvalidConfig, err)
-	}
-	csrfLayer, err := g.csrfLayer(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	mediaHandler, closer, err := g.mediaChain(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	var resolver *trustedproxy.Resolver
-	if mediaHandler != nil {
-		pc := cfg.Proxy
-		pc.Logger = g.events
-		if resolver, err = trustedproxy.New(pc); err != nil {
-			closer.Close()
-			return nil, nil, fmt.Errorf("%w: [proxy]: %w", ErrInvalidConfig, err)
-		}
-	}
+	exemptAll := cfg.Edge.AllowInsecureNoCSRF
+	paths := cfg.Edge.CSRFPaths
 	return func(next http.Handler) http.Handler {
-		h := csrfLayer(next)
-		h = lim.Handler(h)
-		h = recordFacts(h)
-		h = lib.Handler(h)
-		if mediaHandler != nil {
-			h = mediaSwitch(resolver, cfg.Media.Hosts, mediaHandler, h)
+		site := lib.Handler(recordFacts(next))
+		exempt := csrf.Exempt(site)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Safe methods are never refused: they need no mark (and
+			// the mark costs a context).
+			if !isSafeMethod(r.Method) && (exemptAll || !csrfCovers(paths, r.URL.Path)) {
+				exempt.ServeHTTP(w, r)
+				return
+			}
+			site.ServeHTTP(w, r)
+		})
+	}, closerFunc(lib.Close), nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+// csrfCovers reports whether the edge CSRF check applies to path p: when
+// p is under one of the prefixes cleaned (what a router that normalises
+// paths dispatches on) or as sent (what one that does not dispatches on).
+// Exempting only paths that are outside in both spellings means that
+// "/app/../api/x" and "/api/../app/x" are both checked when only "/app/"
+// is protected: an upstream may route either way.
+func csrfCovers(prefixes []string, p string) bool {
+	if len(prefixes) == 0 {
+		return true // fail closed: an empty list is every path
+	}
+	if pathMatch(prefixes, p) {
+		return true
+	}
+	for _, pre := range prefixes {
+		if strings.HasSuffix(pre, "/") {
+			if strings.HasPrefix(p, pre) {
+				return true
+			}
+		} else if p == pre || strings.HasPrefix(p, pre) && len(p) > len(pre) && p[len(pre)] == '/' {
+			return true
 		}
-		return h
-	}, closer, nil
+	}
+	return false
 }
 
 // recordFacts hands the request's facts, as the library chain established
 // them, to the access log: the statusWriter under w (layers may have
 // wrapped it; http.ResponseController's Unwrap convention finds it).
-// Requests refused inside the chain are logged with the connection's
-// facts; their refusal event carries the resolved client_ip.
+// Requests that do not reach it (refused inside the chain, or served by
+// the media host) are logged with facts the access log resolves itself
+// (see observe).
 func recordFacts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := w

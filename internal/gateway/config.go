@@ -6,19 +6,18 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
-	"github.com/bulwarkdev/bulwark/limits"
-	"github.com/bulwarkdev/bulwark/media"
-	"github.com/bulwarkdev/bulwark/upload"
 )
 
 // Config is the gateway's configuration: the server sections below plus the
@@ -28,29 +27,30 @@ import (
 // The zero value of every section is the secure default documented on its
 // fields; only Upstream.URL is required.
 type Config struct {
-	// Config is the library configuration composed by bulwark.New around
-	// the proxy: [proxy] (trusted proxies; zero: none, every forwarded
-	// header is stripped), [hosts] (zero: no host allowed, every request
-	// refused with 400), [https] (zero: 301 redirect, one-year HSTS) and
-	// [headers] (zero: nosniff, Referrer-Policy and COOP same-origin,
-	// X-Frame-Options DENY). Its sections are top-level tables of the file.
+	// Config is the library configuration, and the chain bulwark.New
+	// builds from it runs around the proxy. Its sections are top-level
+	// tables of the file, with the library's defaults: [proxy] (zero:
+	// trust no proxy, every forwarded header is stripped), [hosts] (zero:
+	// no host allowed, every request refused with 400), [https] (zero:
+	// 301 redirect, one-year HSTS), [headers] (zero: nosniff,
+	// Referrer-Policy and COOP same-origin, X-Frame-Options DENY),
+	// [limits] (zero: Django's limits and a 32 MiB body cap), [csrf],
+	// [uploads] and [media] (zero: none; media.site_hosts defaults to the
+	// names of hosts.allowed).
+	//
+	// Three sections mean less at the edge than in an application, because
+	// the upstream owns its state:
+	//   - [csrf]: only the Fetch Metadata and Origin layer runs, on
+	//     Edge.CSRFPaths. The token layer is always off (the gateway
+	//     cannot put tokens in the upstream's pages; the upstream keeps
+	//     its own token check), so its settings (cookie_*, header_name,
+	//     use_sessions, max_form_bytes) are refused. trusted_origins and
+	//     insecure_bypass_paths apply.
+	//   - [uploads]: always forwards (upload.Config.Forward is forced): an
+	//     accepted body reaches the upstream byte for byte. reencode and
+	//     storage are refused: the upstream stores the files.
+	//   - [session]: refused; the upstream keeps its own sessions.
 	bulwark.Config
-
-	// Limits are the request size limits (package limits). Zero: Django's
-	// defaults and a 32 MiB body cap.
-	Limits limits.Config `toml:"limits"`
-	// CSRF is the Fetch Metadata / Origin check (package csrf) applied at
-	// the edge on Edge.CSRFPaths. The token layer is always off at the
-	// edge (InsecureSkipTokens is forced): the gateway cannot put tokens
-	// in the upstream's pages; the upstream runs its own token check.
-	CSRF csrf.Config `toml:"csrf"`
-	// Upload is the content policy for Edge.UploadPaths (package upload).
-	// Zero: PNG, JPEG, GIF, WebP and PDF, decided by content.
-	Upload upload.Config `toml:"upload"`
-	// Media serves a directory of user content on a host of its own
-	// (package media). Zero: no media host. SiteHosts defaults to the
-	// exact names of hosts.allowed.
-	Media media.Config `toml:"media"`
 
 	// Listen says where the gateway accepts connections.
 	Listen ListenConfig `toml:"listen"`
@@ -60,8 +60,8 @@ type Config struct {
 	Upstream UpstreamConfig `toml:"upstream"`
 	// Timeouts harden the servers against slow clients.
 	Timeouts TimeoutsConfig `toml:"timeouts"`
-	// Edge selects which paths get which edge-only protections, how
-	// upstream cookies are hardened, and the media host.
+	// Edge selects the paths of the edge CSRF check and how upstream
+	// cookies are hardened.
 	Edge EdgeConfig `toml:"edge"`
 	// AccessLog configures the JSON access log.
 	AccessLog AccessLogConfig `toml:"access_log"`
@@ -183,19 +183,22 @@ type TimeoutsConfig struct {
 	MaxHeaderBytes int `toml:"max_header_bytes"`
 }
 
-// EdgeConfig selects where the edge-only protections apply.
+// EdgeConfig holds what only a gateway in front of another app needs.
 type EdgeConfig struct {
 	// CSRFPaths are path prefixes on which unsafe requests (POST, PUT,
-	// PATCH, DELETE) must pass the Fetch Metadata / Origin check. Empty
-	// means "/" (every path). The token layer is off at the edge: the
-	// upstream may run its own.
+	// PATCH, DELETE) must pass the Fetch Metadata / Origin check of
+	// [csrf]. A prefix ending in "/" covers everything below it; any
+	// other covers itself and what lies below it plus "/" ("/app" covers
+	// "/app" and "/app/x", not "/apps"). A request is checked when its
+	// path, as sent or cleaned of dot segments and doubled slashes, is
+	// covered: a spelling cannot slip past the check. Empty (nil or [])
+	// means every path: leaving the list out never leaves a path
+	// unprotected; switching the check off takes AllowInsecureNoCSRF.
 	CSRFPaths []string `toml:"csrf_paths"`
-	// AllowInsecureNoCSRF disables the edge CSRF check entirely.
+	// AllowInsecureNoCSRF switches the edge CSRF check off on every path,
+	// leaving cross-site request forgery to the upstream alone. False
+	// (the default) checks CSRFPaths. Setting both is an error.
 	AllowInsecureNoCSRF bool `toml:"allow_insecure_no_csrf"`
-	// UploadPaths are path prefixes whose multipart bodies are spooled and
-	// inspected (type by content, polyglots) before the upstream sees a
-	// byte. Empty means none.
-	UploadPaths []string `toml:"upload_paths"`
 	// Cookies hardens Set-Cookie headers from the upstream.
 	Cookies CookieConfig `toml:"cookies"`
 }
@@ -252,8 +255,19 @@ func orDur(d, def time.Duration) time.Duration {
 // WithDefaults returns c with every zero field replaced by its default, the
 // effective configuration "bulwark serve --check" prints.
 func (c Config) WithDefaults() Config {
+	c.Config = c.Library()
 	if eff, err := c.Config.Effective(); err == nil {
 		c.Config = eff
+		// Only what the tokenless layer reads: the token layer's
+		// defaults (cookie name, header name) describe nothing the edge
+		// does.
+		c.CSRF = csrf.Config{
+			TrustedOrigins:      eff.CSRF.TrustedOrigins,
+			InsecureBypassPaths: eff.CSRF.InsecureBypassPaths,
+			InsecureSkipTokens:  true,
+			FailureHandler:      eff.CSRF.FailureHandler,
+			Logger:              eff.CSRF.Logger,
+		}
 	}
 	if c.Listen.HTTPS == "" {
 		c.Listen.HTTPS = DefaultHTTPS
@@ -281,18 +295,88 @@ func (c Config) WithDefaults() Config {
 	if t.MaxHeaderBytes == 0 {
 		t.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
-	if c.Edge.CSRFPaths == nil && !c.Edge.AllowInsecureNoCSRF {
+	if len(c.Edge.CSRFPaths) == 0 && !c.Edge.AllowInsecureNoCSRF {
 		c.Edge.CSRFPaths = []string{"/"}
 	}
 	if c.TLS.ACME.Enabled && len(c.TLS.ACME.Hosts) == 0 {
 		c.TLS.ACME.Hosts = exactHosts(c.Hosts.Allowed)
 	}
-	// What the edge actually runs (see the CSRF field).
-	c.CSRF.InsecureSkipTokens = true
 	if c.Edge.Cookies.HTTPOnly == nil {
 		c.Edge.Cookies.HTTPOnly = []string{"sessionid"}
 	}
 	return c
+}
+
+// EncodeEffective writes c.WithDefaults() as TOML, what "bulwark serve
+// --check" prints, without the settings the edge does not have (the
+// [session] table, the token keys of [csrf], reencode and the storage
+// table of [uploads]: see Config), so that the printout shows only what
+// runs. The output is itself a valid configuration.
+func (c Config) EncodeEffective(w io.Writer) error {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(c.WithDefaults()); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	table := ""
+	var out bytes.Buffer
+	sc := bufio.NewScanner(&buf)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "[") {
+			table = strings.Trim(t, "[] ")
+		}
+		if t == "" {
+			if !bytes.HasSuffix(out.Bytes(), []byte("\n\n")) {
+				out.WriteByte('\n')
+			}
+			continue
+		}
+		if edgeless(table, t) {
+			continue
+		}
+		out.WriteString(line)
+		out.WriteByte('\n')
+	}
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+// edgeless reports whether a line of the encoded configuration, in table,
+// is a setting the edge does not have.
+func edgeless(table, line string) bool {
+	key, _, _ := strings.Cut(line, " =")
+	switch {
+	case table == "session" || strings.HasPrefix(table, "session."):
+		return true
+	case table == "uploads.storage" || strings.HasPrefix(table, "uploads.storage."):
+		return true
+	case table == "uploads":
+		return key == "reencode"
+	case table == "csrf":
+		switch key {
+		case "cookie_name", "cookie_domain", "cookie_path", "cookie_max_age", "cookie_secure",
+			"cookie_http_only", "cookie_same_site", "insecure_unprefixed_cookie", "header_name",
+			"use_sessions", "max_form_bytes":
+			return true
+		}
+	}
+	return false
+}
+
+// Library returns the library configuration as the edge runs it: the
+// token layer of [csrf] off (the upstream owns its tokens) and accepted
+// uploads forwarded unchanged (the upstream reads them). Both are forced
+// rather than asked for, so that a file cannot configure a gateway that
+// refuses every form or swallows every upload.
+func (c Config) Library() bulwark.Config {
+	lc := c.Config
+	lc.CSRF.InsecureSkipTokens = true
+	if len(lc.Uploads.Paths) > 0 {
+		lc.Uploads.Forward = true
+	}
+	return lc
 }
 
 // ErrInvalidConfig is wrapped by every configuration error.
@@ -304,6 +388,9 @@ func invalid(format string, args ...any) error {
 
 // Validate reports the first problem in c (defaults applied first).
 func (c Config) Validate() error {
+	if err := c.validateEdgeSections(); err != nil {
+		return err
+	}
 	c = c.WithDefaults()
 	if err := checkAddr("listen.https", c.Listen.HTTPS, false); err != nil {
 		return err
@@ -374,11 +461,6 @@ func (c Config) Validate() error {
 			return invalid("edge.csrf_paths: %q must start with /", p)
 		}
 	}
-	for _, p := range c.Edge.UploadPaths {
-		if !strings.HasPrefix(p, "/") {
-			return invalid("edge.upload_paths: %q must start with /", p)
-		}
-	}
 	for _, n := range c.Edge.Cookies.HTTPOnly {
 		if n == "" || strings.ContainsAny(n, "=; \t,") {
 			return invalid("edge.cookies.http_only: %q is not a cookie name", n)
@@ -387,30 +469,52 @@ func (c Config) Validate() error {
 	return c.validateSections()
 }
 
+// validateEdgeSections refuses the library settings that would do
+// nothing at the edge (see Config): a setting never silently keeps a
+// protection from being what its file says.
+func (c Config) validateEdgeSections() error {
+	cc := c.CSRF
+	for _, s := range []struct {
+		set bool
+		key string
+	}{
+		{cc.CookieName != "", "cookie_name"},
+		{cc.CookieDomain != "", "cookie_domain"},
+		{cc.CookiePath != "", "cookie_path"},
+		{cc.CookieMaxAge != 0, "cookie_max_age"},
+		{cc.CookieSecure, "cookie_secure"},
+		{cc.CookieHTTPOnly, "cookie_http_only"},
+		{cc.CookieSameSite != "", "cookie_same_site"},
+		{cc.InsecureUnprefixedCookie, "insecure_unprefixed_cookie"},
+		{cc.HeaderName != "", "header_name"},
+		{cc.UseSessions || cc.Sessions != nil, "use_sessions"},
+		{cc.MaxFormBytes != 0, "max_form_bytes"},
+	} {
+		if s.set {
+			return invalid("csrf.%s: the edge checks no CSRF tokens (the upstream keeps its own token check and cookie); remove it", s.key)
+		}
+	}
+	sc := c.Session
+	sc.Logger, sc.Now = nil, nil
+	if !reflect.ValueOf(sc).IsZero() {
+		return invalid("[session]: the gateway keeps no sessions (the upstream does); remove the section")
+	}
+	if c.Uploads.Reencode {
+		return invalid("uploads.reencode: the gateway forwards accepted uploads byte for byte; re-encode in the upstream")
+	}
+	if !reflect.ValueOf(c.Uploads.Storage).IsZero() {
+		return invalid("[uploads.storage]: the gateway stores no files (the upstream does); remove the section")
+	}
+	if c.Edge.AllowInsecureNoCSRF && len(c.Edge.CSRFPaths) > 0 {
+		return invalid("edge: csrf_paths has no effect with allow_insecure_no_csrf; remove one of them")
+	}
+	return nil
+}
+
 // validateSections validates the library sections as New will build them.
 func (c Config) validateSections() error {
-	if err := c.Config.Validate(); err != nil {
+	if err := c.Library().Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-	}
-	if err := c.Limits.Validate(); err != nil {
-		return fmt.Errorf("%w: [limits]: %w", ErrInvalidConfig, err)
-	}
-	cc := c.CSRF
-	cc.InsecureSkipTokens = true
-	if err := cc.Validate(); err != nil {
-		return fmt.Errorf("%w: [csrf]: %w", ErrInvalidConfig, err)
-	}
-	if err := c.Upload.Validate(); err != nil {
-		return fmt.Errorf("%w: [upload]: %w", ErrInvalidConfig, err)
-	}
-	if len(c.Media.Hosts) > 0 || c.Media.Dir != "" {
-		mc := c.Media
-		if len(mc.SiteHosts) == 0 {
-			mc.SiteHosts = siteHosts(c.Hosts.Allowed)
-		}
-		if err := mc.Validate(); err != nil {
-			return fmt.Errorf("%w: [media]: %w", ErrInvalidConfig, err)
-		}
 	}
 	return nil
 }
@@ -427,19 +531,6 @@ func exactHosts(allowed []string) []string {
 			continue // ACME certificates are for names
 		}
 		out = append(out, strings.ToLower(h))
-	}
-	return out
-}
-
-// siteHosts turns hosts.allowed patterns into the site names package
-// media compares its hosts with.
-func siteHosts(allowed []string) []string {
-	var out []string
-	for _, h := range allowed {
-		h = strings.TrimPrefix(h, ".")
-		if h != "" && h != "*" {
-			out = append(out, h)
-		}
 	}
 	return out
 }
@@ -506,12 +597,24 @@ func Parse(b []byte) (Config, error) {
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
-		return Config{}, fmt.Errorf("%w: unknown key %q on line %d", ErrInvalidConfig, k.String(), keyLine(b, k))
+		return Config{}, fmt.Errorf("%w: unknown key %q on line %d%s", ErrInvalidConfig, k.String(), keyLine(b, k), movedHint(k))
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// movedHint names the new place of a key from the gateway's first
+// schema, whose own sections the library's now replace.
+func movedHint(k toml.Key) string {
+	switch {
+	case len(k) >= 2 && k[0] == "edge" && k[1] == "upload_paths":
+		return " (now uploads.paths)"
+	case len(k) >= 1 && k[0] == "upload":
+		return fmt.Sprintf(" (now %q)", "uploads"+strings.TrimPrefix(k.String(), "upload"))
+	}
+	return ""
 }
 
 // keyLine finds the line that defines key in a TOML document, for error

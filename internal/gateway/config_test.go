@@ -42,7 +42,15 @@ key_file = "k.pem"
 		{"no certificate", "[upstream]\nurl = \"http://127.0.0.1:8000\"\n", "tls"},
 		{"library section checked", valid + "[hosts]\nallowed = [\"*\"]\n", "[hosts]"},
 		{"csrf section checked", valid + "[csrf]\ntrusted_origins = [\"not an origin\"]\n", "[csrf]"},
-		{"relative upload path", valid + "[edge]\nupload_paths = [\"upload\"]\n", "upload_paths"},
+		{"relative upload path", valid + "[uploads]\npaths = [\"upload\"]\n", "[uploads]"},
+		{"old upload key names its new place", valid + "[edge]\nupload_paths = [\"/upload/\"]\n", `unknown key "edge.upload_paths" on line 8 (now uploads.paths)`},
+		{"old upload section names its new place", valid + "[upload.policy]\nallow = [\"image/png\"]\n", `(now "uploads.policy`},
+		{"csrf token settings refused", valid + "[csrf]\ncookie_name = \"tok\"\n", "csrf.cookie_name: the edge checks no CSRF tokens"},
+		{"sessions refused", valid + "[session]\nlifetime = \"1h\"\n", "[session]: the gateway keeps no sessions"},
+		{"upload storage refused", valid + "[uploads]\npaths = [\"/u/\"]\n[uploads.storage]\ndir = \"/tmp\"\n", "[uploads.storage]: the gateway stores no files"},
+		{"upload reencode refused", valid + "[uploads]\npaths = [\"/u/\"]\nreencode = true\n", "uploads.reencode"},
+		{"csrf paths and no csrf", valid + "[edge]\ncsrf_paths = [\"/app/\"]\nallow_insecure_no_csrf = true\n", "csrf_paths has no effect"},
+		{"relative csrf path", valid + "[edge]\ncsrf_paths = [\"app\"]\n", "edge.csrf_paths"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := gateway.Parse([]byte(tc.doc))
@@ -97,5 +105,37 @@ func TestLibrarySectionsNotShadowed(t *testing.T) {
 		if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); lib[tag] {
 			t.Errorf("gateway.Config.%s ([%s]) shadows the library section of the same name", f.Name, tag)
 		}
+	}
+}
+
+// TestEncodeEffective: the printout holds what the edge runs (defaults
+// filled in, the token layer off, uploads forwarded), leaves out what it
+// does not have, and loads again.
+func TestEncodeEffective(t *testing.T) {
+	c, err := gateway.Load("../../examples/bulwark.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := c.EncodeEffective(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"insecure_skip_tokens = true", "forward = true", `csrf_paths = ["/"]`, "max_fields = 1000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("printout lacks %q", want)
+		}
+	}
+	for _, absent := range []string{"[session", "cookie_name", "header_name", "use_sessions", "reencode", "[uploads.storage"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("printout has %q, which the edge does not have", absent)
+		}
+	}
+	again, err := gateway.Parse([]byte(out))
+	if err != nil {
+		t.Fatalf("printout does not load: %v", err)
+	}
+	if !reflect.DeepEqual(again.WithDefaults(), c.WithDefaults()) {
+		t.Errorf("printout loads as another configuration:\n%+v\n%+v", again.WithDefaults(), c.WithDefaults())
 	}
 }

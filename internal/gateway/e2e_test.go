@@ -210,6 +210,32 @@ func TestForwardedHeadersFromTrustedProxyPass(t *testing.T) {
 	}
 }
 
+// TestAccessLogClientOfRefusedRequest: a request refused inside the chain
+// (here by the CSRF layer) is logged with the client behind the trusted
+// proxy, not with the proxy's address.
+func TestAccessLogClientOfRefusedRequest(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Proxy.Trusted = []string{"loopback"}
+		c.Proxy.SSLHeader, c.Proxy.SSLHeaderValue = "X-Forwarded-Proto", "https"
+	})
+	req, _ := http.NewRequest("POST", e.https+"/refused", strings.NewReader("a=1"))
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, body := e.do(req); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d %q, want 403", resp.StatusCode, body)
+	}
+	var line string
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if contains(l, `"event":"access"`) && contains(l, `"path":"/refused"`) {
+			line = l
+		}
+	}
+	if !contains(line, `"client_ip":"203.0.113.7"`) || !contains(line, `"status":403`) {
+		t.Errorf("access line of the refused request: %s", line)
+	}
+}
+
 func TestCookieHardening(t *testing.T) {
 	e := start(t, nil, nil)
 	req, _ := http.NewRequest("GET", e.https+"/cookies", nil)

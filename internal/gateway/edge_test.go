@@ -41,7 +41,7 @@ func multipartBody(t *testing.T, field, filename string, content []byte) (*bytes
 }
 
 func TestUploadInspection(t *testing.T) {
-	e := start(t, nil, func(c *gateway.Config) { c.Edge.UploadPaths = []string{"/upload/"} })
+	e := start(t, nil, func(c *gateway.Config) { c.Uploads.Paths = []string{"/upload/"} })
 	clean := pngBytes(t)
 	polyglot := append(append([]byte{}, clean...), []byte("<html><script>alert(document.cookie)</script></html>")...)
 	for _, tc := range []struct {
@@ -91,7 +91,7 @@ func TestUploadInspection(t *testing.T) {
 
 func TestUploadTooLargeIs413NotBadGateway(t *testing.T) {
 	e := start(t, nil, func(c *gateway.Config) {
-		c.Edge.UploadPaths = []string{"/upload/"}
+		c.Uploads.Paths = []string{"/upload/"}
 		c.Limits.MaxBodyBytes = 64 << 10
 	})
 	big := bytes.Repeat([]byte("A"), 100<<10)
@@ -134,9 +134,14 @@ func TestCSRFAtTheEdge(t *testing.T) {
 		{"http origin on https site (downgrade)", "/app/form", []string{"Origin", "http://site.test:" + e.httpsPrt}, 403},
 		{"trusted origin", "/app/form", []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://partner.test"}, 200},
 		{"unprotected path", "/api/hook", []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.test"}, 200},
+		{"protected once cleaned", "/api/../app/form", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+		{"protected as sent", "/app/../api/hook", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+		{"doubled slash", "//app/form", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+		{"unprotected path, same-origin", "/api/hook", []string{"Sec-Fetch-Site", "same-origin"}, 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest("POST", e.https+tc.path, strings.NewReader("a=1"))
+			req.URL.Opaque = "//" + req.URL.Host + tc.path // keep the path as sent
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			for i := 0; i+1 < len(tc.hdr); i += 2 {
 				req.Header.Set(tc.hdr[i], tc.hdr[i+1])
@@ -147,6 +152,33 @@ func TestCSRFAtTheEdge(t *testing.T) {
 			}
 			if tc.want == 403 && strings.TrimSpace(body) != "Forbidden" {
 				t.Errorf("403 body %q, want the status text", body)
+			}
+		})
+	}
+}
+
+// TestCSRFAllPathsByDefault: an empty csrf_paths list protects every path
+// (leaving the list out, or writing [], never switches the check off), and
+// allow_insecure_no_csrf is the one way to switch it off.
+func TestCSRFAllPathsByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*gateway.Config)
+		want   int
+	}{
+		{"nil", nil, 403},
+		{"empty", func(c *gateway.Config) { c.Edge.CSRFPaths = []string{} }, 403},
+		{"switched off", func(c *gateway.Config) { c.Edge.AllowInsecureNoCSRF = true }, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := start(t, nil, tc.mutate)
+			for _, path := range []string{"/", "/any/where"} {
+				req, _ := http.NewRequest("POST", e.https+path, strings.NewReader("a=1"))
+				req.Header.Set("Sec-Fetch-Site", "cross-site")
+				req.Header.Set("Origin", "https://evil.test")
+				if resp, body := e.do(req); resp.StatusCode != tc.want {
+					t.Errorf("%s: status %d %q, want %d", path, resp.StatusCode, body, tc.want)
+				}
 			}
 		})
 	}
@@ -228,7 +260,7 @@ func TestMediaHost(t *testing.T) {
 }
 
 func TestUploadInspectionOverHTTP2(t *testing.T) {
-	e := start(t, nil, func(c *gateway.Config) { c.Edge.UploadPaths = []string{"/upload/"} })
+	e := start(t, nil, func(c *gateway.Config) { c.Uploads.Paths = []string{"/upload/"} })
 	c := e.newClient(true)
 	clean := pngBytes(t)
 	polyglot := append(append([]byte{}, clean...), []byte("<html><script>alert(1)</script>")...)

@@ -194,7 +194,7 @@ func TestObserveAllocs(t *testing.T) {
 		// attribute overflow (more than five attributes).
 		{"access log", slog.New(slog.NewJSONHandler(io.Discard, nil)), 2},
 	} {
-		h := observe(noop, tc.access, m)
+		h := observe(noop, tc.access, m, nil)
 		if n := testing.AllocsPerRun(200, func() { h.ServeHTTP(w, req) }) - base; n > tc.max {
 			t.Errorf("%s: observe costs %v allocations per request, want <= %v", tc.name, n, tc.max)
 		}

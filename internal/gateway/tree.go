@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,7 +23,7 @@ type tree struct {
 	http      http.Handler
 	transport *http.Transport
 	health    *health
-	closers   []io.Closer // the media root
+	closers   []io.Closer // what bulwark.New opened (the media root)
 }
 
 func (t *tree) close() {
@@ -60,9 +61,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	if closer != nil {
-		t.closers = append(t.closers, closer)
-	}
+	t.closers = append(t.closers, closer)
 	cookies := newCookieHardener(cfg.Edge.Cookies)
 	logger := g.events
 	rp := &httputil.ReverseProxy{
@@ -103,25 +102,27 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			return nil
 		},
 	}
-	var edge http.Handler = &proxyHandler{rp: rp, m: g.metrics, logger: g.logger}
-	if len(cfg.Edge.UploadPaths) > 0 {
-		edge, err = g.uploadFilter(cfg, edge)
-		if err != nil {
-			t.close()
-			return nil, err
-		}
-	}
-	app := chain(edge)
+	app := chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger})
 	access := g.access
 	if cfg.AccessLog.Disabled {
 		access = nil
 	}
-	t.https = observe(app, access, g.metrics)
+	// The access log resolves the facts of requests that never reached
+	// the proxy (refused inside the chain, served by the media host) with
+	// the chain's own proxy rules.
+	pc := cfg.Proxy
+	pc.Logger = slog.New(slog.DiscardHandler) // the chain's resolver warns
+	resolver, err := trustedproxy.New(pc)
+	if err != nil {
+		t.close()
+		return nil, fmt.Errorf("%w: [proxy]: %w", ErrInvalidConfig, err)
+	}
+	t.https = observe(app, access, g.metrics, resolver)
 	t.http = t.https
 	if g.acme != nil {
 		// HTTP-01 challenges are answered before anything else; every
 		// other request goes through the chain, which redirects.
-		t.http = observe(g.acme.HTTPHandler(app), access, g.metrics)
+		t.http = observe(g.acme.HTTPHandler(app), access, g.metrics, resolver)
 	}
 	return t, nil
 }
