@@ -17,3 +17,6 @@ func ScriptWeakness(policy string) (inline, weak string, ok bool) {
 	inline, weak = cspWeakness(srcs)
 	return inline, weak, true
 }
+
+// FramingRestricted is framingRestricted.
+func FramingRestricted(policies ...string) bool { return framingRestricted(policies) }

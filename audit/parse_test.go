@@ -133,3 +133,33 @@ func FuzzScriptWeakness(f *testing.F) {
 		}
 	})
 }
+
+func TestFramingRestricted(t *testing.T) {
+	for _, tt := range []struct {
+		policies []string
+		want     bool
+	}{
+		{nil, false},
+		{[]string{"frame-ancestors 'none'"}, true},
+		{[]string{"default-src 'self'; frame-ancestors 'self' https://app.example.com"}, true},
+		{[]string{"FRAME-ANCESTORS 'self'"}, true},
+		{[]string{"frame-ancestors"}, true}, // no source: 'none'
+		{[]string{"default-src 'self'"}, false},
+		// Sources that let any site frame the page.
+		{[]string{"frame-ancestors *"}, false},
+		{[]string{"frame-ancestors https:"}, false},
+		{[]string{"frame-ancestors 'self' https:"}, false},
+		// The name elsewhere is no directive.
+		{[]string{"default-src 'self'; report-uri /frame-ancestors"}, false},
+		// Only a directive's first occurrence counts.
+		{[]string{"frame-ancestors *; frame-ancestors 'none'"}, false},
+		// Every policy is enforced: one restrictive policy suffices,
+		// whether in its own header or after a comma.
+		{[]string{"frame-ancestors *", "frame-ancestors 'self'"}, true},
+		{[]string{"frame-ancestors *, frame-ancestors 'self'"}, true},
+	} {
+		if got := audit.FramingRestricted(tt.policies...); got != tt.want {
+			t.Errorf("FramingRestricted(%q) = %v, want %v", tt.policies, got, tt.want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -477,8 +478,8 @@ func (s *scanner) checkHeaders(resp *http.Response) {
 	}
 	csp := strings.Join(h.Values("Content-Security-Policy"), ", ")
 	xfo := strings.ToUpper(strings.TrimSpace(h.Get("X-Frame-Options")))
-	if xfo != "DENY" && xfo != "SAMEORIGIN" && !strings.Contains(strings.ToLower(csp), "frame-ancestors") {
-		s.add(find("BW210", describe(h, "X-Frame-Options")+" and no CSP frame-ancestors directive"))
+	if xfo != "DENY" && xfo != "SAMEORIGIN" && !framingRestricted(h.Values("Content-Security-Policy")) {
+		s.add(find("BW210", describe(h, "X-Frame-Options")+" and no restrictive CSP frame-ancestors directive"))
 	}
 	// Browsers apply the last token they recognise.
 	rp := h.Values("Referrer-Policy")
@@ -543,24 +544,44 @@ func describe(h http.Header, name string) string {
 	return "no " + name + " header"
 }
 
+// framingRestricted reports whether one of the policies (all of which a
+// browser enforces) has a frame-ancestors directive that does not let any
+// site frame the page: no "*" and no scheme-only source ("https:"). The
+// directive is read as a browser reads it, by name and first occurrence;
+// the words "frame-ancestors" elsewhere (a report-uri path) count for
+// nothing.
+func framingRestricted(policies []string) bool {
+	for _, pol := range policies {
+		for _, pol := range strings.Split(pol, ",") {
+			srcs, ok := cspDirective(pol, "frame-ancestors")
+			if ok && !slices.ContainsFunc(srcs, func(src string) bool {
+				return src == "*" || strings.HasSuffix(src, ":")
+			}) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cspDirective returns the sources of the first directive called name in
+// a serialized policy.
+func cspDirective(policy, name string) ([]string, bool) {
+	for _, d := range strings.Split(policy, ";") {
+		if f := strings.Fields(d); len(f) > 0 && strings.EqualFold(f[0], name) {
+			return f[1:], true
+		}
+	}
+	return nil, false
+}
+
 // cspScriptSources returns the sources of script-src, else default-src,
 // from a serialized policy.
 func cspScriptSources(policy string) ([]string, bool) {
-	var def []string
-	hasDef := false
-	for _, d := range strings.Split(policy, ";") {
-		f := strings.Fields(d)
-		if len(f) == 0 {
-			continue
-		}
-		switch strings.ToLower(f[0]) {
-		case "script-src":
-			return f[1:], true
-		case "default-src":
-			def, hasDef = f[1:], true
-		}
+	if srcs, ok := cspDirective(policy, "script-src"); ok {
+		return srcs, true
 	}
-	return def, hasDef
+	return cspDirective(policy, "default-src")
 }
 
 // sessionLike reports whether a cookie name looks like it carries a
