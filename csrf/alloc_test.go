@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 type nopWriter struct{ h http.Header }
@@ -46,6 +47,20 @@ func TestAllocsToken(t *testing.T) {
 	h.ServeHTTP(w, r)
 	if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }); n > 2 {
 		t.Errorf("%v allocations, want at most 2", n)
+	}
+	// Behind trustedproxy the state lives in the request's Facts: no
+	// request copy.
+	// (Each run starts from fresh facts, as each request does.)
+	f := &trustedproxy.Facts{Scheme: "http", Host: "example.com"}
+	rf := trustedproxy.WithFacts(r, f)
+	if n := testing.AllocsPerRun(100, func() {
+		f.SetSlot(trustedproxy.SlotCSRF, nil)
+		h.ServeHTTP(w, rf)
+	}); n > 1 {
+		t.Errorf("with facts: %v allocations, want at most 1", n)
+	}
+	if err := p.Check(rf); err != nil {
+		t.Fatal(err)
 	}
 	// Check it was accepted (a refusal would allocate its error).
 	if err := p.Check(r); err != nil {

@@ -49,7 +49,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	st := &state{Context: r.Context(), p: p, secure: isSecure(r, f)}
 	st.rw = responseWriter{ResponseWriter: w, st: st}
-	r = r.WithContext(st)
+	r = attachState(r, f, st)
 	w = &st.rw
 	if !p.cfg.UseSessions {
 		// Cookie mode reads (and if need be replaces) the secret on every

@@ -40,6 +40,11 @@ type state struct {
 	secret      [SecretLength]byte
 	hasSecret   bool
 	needsUpdate bool // cookie mode: send the cookie
+
+	// nested: this state is a context value because the request's Facts
+	// already held another Protection's state (a Handler behind another).
+	// shadowed: a nested state exists behind this one, kept in the Facts.
+	nested, shadowed bool
 }
 
 // Value makes state a context: it answers for its own key and delegates
@@ -51,9 +56,40 @@ func (s *state) Value(key any) any {
 	return s.Context.Value(key)
 }
 
+// stateOf finds the innermost state of r. The first Handler of a request
+// keeps its state in the request's trustedproxy.Facts when there are some
+// (no context value, no request copy); Handlers without Facts, or behind
+// another one, use a context value.
 func stateOf(r *http.Request) *state {
+	if f, ok := trustedproxy.FactsFrom(r); ok {
+		if s, ok := f.Slot(trustedproxy.SlotCSRF).(*state); ok {
+			if !s.shadowed {
+				return s
+			}
+			// A context state marked nested was made behind s; any other
+			// (made before the Facts existed) is in front of it.
+			if c, ok := r.Context().Value(stateKey{}).(*state); ok && c.nested {
+				return c
+			}
+			return s
+		}
+	}
 	s, _ := r.Context().Value(stateKey{}).(*state)
 	return s
+}
+
+// attachState makes st the state of r: in r's Facts when they have no
+// state yet, else in a context value (a shallow copy of r).
+func attachState(r *http.Request, f *trustedproxy.Facts, st *state) *http.Request {
+	if f != nil {
+		prev, _ := f.Slot(trustedproxy.SlotCSRF).(*state)
+		if prev == nil {
+			f.SetSlot(trustedproxy.SlotCSRF, st)
+			return r
+		}
+		prev.shadowed, st.nested = true, true
+	}
+	return r.WithContext(st)
 }
 
 // load reads the stored secret once: the cookie (format-checked, as

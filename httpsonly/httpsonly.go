@@ -100,14 +100,20 @@ func (p *Policy) exempt(r *http.Request) bool {
 // "disallowed_redirect" event.
 func (p *Policy) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if trustedproxy.IsSecure(r) {
+		f, ok := trustedproxy.FactsFrom(r)
+		if ok && f.Scheme == "https" || !ok && trustedproxy.IsSecure(r) {
 			if p.c.hsts != nil {
 				h := w.Header()
-				if _, ok := h[hstsHeader]; !ok {
-					// A fresh slice per response: handlers may append to
-					// or edit header slices in place, so the shared
-					// precomputed one is never handed out.
-					h[hstsHeader] = []string{p.c.hstsVal}
+				if _, set := h[hstsHeader]; !set {
+					// A slice of this request's own: handlers may append
+					// to or edit header slices in place, so the shared
+					// precomputed one is never handed out. The Facts
+					// back it when present (no allocation).
+					if ok {
+						h[hstsHeader] = f.HeaderValue(trustedproxy.SlotHTTPSOnly, p.c.hstsVal)
+					} else {
+						h[hstsHeader] = []string{p.c.hstsVal}
+					}
 				}
 			}
 			next.ServeHTTP(w, r)

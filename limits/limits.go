@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // Django's defaults, used when a Config field is zero.
@@ -310,8 +312,16 @@ func With(r *http.Request, lim Limits) *http.Request {
 // With), and Default() when none were set: code that parses bodies is
 // always bounded.
 func From(r *http.Request) Limits {
+	// A context value, when there is one, is the innermost: the Handler
+	// keeps its limits in the request's trustedproxy.Facts only when no
+	// context value exists yet, so every context value was set behind it.
 	if l, ok := r.Context().Value(ctxKey{}).(*Limits); ok {
 		return *l
+	}
+	if f, ok := trustedproxy.FactsFrom(r); ok {
+		if l, ok := f.Slot(trustedproxy.SlotLimits).(*Limits); ok {
+			return *l
+		}
 	}
 	return Default()
 }
@@ -353,8 +363,22 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			Refuse(w, r, l.logger, err)
 			return
 		}
-		r2 := r.WithContext(context.WithValue(r.Context(), ctxKey{}, lim))
+		r2 := r
+		if f, ok := trustedproxy.FactsFrom(r); ok && f.Slot(trustedproxy.SlotLimits) == nil &&
+			r.Context().Value(ctxKey{}) == nil {
+			// The first limits of the request live in the shared Facts:
+			// no context value, no request copy. Nested Handlers and
+			// With (behind this one) use context values, which From
+			// consults first.
+			f.SetSlot(trustedproxy.SlotLimits, lim)
+		} else {
+			r2 = r.WithContext(context.WithValue(r.Context(), ctxKey{}, lim))
+		}
 		if r.Body != nil && r.Body != http.NoBody && lim.MaxBodyBytes >= 0 {
+			if r2 == r {
+				r2 = new(http.Request)
+				*r2 = *r
+			}
 			r2.Body = &body{rc: r.Body, n: lim.MaxBodyBytes, max: lim.MaxBodyBytes, w: w, r: r, lg: l.logger}
 		}
 		next.ServeHTTP(w, r2)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 func TestHandlerBody(t *testing.T) {
@@ -175,6 +176,24 @@ func TestHandlerAllocs(t *testing.T) {
 	// Request copy, context value and the body wrapper.
 	if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }); n > 3 {
 		t.Errorf("%v allocations per request, want <= 3", n)
+	}
+	// Behind trustedproxy the limits live in the request's Facts: a GET
+	// costs nothing, a request with a body only its copy and the wrapper.
+	// (Each run starts from fresh facts, as each request does.)
+	f := &trustedproxy.Facts{}
+	get := trustedproxy.WithFacts(httptest.NewRequest("GET", "/a", nil), f)
+	if n := testing.AllocsPerRun(100, func() {
+		f.SetSlot(trustedproxy.SlotLimits, nil)
+		h.ServeHTTP(w, get)
+	}); n > 0 {
+		t.Errorf("GET with facts: %v allocations per request, want 0", n)
+	}
+	post := trustedproxy.WithFacts(r, f)
+	if n := testing.AllocsPerRun(100, func() {
+		f.SetSlot(trustedproxy.SlotLimits, nil)
+		h.ServeHTTP(w, post)
+	}); n > 2 {
+		t.Errorf("POST with facts: %v allocations per request, want <= 2", n)
 	}
 }
 

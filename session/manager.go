@@ -122,6 +122,11 @@ type state struct {
 	kv  [4]kv // backing array of rec.values for small sessions
 
 	scratch [idLen]byte
+
+	// nested: this state is a context value because the request's Facts
+	// already held another session's state (a Handler behind another).
+	// shadowed: a nested state exists behind this one, kept in the Facts.
+	nested, shadowed bool
 }
 
 // Value answers ctxKey{} with the state, everything else from the parent.
@@ -132,7 +137,24 @@ func (st *state) Value(k any) any {
 	return st.Context.Value(k)
 }
 
+// stateOf finds the innermost session state of r. The first Handler of
+// a request keeps its state in the request's trustedproxy.Facts when there
+// are some (no context value, no request copy); Handlers without Facts,
+// or behind another one, use a context value.
 func stateOf(r *http.Request) (*state, error) {
+	if f, ok := trustedproxy.FactsFrom(r); ok {
+		if st, ok := f.Slot(trustedproxy.SlotSession).(*state); ok {
+			if !st.shadowed {
+				return st, nil
+			}
+			// A context state marked nested was made behind st; any other
+			// (made before the Facts existed) is in front of it.
+			if c, ok := r.Context().Value(ctxKey{}).(*state); ok && c.nested {
+				return c, nil
+			}
+			return st, nil
+		}
+	}
 	if st, ok := r.Context().Value(ctxKey{}).(*state); ok {
 		return st, nil
 	}
@@ -145,7 +167,17 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		st := &state{Context: r.Context(), m: m, req: r}
 		st.w = writer{ResponseWriter: w, st: st}
 		st.cookieVal, st.hadCookie = cookieValue(r.Header, m.ck.name)
-		next.ServeHTTP(&st.w, r.WithContext(st))
+		if f, ok := trustedproxy.FactsFrom(r); ok {
+			if prev, _ := f.Slot(trustedproxy.SlotSession).(*state); prev == nil {
+				f.SetSlot(trustedproxy.SlotSession, st)
+			} else {
+				prev.shadowed, st.nested = true, true
+				r = r.WithContext(st)
+			}
+		} else {
+			r = r.WithContext(st)
+		}
+		next.ServeHTTP(&st.w, r)
 		st.w.finish()
 	})
 }
@@ -370,7 +402,7 @@ func (st *state) commit(status int) int {
 	defer st.mu.Unlock()
 	st.committed = true
 	m := st.m
-	h := st.w.Header()
+	h := st.w.ResponseWriter.Header()
 
 	if !st.loaded && m.saveEvery && st.hadCookie {
 		// Django's SESSION_SAVE_EVERY_REQUEST re-saves a session the
@@ -564,6 +596,51 @@ type writer struct {
 	st      *state
 	started bool
 	failed  bool // the response was replaced; the handler's output is dropped
+
+	// The headers set in front of the Handler (security headers, HSTS),
+	// taken when the handler first asks for the header map, so that a
+	// replaced response keeps them and drops only what the handler added.
+	// Until the handler asks, the map holds only those. pre is backed by
+	// preBuf (part of the request's single allocation) for a handful of
+	// headers; more spill into a fresh slice.
+	snapped bool
+	pre     []headerEntry
+	preBuf  [10]headerEntry
+}
+
+type headerEntry struct {
+	name   string
+	values []string
+}
+
+// Header returns the response's header map, remembering first what the
+// layers in front of the Handler had set.
+func (w *writer) Header() http.Header {
+	h := w.ResponseWriter.Header()
+	if !w.snapped {
+		w.snapped = true
+		w.pre = w.preBuf[:0]
+		for k, v := range h {
+			// The slice is kept, not its contents: a handler replacing a
+			// header replaces the map entry, and the entry comes back.
+			w.pre = append(w.pre, headerEntry{k, v})
+		}
+	}
+	return h
+}
+
+// restore brings the header map back to what the layers in front of the
+// Handler had set, dropping everything the handler (or a layer behind the
+// Handler) added or changed.
+func (w *writer) restore() {
+	h := w.ResponseWriter.Header()
+	if !w.snapped {
+		return // the handler never touched the map
+	}
+	clear(h)
+	for _, e := range w.pre {
+		h[e.name] = e.values[:len(e.values):len(e.values)]
+	}
 }
 
 // errReplaced is what the handler's Write gets once its response was
@@ -586,6 +663,7 @@ func (w *writer) WriteHeader(code int) {
 	w.started = true
 	if replace := w.st.commit(code); replace != 0 {
 		w.failed = true
+		w.restore()
 		writeError(w.ResponseWriter, replace)
 		return
 	}
@@ -624,6 +702,7 @@ func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		w.started = true
 		if replace := w.st.commit(http.StatusSwitchingProtocols); replace != 0 {
 			w.failed = true
+			w.restore()
 			writeError(w.ResponseWriter, replace)
 			return nil, nil, errReplaced
 		}
@@ -645,10 +724,14 @@ func (w *writer) finish() {
 }
 
 // writeError replaces the handler's response: its headers (cookies
-// included) are dropped and the body is the status text.
+// included) were dropped by restore, the headers set in front of the
+// Handler (security headers) stay, and the body is the status text.
 func writeError(w http.ResponseWriter, code int) {
 	h := w.Header()
-	clear(h)
+	// Whatever described a body other than ours goes, whoever set it.
+	for _, k := range [...]string{"Content-Encoding", "Content-Range", "Content-Disposition", "Etag", "Last-Modified", "Location", "Set-Cookie", "Trailer"} {
+		delete(h, k)
+	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")

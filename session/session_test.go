@@ -20,6 +20,7 @@ import (
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/session/cookiestore"
 	"github.com/bulwarkdev/bulwark/session/memstore"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 var _ csrf.SessionSecrets = (*session.Manager)(nil)
@@ -654,6 +655,19 @@ func TestAllocs(t *testing.T) {
 	})
 	if allocs > 5 {
 		t.Fatalf("GET reading one value: %v allocations, want <= 5", allocs)
+	}
+	// Behind trustedproxy the state lives in the request's Facts: no
+	// request copy.
+	// (Each run starts from fresh facts, as each request does.)
+	f := &trustedproxy.Facts{}
+	rf := trustedproxy.WithFacts(req, f)
+	allocs = testing.AllocsPerRun(100, func() {
+		clear(w.h)
+		f.SetSlot(trustedproxy.SlotSession, nil)
+		handler.ServeHTTP(w, rf)
+	})
+	if allocs > 4 {
+		t.Fatalf("GET reading one value, with facts: %v allocations, want <= 4", allocs)
 	}
 }
 

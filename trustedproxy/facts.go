@@ -49,13 +49,66 @@ type Facts struct {
 	HostChecked bool
 	// AllowedHost is the validated host (only meaningful with HostChecked).
 	AllowedHost string
+
+	// slots hold the per-request state of later layers (see Slot), so
+	// that they need no context value, and no request copy, of their own.
+	slots [numSlots]any
+	// value backs the header value of SlotHTTPSOnly (see HeaderValue).
+	value [1]string
+}
+
+// Slot names the per-request state one Bulwark package keeps in the Facts
+// instead of in a context value of its own. Each slot is owned by the
+// package it is named after: only that package stores in it, and only it
+// knows the dynamic type of what it stores. Packages still work without
+// Facts (they fall back to a context value of their own).
+type Slot uint8
+
+// The slots, one per owning package.
+const (
+	SlotHTTPSOnly Slot = iota // package httpsonly
+	SlotLimits                // package limits
+	SlotSession               // package session
+	SlotCSRF                  // package csrf
+	numSlots
+)
+
+// Slot returns what the owning package stored in slot s (nil when
+// nothing was).
+func (f *Facts) Slot(s Slot) any { return f.slots[s] }
+
+// SetSlot stores v in slot s. Only the package owning s may call it, and
+// only before it hands the request on: the Facts are shared by every copy
+// of the request, so what is stored stays visible to the rest of the
+// chain (and to any later copy), which is the point.
+func (f *Facts) SetSlot(s Slot, v any) { f.slots[s] = v }
+
+// HeaderValue returns a one-element header value slice holding v, for the
+// package owning slot s to set a header. For SlotHTTPSOnly (the HSTS
+// header, on every secure response) it is backed by the Facts, so it costs
+// no allocation, and each call reuses that backing; for any other slot it
+// is a new slice. Its capacity is 1, so a handler's Header().Add copies
+// it; an in-place edit by a handler changes this request's response only
+// (the backing belongs to this request), unlike a shared precomputed slice
+// would.
+func (f *Facts) HeaderValue(s Slot, v string) []string {
+	if s != SlotHTTPSOnly {
+		return []string{v}
+	}
+	f.value[0] = v
+	return f.value[:1:1]
 }
 
 type factsKey struct{}
 
 // WithFacts returns a shallow copy of r carrying f. The original request is
-// not modified.
+// not modified. When r already carries facts, f inherits their slots (see
+// Slot) unless it has slots of its own, so layers that ran before keep
+// their state visible.
 func WithFacts(r *http.Request, f *Facts) *http.Request {
+	if old, ok := FactsFrom(r); ok && f.slots == ([numSlots]any{}) {
+		f.slots = old.slots
+	}
 	return r.WithContext(context.WithValue(r.Context(), factsKey{}, f))
 }
 
@@ -77,9 +130,14 @@ func (c *factsContext) Value(key any) any {
 func (c *factsContext) String() string { return "trustedproxy.Facts" }
 
 // attach returns a shallow copy of r carrying new, zero Facts, and those
-// Facts for the caller to fill.
+// Facts for the caller to fill. New facts inherit the slots of facts
+// already attached (a second resolver in the chain), so state kept by
+// layers in front stays visible behind it.
 func attach(r *http.Request) (*http.Request, *Facts) {
 	c := &factsContext{Context: r.Context()}
+	if old, ok := FactsFrom(r); ok {
+		c.facts.slots = old.slots
+	}
 	return r.WithContext(c), &c.facts
 }
 
@@ -103,10 +161,12 @@ func Ensure(r *http.Request) (*http.Request, *Facts) {
 
 // Direct fills f from the connection alone, trusting no header: the client
 // is the TCP peer, the scheme is https when r.TLS is set, the host is
-// r.Host, and the port is the local listener's port.
+// r.Host, and the port is the local listener's port. The slots of f (see
+// Slot) are kept.
 func Direct(r *http.Request, f *Facts) {
 	peer := peerAddr(r.RemoteAddr)
-	*f = Facts{ClientIP: peer, Peer: peer, Scheme: connScheme(r), Host: r.Host, Port: localPort(r)}
+	slots := f.slots
+	*f = Facts{ClientIP: peer, Peer: peer, Scheme: connScheme(r), Host: r.Host, Port: localPort(r), slots: slots}
 }
 
 // ClientIP returns the client address established by the chain, or the TCP
