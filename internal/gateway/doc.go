@@ -3,11 +3,21 @@
 // (typically Django behind gunicorn on loopback).
 //
 // One Config (the TOML file of "bulwark serve", loaded strictly by Load)
-// holds the library sections ([proxy], [hosts], [https], [headers],
-// [limits], [csrf], [upload], [media]) and the server's own ([listen],
-// [tls], [upstream], [timeouts], [edge], [access_log]). New builds a
-// Gateway; Serve (or Run) accepts connections until its context is done;
-// Reload swaps in a new handler tree built from a new Config.
+// holds the library's configuration, bulwark.Config, whose sections
+// ([proxy], [hosts], [https], [headers], [limits], [csrf], [uploads],
+// [media]) mean what they mean to an application, and the server's own
+// sections ([listen], [tls], [upstream], [timeouts], [edge],
+// [access_log]). The protections the gateway shares with applications are
+// the library's chain, built by bulwark.New from those sections: one
+// implementation, one set of defaults. New builds a Gateway; Serve (or
+// Run) accepts connections until its context is done; Reload swaps in a
+// new handler tree built from a new Config.
+//
+// The upstream owns its state, so three sections are narrower at the
+// edge: [csrf] runs without its token layer (the upstream keeps Django's
+// token check; the token keys are refused), [uploads] always forwards an
+// accepted body unchanged (reencode and [uploads.storage] are refused),
+// and [session] is refused. Config.EncodeEffective prints what runs.
 //
 //	cfg, err := gateway.Load("bulwark.toml")
 //	g, err := gateway.New(cfg, logger)
@@ -29,11 +39,19 @@
 // Each request runs, in one handler tree built from one Config:
 //
 //	access log + metrics
-//	 ├ media host → bulwark.New chain (media names allowed) → media (read-only files)
-//	 └ bulwark.New chain: headers → trustedproxy (client, scheme, host; forwarded
-//	   headers only from trusted peers) → hosts → httpsonly (redirect, HSTS)
-//	   → limits → csrf (Fetch Metadata/Origin, on edge.csrf_paths)
-//	   → upload inspection (on edge.upload_paths) → ReverseProxy (Rewrite) → upstream
+//	 → csrf exemption mark (unsafe requests outside edge.csrf_paths)
+//	 → bulwark.New chain: headers → trustedproxy (client, scheme, host;
+//	   forwarded headers only from trusted peers)
+//	   ├ media host → hosts (media names) → httpsonly → media (read-only files)
+//	   └ hosts → httpsonly (redirect, HSTS) → limits
+//	     → csrf (Fetch Metadata/Origin; exempt-marked requests pass)
+//	     → uploads (on uploads.paths, forwarded) → ReverseProxy (Rewrite) → upstream
+//
+// The CSRF check keeps its place in the chain (after limits, before
+// uploads: a forged upload is refused before a byte of it is parsed); the
+// gateway scopes it to edge.csrf_paths from outside, with csrf.Exempt.
+// Empty edge.csrf_paths means every path; a path is exempt only when it
+// is outside the list both as sent and cleaned of dot segments.
 //
 // On the way to the upstream, client-sent forwarded headers are removed
 // (Forwarded, X-Forwarded, X-Forwarded-*, X-Real-IP and similar, and their
@@ -59,7 +77,7 @@
 //     HSTS is sent, every upstream cookie is Secure.
 //   - Cross-site request forgery from current browsers on edge.csrf_paths,
 //     before the upstream runs.
-//   - Dangerous uploads: on edge.upload_paths, a multipart body is spooled
+//   - Dangerous uploads: on uploads.paths, a multipart body is spooled
 //     and every file inspected by content (type allow-list, PNG+HTML
 //     polyglots, SVG with script, decompression bombs) before the upstream
 //     sees a byte; a refused file is 415, an oversized body 413 (never a
@@ -83,7 +101,7 @@
 //   - An attacker who can reach the upstream directly, bypassing the
 //     gateway: bind the upstream to loopback or a private network.
 //   - A trusted proxy that lies: networks in [proxy] trusted are believed.
-//   - Files outside edge.upload_paths, or uploads that are not multipart.
+//   - Files outside uploads.paths, or uploads that are not multipart.
 //   - Volumetric denial of service: rate limiting belongs in front of the
 //     gateway or in the network.
 //   - Exposure through the admin listener when allow_insecure_admin_address

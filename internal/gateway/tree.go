@@ -165,13 +165,13 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // pathMatch reports whether path is under one of the prefixes. A prefix
 // ending in "/" matches everything below it; otherwise it matches the path
-// itself and everything below path+"/" ("/upload" matches "/upload" and
-// "/upload/x" but not "/uploads").
+// itself and everything below path+"/" ("/app" matches "/app" and
+// "/app/x" but not "/apps").
 //
-// The path is cleaned first ("/x/../upload/" and "//upload/" count as under
-// "/upload/"): matching more paths only inspects more, while matching the
-// raw path would let a dot-segment or a doubled slash slip past a check
-// that an upstream normalising paths would not.
+// The path is cleaned first ("/x/../app/" and "//app/" count as under
+// "/app/"): a dot segment or a doubled slash must not slip past a check
+// that an upstream normalising paths would route under the prefix (see
+// csrfCovers, which also matches the path as sent).
 func pathMatch(prefixes []string, p string) bool {
 	if len(prefixes) == 0 {
 		return false
