@@ -102,6 +102,21 @@ func Scan(ctx context.Context, rawURL string, opts ScanOptions) (Report, error) 
 		host:   strings.ToLower(u.Hostname()),
 		report: Report{URL: u.String(), Start: time.Now()},
 	}
+	// Host names match case-insensitively: a key written "Example.com"
+	// must not let the scan fall back to the system resolver.
+	if len(opts.Resolve) > 0 {
+		s.opts.Resolve = make(map[string]string, len(opts.Resolve))
+		for h, to := range opts.Resolve {
+			s.opts.Resolve[strings.ToLower(h)] = to
+		}
+	}
+	// A POST path that names another host would silently skip its probe,
+	// and leave the CSRF handling it was meant to show unchecked.
+	for _, p := range opts.PostPaths {
+		if t, err := u.Parse("/" + strings.TrimPrefix(p, "/")); err != nil || !strings.EqualFold(t.Hostname(), s.host) {
+			return Report{}, fmt.Errorf("audit: POST path %q is not a path on %q", p, s.host)
+		}
+	}
 	if s.opts.Timeout == 0 {
 		s.opts.Timeout = 10 * time.Second
 	}
@@ -809,13 +824,8 @@ func cookieHeader(chain []*http.Response) string {
 // so the cross-site refusal is shown to come from the origin check, not
 // from a missing token.
 func (s *scanner) checkCSRF(ctx context.Context, u *url.URL, path string, form formCredentials) {
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
-	}
-	target, err := u.Parse(path)
-	if err != nil || !strings.EqualFold(target.Hostname(), s.host) {
-		return
-	}
+	// Scan has checked that every path resolves to a URL on the host.
+	target, _ := u.Parse("/" + strings.TrimPrefix(path, "/"))
 	origin := u.Scheme + "://" + u.Host
 	body := "bulwark_scan=1"
 	if form.token != "" {

@@ -358,3 +358,37 @@ func TestScanPreloadEligible(t *testing.T) {
 		}
 	}
 }
+
+// Resolve keys match the host whatever their case: the scan never falls
+// back to the system resolver for a host they name.
+func TestScanResolveAnyCase(t *testing.T) {
+	s := hardenedSite(t, "example.com")
+	tlsPort := strconv.Itoa(s.tls.Listener.Addr().(*net.TCPAddr).Port)
+	plainPort := strconv.Itoa(s.plain.Listener.Addr().(*net.TCPAddr).Port)
+	rep, err := audit.Scan(context.Background(), "https://example.com:"+tlsPort+"/", audit.ScanOptions{
+		RootCAs: s.pool,
+		HTTPURL: "http://example.com:" + plainPort + "/",
+		Resolve: map[string]string{"Example.COM": "127.0.0.1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.TLSVersion == "" {
+		t.Errorf("no TLS connection made: %+v", rep.Probes)
+	}
+}
+
+// A POST path that resolves to another host is a usage error, not a
+// probe silently skipped.
+func TestScanRefusesForeignPostPath(t *testing.T) {
+	s := hardenedSite(t)
+	for _, p := range []string{"//evil.example/submit", "//EVIL.example:443/"} {
+		_, err := audit.Scan(context.Background(), s.tls.URL+"/", audit.ScanOptions{RootCAs: s.pool, PostPaths: []string{p}})
+		if err == nil || !strings.Contains(err.Error(), "POST path") {
+			t.Errorf("PostPaths %q: err %v, want a refusal", p, err)
+		}
+	}
+	if _, err := audit.Scan(context.Background(), s.tls.URL+"/", audit.ScanOptions{RootCAs: s.pool, HTTPURL: s.plain.URL + "/", PostPaths: []string{"submit"}}); err != nil {
+		t.Errorf("relative path: %v", err)
+	}
+}
