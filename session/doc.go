@@ -31,8 +31,10 @@
 //     last Renew), an optional IdleTimeout, browser-session cookies, and
 //     per-session SetExpiry (Django's set_expiry).
 //   - Store failures fail closed: the request ends in 503 with one
-//     session_store_error event, and the handler's response is not sent;
-//     the next request tries the store again. A save that races a logout
+//     session_store_error event, and the handler's response is not sent
+//     (its headers and cookies are dropped; the headers set in front of
+//     the manager, such as the security headers and HSTS, stay); the next
+//     request tries the store again. A save that races a logout
 //     (cookiestore with revocation) answers 400 instead of resurrecting
 //     the session, as Django's SessionInterrupted; a session too large for
 //     its cookie answers 500. Neither sends the handler's response.

@@ -66,7 +66,10 @@
 // The request is never modified: RemoteAddr stays the peer's address and
 // the facts travel in the context of a shallow copy. Attaching them costs
 // two allocations per request (the context node holding the Facts, and
-// the request copy), shared by every later Bulwark layer.
+// the request copy), shared by every later Bulwark layer: packages
+// limits, session and csrf keep their per-request state in the Facts'
+// slots (see Slot) and httpsonly its HSTS value (see Facts.HeaderValue),
+// so none of them needs a context value or a request copy of its own.
 //
 // # Threat model
 //
