@@ -148,6 +148,7 @@ func TestTimestampExpiryAndFuture(t *testing.T) {
 		{"age equals max", time.Minute, time.Minute, nil},
 		{"age above max", time.Minute + time.Second, time.Minute, signing.ErrSignatureExpired},
 		{"no max age", 1000 * time.Hour, 0, nil},
+		{"negative max age", 0, -time.Second, signing.ErrSignatureExpired},
 		{"within skew", -59 * time.Second, time.Minute, nil},
 		{"from the future", -2 * time.Minute, time.Minute, signing.ErrFutureTimestamp},
 		{"from the future without max age", -2 * time.Minute, 0, signing.ErrFutureTimestamp},

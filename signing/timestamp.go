@@ -98,7 +98,9 @@ func (t *TimestampSigner) Sign(value string) string {
 
 // Unsign verifies signed and returns its value. A maxAge > 0 refuses
 // values whose age is greater than maxAge with ErrSignatureExpired (an age
-// equal to maxAge is still valid, as in Django); maxAge == 0 checks no age.
+// equal to maxAge is still valid, as in Django); maxAge == 0 checks no age;
+// a negative maxAge (a miscomputed limit) refuses every value with
+// ErrSignatureExpired, as Django's does, rather than check no age.
 // A timestamp further in the future than the clock skew is refused with
 // ErrFutureTimestamp whatever maxAge is.
 func (t *TimestampSigner) Unsign(signed string, maxAge time.Duration) (string, error) {
@@ -127,7 +129,7 @@ func (t *TimestampSigner) UnsignTime(signed string, maxAge time.Duration) (strin
 	if -age > t.skew {
 		return "", time.Time{}, ErrFutureTimestamp
 	}
-	if maxAge > 0 && age > maxAge {
+	if maxAge < 0 || maxAge > 0 && age > maxAge {
 		return "", time.Time{}, fmt.Errorf("%w: age %v > %v", ErrSignatureExpired, age, maxAge)
 	}
 	return inner[:i], signedAt, nil
