@@ -137,9 +137,13 @@ const (
 
 // Rule is one entry of the catalogue: what a finding with its ID means.
 type Rule struct {
-	ID       string   `json:"id"`
+	// ID is the stable identifier findings carry ("BW205").
+	ID string `json:"id"`
+	// Severity is the severity of the rule's findings.
 	Severity Severity `json:"severity"`
-	Scope    Scope    `json:"scope"`
+	// Scope says where the rule runs: Check on a Config, Check on a
+	// server, or Scan.
+	Scope Scope `json:"scope"`
 	// Django is the counterpart Django check, if any.
 	Django string `json:"django,omitempty"`
 	// Key is the configuration key (or, for scans, the header or probe)

@@ -47,7 +47,9 @@ type ScanOptions struct {
 
 // Probe is one request Scan sent, for the report.
 type Probe struct {
-	Name   string `json:"name"`
+	// Name says what the probe checks ("https get", "host header").
+	Name string `json:"name"`
+	// Method and URL are the request's.
 	Method string `json:"method"`
 	URL    string `json:"url"`
 	// Status is the response's status, 0 when there was none.

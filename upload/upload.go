@@ -113,10 +113,14 @@ func (u *Uploader) Close() error {
 
 // RefusedError is returned by Parse when a file's content is refused.
 type RefusedError struct {
-	Field   string
+	// Field is the form field that carried the file.
+	Field string
+	// Verdict says why the content was refused.
 	Verdict Verdict
 }
 
+// Error names the field and the reason. It holds the field name, which
+// the client chose: log it, never write it into a response.
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("upload: file in field %q refused: %s (%s)", e.Field, e.Verdict.Reason, e.Verdict.Message)
 }
