@@ -71,7 +71,8 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 					resolveFacts(tp, r, &resolved)
 					f = &resolved
 				}
-				host := f.Host
+				// An unvalidated host is the client's own words: bounded.
+				host := truncate(f.Host, 256)
 				if f.HostChecked {
 					host = f.AllowedHost
 				}

@@ -3,7 +3,9 @@ package gateway
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/bulwarkdev/bulwark"
@@ -24,7 +26,7 @@ import (
 // runs, and the library's csrf layer, which still runs in its place
 // (after limits, before uploads, so that a forged upload is refused
 // before a byte of it is parsed), lets a marked request through.
-func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.Closer, error) {
+func (g *Gateway) composeChain(cfg Config, tp *trustedproxy.Resolver) (func(http.Handler) http.Handler, io.Closer, error) {
 	bc := cfg.Library()
 	bc.Logger = g.events
 	lib, err := bulwark.New(bc)
@@ -37,15 +39,63 @@ func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.
 		site := lib.Handler(recordFacts(next))
 		exempt := csrf.Exempt(site)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// Safe methods are never refused: they need no mark (and
-			// the mark costs a context).
-			if !isSafeMethod(r.Method) && (exemptAll || !csrfCovers(paths, r.URL.Path)) {
-				exempt.ServeHTTP(w, r)
-				return
+			// Safe methods are never refused by the CSRF layer: they
+			// need no mark (and the mark costs a context).
+			if !isSafeMethod(r.Method) {
+				if hasDotSegment(r.URL.Path) {
+					g.refuseDotSegment(w, r, tp)
+					return
+				}
+				if exemptAll || !csrfCovers(paths, r.URL.Path) {
+					exempt.ServeHTTP(w, r)
+					return
+				}
 			}
 			site.ServeHTTP(w, r)
 		})
 	}, closerFunc(lib.Close), nil
+}
+
+// hasDotSegment reports whether the (decoded) path has a "." or ".."
+// segment. Browsers resolve dot segments before they send a URL (and
+// "%2e%2e" too), so only tools and attacks send them; and such a path is
+// ambiguous: the library's layers match path lists on the cleaned path,
+// as a Go router would dispatch it, while an upstream that does not clean
+// paths (Django behind gunicorn) routes the path as sent, so that
+// "/upload/../x" could reach a wildcard upload view uninspected.
+func hasDotSegment(p string) bool {
+	for len(p) > 0 {
+		i := strings.IndexByte(p, '/')
+		seg := p
+		if i >= 0 {
+			seg, p = p[:i], p[i+1:]
+		} else {
+			p = ""
+		}
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseDotSegment answers an unsafe request whose path has dot segments:
+// 400, before any layer reads it (see hasDotSegment).
+func (g *Gateway) refuseDotSegment(w http.ResponseWriter, r *http.Request, tp *trustedproxy.Resolver) {
+	var f trustedproxy.Facts
+	resolveFacts(tp, r, &f)
+	ip := ""
+	if f.ClientIP.IsValid() {
+		ip = f.ClientIP.String()
+	}
+	g.events.LogAttrs(r.Context(), slog.LevelInfo, "path refused",
+		slog.String("event", "path_refused"),
+		slog.String("reason", "dot_segment"),
+		slog.String("client_ip", ip),
+		slog.String("host", strconv.Quote(truncate(f.Host, 256))),
+		slog.String("method", truncate(r.Method, 32)),
+		slog.String("path", strconv.Quote(truncate(r.URL.Path, 256))))
+	writeStatus(w, http.StatusBadRequest)
 }
 
 type closerFunc func() error

@@ -39,6 +39,7 @@
 // Each request runs, in one handler tree built from one Config:
 //
 //	access log + metrics
+//	 → unsafe requests with "." or ".." path segments refused (400)
 //	 → csrf exemption mark (unsafe requests outside edge.csrf_paths)
 //	 → bulwark.New chain: headers → trustedproxy (client, scheme, host;
 //	   forwarded headers only from trusted peers)
@@ -51,7 +52,14 @@
 // uploads: a forged upload is refused before a byte of it is parsed); the
 // gateway scopes it to edge.csrf_paths from outside, with csrf.Exempt.
 // Empty edge.csrf_paths means every path; a path is exempt only when it
-// is outside the list both as sent and cleaned of dot segments.
+// is outside the list both as sent and cleaned of doubled slashes.
+//
+// Browsers resolve dot segments before sending a URL, so an unsafe
+// request whose path still has one comes from a tool or an attacker, and
+// its path is ambiguous: the library matches uploads.paths on the cleaned
+// path, as a Go router dispatches, while an upstream that does not clean
+// paths routes "/upload/../x" as sent. The gateway refuses such requests
+// (event path_refused, reason dot_segment) rather than guess.
 //
 // On the way to the upstream, client-sent forwarded headers are removed
 // (Forwarded, X-Forwarded, X-Forwarded-*, X-Real-IP and similar, and their
@@ -77,6 +85,8 @@
 //     HSTS is sent, every upstream cookie is Secure.
 //   - Cross-site request forgery from current browsers on edge.csrf_paths,
 //     before the upstream runs.
+//   - Path games against the path lists: an unsafe request with dot
+//     segments is refused; doubled slashes are matched both ways.
 //   - Dangerous uploads: on uploads.paths, a multipart body is spooled
 //     and every file inspected by content (type allow-list, PNG+HTML
 //     polyglots, SVG with script, decompression bombs) before the upstream

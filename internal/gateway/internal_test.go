@@ -145,6 +145,56 @@ func TestPathMatch(t *testing.T) {
 	}
 }
 
+func TestCSRFCovers(t *testing.T) {
+	app := []string{"/app/"}
+	for _, tc := range []struct {
+		prefixes []string
+		path     string
+		want     bool
+	}{
+		{app, "/app/form", true},
+		{app, "/api/hook", false},
+		{app, "/api/../app/form", true}, // cleaned
+		{app, "/app/../api/hook", true}, // as sent
+		{app, "//app/form", true},
+		{app, "/apps/x", false},
+		{[]string{"/app"}, "/app", true},
+		{[]string{"/app"}, "/apps", false},
+		{nil, "/anything", true}, // empty: every path (fail closed)
+		{[]string{}, "/anything", true},
+	} {
+		if got := csrfCovers(tc.prefixes, tc.path); got != tc.want {
+			t.Errorf("csrfCovers(%q, %q) = %v, want %v", tc.prefixes, tc.path, got, tc.want)
+		}
+	}
+}
+
+func TestHasDotSegment(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/":                 false,
+		"/upload/a.png":     false,
+		"/.well-known/x":    false,
+		"/a/..b/c.":         false,
+		"/upload/../x":      true,
+		"/x/./upload":       true,
+		"/x/..":             true,
+		"/x/.":              true,
+		"..":                true,
+		"/upload//../x":     true,
+		"/static/app...css": false,
+	} {
+		if got := hasDotSegment(path); got != want {
+			t.Errorf("hasDotSegment(%q) = %v, want %v", path, got, want)
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	if n := testing.AllocsPerRun(100, func() { hasDotSegment("/upload/avatar/photo.png") }); n != 0 {
+		t.Errorf("hasDotSegment allocates %v times", n)
+	}
+}
+
 func TestPathMatchAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")

@@ -50,6 +50,14 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The access log and the edge's own refusals resolve the client of a
+	// request the chain did not hand on with the chain's proxy rules.
+	pc := cfg.Proxy
+	pc.Logger = slog.New(slog.DiscardHandler) // the chain's resolver warns
+	resolver, err := trustedproxy.New(pc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: [proxy]: %w", ErrInvalidConfig, err)
+	}
 	t := &tree{cfg: cfg, transport: tr}
 	healthHost := ""
 	if hs := exactHosts(cfg.Hosts.Allowed); len(hs) > 0 {
@@ -57,7 +65,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	}
 	t.health = newHealth(cfg.Upstream, healthHost, target, t.transport, g.logger, g.metrics)
 
-	chain, closer, err := g.composeChain(cfg)
+	chain, closer, err := g.composeChain(cfg, resolver)
 	if err != nil {
 		return nil, err
 	}
@@ -106,16 +114,6 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	access := g.access
 	if cfg.AccessLog.Disabled {
 		access = nil
-	}
-	// The access log resolves the facts of requests that never reached
-	// the proxy (refused inside the chain, served by the media host) with
-	// the chain's own proxy rules.
-	pc := cfg.Proxy
-	pc.Logger = slog.New(slog.DiscardHandler) // the chain's resolver warns
-	resolver, err := trustedproxy.New(pc)
-	if err != nil {
-		t.close()
-		return nil, fmt.Errorf("%w: [proxy]: %w", ErrInvalidConfig, err)
 	}
 	t.https = observe(app, access, g.metrics, resolver)
 	t.http = t.https
