@@ -155,25 +155,7 @@ func TestErrorsAreNotNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	_, found, err := dead.Find(ctx, k)
-	if err == nil || found {
-		t.Fatalf("Find through a closed pool = %v, %v; want an error", found, err)
-	}
-	errs := []error{err, dead.Commit(ctx, k, []byte("y"), sessiontest.Live()), dead.Delete(ctx, k)}
-	_, err = dead.Purge(ctx)
-	errs = append(errs, err)
-	for _, err := range errs {
-		if err == nil {
-			t.Fatal("operation through a closed pool: nil error")
-		}
-		if !strings.HasPrefix(err.Error(), "pgstore: ") {
-			t.Errorf("error %q lacks the package prefix", err)
-		}
-		if strings.Contains(err.Error(), k) {
-			t.Errorf("error %q contains the key", err)
-		}
-	}
+	sessiontest.MustFailClosed(t, dead, k, "pgstore: ")
 }
 
 // A table dropped under the store (a botched migration) is an error, not

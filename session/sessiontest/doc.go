@@ -16,8 +16,8 @@
 // isolation and, for stores that implement [session.Purger], purging. It
 // sleeps for well under a second in all, so it is fast enough to run
 // against a real database or cache on every test run. Its helpers (Key,
-// HostileKeys, MustCommit, MustFind, MustNotFind) serve a store's own
-// tests too.
+// HostileKeys, MustCommit, MustFind, MustNotFind, MustFailClosed) serve a
+// store's own tests too.
 //
 // # Threat model
 //
@@ -37,5 +37,6 @@
 //
 // It cannot show that a store reports its own outages as errors rather
 // than as "not found" (it has no way to break an arbitrary backend): each
-// store tests that itself, as this module's stores do.
+// store breaks its own backend and hands the store to MustFailClosed, as
+// this module's stores do.
 package sessiontest

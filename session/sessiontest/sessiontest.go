@@ -160,6 +160,39 @@ func MustNotFind(t testing.TB, s session.Store, key string) {
 	}
 }
 
+// MustFailClosed checks a store whose backend has failed (closed, dropped
+// or unreachable): Find of key must report an error and not found, and
+// Commit, Delete and, where the store implements them, Update and Purge
+// must report errors. Every error must start with prefix (the store's
+// "pkg: ") and must not contain key, since the session manager logs store
+// errors. key may have been committed before the backend failed, to show
+// that an existing session is not mistaken for a missing one.
+func MustFailClosed(t testing.TB, s session.Store, key, prefix string) {
+	t.Helper()
+	ctx := context.Background()
+	_, found, err := s.Find(ctx, key)
+	if err == nil || found {
+		t.Fatalf("Find on a failed backend = found %v, error %v; want not found and an error", found, err)
+	}
+	errs := map[string]error{"Find": err, "Commit": s.Commit(ctx, key, []byte("v"), Live()), "Delete": s.Delete(ctx, key)}
+	if u, ok := s.(session.Updater); ok {
+		_, errs["Update"] = u.Update(ctx, key, []byte("v"), Live())
+	}
+	if p, ok := s.(session.Purger); ok {
+		_, errs["Purge"] = p.Purge(ctx)
+	}
+	for op, err := range errs {
+		switch {
+		case err == nil:
+			t.Errorf("%s on a failed backend: nil error", op)
+		case !strings.HasPrefix(err.Error(), prefix):
+			t.Errorf("%s: error %q lacks the prefix %q", op, err, prefix)
+		case strings.Contains(err.Error(), key):
+			t.Errorf("%s: error %q contains the key", op, err)
+		}
+	}
+}
+
 // trim keeps failure messages readable for long keys and values.
 func trim(s string) string {
 	if len(s) > 64 {

@@ -273,3 +273,44 @@ func TestKeyShape(t *testing.T) {
 		}
 	}
 }
+
+// down is a store whose backend has failed. How it reports that is set by
+// its mode: "closed" as it should, "swallowing" Find reports not found,
+// "leaky" its errors quote the key, "bare" its errors lack the prefix.
+type down struct{ mode string }
+
+func (d down) err(key string) error {
+	switch d.mode {
+	case "leaky":
+		return fmt.Errorf("downstore: no connection for %q", key)
+	case "bare":
+		return fmt.Errorf("no connection")
+	}
+	return fmt.Errorf("downstore: no connection")
+}
+
+func (d down) Find(_ context.Context, key string) ([]byte, bool, error) {
+	if d.mode == "swallowing" {
+		return nil, false, nil
+	}
+	return nil, false, d.err(key)
+}
+func (d down) Commit(_ context.Context, key string, _ []byte, _ time.Time) error { return d.err(key) }
+func (d down) Delete(_ context.Context, key string) error                        { return d.err(key) }
+
+func TestMustFailClosed(t *testing.T) {
+	if mode := os.Getenv("SESSIONTEST_DOWN"); mode != "" {
+		sessiontest.MustFailClosed(t, down{mode}, sessiontest.Key(), "downstore: ")
+		return
+	}
+	sessiontest.MustFailClosed(t, down{"closed"}, sessiontest.Key(), "downstore: ")
+	for _, mode := range []string{"swallowing", "leaky", "bare"} {
+		t.Run(mode, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestMustFailClosed$")
+			cmd.Env = append(os.Environ(), "SESSIONTEST_DOWN="+mode)
+			if out, err := cmd.CombinedOutput(); err == nil {
+				t.Fatalf("MustFailClosed passed a %s store\n%s", mode, out)
+			}
+		})
+	}
+}
