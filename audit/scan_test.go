@@ -337,18 +337,7 @@ func TestScanFromPlainHTTP(t *testing.T) {
 // resolved to loopback), the hardened site meets every preload rule: no
 // finding at all.
 func TestScanPreloadEligible(t *testing.T) {
-	s := hardenedSite(t, "example.com")
-	tlsPort := strconv.Itoa(s.tls.Listener.Addr().(*net.TCPAddr).Port)
-	plainPort := strconv.Itoa(s.plain.Listener.Addr().(*net.TCPAddr).Port)
-	rep, err := audit.Scan(context.Background(), "https://example.com:"+tlsPort+"/", audit.ScanOptions{
-		RootCAs:   s.pool,
-		HTTPURL:   "http://example.com:" + plainPort + "/",
-		Resolve:   map[string]string{"example.com": "127.0.0.1"},
-		PostPaths: []string{"/submit"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := scanExampleCom(t, "example.com", audit.ScanOptions{PostPaths: []string{"/submit"}})
 	if len(rep.Findings) != 0 {
 		t.Errorf("findings: %v", rep.Findings)
 	}
@@ -362,20 +351,27 @@ func TestScanPreloadEligible(t *testing.T) {
 // Resolve keys match the host whatever their case: the scan never falls
 // back to the system resolver for a host they name.
 func TestScanResolveAnyCase(t *testing.T) {
-	s := hardenedSite(t, "example.com")
-	tlsPort := strconv.Itoa(s.tls.Listener.Addr().(*net.TCPAddr).Port)
-	plainPort := strconv.Itoa(s.plain.Listener.Addr().(*net.TCPAddr).Port)
-	rep, err := audit.Scan(context.Background(), "https://example.com:"+tlsPort+"/", audit.ScanOptions{
-		RootCAs: s.pool,
-		HTTPURL: "http://example.com:" + plainPort + "/",
-		Resolve: map[string]string{"Example.COM": "127.0.0.1"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := scanExampleCom(t, "Example.COM", audit.ScanOptions{})
 	if rep.TLSVersion == "" {
 		t.Errorf("no TLS connection made: %+v", rep.Probes)
 	}
+}
+
+// scanExampleCom scans a hardened site as https://example.com, resolved
+// to loopback through opts.Resolve[key].
+func scanExampleCom(t *testing.T, key string, opts audit.ScanOptions) audit.Report {
+	t.Helper()
+	s := hardenedSite(t, "example.com")
+	tlsPort := strconv.Itoa(s.tls.Listener.Addr().(*net.TCPAddr).Port)
+	plainPort := strconv.Itoa(s.plain.Listener.Addr().(*net.TCPAddr).Port)
+	opts.RootCAs = s.pool
+	opts.HTTPURL = "http://example.com:" + plainPort + "/"
+	opts.Resolve = map[string]string{key: "127.0.0.1"}
+	rep, err := audit.Scan(context.Background(), "https://example.com:"+tlsPort+"/", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
 
 // A POST path that resolves to another host is a usage error, not a
