@@ -199,8 +199,7 @@ func (s *Store) Commit(ctx context.Context, key string, data []byte, expiry time
 	if data == nil {
 		data = []byte{} // nil binds as NULL
 	}
-	err := s.exec(ctx, s.qCommit, []byte(key), data, unixNano(expiry))
-	if err != nil {
+	if _, err := s.exec(ctx, s.qCommit, []byte(key), data, unixNano(expiry)); err != nil {
 		return fmt.Errorf("sqlitestore: commit: %w", err)
 	}
 	return nil
@@ -214,11 +213,7 @@ func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time
 	if data == nil {
 		data = []byte{}
 	}
-	if err := s.lock(ctx); err != nil {
-		return false, fmt.Errorf("sqlitestore: update: %w", err)
-	}
-	defer s.unlock()
-	res, err := s.db.ExecContext(ctx, s.qUpdate, data, unixNano(expiry), []byte(key), time.Now().UnixNano())
+	res, err := s.exec(ctx, s.qUpdate, data, unixNano(expiry), []byte(key), time.Now().UnixNano())
 	if err != nil {
 		return false, fmt.Errorf("sqlitestore: update: %w", err)
 	}
@@ -231,7 +226,7 @@ func (s *Store) Update(ctx context.Context, key string, data []byte, expiry time
 
 // Delete removes the record for key, if any.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := s.exec(ctx, s.qDelete, []byte(key)); err != nil {
+	if _, err := s.exec(ctx, s.qDelete, []byte(key)); err != nil {
 		return fmt.Errorf("sqlitestore: delete: %w", err)
 	}
 	return nil
@@ -243,11 +238,9 @@ func (s *Store) Purge(ctx context.Context) (int64, error) {
 	now := time.Now().UnixNano()
 	var total int64
 	for {
-		if err := s.lock(ctx); err != nil {
-			return total, fmt.Errorf("sqlitestore: purge: %w", err)
-		}
-		res, err := s.db.ExecContext(ctx, s.qPurge, now)
-		s.unlock()
+		// One batch per turn of the write slot: writers queued behind a
+		// long purge get in between batches.
+		res, err := s.exec(ctx, s.qPurge, now)
 		if err != nil {
 			return total, fmt.Errorf("sqlitestore: purge: %w", err)
 		}
@@ -262,13 +255,13 @@ func (s *Store) Purge(ctx context.Context) (int64, error) {
 	}
 }
 
-func (s *Store) exec(ctx context.Context, query string, args ...any) error {
+// exec runs one write statement in the write slot.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if err := s.lock(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	defer s.unlock()
-	_, err := s.db.ExecContext(ctx, query, args...)
-	return err
+	return s.db.ExecContext(ctx, query, args...)
 }
 
 // lock waits for the write slot, or for ctx.
