@@ -34,9 +34,10 @@ type Config struct {
 	// no host allowed, every request refused with 400), [https] (zero:
 	// 301 redirect, one-year HSTS), [headers] (zero: nosniff,
 	// Referrer-Policy and COOP same-origin, X-Frame-Options DENY),
-	// [limits] (zero: Django's limits and a 32 MiB body cap), [csrf],
-	// [uploads] and [media] (zero: none; media.site_hosts defaults to the
-	// names of hosts.allowed).
+	// [limits] (zero: Django's limits and a 32 MiB body cap), [csrf]
+	// (zero: unsafe requests only from the site's own origin), [uploads]
+	// (zero: no upload path) and [media] (zero: no media host;
+	// media.site_hosts defaults to the names of hosts.allowed).
 	//
 	// Three sections mean less at the edge than in an application, because
 	// the upstream owns its state:
