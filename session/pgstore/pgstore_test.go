@@ -1,13 +1,10 @@
 package pgstore_test
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -172,20 +169,8 @@ func TestMissingTableIsAnError(t *testing.T) {
 }
 
 func TestNeverLogs(t *testing.T) {
-	pool := testsvc.Postgres(t)
-	var buf bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	defer slog.SetDefault(old)
-	s, _ := newStore(t, pool)
-	k := sessiontest.Key()
-	sessiontest.MustCommit(t, s, k, []byte("x"), time.Now().Add(-time.Second))
-	sessiontest.MustNotFind(t, s, k)
-	s.Delete(context.Background(), k)
-	s.Purge(context.Background())
-	if buf.Len() != 0 {
-		t.Fatalf("the store logged: %s", buf.String())
-	}
+	s, _ := newStore(t, testsvc.Postgres(t))
+	sessiontest.MustNotLog(t, s)
 }
 
 func TestConfigValidate(t *testing.T) {

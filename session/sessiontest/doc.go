@@ -16,8 +16,8 @@
 // isolation and, for stores that implement [session.Purger], purging. It
 // sleeps for well under a second in all, so it is fast enough to run
 // against a real database or cache on every test run. Its helpers (Key,
-// HostileKeys, MustCommit, MustFind, MustNotFind, MustFailClosed) serve a
-// store's own tests too.
+// HostileKeys, MustCommit, MustFind, MustNotFind, MustFailClosed,
+// MustNotLog) serve a store's own tests too.
 //
 // # Threat model
 //

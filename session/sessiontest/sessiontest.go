@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -191,6 +193,68 @@ func MustFailClosed(t testing.TB, s session.Store, key, prefix string) {
 			t.Errorf("%s: error %q contains the key", op, err)
 		}
 	}
+}
+
+// MustNotLog runs every operation of s (Commit, Find, Delete and, where
+// the store implements them, Update and Purge) on live and expired
+// records while the default slog logger, and through it the log package,
+// write into a buffer, and fails if anything was written: a store that
+// logs could leak session ids. The loggers are restored afterwards. It
+// changes process-wide state, so do not call it from parallel tests.
+func MustNotLog(t testing.TB, s session.Store) {
+	t.Helper()
+	var buf lockedBuffer
+	oldLogger, oldOut, oldFlags := slog.Default(), log.Writer(), log.Flags()
+	// SetDefault also sends the log package's output to the handler; going
+	// back to the original default handler does not undo that, hence the
+	// explicit restore of the log package.
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer func() {
+		slog.SetDefault(oldLogger)
+		log.SetOutput(oldOut)
+		log.SetFlags(oldFlags)
+	}()
+	ctx := context.Background()
+	k := Key()
+	MustCommit(t, s, k, []byte("x"), Live())
+	MustFind(t, s, k)
+	if u, ok := s.(session.Updater); ok {
+		if _, err := u.Update(ctx, k, []byte("y"), Live()); err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+	}
+	if err := s.Delete(ctx, k); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	MustCommit(t, s, k, []byte("x"), time.Now().Add(-time.Second))
+	MustNotFind(t, s, k)
+	if p, ok := s.(session.Purger); ok {
+		if _, err := p.Purge(ctx); err != nil {
+			t.Fatalf("Purge: %v", err)
+		}
+	}
+	if out := buf.String(); out != "" {
+		t.Fatalf("the store logged: %s", out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the concurrent writes of
+// loggers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // trim keeps failure messages readable for long keys and values.

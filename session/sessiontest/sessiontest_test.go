@@ -3,6 +3,8 @@ package sessiontest_test
 import (
 	"context"
 	"fmt"
+	"log"
+	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -310,6 +312,39 @@ func TestMustFailClosed(t *testing.T) {
 			cmd.Env = append(os.Environ(), "SESSIONTEST_DOWN="+mode)
 			if out, err := cmd.CombinedOutput(); err == nil {
 				t.Fatalf("MustFailClosed passed a %s store\n%s", mode, out)
+			}
+		})
+	}
+}
+
+// chatty logs each key it finds, through slog or the log package.
+type chatty struct {
+	*mapStore
+	viaLog bool
+}
+
+func (c chatty) Find(ctx context.Context, key string) ([]byte, bool, error) {
+	if c.viaLog {
+		log.Printf("find %s", key)
+	} else {
+		slog.Debug("find", "key", key)
+	}
+	return c.mapStore.Find(ctx, key)
+}
+
+func TestMustNotLog(t *testing.T) {
+	if mode := os.Getenv("SESSIONTEST_CHATTY"); mode != "" {
+		sessiontest.MustNotLog(t, chatty{&mapStore{m: make(map[string]record)}, mode == "log"})
+		return
+	}
+	sessiontest.MustNotLog(t, &mapStore{m: make(map[string]record)})
+	for _, mode := range []string{"slog", "log"} {
+		t.Run(mode, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestMustNotLog$")
+			cmd.Env = append(os.Environ(), "SESSIONTEST_CHATTY="+mode)
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "the store logged") {
+				t.Fatalf("MustNotLog passed a store logging through %s\n%s", mode, out)
 			}
 		})
 	}
