@@ -1,7 +1,6 @@
 package signing
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -134,7 +133,3 @@ func (t *TimestampSigner) UnsignTime(signed string, maxAge time.Duration) (strin
 	}
 	return inner[:i], signedAt, nil
 }
-
-// IsExpired reports whether err is ErrSignatureExpired (a convenience for
-// callers that want to tell "too old" from "forged").
-func IsExpired(err error) bool { return errors.Is(err, ErrSignatureExpired) }
