@@ -30,12 +30,8 @@ func checkServer(fs *[]Finding, d Deployment) {
 	if a := s.AdminAddr; a != "" && a != "off" && !loopbackAddr(a) {
 		*fs = append(*fs, findf("BW106", "listen.admin is %q", a))
 	}
-	if u, err := url.Parse(s.UpstreamURL); err == nil && u.Scheme == "http" && u.Hostname() != "" {
-		if h := u.Hostname(); h != "localhost" {
-			if ip, err := netip.ParseAddr(h); err != nil || !ip.Unmap().IsLoopback() {
-				*fs = append(*fs, findf("BW107", "upstream.url is %q", s.UpstreamURL))
-			}
-		}
+	if u, err := url.Parse(s.UpstreamURL); err == nil && u.Scheme == "http" && u.Hostname() != "" && !loopbackHost(u.Hostname()) {
+		*fs = append(*fs, findf("BW107", "upstream.url is %q", s.UpstreamURL))
 	}
 	if s.UpstreamInsecureSkipVerify {
 		*fs = append(*fs, find("BW113", "upstream.insecure_skip_verify is set"))
@@ -142,9 +138,11 @@ func containsFold(list []string, s string) bool {
 // loopbackAddr reports whether a host:port listens on loopback only.
 func loopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
+	return err == nil && loopbackHost(host)
+}
+
+// loopbackHost reports whether host is "localhost" or a loopback address.
+func loopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
