@@ -143,8 +143,8 @@ func runSessionsPurge(args []string, stdout, stderr io.Writer) int {
 		}
 		cfg, err := pgxpool.ParseConfig(url)
 		if err != nil {
-			// pgx's parse errors do not echo the URL, which may hold a
-			// password.
+			// pgx's parse errors quote the URL with its password masked
+			// ("u:xxxxx@"); the test pins that no password is shown.
 			fmt.Fprintf(stderr, "bulwark sessions purge: --postgres: %v\n", err)
 			return 2
 		}
