@@ -179,6 +179,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(&st.w, r)
 		st.w.finish()
+		st.w.release()
 	})
 }
 
@@ -600,12 +601,12 @@ type writer struct {
 	// The headers set in front of the Handler (security headers, HSTS),
 	// taken when the handler first asks for the header map, so that a
 	// replaced response keeps them and drops only what the handler added.
-	// Until the handler asks, the map holds only those. pre is backed by
-	// preBuf (part of the request's single allocation) for a handful of
-	// headers; more spill into a fresh slice.
+	// Until the handler asks, the map holds only those. pre is nil when
+	// the map was empty then; it comes from a pool (the state stays small
+	// and the common request allocates nothing for it) and goes back when
+	// the Handler returns.
 	snapped bool
-	pre     []headerEntry
-	preBuf  [10]headerEntry
+	pre     *snapshot
 }
 
 type headerEntry struct {
@@ -613,20 +614,42 @@ type headerEntry struct {
 	values []string
 }
 
+type snapshot struct{ e []headerEntry }
+
+var snapshots = sync.Pool{New: func() any { return &snapshot{e: make([]headerEntry, 0, 16)} }}
+
 // Header returns the response's header map, remembering first what the
 // layers in front of the Handler had set.
 func (w *writer) Header() http.Header {
 	h := w.ResponseWriter.Header()
 	if !w.snapped {
 		w.snapped = true
-		w.pre = w.preBuf[:0]
-		for k, v := range h {
-			// The slice is kept, not its contents: a handler replacing a
-			// header replaces the map entry, and the entry comes back.
-			w.pre = append(w.pre, headerEntry{k, v})
+		if len(h) > 0 {
+			s := snapshots.Get().(*snapshot)
+			for k, v := range h {
+				// The slice is kept, not its contents: a handler replacing
+				// a header replaces the map entry, and the entry comes back.
+				s.e = append(s.e, headerEntry{k, v})
+			}
+			w.pre = s
 		}
 	}
 	return h
+}
+
+// release returns the snapshot to the pool. The response has started by
+// then (finish), so restore can no longer run.
+func (w *writer) release() {
+	s := w.pre
+	if s == nil {
+		return
+	}
+	w.pre = nil
+	clear(s.e) // keep no strings of this response alive
+	if cap(s.e) <= 64 {
+		s.e = s.e[:0]
+		snapshots.Put(s)
+	}
 }
 
 // restore brings the header map back to what the layers in front of the
@@ -638,7 +661,10 @@ func (w *writer) restore() {
 		return // the handler never touched the map
 	}
 	clear(h)
-	for _, e := range w.pre {
+	if w.pre == nil {
+		return // nothing was set in front of the Handler
+	}
+	for _, e := range w.pre.e {
 		h[e.name] = e.values[:len(e.values):len(e.values)]
 	}
 }
