@@ -95,8 +95,13 @@ func mask(secret *[SecretLength]byte) string {
 // all in the alphabet (checkFormat must have passed):
 // secret_i = chars[(idx(cipher_i) - idx(mask_i)) mod 62].
 func unmask(token string) (s [SecretLength]byte) {
-	for i := 0; i < SecretLength; i++ {
-		s[i] = chars[(int(charIndex[token[SecretLength+i]])-int(charIndex[token[i]])+62)%62]
+	mask, cipher := token[:SecretLength], token[SecretLength:TokenLength]
+	for i := range s {
+		d := int(charIndex[cipher[i]]) - int(charIndex[mask[i]])
+		// d is in -61..61: add 62 when negative, without a branch (the
+		// sign bit spread over the word selects the 62).
+		d += 62 & (d >> 63)
+		s[i] = chars[d]
 	}
 	return s
 }
