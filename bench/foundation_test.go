@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,8 @@ import (
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
+	"github.com/bulwarkdev/bulwark/session"
+	bwmem "github.com/bulwarkdev/bulwark/session/memstore"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/unrolled/secure"
 )
@@ -20,19 +21,32 @@ import (
 // HSTS one year with subdomains; nosniff; X-Frame-Options DENY;
 // Referrer-Policy and COOP same-origin.
 
+// foundationBulwark composes exactly the layers unrolled/secure covers, in
+// the order bulwark.New composes them: headers, trustedproxy, hosts,
+// httpsonly. (bulwark.New also turns on limits and CSRF by default; the
+// whole chain is measured by BenchmarkFullChain.)
 func foundationBulwark(b *testing.B) http.Handler {
-	bw, err := bulwark.New(bulwark.Config{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Proxy:  trustedproxy.Config{Trusted: []string{"10.0.0.0/8"}, SSLHeader: "X-Forwarded-Proto", SSLHeaderValue: "https"},
-		Hosts:  hosts.Config{Allowed: []string{"example.com"}},
-		HTTPS:  httpsonly.Config{HSTSIncludeSubdomains: true},
-		// Headers: the zero value is nosniff, DENY, same-origin, same-origin.
-	})
+	tp, err := trustedproxy.New(trustedproxy.Config{Logger: quietLog, Trusted: []string{"10.0.0.0/8"}, SSLHeader: "X-Forwarded-Proto", SSLHeaderValue: "https"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return bw.Handler(okHandler)
+	hv, err := hosts.New(hosts.Config{Logger: quietLog, Allowed: []string{"example.com"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs, err := httpsonly.New(httpsonly.Config{Logger: quietLog, HSTSIncludeSubdomains: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The zero value is nosniff, DENY, same-origin, same-origin.
+	hd, err := headers.New(headers.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return hd.Handler(tp.Handler(hv.Handler(hs.Handler(okHandler))))
 }
+
+var quietLog = slog.New(slog.DiscardHandler)
 
 func foundationSecure() http.Handler {
 	s := secure.New(secure.Options{
@@ -91,7 +105,7 @@ func runFoundation(b *testing.B, h http.Handler, r *http.Request, want int, want
 }
 
 // BenchmarkFoundation measures (a) an HTTPS GET forwarded by the trusted
-// proxy through the whole chain, and (b) the plain-HTTP redirect.
+// proxy through the four layers, and (b) the plain-HTTP redirect.
 func BenchmarkFoundation(b *testing.B) {
 	b.Run("GET/bulwark", func(b *testing.B) {
 		runFoundation(b, foundationBulwark(b), proxiedGET(), 200, "Strict-Transport-Security")
@@ -136,4 +150,61 @@ func BenchmarkFoundationLayers(b *testing.B) {
 		runFoundation(b, hs.Handler(okHandler), withFacts, 200, "Strict-Transport-Security")
 	})
 	b.Run("headers", func(b *testing.B) { runFoundation(b, hd.Handler(okHandler), withFacts, 200, "X-Frame-Options") })
+}
+
+// BenchmarkFullChain measures bulwark.New with every request-path section
+// on (headers, trustedproxy, hosts, httpsonly, limits, session on
+// memstore, CSRF with tokens) on the same forwarded HTTPS GET: one that
+// does not touch its session, and one that reads a value from an
+// existing session.
+func BenchmarkFullChain(b *testing.B) {
+	store, err := bwmem.New(bwmem.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bw, err := bulwark.New(bulwark.Config{
+		Logger:  quietLog,
+		Proxy:   trustedproxy.Config{Trusted: []string{"10.0.0.0/8"}, SSLHeader: "X-Forwarded-Proto", SSLHeaderValue: "https"},
+		Hosts:   hosts.Config{Allowed: []string{"example.com"}},
+		HTTPS:   httpsonly.Config{HSTSIncludeSubdomains: true},
+		Session: session.Config{Store: store},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bw.Close()
+	app := bw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login":
+			session.Put(r, "user", "ada")
+		case "/me":
+			if _, ok := session.Get[string](r, "user"); !ok {
+				http.Error(w, "no session", http.StatusInternalServerError)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	login := proxiedGET()
+	login.URL.Path = "/login"
+	lw := httptest.NewRecorder()
+	app.ServeHTTP(lw, login)
+	var cookie string
+	for _, c := range lw.Result().Cookies() {
+		if c.Name == bw.Session().CookieName() {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	if cookie == "" {
+		b.Fatalf("no session cookie after login: %q", lw.Header()["Set-Cookie"])
+	}
+	b.Run("GET", func(b *testing.B) {
+		runFoundation(b, app, proxiedGET(), 200, "Strict-Transport-Security")
+	})
+	b.Run("GET-session-read", func(b *testing.B) {
+		r := proxiedGET()
+		r.URL.Path = "/me"
+		r.Header.Set("Cookie", cookie)
+		runFoundation(b, app, r, 200, "Strict-Transport-Security")
+	})
 }
