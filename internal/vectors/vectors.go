@@ -2,9 +2,10 @@
 // own test suite, for the conformance tests of every package.
 //
 // The files live in testdata/django at the root of the module. When the
-// environment variable BULWARK_DJANGO_VECTORS names a directory, files are
-// read from there instead (same names, same format), so that vectors kept
-// back from the repository can be replayed against the code.
+// environment variable BULWARK_DJANGO_VECTORS names a directory, each file
+// found there is read instead of the repository's copy (same names, same
+// format), so that vectors kept back from the repository can be replayed
+// against the code.
 //
 // A vector that deliberately does not pass is listed, with the reason, in
 // testdata/django/deviations.json:
@@ -37,8 +38,8 @@ func RepoDir() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "django")
 }
 
-// Dir returns the directory vectors are read from: $BULWARK_DJANGO_VECTORS
-// when set, else the repository's testdata/django.
+// Dir returns the override directory ($BULWARK_DJANGO_VECTORS) when set,
+// else the repository's testdata/django.
 func Dir() string {
 	if d := os.Getenv(EnvDir); d != "" {
 		return d
@@ -46,27 +47,38 @@ func Dir() string {
 	return RepoDir()
 }
 
+// Path returns where the named vector file is read from: the override
+// directory when it is set and holds the file, else the repository's
+// testdata/django. The override works file by file, so a directory holding
+// only some files (or only the kept-back ones, such as csrf_referer.json)
+// replaces just those.
+func Path(name string) string {
+	if d := os.Getenv(EnvDir); d != "" {
+		p := filepath.Join(d, name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return filepath.Join(RepoDir(), name)
+}
+
 // Load reads the named vector file (for example "hosts.json") and decodes it
 // into v. A missing, unreadable or empty file fails the test: conformance is
 // never silently skipped.
-//
-// With the override directory set, a file that is absent there is skipped
-// only when optional is set (kept-back files the caller knows may not exist);
-// files in the repository are never optional.
 func Load(t testing.TB, name string, v any) {
 	t.Helper()
 	if !LoadOptional(t, name, v) {
-		t.Fatalf("vectors: %s: file is missing", filepath.Join(Dir(), name))
+		t.Fatalf("vectors: %s: file is missing", Path(name))
 	}
 }
 
 // LoadOptional is Load for files that need not exist (a kept-back file such
-// as csrf_referer.json that is only present in the override directory). It
-// reports whether the file was found; a file that exists but is empty or
-// malformed still fails the test.
+// as csrf_referer.json, which is only present in the override directory). It
+// reports whether the file was found; a file that exists but is unreadable,
+// empty or malformed still fails the test.
 func LoadOptional(t testing.TB, name string, v any) bool {
 	t.Helper()
-	path := filepath.Join(Dir(), name)
+	path := Path(name)
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return false
