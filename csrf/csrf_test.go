@@ -715,6 +715,60 @@ func TestRefererInFlow(t *testing.T) {
 	}
 }
 
+// TestRefererLoggedWithoutQuery pins that a refused Referer's query and
+// fragment, which may carry another site's secrets (a reset token, an
+// OAuth code), reach the failure handler as Django's reason but never the
+// log.
+func TestRefererLoggedWithoutQuery(t *testing.T) {
+	tests := []struct {
+		name, referer, reason, logged string
+	}{
+		{"no query", "https://evil.test/page",
+			"Referer checking failed - https://evil.test/page does not match any trusted origins.",
+			"Referer checking failed - https://evil.test/page does not match any trusted origins."},
+		{"attack: query with a token", "https://idp.test/cb?code=s3cr3t",
+			"Referer checking failed - https://idp.test/cb?code=s3cr3t does not match any trusted origins.",
+			"Referer checking failed - https://idp.test/cb?… does not match any trusted origins."},
+		{"attack: fragment", "https://evil.test/#s3cr3t",
+			"Referer checking failed - https://evil.test/#s3cr3t does not match any trusted origins.",
+			"Referer checking failed - https://evil.test/#… does not match any trusted origins."},
+		{"attack: query and fragment", "https://evil.test/a?s3cr3t=1#s3cr3t",
+			"Referer checking failed - https://evil.test/a?s3cr3t=1#s3cr3t does not match any trusted origins.",
+			"Referer checking failed - https://evil.test/a?…#… does not match any trusted origins."},
+		{"empty query dropped, as geturl does", "https://evil.test/a?",
+			"Referer checking failed - https://evil.test/a does not match any trusted origins.",
+			"Referer checking failed - https://evil.test/a does not match any trusted origins."},
+	}
+	secret := "lcccccccX2kcccccccY2jcccccccssIC"
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &logCapture{}
+			var reason string
+			p := mustNew(t, csrf.Config{Logger: slog.New(logs), FailureHandler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reason = csrf.FailureReason(r)
+				w.WriteHeader(http.StatusForbidden)
+			})})
+			hdr := map[string]string{"Cookie": "__Host-csrftoken=" + secret, "X-CSRFToken": csrf.Mask(secret), "Referer": tt.referer}
+			c := &counter{}
+			if got := serve(p.Handler(c), siteRequest("POST", "/", hdr)).StatusCode; got != 403 || c.n.Load() != 0 {
+				t.Fatalf("status %d, calls %d: want 403 and no call", got, c.n.Load())
+			}
+			if reason != tt.reason {
+				t.Errorf("failure reason %q, want %q", reason, tt.reason)
+			}
+			ev := logs.find("csrf_failure")
+			if len(ev) != 1 || ev[0]["reason"] != tt.logged {
+				t.Fatalf("events %v, want one with reason %q", ev, tt.logged)
+			}
+			for k, v := range ev[0] {
+				if strings.Contains(v, "s3cr3t") {
+					t.Fatalf("event %s logs the Referer's query or fragment: %q", k, v)
+				}
+			}
+		})
+	}
+}
+
 func ptr(s string) *string { return &s }
 
 func TestConfigTOML(t *testing.T) {

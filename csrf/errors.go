@@ -23,13 +23,26 @@ var (
 // (CsrfViewMiddleware's REASON_* strings, exactly), or, for the checks
 // Django does not have, a text in the same style. Reason may quote request
 // headers (an Origin, a Referer), so it belongs in logs, never in a
-// response body.
+// response body; the csrf_failure event logs it with a Referer's query and
+// fragment replaced by "…".
 type Error struct {
 	Reason string
 	Err    error // one of the sentinel errors above
 
 	hint   string // for the log: a likely misconfiguration behind the refusal
 	logged bool   // a session store failure the session layer already logged
+
+	// logReason is Reason as logged, when the two differ: a Referer's
+	// query and fragment are left out of logs (see errBadReferer).
+	logReason string
+}
+
+// logText is the reason for the csrf_failure event.
+func (e *Error) logText() string {
+	if e.logReason != "" {
+		return e.logReason
+	}
+	return e.Reason
 }
 
 func (e *Error) Error() string { return "csrf: " + e.Reason }
@@ -66,6 +79,23 @@ func errBadOrigin(origin string) *Error {
 	return &Error{Reason: reasonBadOriginPrefix + origin + reasonBadOriginSuffix, Err: ErrCrossOrigin}
 }
 
-func errBadReferer(url string) *Error {
-	return &Error{Reason: reasonBadRefererPrefix + url + reasonBadRefererSuffix, Err: ErrReferer}
+// errBadReferer is Django's REASON_BAD_REFERER with the Referer's geturl().
+// The reason keeps the whole URL, as Django's failure view receives it, but
+// the logged reason replaces the query and fragment with "…": a Referer is
+// the address of the page the user came from, and its query string can
+// carry what the other site put there (a password reset token, an OAuth
+// code, a session id in a URL), which has no place in logs. The scheme,
+// host, port and path, which say which site posted, are kept.
+func errBadReferer(u splitURL) *Error {
+	e := &Error{Reason: reasonBadRefererPrefix + u.String() + reasonBadRefererSuffix, Err: ErrReferer}
+	if u.query != "" || u.fragment != "" {
+		if u.query != "" {
+			u.query = "…"
+		}
+		if u.fragment != "" {
+			u.fragment = "…"
+		}
+		e.logReason = reasonBadRefererPrefix + u.String() + reasonBadRefererSuffix
+	}
+	return e
 }

@@ -100,3 +100,10 @@ func DoesTokenMatch(token, secret string) bool {
 	got, want := toSecret(token), toSecret(secret)
 	return secretsEqual(&got, &want)
 }
+
+// LogReason is the reason an *Error's csrf_failure event carries.
+func LogReason(e *Error) string { return e.logText() }
+
+// DefaultFailure is the failure handler used when Config.FailureHandler is
+// nil.
+var DefaultFailure http.Handler = http.HandlerFunc(defaultFailure)

@@ -174,7 +174,7 @@ func (p *Protection) refuse(w http.ResponseWriter, r *http.Request, err *Error) 
 	}
 	attrs := []slog.Attr{
 		slog.String("event", "csrf_failure"),
-		slog.String("reason", err.Reason),
+		slog.String("reason", err.logText()),
 		slog.String("client_ip", clientIP(r)),
 		slog.String("host", trustedproxy.Host(r)),
 		slog.String("method", r.Method),

@@ -43,7 +43,7 @@ func (p *Protection) checkReferer(r *http.Request, f *trustedproxy.Facts) *Error
 	if domain == "" {
 		good = factHost(r)
 		if good == "" {
-			return errBadReferer(u.String())
+			return errBadReferer(u)
 		}
 	} else {
 		good = domain
@@ -52,7 +52,7 @@ func (p *Protection) checkReferer(r *http.Request, f *trustedproxy.Facts) *Error
 		}
 	}
 	if !hosts.IsSameDomain(u.netloc, good) {
-		return errBadReferer(u.String())
+		return errBadReferer(u)
 	}
 	return nil
 }
