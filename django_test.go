@@ -24,11 +24,16 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 type middlewareFile struct {
 	Defaults map[string]json.RawMessage `json:"defaults"`
-	Vectors  []secVector                `json:"vectors"`
+	Vectors  []json.RawMessage          `json:"vectors"`
 }
 
+// secVector is one vector, decoded strictly (decodeStrict): a key this
+// test does not read fails the vector instead of passing unread.
 type secVector struct {
 	ID       string                     `json:"id"`
+	Source   string                     `json:"source"` // provenance only
+	Test     string                     `json:"test"`   // provenance only
+	Note     string                     `json:"note"`   // prose only
 	Settings map[string]json.RawMessage `json:"settings"`
 	Request  struct {
 		Method      string            `json:"method"`
@@ -143,7 +148,12 @@ func djangoConfig(settings map[string]json.RawMessage) (bulwark.Config, error) {
 			return c, fmt.Errorf("setting %s: %v", k, err)
 		}
 	}
-	if len(proxyHeader) == 2 {
+	if proxyHeader != nil {
+		// Django's setting is a (META key, value) pair naming a request
+		// header; anything else has no Config counterpart here.
+		if len(proxyHeader) != 2 || !strings.HasPrefix(proxyHeader[0], "HTTP_") || len(proxyHeader[0]) == len("HTTP_") {
+			return c, fmt.Errorf("setting SECURE_PROXY_SSL_HEADER %q is not mapped", proxyHeader)
+		}
 		c.Proxy.SSLHeader = metaToHeader(proxyHeader[0])
 		c.Proxy.SSLHeaderValue = proxyHeader[1]
 	}
@@ -165,8 +175,9 @@ func metaToHeader(meta string) string {
 
 // vectorRequest builds the request a WSGI server would have passed Django.
 // Without a Host header, Django falls back to SERVER_NAME plus the port
-// when it is not the scheme's default; a Go server always has a Host, so
-// the fallback is computed here, as a front server would send it.
+// (get_port(), so X-Forwarded-Port under USE_X_FORWARDED_PORT) when it is
+// not the scheme's default; a Go server always has a Host, so the fallback
+// is computed here, as a front server would send it.
 func vectorRequest(v secVector, settings map[string]json.RawMessage) *http.Request {
 	q := v.Request
 	r := httptest.NewRequest(q.Method, "/", nil)
@@ -198,9 +209,18 @@ func vectorRequest(v secVector, settings map[string]json.RawMessage) *http.Reque
 				secure = strings.TrimSpace(first) == ph[1]
 			}
 		}
+		// Django's get_port(): X-Forwarded-Port, present (even empty),
+		// replaces SERVER_PORT when USE_X_FORWARDED_PORT is on.
+		port := q.ServerPort
+		var useFwdPort bool
+		if raw, ok := settings["USE_X_FORWARDED_PORT"]; ok && json.Unmarshal(raw, &useFwdPort) == nil && useFwdPort {
+			if val, ok := r.Header["X-Forwarded-Port"]; ok {
+				port = strings.Join(val, ",")
+			}
+		}
 		host = q.ServerName
-		if def := map[bool]string{true: "443", false: "80"}[secure]; q.ServerPort != def {
-			host += ":" + q.ServerPort
+		if def := map[bool]string{true: "443", false: "80"}[secure]; port != def {
+			host += ":" + port
 		}
 	}
 	r.Host = host
@@ -212,8 +232,21 @@ func TestDjangoSecurityMiddleware(t *testing.T) {
 	var f middlewareFile
 	vectors.Load(t, file, &f)
 	dev := vectors.Deviations(t, file)
-	for _, v := range f.Vectors {
-		vectors.Check(t, file, v.ID, dev, func() error { return checkSecurityVector(f.Defaults, v) })
+	for i, raw := range f.Vectors {
+		var head struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil || head.ID == "" {
+			t.Errorf("%s: vector %d has no id (%v)", file, i, err)
+			continue
+		}
+		vectors.Check(t, file, head.ID, dev, func() error {
+			var v secVector
+			if err := decodeStrict(raw, &v); err != nil {
+				return fmt.Errorf("vector: %v", err)
+			}
+			return checkSecurityVector(f.Defaults, v)
+		})
 	}
 	vectors.Count(t, file, len(f.Vectors))
 }
@@ -228,9 +261,7 @@ func checkSecurityVector(defaults map[string]json.RawMessage, v secVector) error
 	}
 	// Expectations are decoded strictly: one this test does not check
 	// must fail, not pass unread.
-	dec := json.NewDecoder(bytes.NewReader(v.RawExpected))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v.Expected); err != nil {
+	if err := decodeStrict(v.RawExpected, &v.Expected); err != nil {
 		return fmt.Errorf("expected: %v", err)
 	}
 	cfg, err := djangoConfig(settings)
@@ -291,4 +322,11 @@ func checkSecurityVector(defaults map[string]json.RawMessage, v secVector) error
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// decodeStrict decodes one JSON value, refusing keys v has no field for.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }

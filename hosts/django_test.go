@@ -60,9 +60,13 @@ type djangoSettings struct {
 	SecureProxySSLHeader []string `json:"SECURE_PROXY_SSL_HEADER"`
 }
 
+// hostVector is one vector of any section, decoded strictly (decodeStrict):
+// a key, setting or request field this test does not read fails the
+// vector instead of passing unread.
 type hostVector struct {
 	ID              string          `json:"id"`
-	Test            string          `json:"test"`
+	Test            string          `json:"test"` // provenance only
+	Note            string          `json:"note"` // prose only
 	Settings        djangoSettings  `json:"settings"`
 	Scheme          string          `json:"scheme"`
 	TransportScheme string          `json:"transport_scheme"`
@@ -80,8 +84,8 @@ type hostVector struct {
 
 type hostsFile struct {
 	Sections []struct {
-		Name    string       `json:"name"`
-		Vectors []hostVector `json:"vectors"`
+		Name    string            `json:"name"`
+		Vectors []json.RawMessage `json:"vectors"`
 	} `json:"sections"`
 }
 
@@ -110,16 +114,78 @@ func TestDjangoHosts(t *testing.T) {
 			t.Errorf("%s: unknown section %q", file, s.Name)
 			continue
 		}
-		for i, vec := range s.Vectors {
-			id := vec.ID
+		for i, raw := range s.Vectors {
+			var head struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(raw, &head); err != nil {
+				t.Errorf("%s: %s vector %d: %v", file, s.Name, i, err)
+				continue
+			}
+			id := head.ID
 			if id == "" {
 				id = s.Name + "_" + strconv.Itoa(i)
 			}
-			vectors.Check(t, file, id, dev, func() error { return run(vec) })
+			vectors.Check(t, file, id, dev, func() error {
+				var vec hostVector
+				if err := decodeStrict(raw, &vec); err != nil {
+					return fmt.Errorf("vector: %v", err)
+				}
+				if err := checkMeta(vec.Meta); err != nil {
+					return err
+				}
+				if vec.Request != nil {
+					if err := checkMeta(vec.Request.Meta); err != nil {
+						return err
+					}
+				}
+				return run(vec)
+			})
 			n++
 		}
 	}
 	vectors.Count(t, file, n)
+}
+
+// decodeStrict decodes one JSON value, refusing keys v has no field for.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// checkMeta refuses META keys the harness cannot map to a Go request: only
+// headers (HTTP_*), SERVER_NAME, SERVER_PORT, QUERY_STRING and
+// wsgi.url_scheme have a counterpart.
+func checkMeta(meta map[string]any) error {
+	for k := range meta {
+		switch {
+		case strings.HasPrefix(k, "HTTP_"), k == "SERVER_NAME", k == "SERVER_PORT", k == "QUERY_STRING", k == "wsgi.url_scheme":
+		default:
+			return fmt.Errorf("META key %s is not mapped", k)
+		}
+	}
+	return nil
+}
+
+// transportScheme is the scheme of the connection: META's wsgi.url_scheme
+// when given, else the vector's transport_scheme or scheme field.
+func transportScheme(v hostVector, meta map[string]any) (string, error) {
+	s := v.TransportScheme
+	if s == "" {
+		s = v.Scheme
+	}
+	if w, ok := metaString(meta, "wsgi.url_scheme"); ok {
+		if s != "" && s != w {
+			return "", fmt.Errorf("scheme %q contradicts wsgi.url_scheme %q", s, w)
+		}
+		s = w
+	}
+	switch s {
+	case "", "http", "https":
+		return s, nil
+	}
+	return "", fmt.Errorf("unknown scheme %q", s)
 }
 
 // metaString returns a META value as a string (SERVER_PORT may be a number).
@@ -146,23 +212,27 @@ func headerName(key string) (string, bool) {
 	return http.CanonicalHeaderKey(strings.ReplaceAll(strings.TrimPrefix(key, "HTTP_"), "_", "-")), true
 }
 
-func proxyConfig(s djangoSettings) trustedproxy.Config {
+func proxyConfig(s djangoSettings) (trustedproxy.Config, error) {
 	c := trustedproxy.Config{
 		Trusted:          []string{proxyNet},
 		UseForwardedHost: s.UseXForwardedHost,
 		UseForwardedPort: s.UseXForwardedPort,
 	}
-	if s.SecureProxySSLHeader != nil {
+	if len(s.SecureProxySSLHeader) > 0 { // an empty tuple is falsy: unset
 		// Django's setting is a (META key, value) pair; anything else is
 		// ImproperlyConfigured, which our Config expresses as a header
-		// without its value.
-		name, _ := headerName(s.SecureProxySSLHeader[0])
+		// without its value. A META key that is not a request header
+		// (HTTPS, wsgi.url_scheme) has no counterpart.
+		name, ok := headerName(s.SecureProxySSLHeader[0])
+		if !ok {
+			return c, fmt.Errorf("SECURE_PROXY_SSL_HEADER key %q is not mapped", s.SecureProxySSLHeader[0])
+		}
 		c.SSLHeader = name
 		if len(s.SecureProxySSLHeader) == 2 {
 			c.SSLHeaderValue = s.SecureProxySSLHeader[1]
 		}
 	}
-	return c
+	return c, nil
 }
 
 // newValidator builds the hosts Validator for Django settings, dropping
@@ -315,10 +385,18 @@ func checkGetHost(v hostVector) error {
 		Raises  string  `json:"raises"`
 		Message string  `json:"message"`
 	}
-	if err := json.Unmarshal(v.Expected, &want); err != nil {
+	if err := decodeStrict(v.Expected, &want); err != nil {
+		return fmt.Errorf("expected: %v", err)
+	}
+	scheme, err := transportScheme(v, v.Meta)
+	if err != nil {
 		return err
 	}
-	tp, err := trustedproxy.New(proxyConfig(v.Settings))
+	pc, err := proxyConfig(v.Settings)
+	if err != nil {
+		return err
+	}
+	tp, err := trustedproxy.New(pc)
 	if err != nil {
 		return fmt.Errorf("trustedproxy.New: %v", err)
 	}
@@ -327,7 +405,7 @@ func checkGetHost(v hostVector) error {
 	if err != nil {
 		return fmt.Errorf("hosts.New: %v", err)
 	}
-	r, err := withServerName(buildRequest(v.Meta, v.Scheme, "/"), tp, v.Meta, v.Settings)
+	r, err := withServerName(buildRequest(v.Meta, scheme, "/"), tp, v.Meta, v.Settings)
 	if err != nil {
 		return err
 	}
@@ -361,14 +439,22 @@ func checkGetPort(v hostVector) error {
 	var want struct {
 		Port string `json:"port"`
 	}
-	if err := json.Unmarshal(v.Expected, &want); err != nil {
+	if err := decodeStrict(v.Expected, &want); err != nil {
+		return fmt.Errorf("expected: %v", err)
+	}
+	scheme, err := transportScheme(v, v.Meta)
+	if err != nil {
 		return err
 	}
-	tp, err := trustedproxy.New(proxyConfig(v.Settings))
+	pc, err := proxyConfig(v.Settings)
+	if err != nil {
+		return err
+	}
+	tp, err := trustedproxy.New(pc)
 	if err != nil {
 		return fmt.Errorf("trustedproxy.New: %v", err)
 	}
-	f, err := tp.Facts(buildRequest(v.Meta, v.Scheme, "/"))
+	f, err := tp.Facts(buildRequest(v.Meta, scheme, "/"))
 	if err != nil {
 		return err
 	}
@@ -379,9 +465,12 @@ func checkGetPort(v hostVector) error {
 }
 
 func checkSplitDomainPort(v hostVector) error {
-	var want struct{ Domain, Port string }
-	if err := json.Unmarshal(v.Expected, &want); err != nil {
-		return err
+	var want struct {
+		Domain string `json:"domain"`
+		Port   string `json:"port"`
+	}
+	if err := decodeStrict(v.Expected, &want); err != nil {
+		return fmt.Errorf("expected: %v", err)
 	}
 	d, p := hosts.SplitDomainPort(v.Host)
 	if d != want.Domain || p != want.Port {
@@ -406,18 +495,26 @@ func checkScheme(v hostVector) error {
 		IsSecure *bool  `json:"is_secure"`
 		Scheme   string `json:"scheme"`
 		Raises   string `json:"raises"`
+		// Message is Django's ImproperlyConfigured text; Bulwark refuses
+		// the configuration at New with an error of its own, so only the
+		// refusal is compared.
+		Message string `json:"message"`
 	}
-	if err := json.Unmarshal(v.Expected, &want); err != nil {
+	if err := decodeStrict(v.Expected, &want); err != nil {
+		return fmt.Errorf("expected: %v", err)
+	}
+	scheme, err := transportScheme(v, v.Meta)
+	if err != nil {
 		return err
 	}
-	scheme := v.TransportScheme
-	if scheme == "" {
-		scheme = v.Scheme
+	pc, err := proxyConfig(v.Settings)
+	if err != nil {
+		return err
 	}
-	tp, err := trustedproxy.New(proxyConfig(v.Settings))
+	tp, err := trustedproxy.New(pc)
 	if want.Raises != "" {
 		// Django raises ImproperlyConfigured on first use; Bulwark refuses
-		// the configuration at New (the message differs).
+		// the configuration at New.
 		if want.Raises == "ImproperlyConfigured" && errors.Is(err, trustedproxy.ErrConfig) {
 			return nil
 		}
@@ -452,7 +549,7 @@ func checkBuildAbsoluteURI(v hostVector) error {
 		Raises string `json:"raises"`
 	}
 	if err := json.Unmarshal(v.Expected, &want); err != nil {
-		if err := json.Unmarshal(v.Expected, &wantRaise); err != nil || wantRaise.Raises == "" {
+		if err := decodeStrict(v.Expected, &wantRaise); err != nil || wantRaise.Raises != "DisallowedHost" {
 			return fmt.Errorf("unknown expectation %s", v.Expected)
 		}
 	}
@@ -460,7 +557,11 @@ func checkBuildAbsoluteURI(v hostVector) error {
 		return errors.New("vector has no request")
 	}
 	meta := v.Request.Meta
-	tp, err := trustedproxy.New(proxyConfig(v.Settings))
+	pc, err := proxyConfig(v.Settings)
+	if err != nil {
+		return err
+	}
+	tp, err := trustedproxy.New(pc)
 	if err != nil {
 		return fmt.Errorf("trustedproxy.New: %v", err)
 	}
@@ -474,9 +575,9 @@ func checkBuildAbsoluteURI(v hostVector) error {
 	if v.Request.Path != nil {
 		path = *v.Request.Path
 	}
-	scheme := v.Scheme
-	if s, _ := metaString(meta, "wsgi.url_scheme"); s != "" {
-		scheme = s
+	scheme, err := transportScheme(v, meta)
+	if err != nil {
+		return err
 	}
 	r, err := withServerName(buildRequest(meta, scheme, path), tp, meta, v.Settings)
 	if err != nil {

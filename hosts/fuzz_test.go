@@ -32,7 +32,11 @@ func hostSeeds(t testing.TB) []string {
 	vectors.Load(t, "hosts.json", &v)
 	seeds := append([]string(nil), handHostSeeds...)
 	for _, s := range v.Sections {
-		for _, vec := range s.Vectors {
+		for _, raw := range s.Vectors {
+			var vec hostVector
+			if err := json.Unmarshal(raw, &vec); err != nil {
+				t.Fatalf("hosts.json: %v", err)
+			}
 			if vec.Host != "" {
 				seeds = append(seeds, vec.Host)
 			}
