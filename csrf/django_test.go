@@ -250,6 +250,7 @@ func runDjangoFile(t *testing.T, file string, vs []djangoVector) {
 // an unknown setting fails the vector rather than being ignored.
 type djangoSettings struct {
 	allowedHosts    []string
+	allowedHostsSet bool
 	debug           bool
 	trusted         []string
 	cookieName      string
@@ -276,6 +277,7 @@ func parseSettings(m map[string]json.RawMessage) (djangoSettings, error) {
 		switch k {
 		case "ALLOWED_HOSTS":
 			err = json.Unmarshal(raw, &s.allowedHosts)
+			s.allowedHostsSet = true
 		case "DEBUG":
 			err = json.Unmarshal(raw, &s.debug)
 		case "CSRF_TRUSTED_ORIGINS":
@@ -592,9 +594,16 @@ func runDjangoVector(v djangoVector) error {
 			f.Host += ":" + f.Port
 		}
 	}
-	allowed := append(slices.Clone(s.allowedHosts), "testserver")
-	if s.debug && len(s.allowedHosts) == 0 {
-		allowed = []string{".localhost", "127.0.0.1", "[::1]", "testserver"}
+	// Django's test runner sets ALLOWED_HOSTS to [..., "testserver"];
+	// a vector listing ALLOWED_HOSTS (override_settings) replaces that
+	// list, and DEBUG's localhost defaults apply only when the effective
+	// list is empty.
+	allowed := []string{"testserver"}
+	if s.allowedHostsSet {
+		allowed = s.allowedHosts
+	}
+	if s.debug && len(allowed) == 0 {
+		allowed = []string{".localhost", "127.0.0.1", "[::1]"}
 	}
 	f.HostChecked = true
 	if d, _ := hosts.SplitDomainPort(f.Host); d != "" {
