@@ -32,6 +32,13 @@ func (t *TimestampSigner) Dumps(v any, compress bool) (string, error) {
 
 // DumpsJSON is Dumps for an already encoded JSON document, used as is.
 func (t *TimestampSigner) DumpsJSON(data []byte, compress bool) string {
+	return t.Sign(encodePayload(data, compress))
+}
+
+// encodePayload is the payload of Django's sign_object: data, zlib-
+// compressed when that saves more than one byte (then prefixed with '.'),
+// in base64url without padding.
+func encodePayload(data []byte, compress bool) string {
 	dot := false
 	if compress {
 		var b bytes.Buffer
@@ -48,7 +55,51 @@ func (t *TimestampSigner) DumpsJSON(data []byte, compress bool) string {
 		out = append(out, '.')
 	}
 	out = base64.RawURLEncoding.AppendEncode(out, data)
-	return t.Sign(string(out))
+	return string(out)
+}
+
+// decodePayload reverses encodePayload on a verified payload, inflating at
+// most max bytes.
+func decodePayload(payload string, max int) ([]byte, error) {
+	compressed := len(payload) > 0 && payload[0] == '.'
+	if compressed {
+		payload = payload[1:]
+	}
+	data, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return nil, fmt.Errorf("signing: signed payload is not base64: %w", err)
+	}
+	if !compressed {
+		return data, nil
+	}
+	return inflate(data, max)
+}
+
+// SignObject is Django's Signer.sign_object: v encoded as Dumps encodes it
+// (JSON, optionally compressed, base64url), signed without a timestamp.
+// Django's messages cookie storage uses it. Values that must expire belong
+// in a TimestampSigner's Dumps.
+func (s *Signer) SignObject(v any, compress bool) (string, error) {
+	data, err := MarshalJSON(v)
+	if err != nil {
+		return "", err
+	}
+	return s.Sign(encodePayload(data, compress)), nil
+}
+
+// UnsignObject is Django's Signer.unsign_object: it verifies signed,
+// inflates the payload if compressed (only after the signature check, and
+// at most DefaultMaxDecompressedSize bytes) and decodes the JSON into v.
+func (s *Signer) UnsignObject(signed string, v any) error {
+	payload, err := s.Unsign(signed)
+	if err != nil {
+		return err
+	}
+	data, err := decodePayload(payload, DefaultMaxDecompressedSize)
+	if err != nil {
+		return err
+	}
+	return unmarshalPayload(data, v)
 }
 
 // Loads is Django's signing.loads: it verifies signed (with maxAge as in
@@ -60,6 +111,10 @@ func (t *TimestampSigner) Loads(signed string, maxAge time.Duration, v any) erro
 	if err != nil {
 		return err
 	}
+	return unmarshalPayload(data, v)
+}
+
+func unmarshalPayload(data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("signing: signed payload is not valid JSON: %w", err)
 	}
@@ -72,18 +127,7 @@ func (t *TimestampSigner) LoadsJSON(signed string, maxAge time.Duration) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	compressed := len(payload) > 0 && payload[0] == '.'
-	if compressed {
-		payload = payload[1:]
-	}
-	data, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return nil, fmt.Errorf("signing: signed payload is not base64: %w", err)
-	}
-	if !compressed {
-		return data, nil
-	}
-	return inflate(data, t.maxSize)
+	return decodePayload(payload, t.maxSize)
 }
 
 // inflate decompresses zlib data, failing with ErrTooLarge as soon as the

@@ -135,3 +135,31 @@ func sameTimestampSigner(ts *signing.TimestampSigner, in string) bool {
 	})
 	return at.Sign(in[:j]) == in
 }
+
+// FuzzUnsignObject: UnsignObject decodes nothing that the key did not
+// sign, and a key holder's arbitrary compressed payload inflates to at
+// most DefaultMaxDecompressedSize bytes.
+func FuzzUnsignObject(f *testing.F) {
+	s, _ := signing.NewSigner(signing.Config{Key: []byte("predictable-secret")})
+	for _, v := range []any{[]string{"a", "list"}, map[string]any{"a": 1}, strings.Repeat("x", 100)} {
+		for _, c := range []bool{false, true} {
+			signed, _ := s.SignObject(v, c)
+			f.Add(signed, []byte(nil))
+		}
+	}
+	f.Add("", []byte("x\x9c\x01\x00\x00\xff\xff\x00\x00\x00\x01"))
+	f.Fuzz(func(t *testing.T, in string, payload []byte) {
+		var v any
+		if err := s.UnsignObject(in, &v); err == nil {
+			i := strings.LastIndex(in, ":")
+			if s.Sign(in[:i]) != in {
+				t.Fatalf("UnsignObject accepted forged %q", in)
+			}
+		}
+		var raw json.RawMessage
+		err := s.UnsignObject(s.Sign("."+b64(payload)), &raw)
+		if err == nil && len(raw) > signing.DefaultMaxDecompressedSize {
+			t.Fatalf("inflated %d bytes", len(raw))
+		}
+	})
+}
