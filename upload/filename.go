@@ -2,6 +2,7 @@ package upload
 
 import (
 	"html"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -21,7 +22,7 @@ import (
 // DisplayName and Storage.
 func SanitizeFilename(name string) (string, bool) {
 	name = strings.ToValidUTF8(name, "\uFFFD")
-	name = html.UnescapeString(name)
+	name = unescapeHTML(name)
 	if i := strings.LastIndexByte(name, '/'); i >= 0 {
 		name = name[i+1:]
 	}
@@ -38,6 +39,95 @@ func SanitizeFilename(name string) (string, bool) {
 		return "", false
 	}
 	return name, true
+}
+
+// unescapeHTML is Python's html.unescape, in one left-to-right pass (what
+// a reference produces is never decoded again). Go's html.UnescapeString
+// agrees with it on named references, whose names never span an '&', so
+// each '&'-delimited segment is handed to it; numeric references are
+// decoded here because Go differs at the edges: a one-digit reference at
+// the very end ("&#47" would stay as is), "&#x;" (Go: U+FFFD, Python: left
+// alone) and numbers beyond int32, which Go wraps around (possibly onto
+// "/") where Python gives U+FFFD.
+func unescapeHTML(s string) string {
+	if !strings.Contains(s, "&") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for {
+		i := strings.IndexByte(s, '&')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		s = s[i:]
+		if len(s) > 1 && s[1] == '#' {
+			r, n := numericRef(s)
+			if n == 0 {
+				// Not a reference (Python's pattern needs a digit): literal.
+				b.WriteByte('&')
+				s = s[1:]
+				continue
+			}
+			b.WriteString(r)
+			s = s[n:]
+			continue
+		}
+		seg := s
+		if j := strings.IndexByte(s[1:], '&'); j >= 0 {
+			seg = s[:j+1]
+		}
+		b.WriteString(html.UnescapeString(seg))
+		s = s[len(seg):]
+	}
+}
+
+// numericRef decodes the numeric character reference at the start of s
+// ("&#47;", "&#x2F", the ';' optional) as Python does, and returns its
+// text and length; n is 0 when s does not start with one.
+func numericRef(s string) (r string, n int) {
+	i, base := 2, 10
+	if len(s) > 2 && (s[2] == 'x' || s[2] == 'X') {
+		i, base = 3, 16
+	}
+	start := i
+	v := 0
+	for ; i < len(s); i++ {
+		d := hexDigit(s[i])
+		if d < 0 || d >= base {
+			break
+		}
+		if v <= 0x10FFFF {
+			v = v*base + d // saturates: anything past 0x10FFFF is invalid alike
+		}
+	}
+	if i == start {
+		return "", 0
+	}
+	if i < len(s) && s[i] == ';' {
+		i++
+	}
+	if v > 0x10FFFF {
+		return "\uFFFD", i
+	}
+	// In range, Go's decoding is Python's: U+0000 and surrogates become
+	// U+FFFD, 0x80-0x9F follow the Windows-1252 table, and the code points
+	// Python drops are all non-printable, removed by the caller anyway.
+	return html.UnescapeString("&#" + strconv.Itoa(v) + ";"), i
+}
+
+func hexDigit(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }
 
 // IsPrintable is Python's str.isprintable for one character: false for the

@@ -69,3 +69,31 @@ func TestDisplayNameAttacks(t *testing.T) {
 		}
 	}
 }
+
+// TestSanitizeFilenameEntities: HTML references are decoded exactly as
+// Python's html.unescape decodes them (expected values computed with
+// Python), including where Go's html.UnescapeString differs.
+func TestSanitizeFilenameEntities(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"..&#x2F;x.txt", "x.txt", true},
+		{"a&#47", "", false},                            // one-digit reference at the very end: "a/" -> ""
+		{"x&#0", "x\uFFFD", true},                       // U+0000 at the very end
+		{"a&#4294967343;b", "a\uFFFDb", true},           // beyond int32: U+FFFD, never a wrapped "/"
+		{"a&#99999999999999999999;b", "a\uFFFDb", true}, // far beyond U+10FFFF
+		{"&#x;a.txt", "&#x;a.txt", true},                // "&#x;" holds no digit: literal
+		{"&#38;#47;x", "&#47;x", true},                  // decoded once: "&#38;" gives "&" only
+		{"&#x80;.txt", "€.txt", true},                   // Windows-1252 table
+		{"&amp&lt.txt", "&<.txt", true},                 // legacy names without ";"
+		{"&notit;.txt", "¬it;.txt", true},               // longest legacy prefix
+		{"a&#xD800;b", "a\uFFFDb", true},                // surrogate: U+FFFD
+		{"&#46;&#46;", "", false},                       // references decoding to "..": dropped
+	} {
+		got, ok := upload.SanitizeFilename(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("SanitizeFilename(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
