@@ -98,7 +98,15 @@ func djangoConfig(settings map[string]json.RawMessage) (bulwark.Config, error) {
 				c.HTTPS.SSLHost = *s
 			}
 		case "SECURE_REDIRECT_EXEMPT":
-			err = json.Unmarshal(raw, &c.HTTPS.Exempt)
+			var pats []string
+			err = json.Unmarshal(raw, &pats)
+			for _, p := range pats {
+				re2, perr := pyRegexToRE2(p)
+				if perr != nil {
+					return c, fmt.Errorf("setting %s: %v", k, perr)
+				}
+				c.HTTPS.Exempt = append(c.HTTPS.Exempt, re2)
+			}
 		case "SECURE_HSTS_SECONDS":
 			var n int64
 			err = json.Unmarshal(raw, &n)
@@ -115,20 +123,35 @@ func djangoConfig(settings map[string]json.RawMessage) (bulwark.Config, error) {
 		case "SECURE_REFERRER_POLICY":
 			var v any
 			err = json.Unmarshal(raw, &v)
+			// Django sends the header only when the setting is truthy:
+			// None, "" and an empty list all mean no header.
 			switch v := v.(type) {
 			case nil:
 				c.Headers.InsecureOmitReferrerPolicy = true
 			case string:
-				c.Headers.ReferrerPolicy = []string{v}
-			case []any:
-				for _, x := range v {
-					c.Headers.ReferrerPolicy = append(c.Headers.ReferrerPolicy, fmt.Sprint(x))
+				if v == "" {
+					c.Headers.InsecureOmitReferrerPolicy = true
+				} else {
+					c.Headers.ReferrerPolicy = []string{v}
 				}
+			case []any:
+				if len(v) == 0 {
+					c.Headers.InsecureOmitReferrerPolicy = true
+				}
+				for _, x := range v {
+					s, ok := x.(string)
+					if !ok {
+						return c, fmt.Errorf("setting %s: item %v is not a string", k, x)
+					}
+					c.Headers.ReferrerPolicy = append(c.Headers.ReferrerPolicy, s)
+				}
+			default:
+				return c, fmt.Errorf("setting %s: %s is not mapped", k, raw)
 			}
 		case "SECURE_CROSS_ORIGIN_OPENER_POLICY":
 			var s *string
 			err = json.Unmarshal(raw, &s)
-			if s == nil {
+			if s == nil || *s == "" { // falsy: no header
 				c.Headers.InsecureOmitCrossOriginOpenerPolicy = true
 			} else {
 				c.Headers.CrossOriginOpenerPolicy = *s
@@ -148,7 +171,7 @@ func djangoConfig(settings map[string]json.RawMessage) (bulwark.Config, error) {
 			return c, fmt.Errorf("setting %s: %v", k, err)
 		}
 	}
-	if proxyHeader != nil {
+	if len(proxyHeader) > 0 { // an empty tuple is falsy: unset
 		// Django's setting is a (META key, value) pair naming a request
 		// header; anything else has no Config counterpart here.
 		if len(proxyHeader) != 2 || !strings.HasPrefix(proxyHeader[0], "HTTP_") || len(proxyHeader[0]) == len("HTTP_") {
