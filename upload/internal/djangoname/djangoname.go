@@ -188,8 +188,10 @@ func suffixes(name string) string {
 }
 
 // GetAvailableName is Storage.get_available_name; exists reports whether a
-// name is taken; allowOverwrite is FileSystemStorage(allow_overwrite=True);
-// maxLength 0 means none.
+// name is taken; allowOverwrite is FileSystemStorage(allow_overwrite=True),
+// whose is_name_available ignores existing files and whose alternative
+// name is the name itself, so only max_length can change the name (by
+// cutting its root); maxLength 0 means none.
 func GetAvailableName(name string, maxLength int, allowOverwrite bool, exists func(string) bool) (string, error) {
 	name = strings.ReplaceAll(name, `\`, "/")
 	dir, file := split(name)
@@ -199,13 +201,22 @@ func GetAvailableName(name string, maxLength int, allowOverwrite bool, exists fu
 	if _, err := ValidateFileName(file, false); err != nil {
 		return "", err
 	}
-	if allowOverwrite {
-		return name, nil
-	}
 	ext := suffixes(file)
 	root := strings.TrimSuffix(file, ext)
-	for exists(name) || maxLength > 0 && len([]rune(name)) > maxLength {
-		name = join(dir, root+"_"+randomString(7)+ext)
+	available := func(name string) bool {
+		if maxLength > 0 && len([]rune(name)) > maxLength {
+			return false
+		}
+		return allowOverwrite || !exists(name)
+	}
+	alternative := func() string {
+		if allowOverwrite {
+			return join(dir, root+ext)
+		}
+		return join(dir, root+"_"+randomString(7)+ext)
+	}
+	for !available(name) {
+		name = alternative()
 		if maxLength == 0 {
 			continue
 		}
@@ -215,7 +226,7 @@ func GetAvailableName(name string, maxLength int, allowOverwrite bool, exists fu
 				return "", &SuspiciousFileOperation{Msg: `Storage can not find an available filename for "` + name + `". Please make sure that the corresponding file field allows sufficient "max_length".`}
 			}
 			root = string(r[:len(r)-cut])
-			name = join(dir, root+"_"+randomString(7)+ext)
+			name = alternative()
 		}
 	}
 	return name, nil

@@ -33,3 +33,35 @@ func TestUploadedFileName(t *testing.T) {
 		}
 	}
 }
+
+// TestGetAvailableNameOverwrite: with allow_overwrite a taken name is
+// kept, but max_length still applies, by cutting the root without a
+// random suffix (Django's FileSystemStorage.is_name_available and
+// get_alternative_name).
+func TestGetAvailableNameOverwrite(t *testing.T) {
+	taken := func(string) bool { return true }
+	for _, tc := range []struct {
+		name string
+		max  int
+		want string
+		err  string
+	}{
+		{"dir/report.tar.gz", 0, "dir/report.tar.gz", ""},
+		{"dir/report.tar.gz", 17, "dir/report.tar.gz", ""},
+		{"dir/report.tar.gz", 15, "dir/repo.tar.gz", ""},
+		{`dir\report.txt`, 0, "dir/report.txt", ""},
+		{"dir/report.tar.gz", 11, "", `Storage can not find an available filename for "dir/report.tar.gz".`},
+		{"../report.txt", 0, "", "Detected path traversal attempt in '..'"},
+	} {
+		got, err := GetAvailableName(tc.name, tc.max, true, taken)
+		if tc.err != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+				t.Errorf("GetAvailableName(%q, %d) = %q, %v; want error %q", tc.name, tc.max, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("GetAvailableName(%q, %d) = %q, %v; want %q", tc.name, tc.max, got, err, tc.want)
+		}
+	}
+}
