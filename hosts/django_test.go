@@ -41,6 +41,10 @@ import (
 //     scheme from the Facts that trustedproxy established (so
 //     X-Forwarded-Port and the SSL header count as in Django's
 //     _get_raw_host).
+//   - Vectors are decoded strictly: a key, setting, META key or expectation
+//     without a counterpart here fails the vector rather than being
+//     skipped. wsgi.url_scheme in META is the transport scheme, like the
+//     scheme and transport_scheme fields.
 //   - ALLOWED_HOSTS entries that can never match (a port, a trailing dot)
 //     are an error at hosts.New; the harness checks that the error names
 //     them, drops exactly those entries, as Django silently does, and
