@@ -221,6 +221,9 @@ func proxyConfig(s djangoSettings) (trustedproxy.Config, error) {
 		Trusted:          []string{proxyNet},
 		UseForwardedHost: s.UseXForwardedHost,
 		UseForwardedPort: s.UseXForwardedPort,
+		// Django logs nothing about proxy headers; the events of the
+		// hosts layer are what runChain compares.
+		Logger: slog.New(slog.DiscardHandler),
 	}
 	if len(s.SecureProxySSLHeader) > 0 { // an empty tuple is falsy: unset
 		// Django's setting is a (META key, value) pair; anything else is
