@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // cookieKeyPrefix is prepended to every key for signed cookies, as
@@ -51,9 +52,11 @@ func NewCookieSigner(c CookieConfig) (*CookieSigner, error) {
 }
 
 // cookieSalt is the CVE-2026-6873 salt: the length prefix makes the split
-// between salt and cookie name unambiguous.
+// between salt and cookie name unambiguous. The length is Python's len(),
+// in characters (code points), not bytes, or a non-ASCII salt would give a
+// signature Django refuses.
 func cookieSalt(name, salt string) string {
-	return "django.http.cookies.v2:" + strconv.Itoa(len(salt)) + ":" + salt + name
+	return "django.http.cookies.v2:" + strconv.Itoa(utf8.RuneCountInString(salt)) + ":" + salt + name
 }
 
 func (c CookieConfig) signer(salt string) (*TimestampSigner, error) {

@@ -313,3 +313,32 @@ func TestSignObject(t *testing.T) {
 		}
 	}
 }
+
+// TestCookieSignerKnownAnswers: cookie values as Django's
+// set_signed_cookie makes them (computed with Django's algorithm), including
+// non-ASCII names and salts, whose length prefix counts characters.
+func TestCookieSignerKnownAnswers(t *testing.T) {
+	cs, err := signing.NewCookieSigner(signing.CookieConfig{
+		Key: []byte("django_tests_secret_key"),
+		Now: func() time.Time { return time.Unix(123456789, 0) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, salt, want string }{
+		{"c", "", "hello:8M0kX:RaHDaxb11P3WiSkbx4t75Z893am_468gu9CNXi9nJrY"},
+		{"c", "sél", "hello:8M0kX:mMwjkfzq_bj55Lwpmf2BGbX-oTmaObhNxG8vnbiL7_A"},
+		{"naïve", "", "hello:8M0kX:TyWxpDQWFTBVytBl0Tn-Ia9Rv-ySe-gbRUBlua2EFFg"},
+	} {
+		if got := cs.Sign(tc.name, "hello", tc.salt); got != tc.want {
+			t.Errorf("Sign(%q, salt %q) = %q, want %q", tc.name, tc.salt, got, tc.want)
+		}
+		if got, err := cs.Unsign(tc.name, tc.want, tc.salt, 0); err != nil || got != "hello" {
+			t.Errorf("Unsign(%q, salt %q) = %q, %v", tc.name, tc.salt, got, err)
+		}
+		// The same value under another cookie name or salt is refused.
+		if _, err := cs.Unsign(tc.name+"x", tc.want, tc.salt, 0); !errors.Is(err, signing.ErrBadSignature) {
+			t.Errorf("Unsign under another name: %v, want ErrBadSignature", err)
+		}
+	}
+}
