@@ -361,9 +361,30 @@ func compareResult(want, got string, err error) error {
 	return nil
 }
 
+// dumpsConfig is the signer dumps/loads build, with Django's defaults: key
+// None means SECRET_KEY and fallback_keys None SECRET_KEY_FALLBACKS (from
+// the vector's settings); an absent salt is dumps' default
+// "django.core.signing", while an empty or null one falls back, as in
+// Django, to the TimestampSigner's own default.
+func dumpsConfig(v vec) signing.Config {
+	st := readSettings(v)
+	c := signing.Config{Key: key(v["key"]), Salt: v.str("salt")}
+	if c.Key == nil {
+		c.Key = st.key
+	}
+	if fb, ok := keys(v["fallback_keys"]); ok {
+		c.FallbackKeys = fb
+	} else {
+		c.FallbackKeys = st.fallbacks
+	}
+	if _, ok := v["salt"]; !ok {
+		c.Salt = signing.DefaultDumpsSalt
+	}
+	return c
+}
+
 func checkDumps(v vec) error {
-	fallbacks, _ := keys(v["fallback_keys"])
-	s, err := timestampSigner(v, signing.Config{Key: key(v["key"]), FallbackKeys: fallbacks, Salt: v.str("salt")})
+	s, err := timestampSigner(v, dumpsConfig(v))
 	if err != nil {
 		return err
 	}
