@@ -4,7 +4,8 @@
 //
 //   - Signer: value + ":" + base64url(HMAC-SHA256), with a salt per purpose
 //     and fallback keys that verify but never sign (key rotation, Django's
-//     SECRET_KEY_FALLBACKS).
+//     SECRET_KEY_FALLBACKS). SignObject and UnsignObject sign JSON
+//     documents without a timestamp (Django's sign_object/unsign_object).
 //   - TimestampSigner: adds a base62 timestamp; Unsign takes a maximum age.
 //     Dumps and Loads sign JSON documents (Django's dumps/loads), with
 //     optional zlib compression.
@@ -25,6 +26,9 @@
 //   - SHA-1 never signs. It verifies only when AllowInsecureSHA1Verify is
 //     set (values from Django before 3.1). SaltedHMAC takes no implicit
 //     algorithm (Django 6.2 still defaults to SHA-1 there).
+//   - A maximum age of 0 means no limit (Go's zero value); Django's
+//     max_age=0, which expires any value older than zero seconds, is a
+//     maximum age of one nanosecond here (timestamps are whole seconds).
 //   - Values are strings: Python's str() of non-strings (True, 1.5) is the
 //     caller's business. Go's zero separator means ":"; Django's explicit
 //     empty separator (an error there) cannot be expressed.
