@@ -46,3 +46,23 @@ func ExampleCookieSigner() {
 	// true
 	// hello
 }
+
+// A JSON document signed without a timestamp, as Django's sign_object signs
+// the messages cookie: Django's value reads back, an edited payload is
+// refused.
+func ExampleSigner_UnsignObject() {
+	s, err := signing.NewSigner(signing.Config{Key: []byte("predictable-secret")})
+	if err != nil {
+		panic(err)
+	}
+	var got []string
+	err = s.UnsignObject("WyJhIiwibGlzdCJd:3GYcIQFaIPFWdliFMF3d9fjJn7eGSl_wbCyUmm1HeEs", &got)
+	fmt.Println(got, err)
+
+	forged := b64([]byte(`["admin"]`)) + ":3GYcIQFaIPFWdliFMF3d9fjJn7eGSl_wbCyUmm1HeEs"
+	err = s.UnsignObject(forged, &got)
+	fmt.Println(errors.Is(err, signing.ErrBadSignature))
+	// Output:
+	// [a list] <nil>
+	// true
+}
