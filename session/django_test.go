@@ -2,8 +2,6 @@ package session_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,7 +57,7 @@ func TestDjangoCookiesSessions(t *testing.T) {
 				continue
 			}
 			n++
-			vectors.Check(t, "cookies_sessions.json", vectorID(sec.Name, v), dev, check)
+			vectors.Check(t, "cookies_sessions.json", vectors.ID(sec.Name, v), dev, check)
 		}
 	}
 	vectors.Count(t, "cookies_sessions.json", n)
@@ -611,27 +609,4 @@ func checkExpiry(v vec) error {
 		}
 	}
 	return nil
-}
-
-// vectorID names a vector stably: its section, the last part of its "test"
-// field and a hash of its canonical JSON, so ids (and deviations.json
-// entries) survive vectors being added around it, as in kept-back files.
-func vectorID(section string, v map[string]json.RawMessage) string {
-	canon := map[string]any{}
-	for k, raw := range v {
-		var x any
-		json.Unmarshal(raw, &x)
-		canon[k] = x
-	}
-	b, _ := json.Marshal(canon) // map keys sorted: canonical
-	sum := sha256.Sum256(b)
-	var test string
-	json.Unmarshal(v["test"], &test)
-	if strings.HasPrefix(test, "derived") {
-		test = "derived"
-	} else if i := strings.LastIndex(test, "::"); i >= 0 {
-		test = test[i+2:]
-	}
-	test, _, _ = strings.Cut(test, " ")
-	return section + "/" + test + "-" + hex.EncodeToString(sum[:4])
 }
