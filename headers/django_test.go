@@ -17,39 +17,6 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/vectors"
 )
 
-// orderedObject is a JSON object that remembers its key order, as Django's
-// settings dicts (and so CSP directive order) do.
-type orderedObject struct {
-	keys []string
-	vals map[string]json.RawMessage
-}
-
-func (o *orderedObject) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return fmt.Errorf("want an object, got %v", tok)
-	}
-	o.vals = map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		k := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-		o.keys = append(o.keys, k)
-		o.vals[k] = v
-	}
-	return nil
-}
-
 // directive converts one Django directive value into a Directive, as
 // Django's build_policy reads it: None/False omit it, True is the bare
 // name, a string is one value, a list is the values (empty: omitted), and
@@ -98,13 +65,13 @@ func policyFromObject(raw json.RawMessage) (headers.Policy, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	var o orderedObject
+	var o vectors.Object
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return nil, err
 	}
 	p := headers.Policy{}
-	for _, k := range o.keys {
-		d, keep, err := directive(k, o.vals[k])
+	for _, k := range o.Keys {
+		d, keep, err := directive(k, o.Values[k])
 		if err != nil {
 			return nil, err
 		}
