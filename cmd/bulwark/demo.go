@@ -42,15 +42,8 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	ports := fs.String("ports", "8080,8443", "`HTTP,HTTPS` ports on loopback (0 picks a free port; 80,443 needs privileges)")
 	hsts := fs.Duration("hsts-max-age", demo.DefaultHSTSMaxAge, "HSTS max-age; HSTS covers every port of localhost in your browser, so keep it short unless you mean it")
 	verbose := fs.Bool("v", false, "log every request (access log) and debug events")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "bulwark demo: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	httpPort, httpsPort, err := parsePorts(*ports)
 	if err != nil {

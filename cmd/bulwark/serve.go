@@ -27,15 +27,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			"and certificate files; SIGTERM or SIGINT drains in-flight requests and exits.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "bulwark serve: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	cfg, err := gateway.Load(*path)
 	if err != nil {
