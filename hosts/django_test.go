@@ -242,6 +242,19 @@ func proxyConfig(s djangoSettings) (trustedproxy.Config, error) {
 	return c, nil
 }
 
+// newResolver builds the trusted-proxy layer for the vector's settings.
+func newResolver(s djangoSettings) (*trustedproxy.Resolver, error) {
+	pc, err := proxyConfig(s)
+	if err != nil {
+		return nil, err
+	}
+	tp, err := trustedproxy.New(pc)
+	if err != nil {
+		return nil, fmt.Errorf("trustedproxy.New: %v", err)
+	}
+	return tp, nil
+}
+
 // newValidator builds the hosts Validator for Django settings, dropping
 // (after checking the error names them) entries hosts.New refuses because
 // they can never match.
@@ -399,13 +412,9 @@ func checkGetHost(v hostVector) error {
 	if err != nil {
 		return err
 	}
-	pc, err := proxyConfig(v.Settings)
+	tp, err := newResolver(v.Settings)
 	if err != nil {
 		return err
-	}
-	tp, err := trustedproxy.New(pc)
-	if err != nil {
-		return fmt.Errorf("trustedproxy.New: %v", err)
 	}
 	var log bytes.Buffer
 	hv, err := newValidator(v.Settings, &log)
@@ -453,13 +462,9 @@ func checkGetPort(v hostVector) error {
 	if err != nil {
 		return err
 	}
-	pc, err := proxyConfig(v.Settings)
+	tp, err := newResolver(v.Settings)
 	if err != nil {
 		return err
-	}
-	tp, err := trustedproxy.New(pc)
-	if err != nil {
-		return fmt.Errorf("trustedproxy.New: %v", err)
 	}
 	f, err := tp.Facts(buildRequest(v.Meta, scheme, "/"))
 	if err != nil {
@@ -564,13 +569,9 @@ func checkBuildAbsoluteURI(v hostVector) error {
 		return errors.New("vector has no request")
 	}
 	meta := v.Request.Meta
-	pc, err := proxyConfig(v.Settings)
+	tp, err := newResolver(v.Settings)
 	if err != nil {
 		return err
-	}
-	tp, err := trustedproxy.New(pc)
-	if err != nil {
-		return fmt.Errorf("trustedproxy.New: %v", err)
 	}
 	var log bytes.Buffer
 	hv, err := newValidator(v.Settings, &log)
