@@ -63,8 +63,12 @@
 //
 // On the way to the upstream, client-sent forwarded headers are removed
 // (Forwarded, X-Forwarded, X-Forwarded-*, X-Real-IP and similar, and their
-// underscore spellings), then X-Forwarded-For/-Proto/-Host are set from
-// what the gateway established, and Host is the validated host. On the way
+// underscore spellings), then X-Forwarded-For/-Proto/-Host/-Port are set
+// from what the gateway established, and Host is the validated host.
+// X-Forwarded-Port (what Django reads with USE_X_FORWARDED_PORT) is the
+// trusted proxy's X-Forwarded-Port when [proxy] use_forwarded_port is set,
+// else the validated host's port when it carries one, else the port of the
+// listener the client reached. On the way
 // back, Set-Cookie lines get Secure, HttpOnly (configured names) and
 // SameSite=Lax (when absent); a response without Content-Type is declared
 // application/octet-stream with nosniff; security headers that both the

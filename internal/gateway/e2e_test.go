@@ -152,7 +152,7 @@ func TestForwardedHeadersStrippedFromUntrustedPeer(t *testing.T) {
 			t.Errorf("upstream received spoofed %s: %q", name, v)
 		}
 	}
-	for _, h := range []string{"Forwarded", "X-Real-Ip", "X-Forwarded-Port", "X-Forwarded-Ssl", "True-Client-Ip", "X_Forwarded_For", "X_forwarded_proto", "X_FORWARDED_HOST", "X_Real_IP"} {
+	for _, h := range []string{"Forwarded", "X-Real-Ip", "X-Forwarded-Ssl", "True-Client-Ip", "X_Forwarded_For", "X_forwarded_proto", "X_FORWARDED_HOST", "X_Real_IP"} {
 		if _, ok := got.Header[http.CanonicalHeaderKey(h)]; ok {
 			t.Errorf("upstream received %s", h)
 		}
@@ -161,6 +161,7 @@ func TestForwardedHeadersStrippedFromUntrustedPeer(t *testing.T) {
 		"X-Forwarded-For":   "127.0.0.1",
 		"X-Forwarded-Proto": "https",
 		"X-Forwarded-Host":  siteHost + ":" + e.httpsPrt,
+		"X-Forwarded-Port":  e.httpsPrt, // the gateway's value, not the client's 1234
 	}
 	for k, v := range want {
 		if g := got.Header.Values(k); len(g) != 1 || g[0] != v {
@@ -207,6 +208,73 @@ func TestForwardedHeadersFromTrustedProxyPass(t *testing.T) {
 	}
 	if !contains(e.logs.String(), `"client_ip":"203.0.113.9"`) {
 		t.Errorf("access log does not show the client behind the trusted proxy:\n%s", e.logs.String())
+	}
+}
+
+// TestForwardedPort: the upstream's X-Forwarded-Port is the port the
+// gateway established (what Django's get_port reads with
+// USE_X_FORWARDED_PORT): the validated host's port, else the listener's,
+// and a proxy's X-Forwarded-Port only when the proxy is trusted and the
+// chain reads it. A client's own value never passes.
+func TestForwardedPort(t *testing.T) {
+	trust := func(useFwdPort bool) func(*gateway.Config) {
+		return func(c *gateway.Config) {
+			c.Proxy.Trusted = []string{"loopback"}
+			c.Proxy.SSLHeader, c.Proxy.SSLHeaderValue = "X-Forwarded-Proto", "https"
+			c.Proxy.UseForwardedPort = useFwdPort
+		}
+	}
+	const listener = "" // stands for the gateway's HTTPS listener port
+	type portRow struct {
+		name string
+		hdr  []string // header name, value pairs ("Host" sets the Host)
+		want string
+	}
+	for _, cfg := range []struct {
+		name   string
+		mutate func(*gateway.Config)
+		rows   []portRow
+	}{
+		{"direct", nil, []portRow{
+			{"host without port", []string{"Host", siteHost}, listener},
+			{"host with port", []string{"Host", siteHost + ":8443"}, "8443"},
+			{"attack: client-sent port", []string{"Host", siteHost, "X-Forwarded-Port", "1234"}, listener},
+			{"attack: client-sent port, host with port", []string{"Host", siteHost + ":8443", "X-Forwarded-Port", "1234"}, "8443"},
+			{"attack: underscore spelling", []string{"Host", siteHost, "X_Forwarded_Port", "1234"}, listener},
+		}},
+		{"trusted proxy, use_forwarded_port off", trust(false), []portRow{
+			{"proxy port not read", []string{"Host", siteHost, "X-Forwarded-Proto", "https", "X-Forwarded-Port", "1234"}, listener},
+			{"host with port", []string{"Host", siteHost + ":8443", "X-Forwarded-Proto", "https"}, "8443"},
+		}},
+		{"trusted proxy, use_forwarded_port on", trust(true), []portRow{
+			{"proxy port", []string{"Host", siteHost, "X-Forwarded-Proto", "https", "X-Forwarded-Port", "8443"}, "8443"},
+			{"proxy port wins over host port", []string{"Host", siteHost + ":9000", "X-Forwarded-Proto", "https", "X-Forwarded-Port", "8443"}, "8443"},
+			{"no proxy port", []string{"Host", siteHost, "X-Forwarded-Proto", "https"}, listener},
+			{"attack: underscore spelling behind the proxy", []string{"Host", siteHost, "X-Forwarded-Proto", "https", "X_Forwarded_Port", "1234"}, listener},
+		}},
+	} {
+		t.Run(cfg.name, func(t *testing.T) {
+			e := start(t, nil, cfg.mutate)
+			for _, row := range cfg.rows {
+				t.Run(row.name, func(t *testing.T) {
+					resp, body := e.get(e.https+"/echo", row.hdr...)
+					if resp.StatusCode != 200 {
+						t.Fatalf("status %d %q", resp.StatusCode, body)
+					}
+					want := row.want
+					if want == listener {
+						want = e.httpsPrt
+					}
+					got := decodeEcho(t, body)
+					if g := got.Header.Values("X-Forwarded-Port"); len(g) != 1 || g[0] != want {
+						t.Errorf("upstream X-Forwarded-Port = %q, want [%q]", g, want)
+					}
+					if _, ok := got.Header[http.CanonicalHeaderKey("X_Forwarded_Port")]; ok {
+						t.Errorf("upstream received X_Forwarded_Port")
+					}
+				})
+			}
+		})
 	}
 }
 

@@ -140,7 +140,8 @@ func upstreamHost(r *http.Request) (string, bool) {
 // rewrite builds the outbound request (ReverseProxy.Rewrite; the request it
 // is given is never the inbound one). ReverseProxy has already removed
 // hop-by-hop headers, Forwarded, X-Forwarded, -For, -Host and -Proto.
-func rewrite(target *url.URL) func(*httputil.ProxyRequest) {
+// useFwdPort is the chain's trustedproxy UseForwardedPort.
+func rewrite(target *url.URL, useFwdPort bool) func(*httputil.ProxyRequest) {
 	return func(pr *httputil.ProxyRequest) {
 		f, _ := trustedproxy.FactsFrom(pr.In)
 		trusted := f != nil && f.ViaProxy
@@ -193,7 +194,47 @@ func rewrite(target *url.URL) func(*httputil.ProxyRequest) {
 		}
 		pr.Out.Header["X-Forwarded-Proto"] = []string{scheme}
 		pr.Out.Header["X-Forwarded-Host"] = []string{host}
+		// Port, for an upstream Django with USE_X_FORWARDED_PORT (its
+		// get_port), is likewise the gateway's own fact; any value the
+		// client sent was stripped above, and one from a trusted proxy is
+		// replaced unless the chain itself took it (UseForwardedPort).
+		if p := forwardedPort(pr.In, f, host, useFwdPort); p != "" {
+			pr.Out.Header["X-Forwarded-Port"] = []string{p}
+		} else {
+			delete(pr.Out.Header, "X-Forwarded-Port")
+		}
 	}
+}
+
+// forwardedPort returns the port the client reached, as the gateway
+// established it: X-Forwarded-Port from a trusted proxy when the chain
+// reads it (UseForwardedPort; the resolver has already refused a value
+// that is not a port), else the port of the validated host when it
+// carries one (the client's view, which may differ from the listener's
+// behind a port mapping), else the listener's port. Empty when unknown.
+func forwardedPort(in *http.Request, f *trustedproxy.Facts, host string, useFwdPort bool) string {
+	if f != nil && f.ViaProxy && useFwdPort {
+		if _, ok := in.Header["X-Forwarded-Port"]; ok {
+			return f.Port
+		}
+	}
+	if p := validatedHostPort(host); p != "" {
+		return p
+	}
+	if f != nil {
+		return f.Port
+	}
+	return trustedproxy.Port(in)
+}
+
+// validatedHostPort returns the port of a validated host ("example.com:8443",
+// "[::1]:8443"), or "" when it has none.
+func validatedHostPort(host string) string {
+	i := strings.LastIndexByte(host, ':')
+	if i < 0 || strings.IndexByte(host[i:], ']') >= 0 {
+		return ""
+	}
+	return host[i+1:]
 }
 
 // errorHandler answers a failed proxy attempt. The client gets the status

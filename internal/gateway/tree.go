@@ -73,7 +73,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	cookies := newCookieHardener(cfg.Edge.Cookies)
 	logger := g.events
 	rp := &httputil.ReverseProxy{
-		Rewrite:      rewrite(target),
+		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort),
 		Transport:    t.transport,
 		BufferPool:   g.buffers,
 		ErrorHandler: errorHandler(g.events, g.metrics),
