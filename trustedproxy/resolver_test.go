@@ -519,25 +519,51 @@ func TestHandlerAttachesFacts(t *testing.T) {
 	}
 }
 
-func TestWarnsOnceForUntrustedPeerWithHeaders(t *testing.T) {
-	var buf bytes.Buffer
-	cfg := xffConfig
-	cfg.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
-	p, err := trustedproxy.New(cfg)
-	if err != nil {
-		t.Fatal(err)
+// TestWarnsOnce checks the warnings about a misconfigured deployment: each
+// is logged once, not per request, and never for a request that shows no
+// sign of the misconfiguration.
+func TestWarnsOnce(t *testing.T) {
+	tests := []struct {
+		name  string
+		quiet func() *http.Request // logs nothing
+		noisy func() *http.Request // logs the warning, once
+		event string
+	}{
+		{
+			name:  "untrusted peer with forwarded headers",
+			quiet: func() *http.Request { return newRequest(stranger, false) },
+			noisy: func() *http.Request { return newRequest(stranger, false, header{"X-Forwarded-Proto", "https"}) },
+			event: "forwarded_untrusted_peer",
+		},
+		{
+			name:  "trusted proxy without its SSL header",
+			quiet: func() *http.Request { return newRequest(proxy, false, header{"X-Forwarded-Proto", "https"}) },
+			noisy: func() *http.Request { return newRequest(proxy, true) },
+			event: "forwarded_header_missing",
+		},
 	}
-	h := p.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	h.ServeHTTP(httptest.NewRecorder(), newRequest(stranger, false))
-	if buf.Len() != 0 {
-		t.Fatalf("logged without forwarded headers: %s", buf.String())
-	}
-	for range 3 {
-		h.ServeHTTP(httptest.NewRecorder(), newRequest(stranger, false, header{"X-Forwarded-Proto", "https"}))
-	}
-	evs := logEvents(t, &buf)
-	if len(evs) != 1 || evs[0]["event"] != "forwarded_untrusted_peer" || evs[0]["level"] != "WARN" || evs[0]["header"] != "X-Forwarded-Proto" {
-		t.Fatalf("events = %v, want one forwarded_untrusted_peer warning", evs)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			cfg := xffConfig
+			cfg.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+			p, err := trustedproxy.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := p.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			h.ServeHTTP(httptest.NewRecorder(), tt.quiet())
+			if buf.Len() != 0 {
+				t.Fatalf("logged for a request without the misconfiguration: %s", buf.String())
+			}
+			for range 3 {
+				h.ServeHTTP(httptest.NewRecorder(), tt.noisy())
+			}
+			evs := logEvents(t, &buf)
+			if len(evs) != 1 || evs[0]["event"] != tt.event || evs[0]["level"] != "WARN" || evs[0]["header"] != "X-Forwarded-Proto" {
+				t.Fatalf("events = %v, want one %s warning", evs, tt.event)
+			}
+		})
 	}
 }
 
@@ -564,27 +590,5 @@ func TestDirectAndEnsure(t *testing.T) {
 	r.RemoteAddr = "@"
 	if trustedproxy.ClientIP(r).IsValid() {
 		t.Error("ClientIP of a Unix socket peer is valid")
-	}
-}
-
-func TestWarnsOnceForMissingSSLHeader(t *testing.T) {
-	var buf bytes.Buffer
-	cfg := xffConfig
-	cfg.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
-	p, err := trustedproxy.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := p.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	h.ServeHTTP(httptest.NewRecorder(), newRequest(proxy, false, header{"X-Forwarded-Proto", "https"}))
-	if buf.Len() != 0 {
-		t.Fatalf("logged with the header present: %s", buf.String())
-	}
-	for range 3 {
-		h.ServeHTTP(httptest.NewRecorder(), newRequest(proxy, true))
-	}
-	evs := logEvents(t, &buf)
-	if len(evs) != 1 || evs[0]["event"] != "forwarded_header_missing" || evs[0]["level"] != "WARN" || evs[0]["header"] != "X-Forwarded-Proto" {
-		t.Fatalf("events = %v, want one forwarded_header_missing warning", evs)
 	}
 }
