@@ -105,6 +105,21 @@ func Put(r *http.Request, key string, v any) error {
 	return nil
 }
 
+// change runs f on the request's session under its lock, once the session
+// is loaded and can still be saved (see mutable).
+func change(r *http.Request, f func(st *state) error) error {
+	st, err := stateOf(r)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.mutable(); err != nil {
+		return err
+	}
+	return f(st)
+}
+
 // mutable loads the session and refuses changes that can no longer be
 // saved. The caller holds st.mu.
 func (st *state) mutable() error {
@@ -138,19 +153,12 @@ func Pop[T any](r *http.Request, key string) (T, bool) {
 // Remove deletes key from the session. Removing an absent key does not
 // mark the session modified.
 func Remove(r *http.Request, key string) error {
-	st, err := stateOf(r)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := st.mutable(); err != nil {
-		return err
-	}
-	if st.rec.values.remove(key) {
-		st.modified = true
-	}
-	return nil
+	return change(r, func(st *state) error {
+		if st.rec.values.remove(key) {
+			st.modified = true
+		}
+		return nil
+	})
 }
 
 // Renew gives the session a new id, keeping its data, and deletes the
@@ -162,21 +170,14 @@ func Remove(r *http.Request, key string) error {
 // restarts from now. Rotate the CSRF token too (csrf.Rotate), as Django's
 // login does.
 func Renew(r *http.Request) error {
-	st, err := stateOf(r)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := st.mutable(); err != nil {
-		return err
-	}
-	if err := st.dropRecord(); err != nil {
-		return err
-	}
-	st.rec.created = st.m.now().Unix()
-	st.modified = true
-	return nil
+	return change(r, func(st *state) error {
+		if err := st.dropRecord(); err != nil {
+			return err
+		}
+		st.rec.created = st.m.now().Unix()
+		st.modified = true
+		return nil
+	})
 }
 
 // Flush deletes the session: its data, its record (at once, so a copy of
@@ -184,21 +185,14 @@ func Renew(r *http.Request) error {
 // of the request, the cookie (Django's flush, called by logout). Values
 // put after Flush start a new session with a new id.
 func Flush(r *http.Request) error {
-	st, err := stateOf(r)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if err := st.mutable(); err != nil {
-		return err
-	}
-	if err := st.dropRecord(); err != nil {
-		return err
-	}
-	st.rec = record{created: st.m.now().Unix()}
-	st.modified = true
-	return nil
+	return change(r, func(st *state) error {
+		if err := st.dropRecord(); err != nil {
+			return err
+		}
+		st.rec = record{created: st.m.now().Unix()}
+		st.modified = true
+		return nil
+	})
 }
 
 // dropRecord deletes (or revokes) the current record and forgets its id.
