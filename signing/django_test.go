@@ -174,32 +174,18 @@ func signerConfig(v vec, field string) signing.Config {
 }
 
 func TestDjangoSigning(t *testing.T) {
-	var file struct {
-		Sections []struct {
-			Name    string `json:"name"`
-			Vectors []vec  `json:"vectors"`
-		} `json:"sections"`
-	}
-	vectors.Load(t, "signing.json", &file)
-	dev := vectors.Deviations(t, "signing.json")
-	n := 0
-	for _, sec := range file.Sections {
-		for _, v := range sec.Vectors {
-			check := vectorCheck(sec.Name, v)
-			if check == nil {
-				if !docOnly(v) {
-					// Data this harness cannot map: refuse it loudly rather
-					// than let it pass unread.
-					check = func() error { return fmt.Errorf("harness cannot interpret vector fields %v", fields(v)) }
-				} else {
-					continue // documentation-only entry (a property covered by unit tests)
-				}
-			}
-			n++
-			vectors.Check(t, "signing.json", vectors.ID(sec.Name, v), dev, check)
+	vectors.Run(t, "signing.json", func(section string, raw map[string]json.RawMessage) func() error {
+		v := vec(raw)
+		if check := vectorCheck(section, v); check != nil {
+			return check
 		}
-	}
-	vectors.Count(t, "signing.json", n)
+		if docOnly(v) {
+			return nil // documentation-only entry (a property covered by unit tests)
+		}
+		// Data this harness cannot map: refuse it loudly rather than let it
+		// pass unread.
+		return func() error { return fmt.Errorf("harness cannot interpret vector fields %v", fields(v)) }
+	})
 }
 
 // docOnly reports whether a vector only documents a property (a test name

@@ -147,6 +147,35 @@ func Check(t *testing.T, file, id string, dev map[string]string, check func() er
 	})
 }
 
+// Run runs a vector file of untyped vectors grouped in sections
+// ({"sections": [{"name": ..., "vectors": [{...}, ...]}, ...]}). pick
+// returns the check for one vector, or nil for a vector the harness does not
+// replay; each check runs through Check under the vector's ID, with file's
+// deviations, and the test fails when no vector ran (Count).
+func Run(t *testing.T, file string, pick func(section string, v map[string]json.RawMessage) func() error) {
+	t.Helper()
+	var f struct {
+		Sections []struct {
+			Name    string                       `json:"name"`
+			Vectors []map[string]json.RawMessage `json:"vectors"`
+		} `json:"sections"`
+	}
+	Load(t, file, &f)
+	dev := Deviations(t, file)
+	n := 0
+	for _, sec := range f.Sections {
+		for _, v := range sec.Vectors {
+			check := pick(sec.Name, v)
+			if check == nil {
+				continue
+			}
+			n++
+			Check(t, file, ID(sec.Name, v), dev, check)
+		}
+	}
+	Count(t, file, n)
+}
+
 // ID names a vector stably: its section, the last part of its "test" field
 // ("derived" for vectors Django's suite does not name) and a hash of its
 // canonical JSON, so that ids, and the deviations.json entries that use

@@ -1,8 +1,10 @@
 package vectors_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/vectors"
@@ -48,6 +50,40 @@ func TestRepositoryFilesPresent(t *testing.T) {
 		}
 		if fi.Size() == 0 {
 			t.Errorf("%s is empty", name)
+		}
+	}
+}
+
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	const file = "run.json"
+	data := `{"sections": [
+		{"name": "one", "vectors": [{"test": "x.py::C.test_a", "n": 1}, {"test": "x.py::C.test_doc"}]},
+		{"name": "two", "vectors": [{"test": "derived", "n": 2}]}
+	]}`
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(vectors.EnvDir, dir)
+
+	var ran []string
+	vectors.Run(t, file, func(section string, v map[string]json.RawMessage) func() error {
+		if _, ok := v["n"]; !ok {
+			return nil // not replayed: no subtest, not counted
+		}
+		id := vectors.ID(section, v)
+		return func() error {
+			ran = append(ran, id)
+			return nil
+		}
+	})
+	want := []string{"one/C.test_a-", "two/derived-"}
+	if len(ran) != len(want) {
+		t.Fatalf("ran %q, want the %d vectors picked", ran, len(want))
+	}
+	for i, id := range ran {
+		if !strings.HasPrefix(id, want[i]) {
+			t.Errorf("vector %d ran as %q, want %s...", i, id, want[i])
 		}
 	}
 }
