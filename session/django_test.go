@@ -269,6 +269,24 @@ func (s *recordingStore) Delete(ctx context.Context, key string) error {
 	return s.Store.Delete(ctx, key)
 }
 
+// djangoManager builds a Manager for the vector's settings, over an
+// in-memory store that records what it is asked, on the vectors' clock.
+func djangoManager(v vec) (*session.Manager, *recordingStore, error) {
+	var settings map[string]json.RawMessage
+	json.Unmarshal(v["settings"], &settings)
+	ms, _ := memstore.New(memstore.Config{Now: func() time.Time { return djangoNow }})
+	store := &recordingStore{Store: ms}
+	cfg, err := djangoConfig(settings, store)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, store, nil
+}
+
 // djangoConfig maps Django settings onto a Config with Django's defaults
 // (which are weaker than Bulwark's: no Secure, name "sessionid").
 func djangoConfig(settings map[string]json.RawMessage, store session.Store) (session.Config, error) {
@@ -379,15 +397,7 @@ func parseScenario(s string) (scenario, error) {
 }
 
 func checkMiddleware(v vec) error {
-	var settings map[string]json.RawMessage
-	json.Unmarshal(v["settings"], &settings)
-	ms, _ := memstore.New(memstore.Config{Now: func() time.Time { return djangoNow }})
-	store := &recordingStore{Store: ms}
-	cfg, err := djangoConfig(settings, store)
-	if err != nil {
-		return err
-	}
-	m, err := session.New(cfg)
+	m, store, err := djangoManager(v)
 	if err != nil {
 		return err
 	}
@@ -561,15 +571,7 @@ func checkKey(v vec) error {
 // checkExpiry: get_expire_at_browser_close and get_expiry_age, observed
 // on the cookie (no Max-Age at browser close) and the store's expiry.
 func checkExpiry(v vec) error {
-	var settings map[string]json.RawMessage
-	json.Unmarshal(v["settings"], &settings)
-	ms, _ := memstore.New(memstore.Config{Now: func() time.Time { return djangoNow }})
-	store := &recordingStore{Store: ms}
-	cfg, err := djangoConfig(settings, store)
-	if err != nil {
-		return err
-	}
-	m, err := session.New(cfg)
+	m, store, err := djangoManager(v)
 	if err != nil {
 		return err
 	}
