@@ -98,6 +98,16 @@ type TLSConfig struct {
 	KeyFile  string `toml:"key_file"`
 	// ACME obtains certificates automatically for the allowed hosts.
 	ACME ACMEConfig `toml:"acme"`
+	// SessionTicketRotation is how often a fresh random session ticket
+	// key is made. Tickets (TLS session resumption) are encrypted under
+	// the newest key and accepted under the newest and the one before, so
+	// a ticket resumes a session for at least one interval and at most
+	// two, and a stolen key opens the tickets of at most two intervals.
+	// Zero means 24h; it must lie between 1m and 168h. Keys live only in
+	// the process's memory: several gateways don't share them (a client
+	// sent to another gateway makes a full handshake), and a restart
+	// starts afresh. A change needs a restart.
+	SessionTicketRotation time.Duration `toml:"session_ticket_rotation"`
 
 	// GetCertificate, when set (from Go only), supplies certificates
 	// instead of files or ACME: a local CA, a test.
@@ -244,6 +254,14 @@ const (
 	DefaultIdle           = 120 * time.Second
 	DefaultDrain          = 30 * time.Second
 	DefaultMaxHeaderBytes = 64 << 10
+
+	DefaultSessionTicketRotation = 24 * time.Hour
+	// MinSessionTicketRotation and MaxSessionTicketRotation bound
+	// TLS.SessionTicketRotation: shorter makes resumption rare for no
+	// gain; longer keeps keys as long as crypto/tls's own rotation (7
+	// days), which is what the setting exists to shorten.
+	MinSessionTicketRotation = time.Minute
+	MaxSessionTicketRotation = 7 * 24 * time.Hour
 )
 
 func orDur(d, def time.Duration) time.Duration {
@@ -287,6 +305,7 @@ func (c Config) WithDefaults() Config {
 	if u.MaxIdleConns == 0 {
 		u.MaxIdleConns = DefaultMaxIdleConns
 	}
+	c.TLS.SessionTicketRotation = orDur(c.TLS.SessionTicketRotation, DefaultSessionTicketRotation)
 	t := &c.Timeouts
 	t.ReadHeader = orDur(t.ReadHeader, DefaultReadHeader)
 	t.Read = orDur(t.Read, DefaultRead)
@@ -450,6 +469,9 @@ func (c Config) Validate() error {
 		if d < 0 {
 			return invalid("%s must not be negative", key)
 		}
+	}
+	if r := c.TLS.SessionTicketRotation; r != 0 && (r < MinSessionTicketRotation || r > MaxSessionTicketRotation) {
+		return invalid("tls.session_ticket_rotation %v is outside %v..%v", r, MinSessionTicketRotation, MaxSessionTicketRotation)
 	}
 	if c.Timeouts.MaxHeaderBytes < 0 {
 		return invalid("timeouts.max_header_bytes must not be negative")

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/internal/gateway"
@@ -28,8 +29,15 @@ url = "http://127.0.0.1:8000"
 cert_file = "c.pem"
 key_file = "k.pem"
 `
-	if _, err := gateway.Parse([]byte(valid)); err != nil {
+	if c, err := gateway.Parse([]byte(valid)); err != nil {
 		t.Fatalf("valid: %v", err)
+	} else if r := c.WithDefaults().TLS.SessionTicketRotation; r != gateway.DefaultSessionTicketRotation {
+		t.Errorf("default session ticket rotation %v, want %v", r, gateway.DefaultSessionTicketRotation)
+	}
+	if c, err := gateway.Parse([]byte(strings.Replace(valid, "[tls]\n", "[tls]\nsession_ticket_rotation = \"6h\"\n", 1))); err != nil {
+		t.Errorf("session_ticket_rotation 6h: %v", err)
+	} else if r := c.TLS.SessionTicketRotation; r != 6*time.Hour {
+		t.Errorf("session_ticket_rotation = %v, want 6h", r)
 	}
 	for _, tc := range []struct{ name, doc, want string }{
 		{"unknown key names key and line", valid + "[hosts]\nalowed = [\"x\"]\n", `unknown key "hosts.alowed" on line 8`},
@@ -51,6 +59,9 @@ key_file = "k.pem"
 		{"upload reencode refused", valid + "[uploads]\npaths = [\"/u/\"]\nreencode = true\n", "uploads.reencode"},
 		{"csrf paths and no csrf", valid + "[edge]\ncsrf_paths = [\"/app/\"]\nallow_insecure_no_csrf = true\n", "csrf_paths has no effect"},
 		{"relative csrf path", valid + "[edge]\ncsrf_paths = [\"app\"]\n", "edge.csrf_paths"},
+		{"session ticket rotation too short", strings.Replace(valid, "[tls]\n", "[tls]\nsession_ticket_rotation = \"10s\"\n", 1), "tls.session_ticket_rotation 10s is outside 1m0s..168h0m0s"},
+		{"session ticket rotation too long", strings.Replace(valid, "[tls]\n", "[tls]\nsession_ticket_rotation = \"200h\"\n", 1), "tls.session_ticket_rotation"},
+		{"negative session ticket rotation", strings.Replace(valid, "[tls]\n", "[tls]\nsession_ticket_rotation = \"-1h\"\n", 1), "tls.session_ticket_rotation"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := gateway.Parse([]byte(tc.doc))

@@ -31,6 +31,18 @@
 // (golang.org/x/crypto/acme/autocert) for an exact list of names, cached
 // on disk or in PostgreSQL (PostgresCache) so several gateways share them.
 // The HTTP listener answers ACME HTTP-01 challenges and redirects the rest.
+//
+// Session tickets (TLS resumption) are encrypted under keys the gateway
+// makes itself from crypto/rand and keeps only in memory: a fresh key
+// every tls.session_ticket_rotation (24h), the previous one still
+// accepted, older ones dropped. A ticket therefore resumes a session for
+// one to two intervals; crypto/tls on its own accepts keys for 7 days. The
+// keys belong to the listener, not the handler tree, so a reload keeps
+// them; a restart makes new ones. Gateways behind one load balancer do
+// not share keys: a client sent to another gateway makes a full
+// handshake, which costs latency, not security. The lifetime a TLS 1.3
+// ticket advertises stays crypto/tls's fixed 7 days (scanners such as
+// testssl.sh report it); the server stops accepting it when its key goes.
 // The admin listener, loopback only unless allow_insecure_admin_address,
 // serves Prometheus /metrics and /healthz (the upstream's health).
 //
@@ -105,6 +117,10 @@
 //     Authorization, tokens or query strings.
 //   - ACME abuse: certificates are requested only for configured names,
 //     whatever SNI a client sends.
+//   - Long-lived ticket keys: a session ticket key read from the
+//     gateway's memory opens only the TLS 1.2 sessions of its last two
+//     rotation intervals (TLS 1.3 resumption adds a fresh key exchange),
+//     not a week's.
 //
 // What it does not stop:
 //   - Attacks inside the upstream's own logic (SQL injection, XSS in its

@@ -490,6 +490,54 @@ func TestReloadRefusesRestartOnlyChanges(t *testing.T) {
 	if err := e.g.Reload(cfg); !errors.Is(err, gateway.ErrRestartRequired) {
 		t.Errorf("Reload with new timeouts: %v, want ErrRestartRequired", err)
 	}
+	cfg = e.cfg
+	cfg.TLS.SessionTicketRotation = time.Hour
+	if err := e.g.Reload(cfg); !errors.Is(err, gateway.ErrRestartRequired) {
+		t.Errorf("Reload with a new session ticket rotation: %v, want ErrRestartRequired", err)
+	}
+}
+
+// TestSessionResumption: the HTTPS listener resumes TLS sessions under
+// the keys it rotates itself, and a reload (SIGHUP) keeps them, for both
+// TLS versions.
+func TestSessionResumption(t *testing.T) {
+	e := start(t, nil, nil)
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		tr := &http.Transport{
+			DialContext: dialLoopback,
+			TLSClientConfig: &tls.Config{
+				RootCAs: e.pool, MinVersion: v, MaxVersion: v,
+				ClientSessionCache: tls.NewLRUClientSessionCache(4),
+			},
+			DisableKeepAlives: true, // one connection, one handshake, per request
+		}
+		client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		resumed := func() bool {
+			t.Helper()
+			resp, err := client.Get(e.https + "/echo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.TLS == nil || resp.TLS.Version != v {
+				t.Fatalf("TLS state %+v, want version %x", resp.TLS, v)
+			}
+			return resp.TLS.DidResume
+		}
+		if resumed() {
+			t.Errorf("version %x: first connection resumed", v)
+		}
+		if !resumed() {
+			t.Errorf("version %x: second connection did not resume", v)
+		}
+		if err := e.g.Reload(e.cfg); err != nil {
+			t.Fatal(err)
+		}
+		if !resumed() {
+			t.Errorf("version %x: no resumption after a reload", v)
+		}
+	}
 }
 
 func TestCertificateReload(t *testing.T) {

@@ -252,9 +252,14 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	g.serving = true
 	g.tree.Load().health.start(nil)
 	g.mu.Unlock()
+	stopTickets := func() {}
 	if ln.HTTPS != nil {
 		s := newServer(g)
 		s.TLSConfig = serverTLS(g.getCert, g.acme != nil)
+		// The tls.Config lives as long as Serve (a reload swaps handler
+		// trees, not the listener's TLS state), so its ticket keys survive
+		// a SIGHUP and sessions keep resuming across it.
+		stopTickets = newTicketKeys(s.TLSConfig).start(cfg.TLS.SessionTicketRotation)
 		servers = append(servers, s)
 		go func() { errc <- s.ServeTLS(ln.HTTPS, "", "") }()
 	}
@@ -289,6 +294,7 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 		}()
 	}
 	wg.Wait()
+	stopTickets()
 	g.mu.Lock()
 	g.serving = false
 	t := g.tree.Load()
@@ -305,7 +311,7 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 
 // ErrRestartRequired is returned by Reload when the new configuration
 // changes what only a restart can change: listener addresses, timeouts,
-// the certificate source, the access log file.
+// the certificate source, the session ticket rotation, the access log file.
 var ErrRestartRequired = errors.New("gateway: change needs a restart")
 
 // Reload builds a new handler tree from cfg and swaps it in atomically:
@@ -363,7 +369,8 @@ func restartOnly(a, b Config) error {
 		return fmt.Errorf("%w: [listen] changed", ErrRestartRequired)
 	case a.Timeouts != b.Timeouts:
 		return fmt.Errorf("%w: [timeouts] changed", ErrRestartRequired)
-	case a.TLS.CertFile != b.TLS.CertFile || a.TLS.KeyFile != b.TLS.KeyFile || !reflect.DeepEqual(a.TLS.ACME, b.TLS.ACME):
+	case a.TLS.CertFile != b.TLS.CertFile || a.TLS.KeyFile != b.TLS.KeyFile || !reflect.DeepEqual(a.TLS.ACME, b.TLS.ACME),
+		a.TLS.SessionTicketRotation != b.TLS.SessionTicketRotation:
 		return fmt.Errorf("%w: [tls] changed", ErrRestartRequired)
 	case a.AccessLog.Path != b.AccessLog.Path:
 		return fmt.Errorf("%w: access_log.path changed", ErrRestartRequired)
