@@ -256,3 +256,23 @@ type discardWriter struct{ h http.Header }
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
+
+// TestValidatedHostPort: the port of a validated host, IPv6 literals
+// included; a host without one gives "" (the listener's port is used).
+func TestValidatedHostPort(t *testing.T) {
+	for host, want := range map[string]string{
+		"example.com":       "",
+		"example.com:8443":  "8443",
+		"[::1]":             "",
+		"[::1]:8443":        "8443",
+		"[2001:db8::1]":     "",
+		"192.0.2.1:80":      "80",
+		"":                  "",
+		"example.com:":      "",
+		"[2001:db8::1]:443": "443",
+	} {
+		if got := validatedHostPort(host); got != want {
+			t.Errorf("validatedHostPort(%q) = %q, want %q", host, got, want)
+		}
+	}
+}
