@@ -7,8 +7,6 @@ import (
 	"html/template"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,25 +17,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/internal/testsvc"
 )
-
-// chromium returns the browser to drive: $BULWARK_CHROMIUM or Debian's
-// /usr/bin/chromium. Without one the test skips, unless
-// BULWARK_REQUIRE_SERVICES is set (CI), where it fails.
-func chromium(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("BULWARK_CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := exec.LookPath(path); err != nil {
-		if os.Getenv("BULWARK_REQUIRE_SERVICES") != "" {
-			t.Fatalf("chromium not found at %s (BULWARK_REQUIRE_SERVICES is set): %v", path, err)
-		}
-		t.Skipf("chromium not found at %s: %v (apt-get install -y chromium)", path, err)
-	}
-	return path
-}
 
 // seen is one request the protected site received.
 type seen struct {
@@ -112,7 +93,7 @@ async function attack() {
 // fetch are refused with 403 by the Fetch Metadata layer, and the
 // balance does not move.
 func TestBrowserCrossSite(t *testing.T) {
-	browser := chromium(t)
+	opts := testsvc.Chromium(t)
 
 	var transfers atomic.Int64
 	var mu sync.Mutex
@@ -169,19 +150,6 @@ func TestBrowserCrossSite(t *testing.T) {
 		t.Cleanup(func() { srv.Close() })
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		// Resolve nothing but localhost: the test must not touch the network.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"),
-	)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)

@@ -1,5 +1,5 @@
 // Package testsvc connects tests to the services some of them need: Redis
-// and PostgreSQL on loopback.
+// and PostgreSQL on loopback, and a headless Chromium kept off the network.
 //
 // A test that asks for a service gets a working client, or is skipped when
 // the service is unreachable, unless BULWARK_REQUIRE_SERVICES is set (CI
