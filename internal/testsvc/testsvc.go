@@ -10,6 +10,7 @@
 //
 //	BULWARK_REDIS_ADDR     host:port of Redis (default 127.0.0.1:6379)
 //	BULWARK_POSTGRES_URL   PostgreSQL URL (default postgres://postgres@127.0.0.1:5432/test?sslmode=disable)
+//	BULWARK_GUNICORN       gunicorn to run Django apps with (default /usr/bin/gunicorn)
 //
 // The package is for tests only; it imports the drivers, which is why it is
 // internal and never imported by a core package.
