@@ -3,9 +3,7 @@ package gateway
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/bulwarkdev/bulwark"
@@ -26,7 +24,7 @@ import (
 // runs, and the library's csrf layer, which still runs in its place
 // (after limits, before uploads, so that a forged upload is refused
 // before a byte of it is parsed), lets a marked request through.
-func (g *Gateway) composeChain(cfg Config, tp *trustedproxy.Resolver) (func(http.Handler) http.Handler, io.Closer, error) {
+func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.Closer, error) {
 	bc := cfg.Library()
 	bc.Logger = g.events
 	lib, err := bulwark.New(bc)
@@ -42,10 +40,6 @@ func (g *Gateway) composeChain(cfg Config, tp *trustedproxy.Resolver) (func(http
 			// Safe methods are never refused by the CSRF layer: they
 			// need no mark (and the mark costs a context).
 			if !isSafeMethod(r.Method) {
-				if hasDotSegment(r.URL.Path) {
-					g.refuseDotSegment(w, r, tp)
-					return
-				}
 				if exemptAll || !csrfCovers(paths, r.URL.Path) {
 					exempt.ServeHTTP(w, r)
 					return
@@ -62,7 +56,8 @@ func (g *Gateway) composeChain(cfg Config, tp *trustedproxy.Resolver) (func(http
 // ambiguous: the library's layers match path lists on the cleaned path,
 // as a Go router would dispatch it, while an upstream that does not clean
 // paths (Django behind gunicorn) routes the path as sent, so that
-// "/upload/../x" could reach a wildcard upload view uninspected.
+// "/upload/../x" could reach a wildcard upload view uninspected. The
+// canonicalizer refuses such paths for every method (canonicalPath).
 func hasDotSegment(p string) bool {
 	for len(p) > 0 {
 		i := strings.IndexByte(p, '/')
@@ -77,25 +72,6 @@ func hasDotSegment(p string) bool {
 		}
 	}
 	return false
-}
-
-// refuseDotSegment answers an unsafe request whose path has dot segments:
-// 400, before any layer reads it (see hasDotSegment).
-func (g *Gateway) refuseDotSegment(w http.ResponseWriter, r *http.Request, tp *trustedproxy.Resolver) {
-	var f trustedproxy.Facts
-	resolveFacts(tp, r, &f)
-	ip := ""
-	if f.ClientIP.IsValid() {
-		ip = f.ClientIP.String()
-	}
-	g.events.LogAttrs(r.Context(), slog.LevelInfo, "path refused",
-		slog.String("event", "path_refused"),
-		slog.String("reason", "dot_segment"),
-		slog.String("client_ip", ip),
-		slog.String("host", strconv.Quote(truncate(f.Host, 256))),
-		slog.String("method", truncate(r.Method, 32)),
-		slog.String("path", strconv.Quote(truncate(r.URL.Path, 256))))
-	writeStatus(w, http.StatusBadRequest)
 }
 
 type closerFunc func() error

@@ -31,7 +31,8 @@ func under(p, pre string) bool {
 	return strings.HasPrefix(p, pre) || strings.HasPrefix(cleanPath(p), pre)
 }
 
-// FuzzEdgePaths asserts, for the chain the gateway composes, that however
+// FuzzEdgePaths asserts, for the chain the gateway composes behind its
+// canonicalizer, that however
 // the path is spelt, no upload polyglot reaches an upstream view under an
 // upload path and no cross-site POST reaches a view under a CSRF path,
 // whether the upstream routes the path as sent or cleaned.
@@ -55,16 +56,16 @@ func FuzzEdgePaths(f *testing.F) {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	g := &Gateway{logger: quiet, events: quiet, metrics: newMetrics()}
-	chain, closer, err := g.composeChain(cfg, tp)
+	chain, closer, err := g.composeChain(cfg)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { closer.Close() })
 	var reached string
-	h := chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := &canonicalizer{next: chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		reached = r.URL.Path
-	}))
+	})), fw: newForwarding(cfg.Forwarding), events: quiet, logger: quiet, tp: tp}
 	polyglot := uploadcorpus.PNGChunk(uploadcorpus.PNG(), "tEXt", []byte("c\x00<script>alert(1)</script>"))
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)

@@ -66,23 +66,54 @@ func (b *bufferPool) Put(s []byte) { b.p.Put(&s) }
 var _ httputil.BufferPool = (*bufferPool)(nil)
 
 // proxyHeaders are the headers that carry claims about the client or the
-// original request (address, scheme, host, port). A client can send any of
-// them; an upstream that believes one (Django with SECURE_PROXY_SSL_HEADER or
-// USE_X_FORWARDED_HOST, a logger reading X-Real-IP) would take the
-// client's word for it. They are compared after folding '_' to '-', since
-// WSGI and CGI servers map both spellings to the same variable
-// (HTTP_X_FORWARDED_PROTO).
+// original request (address, scheme, host, port): what the IP and proxy
+// libraries of popular frameworks read (django-ipware, Rails'
+// RemoteIp, Express's proxy-addr and request-ip, Symfony, Spring) and what
+// CDNs set. A client can send any of them; an upstream that believes one
+// (Django with SECURE_PROXY_SSL_HEADER or USE_X_FORWARDED_HOST, a logger
+// reading X-Real-IP, ipware reading Client-IP) would take the client's
+// word for it. They are compared after folding '_' to '-', since WSGI and
+// CGI servers map both spellings to the same variable
+// (HTTP_X_FORWARDED_PROTO). X-Forwarded and every X-Forwarded-* name
+// (-For, -Host, -Proto, -Port, -Prefix, -Server, -Scheme, -Ssl...) are
+// matched by prefix in isProxyHeader.
 var proxyHeaders = map[string]bool{
 	"forwarded":                true,
+	"forwarded-for":            true,
+	"client-ip":                true,
 	"x-real-ip":                true,
 	"x-client-ip":              true,
 	"true-client-ip":           true,
 	"x-cluster-client-ip":      true,
 	"cf-connecting-ip":         true,
+	"cf-connecting-ipv6":       true,
+	"cf-pseudo-ipv4":           true,
+	"cf-visitor":               true,
 	"fastly-client-ip":         true,
+	"x-appengine-user-ip":      true,
+	"x-envoy-external-address": true,
 	"x-original-forwarded-for": true,
+	"x-originating-ip":         true,
+	"x-remote-ip":              true,
+	"x-remote-addr":            true,
+	"x-proxyuser-ip":           true,
+	"wl-proxy-client-ip":       true,
+	"proxy-client-ip":          true,
 	"x-url-scheme":             true,
+	"x-scheme":                 true,
 	"front-end-https":          true,
+	"x-host":                   true,
+	"x-original-host":          true,
+	"via":                      true,
+	// Request overrides: frameworks that honour them (Symfony and IIS
+	// rewrite the path from X-Original-URL; Express's method-override and
+	// Rails middleware the method) would route a request other than the
+	// one the edge judged.
+	"x-original-url":         true,
+	"x-rewrite-url":          true,
+	"x-http-method-override": true,
+	"x-http-method":          true,
+	"x-method-override":      true,
 }
 
 // isProxyHeader reports whether name (any case, '_' or '-') claims facts
@@ -141,11 +172,12 @@ func upstreamHost(r *http.Request) (string, bool) {
 // is given is never the inbound one). ReverseProxy has already removed
 // hop-by-hop headers, Forwarded, X-Forwarded, -For, -Host and -Proto.
 // useFwdPort is the chain's trustedproxy UseForwardedPort.
-func rewrite(target *url.URL, useFwdPort bool) func(*httputil.ProxyRequest) {
+func rewrite(target *url.URL, useFwdPort bool, fw *forwarding) func(*httputil.ProxyRequest) {
 	return func(pr *httputil.ProxyRequest) {
 		f, _ := trustedproxy.FactsFrom(pr.In)
 		trusted := f != nil && f.ViaProxy
 		stripProxyHeaders(pr.Out.Header, trusted)
+		fw.outbound(pr.Out.Header, trusted)
 		if trusted {
 			// ReverseProxy dropped Forwarded before Rewrite; from a trusted
 			// proxy it is the proxy's own statement and passes on.

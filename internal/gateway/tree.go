@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	pathpkg "path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,15 +66,16 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	}
 	t.health = newHealth(cfg.Upstream, healthHost, target, t.transport, g.logger, g.metrics)
 
-	chain, closer, err := g.composeChain(cfg, resolver)
+	chain, closer, err := g.composeChain(cfg)
 	if err != nil {
 		return nil, err
 	}
 	t.closers = append(t.closers, closer)
 	cookies := newCookieHardener(cfg.Edge.Cookies)
+	fw := newForwarding(cfg.Forwarding)
 	logger := g.events
 	rp := &httputil.ReverseProxy{
-		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort),
+		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort, fw),
 		Transport:    t.transport,
 		BufferPool:   g.buffers,
 		ErrorHandler: errorHandler(g.events, g.metrics),
@@ -110,7 +112,13 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			return nil
 		},
 	}
-	app := chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger})
+	var app http.Handler = &canonicalizer{
+		next:   chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, events: g.events, fw: fw}),
+		fw:     fw,
+		events: g.events,
+		logger: g.logger,
+		tp:     resolver,
+	}
 	access := g.access
 	if cfg.AccessLog.Disabled {
 		access = nil
@@ -141,6 +149,8 @@ type proxyHandler struct {
 	rp     *httputil.ReverseProxy
 	m      *metrics
 	logger *slog.Logger
+	events *slog.Logger // refusals (counted)
+	fw     *forwarding
 }
 
 func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -153,6 +163,18 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.logger.LogAttrs(r.Context(), slog.LevelInfo, "host not validated",
 			slog.String("event", "disallowed_host"), slog.String("reason", "not_validated"),
 			slog.String("client_ip", clientIP(r)), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		writeStatus(w, http.StatusBadRequest)
+		return
+	}
+	if host, _ := upstreamHost(r); !p.fw.portAllowed(r, host, facts(r)) {
+		// The port of the validated host is the upstream's idea of its
+		// own port (Django's get_port with USE_X_FORWARDED_PORT, and
+		// build_absolute_uri): one the gateway does not serve would put
+		// a client-chosen port into password-reset links.
+		p.events.LogAttrs(r.Context(), slog.LevelInfo, "port not served",
+			slog.String("event", "disallowed_host"), slog.String("reason", "port_not_served"),
+			slog.String("client_ip", clientIP(r)), slog.String("host", strconv.Quote(truncate(host, 256))),
+			slog.String("method", truncate(r.Method, 32)), slog.String("path", strconv.Quote(truncate(r.URL.Path, 256))))
 		writeStatus(w, http.StatusBadRequest)
 		return
 	}
@@ -204,4 +226,9 @@ func cleanPath(p string) string {
 		c += "/"
 	}
 	return c
+}
+
+func facts(r *http.Request) *trustedproxy.Facts {
+	f, _ := trustedproxy.FactsFrom(r)
+	return f
 }
