@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -192,57 +193,12 @@ func TestHTTP2HostMismatch(t *testing.T) {
 	e := start(t, nil, nil)
 	authority := siteHost + ":" + e.httpsPrt
 	send := func(host string) int {
-		conn, err := tls.Dial("tcp", e.httpsLn.Addr().String(), &tls.Config{RootCAs: e.pool, ServerName: siteHost, NextProtos: []string{"h2"}})
-		if err != nil {
-			t.Fatal(err)
+		fields := [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", authority}, {":path", "/echo"}}
+		if host != "" {
+			fields = append(fields, [2]string{"host", host})
 		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
-			t.Fatal(err)
-		}
-		fr := http2.NewFramer(conn, conn)
-		fr.WriteSettings()
-		var hb bytes.Buffer
-		enc := hpack.NewEncoder(&hb)
-		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", authority}, {":path", "/echo"}, {"host", host}} {
-			if f[0] == "host" && host == "" {
-				continue
-			}
-			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-		}
-		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
-		dec := hpack.NewDecoder(4096, nil)
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				t.Fatalf("reading frames: %v", err)
-			}
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					fr.WriteSettingsAck()
-				}
-			case *http2.HeadersFrame:
-				fields, err := dec.DecodeFull(f.HeaderBlockFragment())
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, hf := range fields {
-					if hf.Name == ":status" {
-						var n int
-						for _, c := range hf.Value {
-							n = n*10 + int(c-'0')
-						}
-						return n
-					}
-				}
-			case *http2.RSTStreamFrame:
-				return -1
-			case *http2.GoAwayFrame:
-				return -2
-			}
-		}
+		status, _ := e.h2(fields)
+		return status
 	}
 	hits := e.up.hits.Load()
 	if got := send("evil.test"); got != 400 {
@@ -300,3 +256,68 @@ func TestEdgeRefererRule(t *testing.T) {
 	}
 }
 
+// h2 sends one HTTP/2 request with exactly the header fields given (pseudo
+// headers first; net/http's client would not send a host field) and
+// returns the status (-1 for a stream reset) and the body.
+func (e *env) h2(fields [][2]string) (int, string) {
+	t := e.t
+	t.Helper()
+	conn, err := tls.Dial("tcp", e.httpsLn.Addr().String(), &tls.Config{RootCAs: e.pool, ServerName: siteHost, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(conn, conn)
+	fr.WriteSettings()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range fields {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true})
+	dec := hpack.NewDecoder(4096, nil)
+	status := 0
+	var body bytes.Buffer
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading frames: %v", err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.HeadersFrame:
+			hfs, err := dec.DecodeFull(f.HeaderBlockFragment())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, hf := range hfs {
+				if hf.Name == ":status" {
+					status, _ = strconv.Atoi(hf.Value)
+				}
+			}
+			if f.StreamEnded() {
+				return status, body.String()
+			}
+		case *http2.DataFrame:
+			body.Write(f.Data())
+			if len(f.Data()) > 0 {
+				fr.WriteWindowUpdate(0, uint32(len(f.Data())))
+				fr.WriteWindowUpdate(1, uint32(len(f.Data())))
+			}
+			if f.StreamEnded() {
+				return status, body.String()
+			}
+		case *http2.RSTStreamFrame:
+			return -1, ""
+		case *http2.GoAwayFrame:
+			return -2, ""
+		}
+	}
+}
