@@ -267,8 +267,17 @@ func (c *canonicalizer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.refuse(w, r, "header_refused", "duplicate_header", k)
 			return
 		}
-		if !dropped && c.fw.underscoreDropped(k) {
+		if strings.IndexByte(k, '_') < 0 {
+			continue
+		}
+		if c.fw.underscoreDropped(k) {
 			dropped = true
+		} else if _, twin := r.Header[http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))]; twin {
+			// An allowed '_' name and its '-' spelling: a WSGI server
+			// makes one variable of both (joined with ","), so the app
+			// would read neither value as sent.
+			c.refuse(w, r, "header_refused", "duplicate_header", k)
+			return
 		}
 	}
 	if r.ProtoMajor >= 2 {

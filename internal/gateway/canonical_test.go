@@ -86,6 +86,7 @@ func TestCanonicalForwarding(t *testing.T) {
 		{"attack: two Referer", req("GET", "/echo", "Referer", "https://"+siteHost+"/", "Referer", "https://evil.test/"), 400, `"reason":"duplicate_header"`, nil},
 		{"attack: two Cookie", req("GET", "/echo", "Cookie", "a=1", "Cookie", "sessionid=x"), 400, `"reason":"duplicate_header"`, nil},
 		{"attack: two Sec-Fetch-Site", req("POST", "/echo", "Sec-Fetch-Site", "cross-site"), 400, `"reason":"duplicate_header"`, nil},
+		{"attack: an allowed '_' name beside its '-' spelling", req("GET", "/echo", "X_Legacy_Token", "a", "X-Legacy-Token", "b"), 400, `"reason":"duplicate_header"`, nil},
 		{"repeated list header passes", req("GET", "/echo", "Accept", "text/html", "Accept", "*/*"), 200, "", nil},
 		{"attack: dot segments on GET", req("GET", "/x/../echo"), 400, `"event":"path_refused","reason":"dot_segment"`, nil},
 		{"attack: encoded dot segments", req("GET", "/x/%2e%2E/echo"), 400, `"reason":"dot_segment"`, nil},
