@@ -141,7 +141,7 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 func gatewayKey(key string) bool {
 	section, _, _ := strings.Cut(key, ".")
 	switch section {
-	case "listen", "tls", "upstream", "timeouts", "edge", "access_log":
+	case "listen", "tls", "upstream", "timeouts", "edge", "access_log", "forwarding":
 		return true
 	}
 	return false

@@ -165,6 +165,13 @@ func TestAttackSuiteDjango(t *testing.T) {
 		{name: "attack: two Content-Type smuggle a multipart polyglot", req: post("/upload/avatar/?{m}", "", polyBody, sameAnd("Content-Type", "text/plain", "Content-Type", polyCT)...), status: 400},
 		{name: "attack: two Content-Type on a path without inspection", req: post("/other/?{m}", "", polyBody, sameAnd("Content-Type", "text/plain", "Content-Type", polyCT)...), status: 400},
 		{name: "attack: two Host-like values over HTTP/2", h2: [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "{host}"}, {":path", "/?{m}"}, {"host", "evil.test"}}, status: 400},
+		{name: "attack: two Content-Type over HTTP/2", h2: [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "{host}"}, {":path", "/?{m}"}, {"content-type", "text/plain"}, {"content-type", "image/png"}}, status: 400},
+		{name: "HTTP/2 cookie fields are one Cookie", h2: [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "{host}"}, {":path", "/?{m}"}, {"cookie", "a=1"}, {"cookie", "b=2"}}, status: 200,
+			check: func(t *testing.T, rep testsvc.EchoReport) {
+				if rep.Meta["HTTP_COOKIE"] != "a=1; b=2" {
+					t.Errorf("the app's Cookie: %q", rep.Meta["HTTP_COOKIE"])
+				}
+			}},
 		{name: "attack: two Cookie", req: get("/?{m}", "Cookie", "sessionid=a", "Cookie", "sessionid=b"), status: 400},
 		{name: "attack: two Origin", req: post("/form/?{m}", "application/x-www-form-urlencoded", "a=1", "Origin", "https://{host}", "Origin", "https://evil.test"), status: 400},
 		{name: "attack: two Authorization", req: get("/?{m}", "Authorization", "Basic YTpi", "Authorization", "Basic Yzpk"), status: 400},
