@@ -234,7 +234,7 @@ func (f *forwarding) outbound(h http.Header, trusted bool) {
 func (f *forwarding) portAllowed(r *http.Request, host string, facts *trustedproxy.Facts) bool {
 	p := validatedHostPort(host)
 	if p == "" {
-		return true
+		return !strings.HasSuffix(host, ":") // "site.test:" names no port the gateway serves
 	}
 	n, err := strconv.Atoi(p)
 	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {

@@ -118,6 +118,7 @@ func TestPortAllowed(t *testing.T) {
 		{"[::1]:8443", nil, true},
 		{"[::1]", nil, true},
 		{"site.test:6666", nil, false},
+		{"site.test:", nil, false},
 		{"site.test:08443", nil, false},
 		{"site.test:0", nil, false},
 		{"site.test:99999", nil, false},
