@@ -15,6 +15,7 @@ import (
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/session"
@@ -275,7 +276,7 @@ func (c Config) Validate() error {
 
 // Handler returns next wrapped in the whole chain, outermost first:
 //
-//	headers → proxy → (media host? hosts → https → media)
+//	record → headers → proxy → (media host? hosts → https → media)
 //	                → hosts → https → limits → session → csrf → uploads → next
 //
 // headers comes first so that every response Bulwark produces carries the
@@ -291,6 +292,12 @@ func (c Config) Validate() error {
 // anything reads a body, the session before CSRF (which may keep its
 // secret in it), and CSRF before uploads, so that a forged upload is
 // refused before a byte of it is parsed.
+//
+// The record at the top is the request's per-request record, created once
+// (one context node holding it, and the request's shallow copy): every
+// layer behind writes its own part there (the client, the validated host,
+// its state) and reads the others' through accessors, so no layer needs a
+// context value or a request copy of its own.
 func (b *Bulwark) Handler(next http.Handler) http.Handler {
 	h := next
 	if b.uploads != nil {
@@ -307,7 +314,7 @@ func (b *Bulwark) Handler(next http.Handler) http.Handler {
 		h = b.media.switchTo(h)
 	}
 	h = b.proxy.Handler(h)
-	return b.headers.Handler(h)
+	return reqstate.Handler(b.headers.Handler(h))
 }
 
 // Session returns the session manager, or nil when the session layer is

@@ -7,9 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/net/idna"
+
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
-	"golang.org/x/net/idna"
 )
 
 // origin is a parsed web origin (RFC 6454): scheme, host and port, each in
@@ -145,20 +146,10 @@ func (o origin) String() string {
 // ok is false when there is no usable host, including a host the hosts
 // layer examined and refused: no Origin can then be same-origin.
 func ownOrigin(r *http.Request, f *trustedproxy.Facts) (o origin, ok bool) {
-	var scheme, host string
-	if f != nil {
-		scheme = f.Scheme
-		if f.HostChecked {
-			host = f.AllowedHost
-		} else {
-			host = f.Host
-		}
-	} else {
-		scheme = "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		host = r.Host
+	scheme := f.Scheme
+	host, validated := hosts.Host(r)
+	if !validated {
+		host = f.Host
 	}
 	domain, port := hosts.SplitDomainPort(host)
 	if domain == "" {

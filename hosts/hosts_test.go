@@ -10,8 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
+
 	"github.com/bulwarkdev/bulwark/hosts"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 var siteHosts = []string{"example.com", ".tenant.example", "192.0.2.1", "[2001:db8::1]", "INSENSITIVE.example"}
@@ -245,7 +246,7 @@ func TestHostAccessor(t *testing.T) {
 		t.Fatalf("Host without the handler = %q, %v", h, ok)
 	}
 	// Facts without validation are not enough either.
-	r2, _ := trustedproxy.Ensure(r)
+	r2, _ := reqstate.Ensure(r)
 	if _, ok := hosts.Host(r2); ok {
 		t.Fatal("Host is ok on unvalidated facts")
 	}
