@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
 
@@ -706,6 +708,9 @@ func runDjangoVector(v djangoVector) error {
 				break
 			}
 			fails := logs.find("csrf_failure")
+			if slug := csrf.Slug(failure); !refusal.IsSlug(slug) || slug == "csrf_failure" {
+				problems = append(problems, fmt.Sprintf("no reason slug for %q: %q", failure.Reason, slug))
+			}
 			if len(fails) != 1 || fails[0]["reason"] != csrf.Slug(failure) || fails[0]["detail"] != strconv.Quote(csrf.LogReason(failure)) {
 				problems = append(problems, fmt.Sprintf("csrf_failure events = %v, want one with detail %q", fails, csrf.LogReason(failure)))
 			} else if fails[0]["path"] != r.URL.Path {
