@@ -330,6 +330,18 @@ func TestRequestURL(t *testing.T) {
 		{"/a/b?x=1&y=%20", "http://example.com/a/b?x=1&y=%20"},
 		{"//evil.example/x", "http://example.com//evil.example/x"},
 		{"/caf%C3%A9/%3F?q=%C3%A9", "http://example.com/caf%C3%A9/%3F?q=%C3%A9"},
+		// Dot segments, as Django 3.2 resolves them (checked against
+		// build_absolute_uri): inner "/./" and "/../" resolved, a
+		// trailing "/." or "/.." kept, the query untouched.
+		{"/a/../b", "http://example.com/b"},
+		{"/a/./b", "http://example.com/a/b"},
+		{"/a/..", "http://example.com/a/.."},
+		{"/a/b/../../../c", "http://example.com/c"},
+		{"/a/./", "http://example.com/a/"},
+		{"/./", "http://example.com/"},
+		{"/a/../b?x=1&y=/../", "http://example.com/b?x=1&y=/../"},
+		{"/caf%C3%A9/../x", "http://example.com/x"},
+		{"//a/../b", "http://example.com//b"},
 	} {
 		r := httptest.NewRequest(http.MethodGet, tt.target, nil)
 		r.Host = "example.com"
