@@ -50,7 +50,10 @@ func parseOrigin(s string) (origin, bool) {
 	// SplitDomainPort refuses '/', '?', '#', '@', '\\', spaces and any byte
 	// outside [A-Za-z0-9.-] in the host, and anything but digits in the port.
 	domain, port := hosts.SplitDomainPort(rest)
-	if domain == "" {
+	// SplitDomainPort drops one trailing dot, as Django does: a domain
+	// still ending in one ("x..", "..") has an empty label no browser
+	// sends, and its canonical form would not parse back to itself.
+	if domain == "" || domain[len(domain)-1] == '.' {
 		return origin{}, false
 	}
 	o := origin{scheme: scheme, host: domain}
