@@ -74,6 +74,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	t.closers = append(t.closers, closer)
 	cookies := newCookieHardener(cfg.Edge.Cookies)
 	logger := g.events
+	allowSniffing := cfg.Headers.InsecureAllowSniffing
 	rp := &httputil.ReverseProxy{
 		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort),
 		Transport:    t.transport,
@@ -106,7 +107,12 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			if _, ok := h["Content-Type"]; !ok && mayHaveBody(res) {
 				h["Content-Type"] = octetStream
 			}
-			if _, ok := h["X-Content-Type-Options"]; !ok {
+			// Unless the operator allowed sniffing ([headers]
+			// insecure_allow_sniffing, Django's
+			// SECURE_CONTENT_TYPE_NOSNIFF = False): then the edge adds
+			// nosniff nowhere, as the headers layer does not either. The
+			// untyped body is still declared opaque above.
+			if _, ok := h["X-Content-Type-Options"]; !ok && !allowSniffing {
 				h["X-Content-Type-Options"] = nosniff
 			}
 			return nil
