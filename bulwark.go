@@ -280,9 +280,13 @@ func (c Config) Validate() error {
 //	                → hosts → https → limits → session → csrf → uploads → next
 //
 // headers comes first so that every response Bulwark produces carries the
-// security headers, its own refusals and redirects included, as Django's
-// SecurityMiddleware (first in MIDDLEWARE) adds them to every response. It
-// reads no request facts, so its place does not change what the others
+// security headers, its own refusals and redirects included. That is more
+// than Django does: its SecurityMiddleware (first in MIDDLEWARE) adds them
+// to the responses it lets through and to its own HTTPS redirect, but not
+// to the 400 of the redirect path, where get_host() raises DisallowedHost
+// inside the middleware and the exception skips its process_response.
+// Bulwark adds them there too: an error page is a page, and a browser must
+// not sniff it into a script or frame it either. It reads no request facts, so its place does not change what the others
 // see. Then the request facts in dependency order: trustedproxy
 // establishes the client, scheme and host; a request for a media host
 // leaves for the media branch there, before the site's host check, so
