@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -231,7 +232,7 @@ func (f *forwarding) outbound(h http.Header, trusted bool) {
 // public port, or the port a trusted proxy stated (fact Port, when the
 // request came through one). The port must be in canonical decimal form
 // ("08443" is refused): the upstream builds URLs from the text.
-func (f *forwarding) portAllowed(r *http.Request, host string, facts *trustedproxy.Facts) bool {
+func (f *forwarding) portAllowed(r *http.Request, host string, facts trustedproxy.Facts) bool {
 	p := validatedHostPort(host)
 	if p == "" {
 		return !strings.HasSuffix(host, ":") // "site.test:" names no port the gateway serves
@@ -248,7 +249,7 @@ func (f *forwarding) portAllowed(r *http.Request, host string, facts *trustedpro
 			return true
 		}
 	}
-	return facts != nil && facts.ViaProxy && facts.Port == p
+	return facts.ViaProxy && facts.Port == p
 }
 
 // canonicalizer is the handler described at the top of this file.
@@ -391,57 +392,49 @@ func canonicalPath(path, raw, opaque string) (string, string) {
 }
 
 // refuse answers 400 with one refusal event. detail, a header name, is
-// attacker text: quoted and bounded.
+// attacker text: quoted and bounded. The resolver runs first, so that the
+// event names the client behind a trusted proxy (and a malformed forwarded
+// header is refused as such).
 func (c *canonicalizer) refuse(w http.ResponseWriter, r *http.Request, event, reason, detail string) {
-	var f trustedproxy.Facts
-	resolveFacts(c.tp, r, &f)
-	ip := ""
-	if f.ClientIP.IsValid() {
-		ip = f.ClientIP.String()
-	}
-	attrs := []slog.Attr{
-		slog.String("event", event),
-		slog.String("reason", reason),
-		slog.String("client_ip", ip),
-		slog.String("host", strconv.Quote(truncate(f.Host, 256))),
-		slog.String("method", truncate(r.Method, 32)),
-		slog.String("path", strconv.Quote(truncate(r.URL.Path, 256))),
-	}
-	if detail != "" {
-		attrs = append(attrs, slog.String("detail", strconv.Quote(truncate(detail, 64))))
-	}
-	c.events.LogAttrs(r.Context(), slog.LevelInfo, "request refused", attrs...)
 	if r.ProtoMajor == 1 {
 		// The framing of what follows on this connection is not to be
 		// trusted either.
 		w.Header().Set("Connection", "close")
 	}
-	writeStatus(w, http.StatusBadRequest)
+	var refuse http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if detail != "" {
+			refusal.Log(c.events, r, "request refused", event, reason, refusal.Detail(detail))
+		} else {
+			refusal.Log(c.events, r, "request refused", event, reason)
+		}
+		writeStatus(w, http.StatusBadRequest)
+	})
+	if c.tp != nil {
+		refuse = c.tp.Handler(refuse)
+	}
+	refuse.ServeHTTP(w, r)
 }
 
 // logDropped logs the header names rewrite will drop for their '_' (one
-// event per request, the names quoted and bounded).
+// event per request, the names quoted and bounded). It is not a refusal:
+// the request goes on without them.
 func (c *canonicalizer) logDropped(r *http.Request) {
 	var names []string
 	for k := range r.Header {
 		if c.fw.underscoreDropped(k) && len(names) < 8 {
-			names = append(names, strconv.Quote(truncate(k, 64)))
+			names = append(names, truncate(k, 64))
 		}
+	}
+	ip := ""
+	if f := resolveFacts(c.tp, r); f.ClientIP.IsValid() {
+		ip = f.ClientIP.String()
 	}
 	c.logger.LogAttrs(r.Context(), slog.LevelInfo, "header dropped",
 		slog.String("event", "header_dropped"),
 		slog.String("reason", "underscore_name"),
-		slog.String("client_ip", clientIPOf(c.tp, r)),
-		slog.String("method", truncate(r.Method, 32)),
-		slog.String("path", strconv.Quote(truncate(r.URL.Path, 256))),
-		slog.String("detail", strings.Join(names, ",")))
-}
-
-func clientIPOf(tp *trustedproxy.Resolver, r *http.Request) string {
-	var f trustedproxy.Facts
-	resolveFacts(tp, r, &f)
-	if f.ClientIP.IsValid() {
-		return f.ClientIP.String()
-	}
-	return ""
+		slog.String("client_ip", ip),
+		slog.String("host", refusal.Host(r)),
+		slog.String("method", refusal.Truncate(r.Method, refusal.MaxMethod)),
+		slog.String("path", refusal.Path(r)),
+		refusal.Detail(strings.Join(names, ",")))
 }

@@ -106,24 +106,25 @@ func TestPortAllowed(t *testing.T) {
 	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8443}
 	r := httptest.NewRequest("GET", "/", nil)
 	r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, local))
-	proxied := &trustedproxy.Facts{ViaProxy: true, Port: "9443"}
+	proxied := trustedproxy.Facts{ViaProxy: true, Port: "9443"}
+	none := trustedproxy.Facts{}
 	for _, tc := range []struct {
 		host  string
-		facts *trustedproxy.Facts
+		facts trustedproxy.Facts
 		want  bool
 	}{
-		{"site.test", nil, true},
-		{"site.test:8443", nil, true},
-		{"site.test:443", nil, true},
-		{"[::1]:8443", nil, true},
-		{"[::1]", nil, true},
-		{"site.test:6666", nil, false},
-		{"site.test:", nil, false},
-		{"site.test:08443", nil, false},
-		{"site.test:0", nil, false},
-		{"site.test:99999", nil, false},
+		{"site.test", none, true},
+		{"site.test:8443", none, true},
+		{"site.test:443", none, true},
+		{"[::1]:8443", none, true},
+		{"[::1]", none, true},
+		{"site.test:6666", none, false},
+		{"site.test:", none, false},
+		{"site.test:08443", none, false},
+		{"site.test:0", none, false},
+		{"site.test:99999", none, false},
 		{"site.test:9443", proxied, true},
-		{"site.test:9443", &trustedproxy.Facts{Port: "9443"}, false},
+		{"site.test:9443", trustedproxy.Facts{Port: "9443"}, false},
 		{"site.test:6666", proxied, false},
 	} {
 		if got := fw.portAllowed(r, tc.host, tc.facts); got != tc.want {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // composeChain builds the chain around the edge: the library chain of
@@ -34,7 +33,7 @@ func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.
 	exemptAll := cfg.Edge.AllowInsecureNoCSRF
 	paths := cfg.Edge.CSRFPaths
 	return func(next http.Handler) http.Handler {
-		site := lib.Handler(recordFacts(next))
+		site := lib.Handler(next)
 		exempt := csrf.Exempt(site)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// Safe methods are never refused by the CSRF layer: they
@@ -101,28 +100,4 @@ func csrfCovers(prefixes []string, p string) bool {
 		}
 	}
 	return false
-}
-
-// recordFacts hands the request's facts, as the library chain established
-// them, to the access log: the statusWriter under w (layers may have
-// wrapped it; http.ResponseController's Unwrap convention finds it).
-// Requests that do not reach it (refused inside the chain, or served by
-// the media host) are logged with facts the access log resolves itself
-// (see observe).
-func recordFacts(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := w
-		for i := 0; i < 8 && rw != nil; i++ {
-			if sw, ok := rw.(*statusWriter); ok {
-				sw.facts, _ = trustedproxy.FactsFrom(r)
-				break
-			}
-			u, ok := rw.(interface{ Unwrap() http.ResponseWriter })
-			if !ok {
-				break
-			}
-			rw = u.Unwrap()
-		}
-		next.ServeHTTP(w, r)
-	})
 }

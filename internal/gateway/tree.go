@@ -7,10 +7,11 @@ import (
 	"net/http"
 	"net/http/httputil"
 	pathpkg "path"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -74,6 +75,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	cookies := newCookieHardener(cfg.Edge.Cookies)
 	fw := newForwarding(cfg.Forwarding)
 	logger := g.events
+	allowSniffing := cfg.Headers.InsecureAllowSniffing
 	rp := &httputil.ReverseProxy{
 		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort, fw),
 		Transport:    t.transport,
@@ -89,8 +91,8 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			// Cookies: fail closed, without facts (never in this tree)
 			// assume HTTPS and add Secure.
 			secure := true
-			if f, ok := trustedproxy.FactsFrom(res.Request); ok {
-				secure = f.Scheme == "https"
+			if c, ok := reqstate.From(res.Request).Conn(); ok {
+				secure = c.Scheme == "https"
 			}
 			if n := cookies.harden(h, secure); n > 0 {
 				logger.LogAttrs(res.Request.Context(), slog.LevelInfo, "set-cookie dropped",
@@ -106,7 +108,12 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			if _, ok := h["Content-Type"]; !ok && mayHaveBody(res) {
 				h["Content-Type"] = octetStream
 			}
-			if _, ok := h["X-Content-Type-Options"]; !ok {
+			// Unless the operator allowed sniffing ([headers]
+			// insecure_allow_sniffing, Django's
+			// SECURE_CONTENT_TYPE_NOSNIFF = False): then the edge adds
+			// nosniff nowhere, as the headers layer does not either. The
+			// untyped body is still declared opaque above.
+			if _, ok := h["X-Content-Type-Options"]; !ok && !allowSniffing {
 				h["X-Content-Type-Options"] = nosniff
 			}
 			return nil
@@ -160,21 +167,16 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// configuration error, and forwarding the client's Host would
 		// hand the upstream an unchecked value (password-reset poisoning).
 		p.m.refusal("disallowed_host", "not_validated")
-		p.logger.LogAttrs(r.Context(), slog.LevelInfo, "host not validated",
-			slog.String("event", "disallowed_host"), slog.String("reason", "not_validated"),
-			slog.String("client_ip", clientIP(r)), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		refusal.Log(p.logger, r, "host not validated", "disallowed_host", "not_validated")
 		writeStatus(w, http.StatusBadRequest)
 		return
 	}
-	if host, _ := upstreamHost(r); !p.fw.portAllowed(r, host, facts(r)) {
+	if host, _ := upstreamHost(r); !p.fw.portAllowed(r, host, trustedproxy.FactsOf(r)) {
 		// The port of the validated host is the upstream's idea of its
 		// own port (Django's get_port with USE_X_FORWARDED_PORT, and
 		// build_absolute_uri): one the gateway does not serve would put
 		// a client-chosen port into password-reset links.
-		p.events.LogAttrs(r.Context(), slog.LevelInfo, "port not served",
-			slog.String("event", "disallowed_host"), slog.String("reason", "port_not_served"),
-			slog.String("client_ip", clientIP(r)), slog.String("host", strconv.Quote(truncate(host, 256))),
-			slog.String("method", truncate(r.Method, 32)), slog.String("path", strconv.Quote(truncate(r.URL.Path, 256))))
+		refusal.Log(p.events, r, "port not served", "disallowed_host", "port_not_served")
 		writeStatus(w, http.StatusBadRequest)
 		return
 	}
@@ -226,9 +228,4 @@ func cleanPath(p string) string {
 		c += "/"
 	}
 	return c
-}
-
-func facts(r *http.Request) *trustedproxy.Facts {
-	f, _ := trustedproxy.FactsFrom(r)
-	return f
 }
