@@ -187,7 +187,9 @@ func TestForwardedHeadersFromTrustedProxyPass(t *testing.T) {
 		"X-Forwarded-Proto", "https",
 		"X-Real-Ip", "203.0.113.9",
 		"Forwarded", "for=203.0.113.9;proto=https",
-		"X_Forwarded_For", "6.6.6.6")
+		"X_Forwarded_For", "6.6.6.6",
+		"Client-Ip", "6.6.6.6", // passed through by a proxy, never its own statement
+		"X-Original-Url", "/admin/")
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d %q", resp.StatusCode, body)
 	}
@@ -203,6 +205,11 @@ func TestForwardedHeadersFromTrustedProxyPass(t *testing.T) {
 	}
 	if _, ok := got.Header[http.CanonicalHeaderKey("X_Forwarded_For")]; ok {
 		t.Errorf("underscore variant passed from behind a trusted proxy")
+	}
+	for _, h := range []string{"Client-Ip", "X-Original-Url"} {
+		if v, ok := got.Header[h]; ok {
+			t.Errorf("%s passed from behind a trusted proxy: %q", h, v)
+		}
 	}
 	if g := got.Header.Get("X-Forwarded-Proto"); g != "https" {
 		t.Errorf("X-Forwarded-Proto = %q", g)
