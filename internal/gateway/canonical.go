@@ -334,8 +334,8 @@ func withPath(r *http.Request, p string) *http.Request {
 // path, raw path as sent when its escaping is not the default one), or
 // the reason to refuse it:
 //
-//   - not_absolute: not starting with "/" (the asterisk form of OPTIONS,
-//     an opaque URL);
+//   - not_absolute: not starting with "/" (an opaque URL; net/http
+//     answers "OPTIONS *" itself, without a handler);
 //   - encoded_slash: %2F or %5C, which one server decodes into a
 //     separator and another keeps as a byte of a segment;
 //   - backslash: Windows-minded servers and some routers treat '\' as '/';
