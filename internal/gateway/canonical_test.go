@@ -25,8 +25,20 @@ type rawResult struct {
 }
 
 // raw sends req (a whole HTTP/1.1 request, "\r\n" line ends) over TLS to
-// the gateway and reads one response, then whether the connection closed.
+// the gateway and reads one response.
 func (e *env) raw(req string) rawResult {
+	e.t.Helper()
+	return e.rawConn(req, false)
+}
+
+// rawClosed is raw, then waits to see whether the server closes the
+// connection (rawResult.closed).
+func (e *env) rawClosed(req string) rawResult {
+	e.t.Helper()
+	return e.rawConn(req, true)
+}
+
+func (e *env) rawConn(req string, waitClose bool) rawResult {
 	e.t.Helper()
 	conn, err := tls.Dial("tcp", e.httpsLn.Addr().String(), &tls.Config{RootCAs: e.pool, ServerName: siteHost, NextProtos: []string{"http/1.1"}})
 	if err != nil {
@@ -44,6 +56,9 @@ func (e *env) raw(req string) rawResult {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if !waitClose {
+		return rawResult{status: resp.StatusCode, body: string(b), header: resp.Header}
+	}
 	// Closed: EOF at once. Open: the read times out.
 	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	_, err = br.ReadByte()
@@ -174,7 +189,7 @@ func TestChunkedRequestClosesConnection(t *testing.T) {
 		{"content-length", "POST /echo HTTP/1.1\r\nHost: " + host + "\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 3\r\n\r\nabc", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := e.raw(tc.req)
+			res := e.rawClosed(tc.req)
 			if res.status != 200 {
 				t.Fatalf("status %d %q", res.status, res.body)
 			}
