@@ -34,6 +34,8 @@ type attackRow struct {
 	status int
 	// check inspects what the app received (2xx rows only).
 	check func(t *testing.T, rep testsvc.EchoReport)
+	// header inspects the response headers the client got (HTTP/1 rows).
+	header func(t *testing.T, h http.Header)
 }
 
 // multipartRaw builds a multipart body with one file.
@@ -153,6 +155,14 @@ func TestAttackSuiteDjango(t *testing.T) {
 				if !strings.HasPrefix(rep.AbsoluteURI, "https://"+hostport+"/page/?") {
 					t.Errorf("build_absolute_uri() = %q", rep.AbsoluteURI)
 				}
+			},
+			header: func(t *testing.T, h http.Header) {
+				// The edge's security headers on the app's answer, once.
+				for _, k := range []string{"Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy"} {
+					if len(h.Values(k)) != 1 {
+						t.Errorf("response %s = %q, want one value", k, h.Values(k))
+					}
+				}
 			}},
 		{name: "HTTP/2 get", h2: [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "{host}"}, {":path", "/h2/?{m}"}}, status: 200,
 			check: func(t *testing.T, rep testsvc.EchoReport) {
@@ -266,6 +276,9 @@ func TestAttackSuiteDjango(t *testing.T) {
 				if clte && !res.closed {
 					t.Error("the connection stayed open after a request with Content-Length and Transfer-Encoding")
 				}
+				if row.header != nil {
+					row.header(t, res.header)
+				}
 			}
 			if status != row.status {
 				t.Fatalf("status %d, want %d: %.300s", status, row.status, body)
@@ -288,6 +301,17 @@ func TestAttackSuiteDjango(t *testing.T) {
 			}
 		})
 	}
+	// Plain HTTP is redirected, never forwarded.
+	t.Run("attack: plain HTTP", func(t *testing.T) {
+		markers["plainhttpx"] = false
+		req, _ := http.NewRequest("POST", e.http+"/form/?plainhttpx", strings.NewReader("a=1"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, _ := e.do(req)
+		if resp.StatusCode != http.StatusMovedPermanently || !strings.HasPrefix(resp.Header.Get("Location"), "https://"+siteHost+":"+port+"/form/") {
+			t.Errorf("plain HTTP: %d to %q, want 301 to https", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+
 	// The app's access log: every forwarded row once, no refused row, no
 	// smuggled request. A last request flushes the workers' logs.
 	res := e.raw(strings.NewReplacer("{host}", hostport).Replace(get("/?lastrow")))
