@@ -9,6 +9,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"golang.org/x/net/http/httpguts"
 )
 
 // The canonicalizer is the first handler of the chain: it makes sure that
@@ -119,14 +120,14 @@ func newForwarding(c ForwardingConfig) *forwarding {
 // validate reports a ForwardingConfig the gateway cannot apply safely.
 func (c ForwardingConfig) validate() error {
 	for _, n := range c.StripHeaders {
-		if !validToken(n) {
+		if !httpguts.ValidHeaderFieldName(n) {
 			return invalid("forwarding.strip_headers: %q is not a header name", n)
 		}
 	}
 	strip := newForwarding(ForwardingConfig{StripHeaders: c.StripHeaders})
 	for _, n := range c.AllowUnderscoreHeaders {
 		switch {
-		case !validToken(n):
+		case !httpguts.ValidHeaderFieldName(n):
 			return invalid("forwarding.allow_underscore_headers: %q is not a header name", n)
 		case !strings.Contains(n, "_"):
 			return invalid("forwarding.allow_underscore_headers: %q has no '_' (only such names are dropped)", n)
@@ -143,20 +144,6 @@ func (c ForwardingConfig) validate() error {
 		}
 	}
 	return nil
-}
-
-// validToken reports an RFC 9110 token (a header name).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // foldName lower-cases name and turns '_' into '-', the spelling WSGI and
@@ -181,21 +168,11 @@ func (f *forwarding) stripped(k string) bool {
 		return false
 	}
 	var buf [64]byte
-	if len(k) > len(buf) {
+	b, ok := foldInto(&buf, k)
+	if !ok {
 		return f.strip[foldName(k)]
 	}
-	b := buf[:len(k)]
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		switch {
-		case c == '_':
-			c = '-'
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		b[i] = c
-	}
-	return f.strip[string(b)]
+	return f.strip[string(b)] // the conversion in a map index does not allocate
 }
 
 // underscoreDropped reports whether the header name k is dropped for its

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"crypto/tls"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -64,24 +62,9 @@ func FuzzCanonicalForwarding(f *testing.F) {
 
 	var cfg Config
 	cfg.Upstream.URL = up.URL
-	cfg.TLS.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil }
-	cfg.Hosts.Allowed = []string{"site.test"}
 	cfg.Uploads.Paths = []string{"/upload/"}
-	if err := cfg.Validate(); err != nil {
-		f.Fatal(err)
-	}
-	cfg = cfg.WithDefaults()
-	tp, err := trustedproxy.New(cfg.Proxy)
-	if err != nil {
-		f.Fatal(err)
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	g := &Gateway{logger: quiet, events: quiet, metrics: newMetrics()}
-	chain, closer, err := g.composeChain(cfg)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { closer.Close() })
+	cfg, g, chain, tp := fuzzEdge(f, cfg)
+	quiet := g.logger
 	target, _ := url.Parse(up.URL)
 	fw := newForwarding(cfg.Forwarding)
 	tr := &http.Transport{}

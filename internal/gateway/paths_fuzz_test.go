@@ -42,25 +42,10 @@ func FuzzEdgePaths(f *testing.F) {
 	}
 	var cfg Config
 	cfg.Upstream.URL = "http://127.0.0.1:8000"
-	cfg.TLS.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil }
-	cfg.Hosts.Allowed = []string{"site.test"}
 	cfg.Uploads.Paths = []string{"/upload/"}
 	cfg.Edge.CSRFPaths = []string{"/app/"}
-	if err := cfg.Validate(); err != nil {
-		f.Fatal(err)
-	}
-	cfg = cfg.WithDefaults()
-	tp, err := trustedproxy.New(cfg.Proxy)
-	if err != nil {
-		f.Fatal(err)
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	g := &Gateway{logger: quiet, events: quiet, metrics: newMetrics()}
-	chain, closer, err := g.composeChain(cfg)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { closer.Close() })
+	cfg, g, chain, tp := fuzzEdge(f, cfg)
+	quiet := g.logger
 	var reached string
 	h := &canonicalizer{next: chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -100,4 +85,29 @@ func TestEdgePathSeedsNotEmpty(t *testing.T) {
 	if len(edgePathSeeds) == 0 {
 		t.Fatal("no seeds")
 	}
+}
+
+// fuzzEdge validates cfg (site.test allowed, a certificate source set)
+// and builds what the gateway puts in front of its proxy: a Gateway with
+// quiet loggers, the composed chain and the chain's proxy resolver.
+func fuzzEdge(f *testing.F, cfg Config) (Config, *Gateway, func(http.Handler) http.Handler, *trustedproxy.Resolver) {
+	f.Helper()
+	cfg.TLS.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil }
+	cfg.Hosts.Allowed = []string{"site.test"}
+	if err := cfg.Validate(); err != nil {
+		f.Fatal(err)
+	}
+	cfg = cfg.WithDefaults()
+	tp, err := trustedproxy.New(cfg.Proxy)
+	if err != nil {
+		f.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	g := &Gateway{logger: quiet, events: quiet, metrics: newMetrics()}
+	chain, closer, err := g.composeChain(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { closer.Close() })
+	return cfg, g, chain, tp
 }

@@ -134,10 +134,28 @@ var strippedHeaders = map[string]bool{
 // trusted proxy (always). It does not allocate.
 func proxyHeaderKind(name string) (proxy, always bool) {
 	var buf [64]byte
-	if len(name) > len(buf) {
+	b, ok := foldInto(&buf, name)
+	if !ok {
 		return false, false
 	}
-	b := buf[:len(name)]
+	if bytes.Equal(b, []byte("x-forwarded")) || bytes.HasPrefix(b, []byte("x-forwarded-")) {
+		return true, false
+	}
+	// The conversions in map indexes do not allocate.
+	if strippedHeaders[string(b)] {
+		return true, true
+	}
+	return proxyHeaders[string(b)], false
+}
+
+// foldInto writes name into buf lower-cased with '_' as '-', the spelling
+// WSGI and CGI servers make of both, and returns it; ok is false when name
+// is longer than buf (no header this package looks for is).
+func foldInto(buf *[64]byte, name string) (b []byte, ok bool) {
+	if len(name) > len(buf) {
+		return nil, false
+	}
+	b = buf[:len(name)]
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch {
@@ -148,14 +166,7 @@ func proxyHeaderKind(name string) (proxy, always bool) {
 		}
 		b[i] = c
 	}
-	if bytes.Equal(b, []byte("x-forwarded")) || bytes.HasPrefix(b, []byte("x-forwarded-")) {
-		return true, false
-	}
-	// The conversions in map indexes do not allocate.
-	if strippedHeaders[string(b)] {
-		return true, true
-	}
-	return proxyHeaders[string(b)], false
+	return b, true
 }
 
 // isProxyHeader reports whether name (any case, '_' or '-') claims facts
