@@ -220,6 +220,14 @@ func TestAttackSuiteDjango(t *testing.T) {
 				}
 			}},
 		{name: "attack: disallowed host", req: get("/?{m}", "Host", "evil.test"), status: 400},
+		{name: "attack: absolute-form target naming another host", req: get("https://evil.test/?{m}", "Host", "{host}"), status: 400},
+		{name: "absolute-form target wins over the Host header", req: get("https://{host}/abs/?{m}", "Host", "evil.test"), status: 200,
+			check: func(t *testing.T, rep testsvc.EchoReport) {
+				trusted(t, rep)
+				if rep.Host != hostport {
+					t.Errorf("the app's get_host() = %q, want %q", rep.Host, hostport)
+				}
+			}},
 
 		// Paths.
 		{name: "attack: dot segments into an upload view", req: post("/x/../upload/avatar/?{m}", polyCT, polyBody, same...), status: 400},
