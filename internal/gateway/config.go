@@ -285,6 +285,7 @@ func (c Config) WithDefaults() Config {
 			TrustedOrigins:      eff.CSRF.TrustedOrigins,
 			InsecureBypassPaths: eff.CSRF.InsecureBypassPaths,
 			InsecureSkipTokens:  true,
+			Development:         eff.CSRF.Development,
 			FailureHandler:      eff.CSRF.FailureHandler,
 			Logger:              eff.CSRF.Logger,
 		}
