@@ -346,7 +346,8 @@ func TestTokenCookie(t *testing.T) {
 	h.ServeHTTP(w, siteRequest("GET", "/form", nil))
 	res := w.Result()
 	sc := res.Header.Get("Set-Cookie")
-	for _, want := range []string{"__Host-csrftoken=", "Path=/", "Max-Age=31449600", "Expires=", "Secure", "SameSite=Lax"} {
+	// Django's Morsel spelling: "expires", lower case.
+	for _, want := range []string{"__Host-csrftoken=", "Path=/", "Max-Age=31449600", "expires=", "Secure", "SameSite=Lax"} {
 		if !strings.Contains(sc, want) {
 			t.Errorf("Set-Cookie %q lacks %q", sc, want)
 		}
