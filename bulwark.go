@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"path"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
+	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
@@ -372,22 +372,15 @@ func Nonce(r *http.Request) string { return headers.Nonce(r) }
 // uploads is the upload layer: the uploader on the configured paths.
 type uploads struct {
 	u     *upload.Uploader
-	paths []uploadPath
-}
-
-type uploadPath struct {
-	path   string
-	prefix bool
+	paths pathset.Set
 }
 
 func newUploads(c UploadsConfig) (*uploads, error) {
-	out := &uploads{}
-	for _, p := range c.Paths {
-		if !strings.HasPrefix(p, "/") || cleanPath(p) != p {
-			return nil, fmt.Errorf("paths: %q must be an absolute, clean path", p)
-		}
-		out.paths = append(out.paths, uploadPath{path: p, prefix: strings.HasSuffix(p, "/")})
+	paths, err := pathset.Parse(c.Paths)
+	if err != nil {
+		return nil, fmt.Errorf("paths: %w", err)
 	}
+	out := &uploads{paths: paths}
 	u, err := upload.New(c.Config)
 	if err != nil {
 		return nil, err
@@ -410,22 +403,7 @@ func (u *uploads) handler(next http.Handler) http.Handler {
 // match reports whether p is an upload path. Matching errs on the side of
 // inspecting: the cleaned path is compared, so "/a/../upload/x" is
 // inspected as "/upload/x", where a router would send it.
-func (u *uploads) match(p string) bool {
-	if p == "" {
-		p = "/"
-	}
-	p = cleanPath(p)
-	for _, up := range u.paths {
-		if up.prefix {
-			if strings.HasPrefix(p, up.path) || p+"/" == up.path {
-				return true
-			}
-		} else if p == up.path {
-			return true
-		}
-	}
-	return false
-}
+func (u *uploads) match(p string) bool { return u.paths.Match(pathset.Clean(p)) }
 
 // mediaBranch routes requests for the media hosts to package media, with
 // host validation and HTTPS of their own.
@@ -493,29 +471,4 @@ func (m *mediaBranch) switchTo(site http.Handler) http.Handler {
 		}
 		site.ServeHTTP(w, r)
 	})
-}
-
-// cleanPath resolves dot segments and duplicate slashes as
-// http.ServeMux does, keeping a trailing slash; clean paths (the usual
-// case) are returned without allocating.
-func cleanPath(p string) string {
-	if isClean(p) {
-		return p
-	}
-	if p == "" || p[0] != '/' {
-		p = "/" + p
-	}
-	np := path.Clean(p)
-	if strings.HasSuffix(p, "/") && np != "/" {
-		np += "/"
-	}
-	return np
-}
-
-func isClean(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	return !strings.Contains(p, "//") && !strings.Contains(p, "/./") && !strings.Contains(p, "/../") &&
-		!strings.HasSuffix(p, "/.") && !strings.HasSuffix(p, "/..")
 }

@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path"
 )
 
 // body is r.Body capped at max bytes, like http.MaxBytesReader but failing
@@ -70,35 +69,3 @@ type discardHeaders struct{}
 func (discardHeaders) Header() http.Header         { return http.Header{} }
 func (discardHeaders) Write(p []byte) (int, error) { return len(p), nil }
 func (discardHeaders) WriteHeader(int)             {}
-
-// cleanPath resolves dot segments and duplicate slashes as ServeMux does,
-// keeping a trailing slash. It does not allocate for clean paths.
-func cleanPath(p string) string {
-	if isClean(p) {
-		return p
-	}
-	np := path.Clean(p)
-	if p[len(p)-1] == '/' && np != "/" {
-		np += "/"
-	}
-	return np
-}
-
-func isClean(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] != '/' {
-			continue
-		}
-		rest := p[i+1:]
-		if len(rest) > 0 && rest[0] == '/' {
-			return false
-		}
-		if rest == "." || rest == ".." || len(rest) >= 2 && rest[:2] == "./" || len(rest) >= 3 && rest[:3] == "../" {
-			return false
-		}
-	}
-	return true
-}

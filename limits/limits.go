@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
@@ -218,8 +219,8 @@ func (c Config) compile() (compiled, error) {
 		if method != "" && !isToken(method) {
 			return compiled{}, fmt.Errorf("%w: %sbad method", ErrInvalidConfig, where)
 		}
-		if !strings.HasPrefix(p, "/") || cleanPath(p) != p {
-			return compiled{}, fmt.Errorf("%w: %spath must be absolute and clean", ErrInvalidConfig, where)
+		if err := pathset.Validate(p); err != nil {
+			return compiled{}, fmt.Errorf("%w: %s%w", ErrInvalidConfig, where, err)
 		}
 		if seen[method+" "+p] {
 			return compiled{}, fmt.Errorf("%w: %sduplicate pattern", ErrInvalidConfig, where)
@@ -269,22 +270,14 @@ func (l *Limiter) lookup(r *http.Request) *Limits {
 	if len(l.c.routes) == 0 {
 		return l.c.def
 	}
-	p := r.URL.Path
-	if p == "" {
-		p = "/"
-	}
-	p = cleanPath(p)
+	p := pathset.Clean(r.URL.Path)
 	best, bestScore := l.c.def, -1
 	for i := range l.c.routes {
 		rt := &l.c.routes[i]
 		if rt.method != "" && rt.method != r.Method {
 			continue
 		}
-		if rt.prefix {
-			if !strings.HasPrefix(p, rt.path) && p+"/" != rt.path {
-				continue
-			}
-		} else if p != rt.path {
+		if !pathset.Matches(rt.path, p) {
 			continue
 		}
 		score := len(rt.path) * 4
