@@ -109,6 +109,23 @@ func (s Set) Match(p string) bool {
 	return false
 }
 
+// MatchAsSent reports whether p, as the client spelt it, matches one of
+// the patterns, without cleaning it: for a check that must also cover the
+// path an upstream that does not clean paths (Django behind gunicorn)
+// routes on, so that "/app/../api/x" is under "/app/" too. A check is
+// then applied when Match or MatchAsSent holds. It does not allocate.
+func (s Set) MatchAsSent(p string) bool {
+	if _, ok := s.exact[p]; ok {
+		return true
+	}
+	for _, pre := range s.prefixes {
+		if matchPrefix(pre, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // Matches reports whether the canonical path p matches the one valid
 // pattern. It does not allocate; p is not cleaned (see Clean).
 func Matches(pattern, p string) bool {
