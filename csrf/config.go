@@ -163,6 +163,31 @@ type Config struct {
 	Logger *slog.Logger `toml:"-"`
 }
 
+// WithDefaults returns c with the defaults New applies filled in (cookie
+// name, path, lifetime and SameSite, header name, form bound): what
+// "bulwark check" prints. The result means the same as c.
+func (c Config) WithDefaults() Config {
+	if c.CookieName == "" {
+		c.CookieName = DefaultCookieName
+	}
+	if c.CookiePath == "" {
+		c.CookiePath = "/"
+	}
+	if c.CookieMaxAge == 0 {
+		c.CookieMaxAge = DefaultCookieMaxAge
+	}
+	if c.CookieSameSite == "" {
+		c.CookieSameSite = "lax"
+	}
+	if c.HeaderName == "" {
+		c.HeaderName = DefaultHeaderName
+	}
+	if c.MaxFormBytes == 0 {
+		c.MaxFormBytes = DefaultMaxFormBytes
+	}
+	return c
+}
+
 // Validate reports configuration errors.
 func (c Config) Validate() error {
 	_, err := build(c)

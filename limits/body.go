@@ -18,7 +18,7 @@ type body struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	lg     *slog.Logger
-	logged bool
+	logs   bool // logs the refusal when it detects it (the Handler's body)
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -41,10 +41,11 @@ func (b *body) Read(p []byte) (int, error) {
 	}
 	n = int(b.n)
 	b.n = 0
-	e := newError(ErrBodyTooLarge, KeyBody, b.max)
+	// The error says whether its event is out already, from its
+	// creation on: Refuse must not log the same refusal twice.
+	e := &Error{Kind: ErrBodyTooLarge, Limit: KeyBody, Value: b.max, reported: b.logs}
 	b.err = e
-	if !b.logged {
-		b.logged = true
+	if b.logs {
 		logRefusal(b.lg, b.r, e)
 		// Ask the server to close the connection rather than drain an
 		// attacker-sized remainder (effective when headers are unsent).
@@ -61,7 +62,7 @@ func NewReader(rc io.ReadCloser, max int64) io.ReadCloser {
 	if max < 0 {
 		return rc
 	}
-	return &body{rc: rc, n: max, max: max, w: discardHeaders{}, lg: slog.New(slog.DiscardHandler), r: &http.Request{}, logged: true}
+	return &body{rc: rc, n: max, max: max, w: discardHeaders{}, lg: slog.New(slog.DiscardHandler), r: &http.Request{}}
 }
 
 type discardHeaders struct{}

@@ -194,6 +194,18 @@ func (v Values) resolve(base Limits) Limits {
 	return l
 }
 
+// WithDefaults returns c with every unset top-level value set to the one
+// New applies (Default; an unset MaxFileBytes follows MaxBodyBytes):
+// what "bulwark check" prints. Routes keep their zero fields, which
+// inherit the top level. The result means the same as c.
+func (c Config) WithDefaults() Config {
+	l := c.Values.resolve(Default())
+	v := &c.Values
+	v.MaxBodyBytes, v.MaxFormBytes, v.MaxFields, v.MaxFiles = l.MaxBodyBytes, l.MaxFormBytes, l.MaxFields, l.MaxFiles
+	v.MaxFileBytes, v.MaxPartHeaderBytes, v.FileMemoryThreshold = l.MaxFileBytes, l.MaxPartHeaderBytes, l.FileMemoryThreshold
+	return c
+}
+
 type compiled struct {
 	def    *Limits
 	routes []route
@@ -371,7 +383,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 				r2 = new(http.Request)
 				*r2 = *r
 			}
-			r2.Body = &body{rc: r.Body, n: lim.MaxBodyBytes, max: lim.MaxBodyBytes, w: w, r: r, lg: l.logger}
+			r2.Body = &body{rc: r.Body, n: lim.MaxBodyBytes, max: lim.MaxBodyBytes, w: w, r: r, lg: l.logger, logs: true}
 		}
 		next.ServeHTTP(w, r2)
 	})
@@ -386,7 +398,7 @@ func Refuse(w http.ResponseWriter, r *http.Request, lg *slog.Logger, err error) 
 	var le *Error
 	if errors.As(err, &le) {
 		status = le.Status()
-		if !le.logged {
+		if !le.reported {
 			// The body reader already reported an overflow it detected:
 			// one refusal, one event.
 			logRefusal(lg, r, le)
@@ -398,7 +410,6 @@ func Refuse(w http.ResponseWriter, r *http.Request, lg *slog.Logger, err error) 
 }
 
 func logRefusal(lg *slog.Logger, r *http.Request, e *Error) {
-	e.logged = true
 	if lg == nil {
 		lg = slog.Default()
 	}

@@ -277,20 +277,19 @@ func orDur(d, def time.Duration) time.Duration {
 // WithDefaults returns c with every zero field replaced by its default, the
 // effective configuration "bulwark serve --check" prints.
 func (c Config) WithDefaults() Config {
-	c.Config = c.Library()
-	if eff, err := c.Config.Effective(); err == nil {
-		c.Config = eff
-		// Only what the tokenless layer reads: the token layer's
-		// defaults (cookie name, header name) describe nothing the edge
-		// does.
-		c.CSRF = csrf.Config{
-			TrustedOrigins:      eff.CSRF.TrustedOrigins,
-			InsecureBypassPaths: eff.CSRF.InsecureBypassPaths,
-			InsecureSkipTokens:  true,
-			Development:         eff.CSRF.Development,
-			FailureHandler:      eff.CSRF.FailureHandler,
-			Logger:              eff.CSRF.Logger,
-		}
+	// The library's defaults, from the packages (no validation, nothing
+	// built: Validate reports problems).
+	c.Config = c.Library().WithDefaults()
+	// Only what the tokenless layer reads: the token layer's defaults
+	// (cookie name, header name) describe nothing the edge does.
+	eff := c.CSRF
+	c.CSRF = csrf.Config{
+		TrustedOrigins:      eff.TrustedOrigins,
+		InsecureBypassPaths: eff.InsecureBypassPaths,
+		InsecureSkipTokens:  true,
+		Development:         eff.Development,
+		FailureHandler:      eff.FailureHandler,
+		Logger:              eff.Logger,
 	}
 	if c.Listen.HTTPS == "" {
 		c.Listen.HTTPS = DefaultHTTPS
