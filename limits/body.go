@@ -11,14 +11,14 @@ import (
 // actually delivered, so a missing or understated Content-Length cannot
 // bypass it.
 type body struct {
-	rc     io.ReadCloser
-	n      int64 // bytes still allowed
-	max    int64
-	err    error
-	w      http.ResponseWriter
-	r      *http.Request
-	lg     *slog.Logger
-	logs   bool // logs the refusal when it detects it (the Handler's body)
+	rc   io.ReadCloser
+	n    int64 // bytes still allowed
+	max  int64
+	err  error
+	w    http.ResponseWriter
+	r    *http.Request
+	lg   *slog.Logger
+	logs bool // logs the refusal when it detects it (the Handler's body)
 }
 
 func (b *body) Read(p []byte) (int, error) {
