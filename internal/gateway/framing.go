@@ -82,7 +82,11 @@ type watcher struct {
 	clState int      // 0 no CL line; 1 in value, digits so far; 2 value done
 	cur     framing  // the head being read
 
-	notes []framing // heads read, not claimed yet
+	// notes are the heads read and not claimed yet: a ring of
+	// notesN from notes[oldest] (no allocation per request).
+	notes  [16]framing
+	oldest int
+	notesN int
 }
 
 func (wt *watcher) reset() {
@@ -194,12 +198,14 @@ func (wt *watcher) requestLine() {
 
 // endHead records the head and moves to its body.
 func (wt *watcher) endHead() {
-	if len(wt.notes) < 64 {
-		wt.notes = append(wt.notes, wt.cur)
-	} else {
-		wt.state = stopped // a client pipelining without end: stop following
+	if wt.notesN == len(wt.notes) {
+		// A client pipelining far ahead: stop following (its later
+		// requests then close the connection, see claim).
+		wt.state = stopped
 		return
 	}
+	wt.notes[(wt.oldest+wt.notesN)%len(wt.notes)] = wt.cur
+	wt.notesN++
 	switch {
 	case wt.cur.te:
 		// Chunked (closed after the answer) or refused: nothing more on
@@ -235,9 +241,10 @@ func asciiEqualFold(b []byte, s string) bool {
 // net/http hands to a handler (it answers "OPTIONS *" itself). ok is false
 // when there is none or it does not match r.
 func (wt *watcher) claim(r *http.Request) (f framing, ok bool) {
-	for len(wt.notes) > 0 {
-		f = wt.notes[0]
-		wt.notes = wt.notes[1:]
+	for wt.notesN > 0 {
+		f = wt.notes[wt.oldest]
+		wt.oldest = (wt.oldest + 1) % len(wt.notes)
+		wt.notesN--
 		if f.star && r.RequestURI != "*" {
 			continue
 		}
