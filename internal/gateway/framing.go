@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"sync"
@@ -372,6 +373,7 @@ type tlsListener struct {
 	inner   net.Listener
 	conf    *tls.Config
 	timeout time.Duration
+	errLog  *log.Logger // failed handshakes, as net/http logs them
 
 	conns     chan net.Conn
 	done      chan struct{}
@@ -380,8 +382,8 @@ type tlsListener struct {
 	err       error
 }
 
-func newTLSListener(inner net.Listener, conf *tls.Config, timeout time.Duration) *tlsListener {
-	l := &tlsListener{inner: inner, conf: conf, timeout: timeout, conns: make(chan net.Conn), done: make(chan struct{})}
+func newTLSListener(inner net.Listener, conf *tls.Config, timeout time.Duration, errLog *log.Logger) *tlsListener {
+	l := &tlsListener{inner: inner, conf: conf, timeout: timeout, errLog: errLog, conns: make(chan net.Conn), done: make(chan struct{})}
 	go l.acceptLoop()
 	return l
 }
@@ -420,6 +422,9 @@ func (l *tlsListener) handshake(raw net.Conn) {
 		tc.SetDeadline(time.Now().Add(l.timeout))
 	}
 	if err := tc.Handshake(); err != nil {
+		if l.errLog != nil {
+			l.errLog.Printf("http: TLS handshake error from %s: %v", raw.RemoteAddr(), err)
+		}
 		tc.Close()
 		return
 	}

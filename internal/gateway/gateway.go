@@ -266,7 +266,7 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 		servers = append(servers, s)
 		// The handshake is made by the listener, which hands net/http
 		// HTTP/1 connections as framedConns (see framing.go).
-		tl := newTLSListener(ln.HTTPS, s.TLSConfig, cfg.Timeouts.ReadHeader)
+		tl := newTLSListener(ln.HTTPS, s.TLSConfig, cfg.Timeouts.ReadHeader, errLog)
 		go func() { errc <- s.Serve(tl) }()
 	}
 	if ln.HTTP != nil {
