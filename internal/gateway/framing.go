@@ -41,7 +41,7 @@ import (
 type framing struct {
 	method    [16]byte // the request method (cut to 16 bytes)
 	methodLen uint8
-	http10    bool // HTTP/1.0 (or older)
+	http10    bool // below HTTP/1.1 (HTTP/1.0, HTTP/0.9...)
 	cl, te    bool // Content-Length, Transfer-Encoding present
 	star      bool // "OPTIONS *": net/http answers it without a handler
 }
@@ -51,7 +51,7 @@ type framing struct {
 func (f *framing) faulty() string {
 	switch {
 	case f.te && f.http10:
-		return "transfer_encoding_http10"
+		return "transfer_encoding_http10" // RFC 9112 section 6.1
 	case f.te && f.cl:
 		return "content_length_with_transfer_encoding"
 	}
@@ -193,8 +193,13 @@ func (wt *watcher) requestLine() {
 	}
 	wt.cur.methodLen = uint8(copy(wt.cur.method[:], l))
 	wt.cur.star = n >= len("OPTIONS * ") && string(wt.line[:len("OPTIONS * ")]) == "OPTIONS * "
+	// Below HTTP/1.1 net/http ignores Transfer-Encoding (and then reads
+	// the chunked body as the next request): "HTTP/1.0", "HTTP/0.9" and
+	// any other "HTTP/x.y" below 1.1.
 	v := wt.tail[len(wt.tail)-8:]
-	wt.cur.http10 = string(v) == "HTTP/1.0" || string(v) == "HTTP/0.9"
+	if string(v[:5]) == "HTTP/" && v[6] == '.' {
+		wt.cur.http10 = v[5] < '1' || v[5] == '1' && v[7] < '1'
+	}
 }
 
 // endHead records the head and moves to its body.

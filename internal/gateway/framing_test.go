@@ -63,6 +63,7 @@ func TestWatcher(t *testing.T) {
 		{"cl+te", "POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n", []note{{"POST", false, true, true}}},
 		{"te+cl, odd case", "POST / HTTP/1.1\r\ntRANSFER-eNCODING: chunked\r\nCONTENT-LENGTH: 4\r\n\r\n", []note{{"POST", false, true, true}}},
 		{"http/1.0 te", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", []note{{"POST", true, false, true}}},
+		{"http/0.5 te", "POST / HTTP/0.5\r\nTransfer-Encoding: chunked\r\n\r\n", []note{{"POST", true, false, true}}},
 		{"names inside values do not count", "GET / HTTP/1.1\r\nX-A: content-length: 5\r\nX-B: transfer-encoding: x\r\n\r\nGET / HTTP/1.1\r\n\r\n", []note{{"GET", false, false, false}, {"GET", false, false, false}}},
 		{"options star", "OPTIONS * HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n", []note{{"OPTIONS", false, false, false}, {"GET", false, false, false}}},
 		{"bad length stops", "POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\nGET / HTTP/1.1\r\n\r\n", []note{{"POST", false, true, false}}},
@@ -111,6 +112,7 @@ var watcherSeeds = []string{
 	"POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc",
 	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n",
 	"GET / HTTP/1.1\nHost: a\nTransfer-Encoding : chunked\n\n",
+	"POST / HTTP/0.5\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
 	"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
 }
 
@@ -158,6 +160,9 @@ func FuzzWatcher(f *testing.F) {
 		}
 		if len(req.TransferEncoding) == 0 && req.ContentLength > 0 && !n.cl {
 			t.Fatalf("net/http reads a %d-byte body, the note saw no Content-Length: %+v", req.ContentLength, n)
+		}
+		if !req.ProtoAtLeast(1, 1) && n.te && n.faulty() == "" {
+			t.Fatalf("net/http ignores Transfer-Encoding on %s, the note does not refuse it: %+v", req.Proto, n)
 		}
 		if _, hasCL := req.Header["Content-Length"]; hasCL && len(req.TransferEncoding) > 0 {
 			t.Fatal("net/http kept Content-Length beside Transfer-Encoding")
