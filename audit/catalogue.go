@@ -169,6 +169,9 @@ var catalogue = []Rule{
 	{ID: "BW113", Severity: Warning, Scope: ScopeServer, Key: "upstream.insecure_skip_verify",
 		Title: "the https upstream's certificate is not verified: anyone between gateway and app can read and change the traffic",
 		Fix:   "give the upstream's CA in upstream.ca_file instead"},
+	{ID: "BW150", Severity: Info, Scope: ScopeServer, Key: "forwarding.allow_underscore_headers",
+		Title: "header names with '_' reach the app, which sees them as the '-' spelling's variable (HTTP_X_NAME): a client sets them",
+		Fix:   "keep only names the app needs, and never read one as an identity or a proxy's statement"},
 
 	// Scan (a live site).
 	{ID: "BW201", Severity: Error, Scope: ScopeScan, Key: "http",

@@ -115,6 +115,9 @@ type Server struct {
 	// NoSameSite is set when upstream cookies without SameSite are passed
 	// on unchanged.
 	NoSameSite bool
+	// UnderscoreHeaders are the header names with '_' the server
+	// forwards (all others it drops).
+	UnderscoreHeaders []string
 
 	// Now is the time certificates are checked against; zero means
 	// time.Now.

@@ -71,6 +71,9 @@ func checkServer(fs *[]Finding, d Deployment) {
 	if s.NoSameSite {
 		*fs = append(*fs, find("BW112", "edge.cookies.allow_insecure_no_same_site is set"))
 	}
+	if len(s.UnderscoreHeaders) > 0 {
+		*fs = append(*fs, findf("BW150", "forwarding.allow_underscore_headers lists %q", s.UnderscoreHeaders))
+	}
 }
 
 func checkCertFiles(fs *[]Finding, s *Server, allowed []string, now time.Time) {

@@ -127,6 +127,7 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 			IdleTimeout:                eff.Timeouts.Idle,
 			NoCSRF:                     c.Edge.AllowInsecureNoCSRF,
 			NoSameSite:                 c.Edge.Cookies.AllowInsecureNoSameSite,
+			UnderscoreHeaders:          c.Forwarding.AllowUnderscoreHeaders,
 		},
 	}
 	if c.TLS.ACME.Enabled {
@@ -141,7 +142,7 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 func gatewayKey(key string) bool {
 	section, _, _ := strings.Cut(key, ".")
 	switch section {
-	case "listen", "tls", "upstream", "timeouts", "edge", "access_log":
+	case "listen", "tls", "upstream", "timeouts", "edge", "access_log", "forwarding":
 		return true
 	}
 	return false

@@ -68,6 +68,9 @@ type Config struct {
 	Edge EdgeConfig `toml:"edge"`
 	// AccessLog configures the JSON access log.
 	AccessLog AccessLogConfig `toml:"access_log"`
+	// Forwarding shapes what the upstream receives: which client headers
+	// are removed and which ports a Host may name (see canonical.go).
+	Forwarding ForwardingConfig `toml:"forwarding"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -241,6 +244,42 @@ type AccessLogConfig struct {
 	Path string `toml:"path"`
 }
 
+// ForwardingConfig shapes the request the upstream receives. The gateway
+// forwards a canonical request, the one its checks judged: singleton
+// headers once, no header names a WSGI or CGI server would fold into
+// something else, no client claims about the client, and a Host port the
+// gateway serves. The zero value is the strict default.
+type ForwardingConfig struct {
+	// StripHeaders are removed from every request before the upstream
+	// sees it, in addition to the built-in list of client-identity
+	// headers (X-Forwarded-*, Forwarded, X-Real-IP, Client-IP,
+	// True-Client-IP and the rest that IP libraries read; see
+	// isProxyHeader): typically headers an upstream trusts as an identity,
+	// such as Remote-User or X-Auth-User. Names are compared
+	// case-insensitively with '_' and '-' folded, so every spelling goes;
+	// from a trusted proxy ([proxy] trusted) the canonical spelling is
+	// kept, as the proxy's own statement. Zero: only the built-in list.
+	StripHeaders []string `toml:"strip_headers"`
+	// AllowUnderscoreHeaders are header names containing '_' that are
+	// forwarded. Every other name with '_' is dropped before the upstream
+	// (and logged, event header_dropped): WSGI and CGI servers turn '-'
+	// into '_', so "Script_Name" or "X_Forwarded_Proto" reach an app as
+	// the variables the server or a proxy sets (gunicorn re-roots the
+	// path on a SCRIPT_NAME header). Names are compared
+	// case-insensitively. A name that folds to a stripped, client-identity
+	// or singleton header is refused at Validate. Zero: drop them all.
+	AllowUnderscoreHeaders []string `toml:"allow_underscore_headers"`
+	// PublicPorts are ports, besides the one of the listener a connection
+	// arrived on, that a Host header may name: the public ports of a
+	// load balancer or NAT that maps them onto the gateway's listeners.
+	// A request whose Host names another port is refused (400, event
+	// disallowed_host, reason port_not_served), so that a client cannot
+	// put a port of its choosing into the upstream's absolute URLs
+	// (Django's build_absolute_uri, password-reset mails). A Host without
+	// a port is always accepted. Zero: only the listener's own port.
+	PublicPorts []int `toml:"public_ports"`
+}
+
 // Defaults.
 const (
 	DefaultHTTPS          = ":443"
@@ -284,12 +323,13 @@ func (c Config) WithDefaults() Config {
 	// (cookie name, header name) describe nothing the edge does.
 	eff := c.CSRF
 	c.CSRF = csrf.Config{
-		TrustedOrigins:      eff.TrustedOrigins,
-		InsecureBypassPaths: eff.InsecureBypassPaths,
-		InsecureSkipTokens:  true,
-		Development:         eff.Development,
-		FailureHandler:      eff.FailureHandler,
-		Logger:              eff.Logger,
+		TrustedOrigins:       eff.TrustedOrigins,
+		InsecureBypassPaths:  eff.InsecureBypassPaths,
+		InsecureSkipTokens:   true,
+		RefererWithoutTokens: true,
+		Development:          eff.Development,
+		FailureHandler:       eff.FailureHandler,
+		Logger:               eff.Logger,
 	}
 	if c.Listen.HTTPS == "" {
 		c.Listen.HTTPS = DefaultHTTPS
@@ -389,13 +429,20 @@ func edgeless(table, line string) bool {
 }
 
 // Library returns the library configuration as the edge runs it: the
-// token layer of [csrf] off (the upstream owns its tokens) and accepted
-// uploads forwarded unchanged (the upstream reads them). Both are forced
+// token layer of [csrf] off (the upstream owns its tokens) with Django's
+// HTTPS Referer rule kept (csrf.Config.RefererWithoutTokens), and accepted
+// uploads forwarded unchanged (the upstream reads them). All are forced
 // rather than asked for, so that a file cannot configure a gateway that
 // refuses every form or swallows every upload.
 func (c Config) Library() bulwark.Config {
 	lc := c.Config
 	lc.CSRF.InsecureSkipTokens = true
+	// Without tokens, Django's HTTPS Referer rule is the only check left
+	// for a request with neither Origin nor Sec-Fetch-Site (an old
+	// browser, or a page that suppressed both): a cross-origin Referer
+	// must not pass the edge when Django itself would refuse it. Clients
+	// that send none of the three (webhooks) need an exempt path.
+	lc.CSRF.RefererWithoutTokens = true
 	if len(lc.Uploads.Paths) > 0 {
 		lc.Uploads.Forward = true
 	}
@@ -484,6 +531,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := pathset.Parse(c.Edge.CSRFPaths); err != nil {
 		return invalid("edge.csrf_paths: %w", err)
+	}
+	if err := c.Forwarding.validate(); err != nil {
+		return err
 	}
 	for _, n := range c.Edge.Cookies.HTTPOnly {
 		if n == "" || strings.ContainsAny(n, "=; \t,") {

@@ -51,7 +51,9 @@
 // Each request runs, in one handler tree built from one Config:
 //
 //	access log + metrics
-//	 → unsafe requests with "." or ".." path segments refused (400)
+//	 → canonicalizer: singleton headers once, an HTTP/2 host field equal to
+//	   :authority, a path without dot segments, %2F, %5C, backslashes or
+//	   control bytes (400 otherwise), doubled slashes merged
 //	 → csrf exemption mark (unsafe requests outside edge.csrf_paths)
 //	 → bulwark.New chain: headers → trustedproxy (client, scheme, host;
 //	   forwarded headers only from trusted peers)
@@ -66,16 +68,41 @@
 // Empty edge.csrf_paths means every path; a path is exempt only when it
 // is outside the list both as sent and cleaned of doubled slashes.
 //
-// Browsers resolve dot segments before sending a URL, so an unsafe
-// request whose path still has one comes from a tool or an attacker, and
-// its path is ambiguous: the library matches uploads.paths on the cleaned
-// path, as a Go router dispatches, while an upstream that does not clean
-// paths routes "/upload/../x" as sent. The gateway refuses such requests
-// (event path_refused, reason dot_segment) rather than guess.
+// # Canonical forwarding
+//
+// The edge's checks protect the upstream only if the upstream reads each
+// request as the edge judged it. The canonicalizer, first in the tree,
+// makes the request unambiguous before any layer reads it (canonical.go):
+//   - A singleton header (Host, Content-Type, Content-Length,
+//     Authorization, Cookie, Origin, Referer, Sec-Fetch-*, ...) sent twice
+//     is refused (event header_refused, reason duplicate_header): gunicorn
+//     joins or takes the last of two, Go reads the first, so a second
+//     Content-Type could turn an uninspected body into a multipart upload.
+//   - An HTTP/2 host field that differs from :authority is refused
+//     (host_mismatch).
+//   - A path with "." or ".." segments (also percent-encoded), %2F, %5C,
+//     a backslash, NUL or another control byte is refused (path_refused)
+//     for every method; doubled slashes are merged and the escaping made
+//     canonical. Browsers never send the refused forms; servers route
+//     them differently ("/upload/../x" is cleaned by a Go matcher and
+//     routed as sent by Django).
+//   - Header names containing '_' are dropped before the upstream (event
+//     header_dropped; forwarding.allow_underscore_headers keeps named
+//     ones): WSGI servers map "Script_Name" onto SCRIPT_NAME, and gunicorn
+//     then re-roots the path past path-scoped rules.
+//   - An HTTP/1 request with a chunked body closes its connection after
+//     the answer (RFC 9112 section 6.3, for Content-Length beside
+//     Transfer-Encoding, which net/http cannot tell apart).
 //
 // On the way to the upstream, client-sent forwarded headers are removed
-// (Forwarded, X-Forwarded, X-Forwarded-*, X-Real-IP and similar, and their
-// underscore spellings), then X-Forwarded-For/-Proto/-Host/-Port are set
+// (Forwarded, X-Forwarded, X-Forwarded-*, X-Real-IP, Client-IP,
+// Forwarded-For, True-Client-IP, CF-Connecting-IP, Via and the rest IP
+// libraries read, request overrides such as X-Original-URL and
+// X-HTTP-Method-Override, forwarding.strip_headers, and the underscore
+// spellings of all of them), the validated host's port is checked against
+// the ports the gateway serves (its listener's, forwarding.public_ports, a
+// trusted proxy's X-Forwarded-Port; else 400, disallowed_host,
+// port_not_served), then X-Forwarded-For/-Proto/-Host/-Port are set
 // from what the gateway established, and Host is the validated host.
 // X-Forwarded-Port (what Django reads with USE_X_FORWARDED_PORT) is the
 // trusted proxy's X-Forwarded-Port when [proxy] use_forwarded_port is set,
@@ -100,9 +127,21 @@
 //   - Downgrade and cookie theft on the network: HTTP redirects to HTTPS,
 //     HSTS is sent, every upstream cookie is Secure.
 //   - Cross-site request forgery from current browsers on edge.csrf_paths,
-//     before the upstream runs.
-//   - Path games against the path lists: an unsafe request with dot
-//     segments is refused; doubled slashes are matched both ways.
+//     before the upstream runs; and, over HTTPS, from browsers that send
+//     neither Origin nor Sec-Fetch-Site, by Django's Referer rule.
+//   - Parser differentials between the edge and the app server: duplicate
+//     singleton headers, '_' header names that WSGI maps onto CGI
+//     variables (SCRIPT_NAME), client-identity headers that IP libraries
+//     believe, an HTTP/2 host field that disagrees with :authority.
+//   - Path games against the path lists: dot segments, encoded separators,
+//     backslashes and control bytes are refused for every method; doubled
+//     slashes are merged, so the upstream routes the path the edge matched.
+//   - A client-chosen port in the upstream's absolute URLs: a Host port the
+//     gateway does not serve is refused.
+//   - Request smuggling through Content-Length beside Transfer-Encoding:
+//     net/http decodes the chunked body (Transfer-Encoding wins), the
+//     upstream receives one request, and the connection is closed after
+//     the answer.
 //   - Dangerous uploads: on uploads.paths, a multipart body is spooled
 //     and every file inspected by content (type allow-list, PNG+HTML
 //     polyglots, SVG with script, decompression bombs) before the upstream
@@ -132,6 +171,14 @@
 //     gateway: bind the upstream to loopback or a private network.
 //   - A trusted proxy that lies: networks in [proxy] trusted are believed.
 //   - Files outside uploads.paths, or uploads that are not multipart.
+//   - A request with both Content-Length and Transfer-Encoding is not
+//     refused: net/http removes Content-Length before any handler runs,
+//     so the gateway cannot tell it from a chunked request; it is
+//     forwarded with its chunked body decoded and its connection closed.
+//   - Header semantics an app gives to names outside the lists above (an
+//     identity header the app trusts must go in forwarding.strip_headers).
+//   - Clients with neither Origin, Sec-Fetch-Site nor Referer on paths
+//     outside edge.csrf_paths: there the upstream's token check is alone.
 //   - Volumetric denial of service: rate limiting belongs in front of the
 //     gateway or in the network.
 //   - Exposure through the admin listener when allow_insecure_admin_address

@@ -65,16 +65,17 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	}
 	t.health = newHealth(cfg.Upstream, healthHost, target, t.transport, g.logger, g.metrics)
 
-	chain, closer, err := g.composeChain(cfg, resolver)
+	chain, closer, err := g.composeChain(cfg)
 	if err != nil {
 		return nil, err
 	}
 	t.closers = append(t.closers, closer)
 	cookies := newCookieHardener(cfg.Edge.Cookies)
+	fw := newForwarding(cfg.Forwarding)
 	logger := g.events
 	allowSniffing := cfg.Headers.InsecureAllowSniffing
 	rp := &httputil.ReverseProxy{
-		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort),
+		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort, fw),
 		Transport:    t.transport,
 		BufferPool:   g.buffers,
 		ErrorHandler: errorHandler(g.events, g.metrics),
@@ -116,7 +117,13 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			return nil
 		},
 	}
-	app := chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger})
+	var app http.Handler = &canonicalizer{
+		next:   chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, events: g.events, fw: fw}),
+		fw:     fw,
+		events: g.events,
+		logger: g.logger,
+		tp:     resolver,
+	}
 	access := g.access
 	if cfg.AccessLog.Disabled {
 		access = nil
@@ -147,6 +154,8 @@ type proxyHandler struct {
 	rp     *httputil.ReverseProxy
 	m      *metrics
 	logger *slog.Logger
+	events *slog.Logger // refusals (counted)
+	fw     *forwarding
 }
 
 func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -157,6 +166,15 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// hand the upstream an unchecked value (password-reset poisoning).
 		p.m.refusal("disallowed_host", "not_validated")
 		refusal.Log(p.logger, r, "host not validated", "disallowed_host", "not_validated")
+		writeStatus(w, http.StatusBadRequest)
+		return
+	}
+	if host, _ := upstreamHost(r); !p.fw.portAllowed(r, host, trustedproxy.FactsOf(r)) {
+		// The port of the validated host is the upstream's idea of its
+		// own port (Django's get_port with USE_X_FORWARDED_PORT, and
+		// build_absolute_uri): one the gateway does not serve would put
+		// a client-chosen port into password-reset links.
+		refusal.Log(p.events, r, "port not served", "disallowed_host", "port_not_served")
 		writeStatus(w, http.StatusBadRequest)
 		return
 	}
