@@ -18,6 +18,9 @@ var update = flag.Bool("update", false, "rewrite docs/checks.md from the catalog
 var (
 	idRE     = regexp.MustCompile(`^BW[0-2][0-9][0-9]$`)
 	djangoRE = regexp.MustCompile(`^security\.[WE][0-9]{3}$`)
+	// productKey matches a dotted snake_case setting (https.hsts_max_age),
+	// an underscore key, a TOML section or an all-caps Django setting.
+	productKey = regexp.MustCompile(`[a-z]+\.[a-z]+_[a-z_]+|\b[a-z]+_[a-z_]+\b|\[[a-z.]+\]|\b[A-Z]+_[A-Z_]+\b`)
 )
 
 func TestCatalogue(t *testing.T) {
@@ -44,6 +47,11 @@ func TestCatalogue(t *testing.T) {
 		if r.ID[2] != block {
 			t.Errorf("%s: scope %q is numbered in the wrong block", r.ID, r.Scope)
 		}
+		// A generic scan fix names no product's settings: a site whose
+		// family is unknown must not be told about Bulwark's keys.
+		if r.Scope == audit.ScopeScan && productKey.MatchString(r.Fix) {
+			t.Errorf("%s: generic fix %q names a setting; move it to Fixes", r.ID, r.Fix)
+		}
 		if got, ok := audit.Lookup(r.ID); !ok || got != r {
 			t.Errorf("Lookup(%s) = %v, %v", r.ID, got, ok)
 		}
@@ -57,6 +65,7 @@ func markdown() []byte {
 	b.WriteString("Generated from the catalogue in package audit (`go test ./audit -run TestChecksDoc -update`).\n")
 	b.WriteString("`bulwark check` reports the configuration (BW0xx) and server (BW1xx) rules, `bulwark scan` the scan rules (BW2xx).\n")
 	b.WriteString("The Django column names the `check --deploy` counterpart.\n")
+	b.WriteString("A scan's fix text is chosen for the server family it saw (the `Server` header, cookie names): the family's text below when there is one, else the generic one.\n")
 	for _, s := range []struct {
 		scope audit.Scope
 		title string
@@ -67,7 +76,13 @@ func markdown() []byte {
 				continue
 			}
 			esc := func(x string) string { return strings.ReplaceAll(x, "|", `\|`) }
-			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s |\n", r.ID, r.Severity, r.Django, esc(r.Key), esc(r.Title), esc(r.Fix))
+			fix := esc(r.Fix)
+			for _, fam := range []audit.Family{audit.FamilyBulwark, audit.FamilyNginx, audit.FamilyCaddy, audit.FamilyDjango} {
+				if t := r.Fixes.For(fam); t != "" {
+					fix += "<br>**" + string(fam) + "**: `" + strings.ReplaceAll(esc(t), "`", "'") + "`"
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s |\n", r.ID, r.Severity, r.Django, esc(r.Key), esc(r.Title), fix)
 		}
 	}
 	return b.Bytes()

@@ -45,35 +45,51 @@ type ScanOptions struct {
 	Now time.Time
 }
 
-// Probe is one request Scan sent, for the report.
+// Probe is one request or TLS handshake Scan sent, for the report.
 type Probe struct {
+	// Kind is "http" for a request, "tls" for a handshake that sent no
+	// request (the version, suite and key-exchange probes).
+	Kind string `json:"kind"`
 	// Name says what the probe checks ("https get", "host header").
 	Name string `json:"name"`
-	// Method and URL are the request's.
-	Method string `json:"method"`
+	// Method and URL are the request's; for a handshake, Method is empty
+	// and URL is "tls://host:port".
+	Method string `json:"method,omitempty"`
 	URL    string `json:"url"`
 	// Status is the response's status, 0 when there was none.
 	Status int `json:"status,omitempty"`
 	// Location is the redirect target, if any.
 	Location string `json:"location,omitempty"`
-	// Error is the transport error, if any.
+	// TLS is what a handshake offered and what was negotiated
+	// ("TLS 1.0 TLS_RSA_WITH_AES_128_CBC_SHA"), for handshakes.
+	TLS string `json:"tls,omitempty"`
+	// Error is the transport error, if any (a refused handshake is one).
 	Error string `json:"error,omitempty"`
 }
 
-// Report is the result of Scan.
+// Report is the result of Scan. Its JSON form is versioned and documented
+// in docs/scan-json.md (see WriteJSON).
 type Report struct {
 	// URL is the scanned URL.
-	URL string `json:"url"`
+	URL string
+	// Tool names the program and version that produced the report
+	// ("bulwark v1.2.0"); set by the caller, empty otherwise.
+	Tool string
 	// Start and Duration say when the scan ran and how long it took.
-	Start    time.Time     `json:"start"`
-	Duration time.Duration `json:"duration"`
+	Start    time.Time
+	Duration time.Duration
 	// TLSVersion is the negotiated version of the main HTTPS connection
 	// ("TLS 1.3"), empty for a plain-HTTP site.
-	TLSVersion string `json:"tls_version,omitempty"`
-	// Findings are the problems found, in probe order.
-	Findings []Finding `json:"findings"`
-	// Probes lists every request sent.
-	Probes []Probe `json:"probes"`
+	TLSVersion string
+	// Families are the server families the fix texts were chosen for,
+	// front server first (nginx, then django); empty when the site
+	// showed none, and the generic fix texts are used.
+	Families []Family
+	// Findings are the problems found, the most severe first, in probe
+	// order within a severity.
+	Findings []Finding
+	// Probes lists every request and handshake sent.
+	Probes []Probe
 }
 
 // ErrForeignHost is returned (wrapped) for any attempt to connect to a
@@ -179,19 +195,37 @@ type scanner struct {
 	host       string
 	client     *http.Client
 	report     Report
-	verifyErr  error // the certificate verification error, if any
-	insecure   bool  // the client skips verification after BW224
-	redirectOK bool  // plain HTTP redirects to https on the same host
-	httpDown   bool  // plain HTTP could not be reached at all
+	verifyErr  error    // the certificate verification error, if any
+	insecure   bool     // the client skips verification after BW224
+	redirectOK bool     // plain HTTP redirects to https on the same host
+	httpDown   bool     // plain HTTP could not be reached at all
+	server     string   // the first Server header seen
+	cookies    []string // the names of every cookie set
 }
 
 func (s *scanner) add(f Finding) { s.report.Findings = append(s.report.Findings, f) }
+
+// seen notes what a response shows of the site's software: the Server
+// header and cookie names choose the fix texts.
+func (s *scanner) seen(resp *http.Response) {
+	if s.server == "" {
+		s.server = resp.Header.Get("Server")
+	}
+	s.cookies = append(s.cookies, cookieNames(resp)...)
+}
 
 func (s *scanner) finish() Report {
 	s.report.Duration = time.Since(s.report.Start).Round(time.Millisecond)
 	if s.report.Findings == nil {
 		s.report.Findings = []Finding{}
 	}
+	s.report.Families = detectFamilies(s.server, s.cookies)
+	for i, f := range s.report.Findings {
+		if r, ok := Lookup(f.ID); ok && r.Scope == ScopeScan {
+			s.report.Findings[i].Fix = fixFor(r, s.report.Families)
+		}
+	}
+	Sort(s.report.Findings)
 	return s.report
 }
 
@@ -242,7 +276,7 @@ func (s *scanner) newClient(insecure bool) *http.Client {
 // do sends req and records the probe; the body is read (up to maxBody)
 // and returned.
 func (s *scanner) do(name string, req *http.Request) (*http.Response, []byte, error) {
-	p := Probe{Name: name, Method: req.Method, URL: req.URL.String()}
+	p := Probe{Kind: "http", Name: name, Method: req.Method, URL: req.URL.String()}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		p.Error = err.Error()
@@ -254,6 +288,7 @@ func (s *scanner) do(name string, req *http.Request) (*http.Response, []byte, er
 	p.Status = resp.StatusCode
 	p.Location = resp.Header.Get("Location")
 	s.report.Probes = append(s.report.Probes, p)
+	s.seen(resp)
 	return resp, body, nil
 }
 
@@ -726,7 +761,7 @@ func (s *scanner) checkHostInjection(ctx context.Context, u *url.URL) {
 // server).
 func (s *scanner) rawAbsoluteForm(ctx context.Context, u *url.URL) (*http.Response, []byte, error) {
 	target := "https://" + evilHost + u.EscapedPath()
-	p := Probe{Name: "absolute-form target", Method: http.MethodGet, URL: target}
+	p := Probe{Kind: "http", Name: "absolute-form target", Method: http.MethodGet, URL: target}
 	record := func(resp *http.Response, err error) {
 		if err != nil {
 			p.Error = err.Error()
@@ -861,64 +896,4 @@ func (s *scanner) checkCSRF(ctx context.Context, u *url.URL, path string, form f
 		f.Key = "POST " + target.Path
 		s.add(f)
 	}
-}
-
-func (s *scanner) checkTLS(ctx context.Context, u *url.URL) {
-	port := u.Port()
-	if port == "" {
-		port = "443"
-	}
-	addr := net.JoinHostPort(u.Hostname(), port)
-	var leaf *x509.Certificate
-	for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12} {
-		cs, err := s.handshake(ctx, addr, v)
-		if err != nil {
-			continue
-		}
-		if v < tls.VersionTLS12 {
-			f := findf("BW223", "%s accepted a %s handshake", addr, tls.VersionName(v))
-			s.add(f)
-		}
-		if len(cs.PeerCertificates) > 0 {
-			leaf = cs.PeerCertificates[0]
-		}
-	}
-	if leaf == nil {
-		if cs, err := s.handshake(ctx, addr, 0); err == nil && len(cs.PeerCertificates) > 0 {
-			leaf = cs.PeerCertificates[0]
-		}
-	}
-	if leaf == nil {
-		return
-	}
-	now := s.opts.Now
-	switch {
-	case s.verifyErr != nil:
-		// Already reported by the main probe.
-	case now.After(leaf.NotAfter) || now.Before(leaf.NotBefore):
-		s.add(findf("BW224", "the certificate is valid from %s to %s", leaf.NotBefore.UTC().Format(time.DateOnly), leaf.NotAfter.UTC().Format(time.DateOnly)))
-	case leaf.NotAfter.Sub(now) < 30*24*time.Hour:
-		s.add(findf("BW225", "the certificate expires on %s", leaf.NotAfter.UTC().Format(time.DateOnly)))
-	}
-}
-
-// handshake completes a TLS handshake with exactly version v (0: the
-// client's default range) and closes the connection.
-func (s *scanner) handshake(ctx context.Context, addr string, v uint16) (tls.ConnectionState, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	conn, err := s.dial(ctx, "tcp", addr)
-	if err != nil {
-		return tls.ConnectionState{}, err
-	}
-	defer conn.Close()
-	cfg := s.tlsConfig(true) // acceptance of a version, not trust, is measured here
-	if v != 0 {
-		cfg.MinVersion, cfg.MaxVersion = v, v
-	}
-	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return tls.ConnectionState{}, err
-	}
-	return tc.ConnectionState(), nil
 }

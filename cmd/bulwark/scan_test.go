@@ -51,7 +51,7 @@ func TestScanCommand(t *testing.T) {
 	if code != 1 || !strings.Contains(out.String(), `"id": "BW205"`) {
 		t.Errorf("--json: exit %d, output:\n%s", code, out.String())
 	}
-	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), "<td>BW205</td>") {
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), `<td class="id">BW205</td>`) {
 		t.Errorf("HTML report: %v", err)
 	}
 
