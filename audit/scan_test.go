@@ -196,9 +196,9 @@ func TestScanBare(t *testing.T) {
 		"BW220", "BW220", "BW220", "BW220", "BW220", "BW220", // ...and reflected, as is X-Forwarded-Host
 		"BW221",          // cross-site POST accepted
 		"BW223", "BW223", // TLS 1.0 and 1.1
-		"BW230", // ...with CBC suites in TLS 1.0 (Go's server defaults)
-		"BW231", // and CBC in TLS 1.2
-		"BW234", // the session cookie is set over plain HTTP too
+		"BW230",          // ...with CBC suites in TLS 1.0 (Go's server defaults)
+		"BW231",          // and CBC in TLS 1.2
+		"BW234",          // the session cookie is set over plain HTTP too
 		"BW242", "BW243", // net/http's framing
 	}
 	slices.Sort(got)
