@@ -125,6 +125,15 @@ var catalogue = []Rule{
 	{ID: "BW040", Severity: Info, Scope: ScopeConfig, Key: "upload.reencode",
 		Title: "accepted images are stored as uploaded: a valid image can carry other content after its pixels (polyglots such as PNG+HTML)",
 		Fix:   "set reencode = true, or serve uploads from the media host as attachments"},
+	{ID: "BW041", Severity: Info, Scope: ScopeConfig, Key: "session",
+		Title: "the file configures sessions (or CSRF in the session) without a store: the program must set Config.Session.Store or CookieStore in Go, or bulwark.New refuses it",
+		Fix:   "nothing if the program sets the store; the rest of the file is checked as if it were set"},
+	{ID: "BW042", Severity: Error, Scope: ScopeConfig, Django: "security.W009", Key: "signing.secret_key_file",
+		Title: "a secret key source cannot be read or is empty: the application cannot sign",
+		Fix:   "check the path and permissions of the key file (readable by the service only), or run check with --skip-files away from the server"},
+	{ID: "BW043", Severity: Info, Scope: ScopeConfig, Key: "signing.secret_key_env",
+		Title: "the environment variable holding a secret key is not set where the check runs, so the key was not checked",
+		Fix:   "run the check with the service's environment to lint the key"},
 
 	// Server (Check with a Server).
 	{ID: "BW101", Severity: Error, Scope: ScopeServer, Key: "<key>",
@@ -166,6 +175,9 @@ var catalogue = []Rule{
 	{ID: "BW113", Severity: Warning, Scope: ScopeServer, Key: "upstream.insecure_skip_verify",
 		Title: "the https upstream's certificate is not verified: anyone between gateway and app can read and change the traffic",
 		Fix:   "give the upstream's CA in upstream.ca_file instead"},
+	{ID: "BW114", Severity: Info, Scope: ScopeServer, Key: "<files>",
+		Title: "files the configuration names were not read (--skip-files): certificates, keys, the media root and key files are checked only where they exist",
+		Fix:   "run bulwark check without --skip-files on the server before deploying"},
 
 	// Scan (a live site). Fix is generic; Fixes name each family's
 	// settings (Bulwark's keys only for a Bulwark site).

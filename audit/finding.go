@@ -84,6 +84,8 @@ type Finding struct {
 	// Baselined is set when a baseline file accepts the finding (see
 	// Baseline): it is still reported, but Max and so --fail-on ignore it.
 	Baselined bool `json:"baselined,omitempty"`
+
+	fileErr bool // the finding is a file the configuration names failing to open
 }
 
 // String formats f as the text report does:
