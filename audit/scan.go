@@ -293,12 +293,20 @@ func (s *scanner) tlsConfig(insecure bool) *tls.Config {
 }
 
 func (s *scanner) newClient(insecure bool) *http.Client {
+	// The client speaks every version and suite Go has, so that a legacy
+	// site (TLS 1.0 with RSA key exchange only) is scanned, not skipped:
+	// what it accepts is reported by the TLS probes.
+	tc := s.tlsConfig(insecure)
+	tc.MinVersion = tls.VersionTLS10
+	for _, cs := range allSuites() {
+		tc.CipherSuites = append(tc.CipherSuites, cs.ID)
+	}
 	return &http.Client{
 		Timeout: s.opts.Timeout,
 		Transport: &http.Transport{
 			Proxy:               nil, // never through environment proxies: only the site is contacted
 			DialContext:         s.dial,
-			TLSClientConfig:     s.tlsConfig(insecure),
+			TLSClientConfig:     tc,
 			TLSHandshakeTimeout: s.opts.Timeout,
 			ForceAttemptHTTP2:   false,
 		},

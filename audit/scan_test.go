@@ -45,6 +45,13 @@ func listen(t *testing.T) net.Listener {
 // startSite starts both servers; build receives the HTTPS port.
 func startSite(t *testing.T, minTLS uint16, build func(tlsPort int) http.Handler) *site {
 	t.Helper()
+	return startSiteTLS(t, minTLS, nil, build)
+}
+
+// startSiteTLS is startSite with edit applied to the HTTPS server's TLS
+// configuration last (its certificate is then trusted by the site's pool).
+func startSiteTLS(t *testing.T, minTLS uint16, edit func(*tls.Config), build func(tlsPort int) http.Handler) *site {
+	t.Helper()
 	tln, pln := listen(t), listen(t)
 	h := build(tln.Addr().(*net.TCPAddr).Port)
 	s := &site{tls: httptest.NewUnstartedServer(h), plain: httptest.NewUnstartedServer(h)}
@@ -59,6 +66,9 @@ func startSite(t *testing.T, minTLS uint16, build func(tlsPort int) http.Handler
 			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		}
+	}
+	if edit != nil {
+		edit(s.tls.TLS)
 	}
 	quiet := log.New(io.Discard, "", 0) // refused handshakes are expected
 	s.tls.Config.ErrorLog, s.plain.Config.ErrorLog = quiet, quiet
