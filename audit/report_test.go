@@ -106,3 +106,39 @@ func TestJSONContract(t *testing.T) {
 		t.Errorf("Max counts a baselined finding")
 	}
 }
+
+// TestJSONDocumented checks that docs/scan-json.md names every field of
+// the golden reports.
+func TestJSONDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "scan-json.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if !strings.Contains(string(doc), "`"+k+"`") {
+					t.Errorf("docs/scan-json.md does not document %s%s", prefix, k)
+				}
+				walk(prefix+k+".", x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(prefix, x)
+			}
+		}
+	}
+	for _, f := range []string{"scan.golden.json", "check.golden.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		walk("", v)
+	}
+}
