@@ -278,7 +278,8 @@ th, td { text-align: left; vertical-align: top; padding: .35em .6em; border-bott
 th { background: #fafafa; }
 h2.error { color: #a40000; } h2.warning { color: #9a5b00; } h2.info { color: #445; }
 td.id { white-space: nowrap; font-family: ui-monospace, monospace; }
-code { font-size: 90%; word-break: break-all; }
+code { font-size: 90%; overflow-wrap: break-word; }
+td.key code { white-space: nowrap; }
 .fix { color: #245; }
 </style>
 </head>
@@ -296,7 +297,7 @@ started {{.Start.UTC.Format "2006-01-02 15:04:05 MST"}}{{if .Families}}, fixes f
 {{range .Groups}}{{if .Findings}}<h2 class="{{.Severity}}">{{.Severity}} ({{len .Findings}})</h2>
 <table>
 <tr><th>ID</th><th>concerns</th><th>finding</th><th>fix</th></tr>
-{{range .Findings}}<tr><td class="id">{{.ID}}</td><td><code>{{.Key}}</code></td><td>{{.Message}}{{if .Django}} <small>[django: {{.Django}}]</small>{{end}}</td><td class="fix">{{.Fix}}</td></tr>
+{{range .Findings}}<tr><td class="id">{{.ID}}</td><td class="key"><code>{{.Key}}</code></td><td>{{.Message}}{{if .Django}} <small>[django: {{.Django}}]</small>{{end}}</td><td class="fix">{{.Fix}}</td></tr>
 {{end}}</table>
 {{end}}{{end}}{{if not (or .Summary.Error .Summary.Warning .Summary.Info)}}<p>No findings.</p>{{end}}
 {{if .Baselined}}<h2>Accepted by the baseline ({{len .Baselined}})</h2>
