@@ -85,7 +85,33 @@ func markdown() []byte {
 			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s |\n", r.ID, r.Severity, r.Django, esc(r.Key), esc(r.Title), fix)
 		}
 	}
+	b.WriteString("\n## Scan probes\n\nWhat `bulwark scan` sends, in order, and the rules each probe can report. Only the scanned host is contacted (and the `--media` URLs).\n\n| # | probe | sends | rules |\n| --- | --- | --- | --- |\n")
+	for _, p := range audit.ScanProbes() {
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", p.N, p.Name, strings.ReplaceAll(p.Sends, "|", `\|`), strings.Join(p.Rules, ", "))
+	}
 	return b.Bytes()
+}
+
+// Every scan rule is reported by a documented probe, and every probe
+// names rules of the catalogue.
+func TestScanProbesCoverRules(t *testing.T) {
+	covered := map[string]bool{}
+	for i, p := range audit.ScanProbes() {
+		if p.N != i+1 {
+			t.Errorf("probe %q is numbered %d, want %d", p.Name, p.N, i+1)
+		}
+		for _, id := range p.Rules {
+			if r, ok := audit.Lookup(id); !ok || r.Scope != audit.ScopeScan {
+				t.Errorf("probe %q names %s, no scan rule", p.Name, id)
+			}
+			covered[id] = true
+		}
+	}
+	for _, r := range audit.Rules() {
+		if r.Scope == audit.ScopeScan && !covered[r.ID] {
+			t.Errorf("%s is reported by no documented probe", r.ID)
+		}
+	}
 }
 
 // TestChecksDoc keeps docs/checks.md in sync with the catalogue.
