@@ -287,7 +287,9 @@ func samplePaths(base *url.URL, body []byte, n int) []string {
 			continue
 		}
 		p := t.EscapedPath()
-		if p == "" || p == base.EscapedPath() || slices.Contains(out, p) {
+		// A path starting "//" would read as another host when resolved
+		// again ("./ /x" resolves to "//x").
+		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || p == base.EscapedPath() || slices.Contains(out, p) {
 			continue
 		}
 		if out = append(out, p); len(out) == n {
@@ -316,7 +318,10 @@ func (s *scanner) checkPaths(ctx context.Context, u *url.URL, home *http.Respons
 	paths := samplePaths(u, body, maxPathSamples)
 	paths = append(paths, "/.well-known/bulwark-scan-missing-page")
 	for _, p := range paths {
-		t, _ := u.Parse(p)
+		t, err := u.Parse(p)
+		if err != nil || t.Host != u.Host {
+			continue
+		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, t.String(), nil)
 		resp, _, err := s.do("headers by path", req)
 		if err != nil {

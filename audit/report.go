@@ -145,8 +145,12 @@ func (r Report) WriteText(w io.Writer) error {
 		tlsv = "no TLS"
 	}
 	s := summarize(fs, r.Probes)
-	_, err := fmt.Fprintf(w, "%s (%s, %d requests, %d TLS handshakes, %.3fs): %s\n",
-		r.URL, tlsv, s.Requests, s.Handshakes, seconds(r.Duration), s.counts())
+	by := ""
+	if r.Tool != "" {
+		by = ", " + r.Tool
+	}
+	_, err := fmt.Fprintf(w, "%s (%s, %d requests, %d TLS handshakes, %.3fs%s): %s\n",
+		r.URL, tlsv, s.Requests, s.Handshakes, seconds(r.Duration), by, s.counts())
 	return err
 }
 
