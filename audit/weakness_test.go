@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,6 +106,26 @@ func TestScanWeaknesses(t *testing.T) {
 		io.WriteString(w, "<script>alert(document.domain)</script>")
 	}))
 	t.Cleanup(media.Close)
+	safeMedia := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// As package media serves them: nosniff, a sandbox, a download.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
+		if strings.HasSuffix(r.URL.Path, ".svg") {
+			w.Header().Set("Content-Type", "image/svg+xml")
+			io.WriteString(w, `<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Disposition", `attachment; filename="page.html"`)
+		io.WriteString(w, "<script>alert(document.domain)</script>")
+	}))
+	t.Cleanup(safeMedia.Close)
+	svgMedia := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Type", "image/svg+xml")
+		io.WriteString(w, `<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)
+	}))
+	t.Cleanup(svgMedia.Close)
 	tests := []struct {
 		name string
 		tls  func(*tls.Config)
@@ -213,6 +234,9 @@ func TestScanWeaknesses(t *testing.T) {
 		}}, want: []wantFinding{{"BW245", audit.Error}}},
 		{name: "media file served as a page", opts: audit.ScanOptions{MediaURLs: []string{media.URL + "/u/page.html"}},
 			want: []wantFinding{{"BW246", audit.Error}, {"BW247", audit.Warning}}},
+		{name: "media SVG served inline", opts: audit.ScanOptions{MediaURLs: []string{svgMedia.URL + "/u/image.svg"}},
+			want: []wantFinding{{"BW246", audit.Error}}},
+		{name: "media files served safely", opts: audit.ScanOptions{MediaURLs: []string{safeMedia.URL + "/u/page.html", safeMedia.URL + "/u/image.svg"}}},
 	}
 	var base map[string]bool
 	for _, tc := range tests {
@@ -227,6 +251,11 @@ func TestScanWeaknesses(t *testing.T) {
 				if sev, ok := got[w.id]; !ok || sev != w.sev {
 					t.Errorf("want %s %v, got %v", w.id, w.sev, rep.Findings)
 				}
+			}
+			if tc.name == "http to http first hop" && !slices.ContainsFunc(rep.Findings, func(f audit.Finding) bool {
+				return f.ID == "BW208" && strings.Contains(f.Message, "plain HTTP does not redirect to HTTPS on the same host first")
+			}) {
+				t.Errorf("preload eligibility ignores the http→http first hop: %v", rep.Findings)
 			}
 			if tc.name == "careful site" {
 				base = map[string]bool{}
