@@ -87,6 +87,13 @@ type Config struct {
 	// media host.
 	Media media.Config `toml:"media"`
 
+	// Signing names where the secret signing key and its fallbacks come
+	// from (a file or an environment variable, never the key itself), so
+	// that "bulwark check" can lint the key (Django's security.W009 and
+	// W025) and the application can load it with Signing.Load. Zero: the
+	// configuration names no key.
+	Signing SigningConfig `toml:"signing"`
+
 	// Logger receives every refusal event of every layer whose own Logger
 	// is nil. Nil means slog.Default().
 	Logger *slog.Logger `toml:"-"`
@@ -158,6 +165,9 @@ func New(c Config) (*Bulwark, error) {
 	build("hosts", &b.hosts, func() (middleware, error) { return hosts.New(c.Hosts) })
 	build("https", &b.https, func() (middleware, error) { return httpsonly.New(c.HTTPS) })
 	build("limits", &b.limits, func() (middleware, error) { return limits.New(c.Limits) })
+	if err := c.Signing.Validate(); err != nil {
+		fail("signing", err)
+	}
 
 	if c.sessionWanted() {
 		m, err := session.New(c.Session)

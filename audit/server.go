@@ -11,12 +11,13 @@ import (
 	"time"
 )
 
-func checkServer(fs *[]Finding, d Deployment) {
+func checkServer(fs *[]Finding, d Deployment, skipped *[]string) {
 	s := d.Server
 	if s.Validate != nil {
 		if err := s.Validate(); err != nil && !reported(*fs, err) {
 			f := find("BW101", err.Error())
 			f.Key = ""
+			f.fileErr = isFileError(err)
 			*fs = append(*fs, f)
 		}
 	}
@@ -24,7 +25,10 @@ func checkServer(fs *[]Finding, d Deployment) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	if s.CertFile != "" || s.KeyFile != "" {
+	switch {
+	case (s.CertFile != "" || s.KeyFile != "") && d.SkipFiles:
+		*skipped = append(*skipped, "tls.cert_file", "tls.key_file")
+	case s.CertFile != "" || s.KeyFile != "":
 		checkCertFiles(fs, s, d.Config.Hosts.Allowed, now)
 	}
 	if a := s.AdminAddr; a != "" && a != "off" && !loopbackAddr(a) {
