@@ -18,8 +18,10 @@ import (
 // shared test services.
 func stores(t *testing.T) map[string]func(t *testing.T) cluster.Store {
 	return map[string]func(t *testing.T) cluster.Store{
-		"memory":   func(t *testing.T) cluster.Store { return cluster.NewMemory() },
-		"redis":    func(t *testing.T) cluster.Store { return openShared(t, "redis://"+testsvc.RedisAddr()+"/0", testsvc.Redis) },
+		"memory": func(t *testing.T) cluster.Store { return cluster.NewMemory() },
+		"redis": func(t *testing.T) cluster.Store {
+			return openShared(t, "redis://"+testsvc.RedisAddr()+"/0", testsvc.Redis)
+		},
 		"postgres": func(t *testing.T) cluster.Store { return openShared(t, testsvc.PostgresURL(), testsvc.Postgres) },
 	}
 }
