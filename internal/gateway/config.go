@@ -18,6 +18,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/internal/cluster"
 )
 
 // Config is the gateway's configuration: the server sections below plus the
@@ -66,6 +67,8 @@ type Config struct {
 	Edge EdgeConfig `toml:"edge"`
 	// AccessLog configures the JSON access log.
 	AccessLog AccessLogConfig `toml:"access_log"`
+	// Cluster names the store several gateways share (ticket keys, ACME).
+	Cluster ClusterConfig `toml:"cluster"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -324,6 +327,12 @@ func (c Config) WithDefaults() Config {
 	if c.Edge.Cookies.HTTPOnly == nil {
 		c.Edge.Cookies.HTTPOnly = []string{"sessionid"}
 	}
+	if c.Cluster.Enabled() {
+		c.Cluster.Timeout = orDur(c.Cluster.Timeout, cluster.DefaultTimeout)
+		if c.Cluster.Prefix == "" {
+			c.Cluster.Prefix = cluster.DefaultPrefix
+		}
+	}
 	return c
 }
 
@@ -334,7 +343,9 @@ func (c Config) WithDefaults() Config {
 // runs. The output is itself a valid configuration.
 func (c Config) EncodeEffective(w io.Writer) error {
 	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(c.WithDefaults()); err != nil {
+	eff := c.WithDefaults()
+	eff.Cluster.Store = redactURL(eff.Cluster.Store)
+	if err := toml.NewEncoder(&buf).Encode(eff); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	table := ""
@@ -488,6 +499,9 @@ func (c Config) Validate() error {
 		if n == "" || strings.ContainsAny(n, "=; \t,") {
 			return invalid("edge.cookies.http_only: %q is not a cookie name", n)
 		}
+	}
+	if err := c.Cluster.validate(); err != nil {
+		return err
 	}
 	return c.validateSections()
 }
