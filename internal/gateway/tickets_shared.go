@@ -169,18 +169,35 @@ func (s *sharedTickets) syncLogged(ctx context.Context) {
 }
 
 // start syncs once, then every ticketPoll until the returned function is
-// called (which waits for the loop to end).
+// called (which waits for the loop to end). Gateways starting together
+// race to make the first record: the ones that lose wait for it briefly
+// (startWait) rather than serve a minute with keys of their own. Until a
+// sync succeeds, the loop retries every second.
 func (s *sharedTickets) start() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	s.syncLogged(ctx)
+	deadline := time.Now().Add(startWait)
+	for {
+		err := s.sync(ctx)
+		if err == nil || time.Now().After(deadline) {
+			if err != nil {
+				s.syncLogged(ctx)
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(ticketPoll(s.every))
-		defer t.Stop()
 		for {
+			wait := ticketPoll(s.every)
+			if !s.synced {
+				wait = time.Second
+			}
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
+				t.Stop()
 				return
 			case <-t.C:
 				s.syncLogged(ctx)
@@ -192,3 +209,6 @@ func (s *sharedTickets) start() (stop func()) {
 		<-done
 	}
 }
+
+// startWait bounds the wait for the fleet's first ticket record at start.
+const startWait = 3 * time.Second

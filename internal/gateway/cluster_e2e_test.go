@@ -1,0 +1,133 @@
+package gateway_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/testsvc"
+)
+
+// clusterStores are the shared stores the fleet tests run on, each under
+// a fresh prefix, with its data removed when the test ends.
+func clusterStores() map[string]func(t *testing.T) (url, prefix string) {
+	return map[string]func(t *testing.T) (string, string){
+		"redis": func(t *testing.T) (string, string) {
+			c := testsvc.Redis(t)
+			prefix := testsvc.Unique("bwtest_")
+			t.Cleanup(func() {
+				ctx := context.Background()
+				iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+				for iter.Next(ctx) {
+					c.Del(ctx, iter.Val())
+				}
+			})
+			return "redis://" + testsvc.RedisAddr() + "/0", prefix
+		},
+		"postgres": func(t *testing.T) (string, string) {
+			p := testsvc.Postgres(t)
+			prefix := testsvc.Unique("bwtest_")
+			t.Cleanup(func() {
+				p.Exec(context.Background(), "DROP TABLE IF EXISTS "+prefix+"_kv, "+prefix+"_lock")
+			})
+			return testsvc.PostgresURL(), prefix
+		},
+	}
+}
+
+// fleetClient returns a client for site.test at addr that makes a new
+// connection for every request, with the given TLS version and session
+// cache.
+func fleetClient(addr string, pool *x509.CertPool, version uint16, cache tls.ClientSessionCache) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, network, addr)
+			},
+			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: siteHost,
+				MinVersion: version, MaxVersion: version, ClientSessionCache: cache},
+			DisableKeepAlives: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// TestClusterResumption runs two gateway processes sharing only a cluster
+// store (Redis, then PostgreSQL): a TLS session established on one
+// resumes on the other, with TLS 1.2 and TLS 1.3, and the request reaches
+// the app either way.
+func TestClusterResumption(t *testing.T) {
+	for name, store := range clusterStores() {
+		t.Run(name, func(t *testing.T) {
+			url, prefix := store(t)
+			up := newUpstream(t)
+			certFile, keyFile, pool := writeCert(t, t.TempDir())
+			cfg := fmt.Sprintf(`
+[listen]
+https = "127.0.0.1:0"
+http = "off"
+admin = "off"
+
+[tls]
+cert_file = %q
+key_file = %q
+
+[upstream]
+url = %q
+
+[hosts]
+allowed = ["site.test"]
+
+[cluster]
+store_env = "BULWARK_TEST_CLUSTER_STORE"
+prefix = %q
+ticket_key_secret_env = "BULWARK_TEST_TICKET_SECRET"
+`, certFile, keyFile, up.URL, prefix)
+			gws := startFleet(t, 2, cfg,
+				"BULWARK_TEST_CLUSTER_STORE="+url,
+				"BULWARK_TEST_TICKET_SECRET="+strings.Repeat(testsvc.Unique("x"), 4))
+			for _, v := range []struct {
+				name    string
+				version uint16
+			}{{"TLS 1.2", tls.VersionTLS12}, {"TLS 1.3", tls.VersionTLS13}} {
+				t.Run(v.name, func(t *testing.T) {
+					cache := tls.NewLRUClientSessionCache(4)
+					get := func(gw int, path string) bool {
+						t.Helper()
+						res, err := fleetClient(gws[gw].HTTPS, pool, v.version, cache).Get("https://" + siteHost + path)
+						if err != nil {
+							t.Fatalf("gateway %d: %v", gw, err)
+						}
+						defer res.Body.Close()
+						var e echoed
+						if err := json.NewDecoder(res.Body).Decode(&e); err != nil || res.StatusCode != 200 {
+							t.Fatalf("gateway %d: status %d, %v", gw, res.StatusCode, err)
+						}
+						if e.Path != path || e.Host != siteHost {
+							t.Fatalf("gateway %d: the app received %s %s", gw, e.Host, e.Path)
+						}
+						return res.TLS.DidResume
+					}
+					if get(0, "/first") {
+						t.Fatal("the first connection resumed")
+					}
+					if !get(1, "/second") {
+						t.Fatal("a session from gateway 0 did not resume on gateway 1")
+					}
+					if !get(0, "/third") {
+						t.Fatal("a session from gateway 1 did not resume on gateway 0")
+					}
+				})
+			}
+		})
+	}
+}
