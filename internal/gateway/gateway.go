@@ -17,7 +17,6 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/cluster"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/crypto/acme/autocert"
 )
 
 // Gateway is the server: the HTTPS, HTTP and admin listeners in front of
@@ -31,8 +30,7 @@ type Gateway struct {
 
 	getCert    func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	fileCerts  *fileCerts
-	acme       *autocert.Manager
-	closeCache func()
+	acme       *acmeManager
 	closeLog   io.Closer
 
 	cluster      cluster.Store // nil without [cluster]
@@ -105,16 +103,13 @@ func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
 	case cfg.TLS.GetCertificate != nil:
 		g.getCert = cfg.TLS.GetCertificate
 	case cfg.TLS.ACME.Enabled:
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		cache, closeCache, err := acmeCache(ctx, cfg.TLS.ACME)
-		cancel()
+		m, err := newACME(cfg.TLS.ACME, g.cluster, g.owner, logger)
 		if err != nil {
 			g.Close()
 			return nil, err
 		}
-		g.closeCache = closeCache
-		g.acme = newACME(cfg.TLS.ACME, cache)
-		g.getCert = g.acme.GetCertificate
+		g.acme = m
+		g.getCert = m.GetCertificate
 	default:
 		fc, err := newFileCerts(cfg.TLS.CertFile, cfg.TLS.KeyFile)
 		if err != nil {
@@ -136,9 +131,8 @@ func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
 // Close releases what New opened (the ACME cache connection, the access
 // log file). Serve and Run call it when they return.
 func (g *Gateway) Close() {
-	if g.closeCache != nil {
-		g.closeCache()
-		g.closeCache = nil
+	if g.acme != nil {
+		g.acme.stop()
 	}
 	if g.closeLog != nil {
 		g.closeLog.Close()
@@ -275,6 +269,9 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	g.tree.Load().health.start(nil)
 	g.mu.Unlock()
 	stopTickets := func() {}
+	if g.acme != nil {
+		g.acme.start(ln)
+	}
 	if ln.HTTPS != nil {
 		s := newServer(g)
 		s.TLSConfig = serverTLS(g.getCert, g.acme != nil)
