@@ -131,3 +131,112 @@ ticket_key_secret_env = "BULWARK_TEST_TICKET_SECRET"
 		})
 	}
 }
+
+// TestClusterACME starts three gateway processes together, sharing a
+// cluster store, against Pebble behind a layer-4 load balancer (Pebble
+// validates through it, so any gateway may get the challenge): one order
+// per name is placed, and every gateway serves that certificate. HTTP-01
+// runs on Redis, TLS-ALPN-01 on PostgreSQL.
+func TestClusterACME(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Pebble and three gateway processes")
+	}
+	names := []string{"a.fleet.test", "b.fleet.test"}
+	for _, tc := range []struct{ store, challenge string }{
+		{"redis", "http-01"},
+		{"postgres", "tls-alpn-01"},
+	} {
+		t.Run(tc.store+"/"+tc.challenge, func(t *testing.T) {
+			url, prefix := clusterStores()[tc.store](t)
+			lbHTTP, lbHTTPS := testsvc.StartLoadBalancer(t), testsvc.StartLoadBalancer(t)
+			pebble := testsvc.StartPebble(t, testsvc.PebbleConfig{HTTPPort: lbHTTP.Port(), TLSPort: lbHTTPS.Port()})
+			up := newUpstream(t)
+			cfg := fmt.Sprintf(`
+[listen]
+https = "127.0.0.1:0"
+http = "127.0.0.1:0"
+admin = "off"
+
+[tls.acme]
+enabled = true
+hosts = ["a.fleet.test", "b.fleet.test"]
+directory_url = %q
+directory_ca_file = %q
+challenges = [%q]
+
+[upstream]
+url = %q
+
+[hosts]
+allowed = ["a.fleet.test", "b.fleet.test"]
+
+[cluster]
+store_env = "BULWARK_TEST_CLUSTER_STORE"
+prefix = %q
+`, pebble.DirectoryURL, pebble.CAFile, tc.challenge, up.URL, prefix)
+			gws := startFleet(t, 3, cfg, "BULWARK_TEST_CLUSTER_STORE="+url)
+			var https, http []string
+			for _, g := range gws {
+				https, http = append(https, g.HTTPS), append(http, g.HTTP)
+			}
+			lbHTTP.SetBackends(http...)
+			lbHTTPS.SetBackends(https...)
+
+			roots := pebble.Roots(t)
+			deadline := time.Now().Add(90 * time.Second)
+			for _, name := range names {
+				var serial string
+				for i, g := range gws {
+					var cs tls.ConnectionState
+					for {
+						conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", g.HTTPS,
+							&tls.Config{ServerName: name, RootCAs: roots})
+						if err == nil {
+							cs = conn.ConnectionState()
+							conn.Close()
+							break
+						}
+						if time.Now().After(deadline) {
+							t.Fatalf("gateway %d serves no valid certificate for %s: %v\npebble:\n%s", i, name, err, pebble.Log())
+						}
+						time.Sleep(250 * time.Millisecond)
+					}
+					s := cs.PeerCertificates[0].SerialNumber.String()
+					if serial == "" {
+						serial = s
+					} else if s != serial {
+						t.Errorf("%s: gateway %d serves certificate %s, gateway 0 serves %s", name, i, s, serial)
+					}
+				}
+			}
+			if n := pebble.Orders(); n != len(names) {
+				t.Errorf("pebble received %d orders for %d names, want one per name", n, len(names))
+			}
+			// The certificate fronts the app: a request through it
+			// reaches the upstream with its host.
+			client := fleetClientFor(gws[2].HTTPS, names[1], roots)
+			res, err := client.Get("https://" + names[1] + "/through")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var e echoed
+			if err := json.NewDecoder(res.Body).Decode(&e); err != nil || e.Host != names[1] || e.Path != "/through" {
+				t.Fatalf("the app received %+v (%v)", e, err)
+			}
+		})
+	}
+}
+
+func fleetClientFor(addr, name string, roots *x509.CertPool) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, network, addr)
+			},
+			TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: name},
+		},
+	}
+}
