@@ -127,6 +127,10 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 			IdleTimeout:                eff.Timeouts.Idle,
 			NoCSRF:                     c.Edge.AllowInsecureNoCSRF,
 			NoSameSite:                 c.Edge.Cookies.AllowInsecureNoSameSite,
+			ClusterStore:               c.Cluster.Store,
+			ClusterEnabled:             c.Cluster.Enabled(),
+			ClusterTicketsShared:       c.Cluster.TicketKeySecretEnv != "",
+			ClusterTimeout:             eff.Cluster.Timeout,
 		},
 	}
 	if c.TLS.ACME.Enabled {
@@ -141,7 +145,7 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 func gatewayKey(key string) bool {
 	section, _, _ := strings.Cut(key, ".")
 	switch section {
-	case "listen", "tls", "upstream", "timeouts", "edge", "access_log":
+	case "listen", "tls", "upstream", "timeouts", "edge", "access_log", "cluster":
 		return true
 	}
 	return false
