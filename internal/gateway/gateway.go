@@ -28,10 +28,10 @@ type Gateway struct {
 	metrics *metrics
 	buffers *bufferPool
 
-	getCert    func(*tls.ClientHelloInfo) (*tls.Certificate, error)
-	fileCerts  *fileCerts
-	acme       *acmeManager
-	closeLog   io.Closer
+	getCert   func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	fileCerts *fileCerts
+	acme      *acmeManager
+	closeLog  io.Closer
 
 	cluster      cluster.Store // nil without [cluster]
 	owner        string        // this process in the store's leases

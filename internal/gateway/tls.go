@@ -105,4 +105,3 @@ func normHost(h string) string {
 	}
 	return string(b)
 }
-
