@@ -240,3 +240,93 @@ func fleetClientFor(addr, name string, roots *x509.CertPool) *http.Client {
 		},
 	}
 }
+
+// TestClusterStoreFrozen freezes the store two gateway processes share
+// (SIGSTOP, a Redis or PostgreSQL of the test's own) for longer than a
+// ticket poll: TLS keeps serving, sessions keep resuming across the
+// gateways under the last keys, each gateway logs the failed sync, and
+// after SIGCONT everything goes on without a restart.
+func TestClusterStoreFrozen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts its own servers and freezes them for seconds")
+	}
+	for name, startStore := range map[string]func(testing.TB) *testsvc.Server{
+		"redis": testsvc.StartRedis, "postgres": testsvc.StartPostgres,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := startStore(t)
+			up := newUpstream(t)
+			certFile, keyFile, pool := writeCert(t, t.TempDir())
+			cfg := fmt.Sprintf(`
+[listen]
+https = "127.0.0.1:0"
+http = "off"
+admin = "off"
+
+[tls]
+cert_file = %q
+key_file = %q
+session_ticket_rotation = "1m"
+
+[upstream]
+url = %q
+
+[hosts]
+allowed = ["site.test"]
+
+[cluster]
+store_env = "BULWARK_TEST_CLUSTER_STORE"
+timeout = "300ms"
+ticket_key_secret_env = "BULWARK_TEST_TICKET_SECRET"
+`, certFile, keyFile, up.URL)
+			gws := startFleet(t, 2, cfg, "BULWARK_TEST_CLUSTER_STORE="+srv.URL,
+				"BULWARK_TEST_TICKET_SECRET="+strings.Repeat("frozen-fleet-", 4))
+			cache := tls.NewLRUClientSessionCache(4)
+			get := func(gw int, path string) bool {
+				t.Helper()
+				res, err := fleetClient(gws[gw].HTTPS, pool, tls.VersionTLS13, cache).Get("https://" + siteHost + path)
+				if err != nil {
+					t.Fatalf("gateway %d: %v", gw, err)
+				}
+				defer res.Body.Close()
+				var e echoed
+				if err := json.NewDecoder(res.Body).Decode(&e); err != nil || res.StatusCode != 200 || e.Path != path {
+					t.Fatalf("gateway %d: status %d, app received %q (%v)", gw, res.StatusCode, e.Path, err)
+				}
+				return res.TLS.DidResume
+			}
+			get(0, "/before")
+			if !get(1, "/before") {
+				t.Fatal("no resumption across gateways before the freeze")
+			}
+			srv.Freeze()
+			thawed := false
+			defer func() {
+				if !thawed {
+					srv.Thaw()
+				}
+			}()
+			// A poll comes every 7.5s with a 1m rotation: 9s covers one
+			// on each gateway.
+			end := time.Now().Add(9 * time.Second)
+			for i := 0; time.Now().Before(end); i++ {
+				if !get(i%2, "/frozen") {
+					t.Fatalf("request %d during the freeze did not resume", i)
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+			for i, g := range gws {
+				if !strings.Contains(g.logs.String(), "event=ticket_keys_unavailable") {
+					t.Errorf("gateway %d logged no ticket_keys_unavailable during the freeze", i)
+				}
+			}
+			srv.Thaw()
+			thawed = true
+			for i := range 4 {
+				if !get(i%2, "/after") {
+					t.Fatalf("request %d after the thaw did not resume", i)
+				}
+			}
+		})
+	}
+}
