@@ -106,10 +106,12 @@ type TLSConfig struct {
 	// the newest key and accepted under the newest and the one before, so
 	// a ticket resumes a session for at least one interval and at most
 	// two, and a stolen key opens the tickets of at most two intervals.
-	// Zero means 24h; it must lie between 1m and 168h. Keys live only in
-	// the process's memory: several gateways don't share them (a client
-	// sent to another gateway makes a full handshake), and a restart
-	// starts afresh. A change needs a restart.
+	// Zero means 24h; it must lie between 1m and 168h. Without a
+	// [cluster] store (or without its ticket_key_secret_env), keys live
+	// only in the process's memory: several gateways don't share them (a
+	// client sent to another gateway makes a full handshake), and a
+	// restart starts afresh. With them, the fleet shares the keys (see
+	// ClusterConfig). A change needs a restart.
 	SessionTicketRotation time.Duration `toml:"session_ticket_rotation"`
 
 	// GetCertificate, when set (from Go only), supplies certificates
