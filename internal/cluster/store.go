@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"regexp"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 )
 
 // ErrNotFound is returned by Get for a key the store does not hold.
@@ -188,4 +191,39 @@ func NewOwner() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// RedisClient returns the go-redis client under a Store that Open made
+// for a Redis URL (nil for any other Store), so that state of other kinds
+// (rate-limit counters) can share the connection pool. The client has
+// ContextTimeoutEnabled, and the timeout as its read and write timeouts.
+func RedisClient(s Store) *redis.Client {
+	if d, ok := s.(*deadlineStore); ok {
+		s = d.s
+	}
+	if r, ok := s.(*redisStore); ok {
+		return r.c
+	}
+	return nil
+}
+
+// PostgresPool returns the pgx pool under a Store that Open made for a
+// PostgreSQL URL (nil for any other Store).
+func PostgresPool(s Store) *pgxpool.Pool {
+	if d, ok := s.(*deadlineStore); ok {
+		s = d.s
+	}
+	if p, ok := s.(*pgStore); ok {
+		return p.pool
+	}
+	return nil
+}
+
+// Timeout returns the per-call bound of a Store that Open made (zero for
+// any other Store).
+func Timeout(s Store) time.Duration {
+	if d, ok := s.(*deadlineStore); ok {
+		return d.d
+	}
+	return 0
 }

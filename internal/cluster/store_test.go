@@ -360,3 +360,23 @@ func TestCertStorage(t *testing.T) {
 		})
 	}
 }
+
+// The connection under a Store is reachable for other kinds of shared
+// state, and only for the matching kind.
+func TestUnderlyingConnections(t *testing.T) {
+	r := openShared(t, "redis://"+testsvc.RedisAddr()+"/0", testsvc.Redis)
+	if c := cluster.RedisClient(r); c == nil || !c.Options().ContextTimeoutEnabled || cluster.PostgresPool(r) != nil {
+		t.Errorf("redis store: client %v, pool %v", c, cluster.PostgresPool(r))
+	}
+	if cluster.Timeout(r) != 3*time.Second {
+		t.Errorf("Timeout = %v", cluster.Timeout(r))
+	}
+	p := openShared(t, testsvc.PostgresURL(), testsvc.Postgres)
+	if cluster.PostgresPool(p) == nil || cluster.RedisClient(p) != nil {
+		t.Error("postgres store: no pool, or a redis client")
+	}
+	m := cluster.NewMemory()
+	if cluster.RedisClient(m) != nil || cluster.PostgresPool(m) != nil || cluster.Timeout(m) != 0 {
+		t.Error("memory store has a connection")
+	}
+}
