@@ -143,4 +143,11 @@
 //     gateway or in the network.
 //   - Exposure through the admin listener when allow_insecure_admin_address
 //     is set.
+//   - Someone who can write to the [cluster] store: they can delete
+//     certificates, hold the issuance and rotation leases, or make the
+//     gateways reuse old ticket seeds (denial of service, and longer-lived
+//     ticket keys); they cannot make a gateway use a ticket key they know,
+//     nor obtain a certificate. Keep the store as private as the keys in
+//     it (ACME account and certificate keys are stored in clear, as in
+//     any shared certificate store).
 package gateway
