@@ -184,6 +184,18 @@ var catalogue = []Rule{
 	{ID: "BW150", Severity: Info, Scope: ScopeServer, Key: "forwarding.allow_underscore_headers",
 		Title: "header names with '_' reach the app, which sees them as the '-' spelling's variable (HTTP_X_NAME): a client sets them",
 		Fix:   "keep only names the app needs, and never read one as an identity or a proxy's statement"},
+	{ID: "BW130", Severity: Warning, Scope: ScopeServer, Key: "cluster.store",
+		Title: "the cluster store's URL holds a password in the configuration file",
+		Fix:   "move the URL to the environment and name the variable in cluster.store_env"},
+	{ID: "BW131", Severity: Warning, Scope: ScopeServer, Key: "cluster.store",
+		Title: "the cluster store is reached over the network without TLS: ACME account and certificate keys cross it in clear",
+		Fix:   "use rediss:// or sslmode=verify-full, or keep the store on loopback or a private link"},
+	{ID: "BW132", Severity: Info, Scope: ScopeServer, Key: "cluster.ticket_key_secret_env",
+		Title: "gateways share a cluster store but not TLS session tickets: a client sent to another gateway makes a full handshake",
+		Fix:   "set cluster.ticket_key_secret_env to a variable holding the same 32-byte secret on every gateway"},
+	{ID: "BW133", Severity: Warning, Scope: ScopeServer, Key: "cluster.timeout",
+		Title: "the cluster store timeout is long: a frozen store holds certificate and ticket work that long per call",
+		Fix:   "keep cluster.timeout at a few seconds at most (default 1s)"},
 
 	// Scan (a live site). Fix is generic; Fixes name each family's
 	// settings (Bulwark's keys only for a Bulwark site).

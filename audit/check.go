@@ -125,6 +125,17 @@ type Server struct {
 	// UnderscoreHeaders are the header names with '_' the server
 	// forwards (all others it drops).
 	UnderscoreHeaders []string
+	// ClusterStore is the cluster store's URL as written in the file
+	// (empty when it comes from the environment or there is none).
+	ClusterStore string
+	// ClusterEnabled is set when a cluster store is configured (in the
+	// file or the environment).
+	ClusterEnabled bool
+	// ClusterTicketsShared is set when session tickets are shared through
+	// the cluster store.
+	ClusterTicketsShared bool
+	// ClusterTimeout bounds each call to the cluster store.
+	ClusterTimeout time.Duration
 
 	// Now is the time certificates are checked against; zero means
 	// time.Now.

@@ -78,6 +78,31 @@ func checkServer(fs *[]Finding, d Deployment, skipped *[]string) {
 	if len(s.UnderscoreHeaders) > 0 {
 		*fs = append(*fs, findf("BW150", "forwarding.allow_underscore_headers lists %q", s.UnderscoreHeaders))
 	}
+	checkCluster(fs, s)
+}
+
+// checkCluster looks at the store a fleet of gateways shares.
+func checkCluster(fs *[]Finding, s *Server) {
+	if !s.ClusterEnabled {
+		return
+	}
+	if u, err := url.Parse(s.ClusterStore); err == nil && u.Host != "" {
+		if _, ok := u.User.Password(); ok {
+			// Never quote the URL: it holds the password.
+			*fs = append(*fs, find("BW130", "cluster.store has a password"))
+		}
+		clear := u.Scheme == "redis" ||
+			((u.Scheme == "postgres" || u.Scheme == "postgresql") && !strings.HasPrefix(u.Query().Get("sslmode"), "verify"))
+		if clear && !loopbackHost(u.Hostname()) {
+			*fs = append(*fs, findf("BW131", "cluster.store is %s://%s without verified TLS", u.Scheme, u.Host))
+		}
+	}
+	if !s.ClusterTicketsShared {
+		*fs = append(*fs, find("BW132", "cluster.ticket_key_secret_env is not set"))
+	}
+	if s.ClusterTimeout > 5*time.Second {
+		*fs = append(*fs, findf("BW133", "cluster.timeout is %v", s.ClusterTimeout))
+	}
 }
 
 func checkCertFiles(fs *[]Finding, s *Server, allowed []string, now time.Time) {

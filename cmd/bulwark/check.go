@@ -137,6 +137,10 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 			NoCSRF:                     c.Edge.AllowInsecureNoCSRF,
 			NoSameSite:                 c.Edge.Cookies.AllowInsecureNoSameSite,
 			UnderscoreHeaders:          c.Forwarding.AllowUnderscoreHeaders,
+			ClusterStore:               c.Cluster.Store,
+			ClusterEnabled:             c.Cluster.Enabled(),
+			ClusterTicketsShared:       c.Cluster.TicketKeySecretEnv != "",
+			ClusterTimeout:             eff.Cluster.Timeout,
 		},
 	}
 	if c.TLS.ACME.Enabled {
@@ -151,7 +155,7 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 func gatewayKey(key string) bool {
 	section, _, _ := strings.Cut(key, ".")
 	switch section {
-	case "listen", "tls", "upstream", "timeouts", "edge", "access_log", "forwarding":
+	case "listen", "tls", "upstream", "timeouts", "edge", "access_log", "forwarding", "cluster":
 		return true
 	}
 	return false

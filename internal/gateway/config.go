@@ -19,6 +19,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/internal/cluster"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
 )
 
@@ -71,6 +72,8 @@ type Config struct {
 	// Forwarding shapes what the upstream receives: which client headers
 	// are removed and which ports a Host may name (see canonical.go).
 	Forwarding ForwardingConfig `toml:"forwarding"`
+	// Cluster names the store several gateways share (ticket keys, ACME).
+	Cluster ClusterConfig `toml:"cluster"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -108,10 +111,12 @@ type TLSConfig struct {
 	// the newest key and accepted under the newest and the one before, so
 	// a ticket resumes a session for at least one interval and at most
 	// two, and a stolen key opens the tickets of at most two intervals.
-	// Zero means 24h; it must lie between 1m and 168h. Keys live only in
-	// the process's memory: several gateways don't share them (a client
-	// sent to another gateway makes a full handshake), and a restart
-	// starts afresh. A change needs a restart.
+	// Zero means 24h; it must lie between 1m and 168h. Without a
+	// [cluster] store (or without its ticket_key_secret_env), keys live
+	// only in the process's memory: several gateways don't share them (a
+	// client sent to another gateway makes a full handshake), and a
+	// restart starts afresh. With them, the fleet shares the keys (see
+	// ClusterConfig). A change needs a restart.
 	SessionTicketRotation time.Duration `toml:"session_ticket_rotation"`
 
 	// GetCertificate, when set (from Go only), supplies certificates
@@ -119,8 +124,8 @@ type TLSConfig struct {
 	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error) `toml:"-"`
 }
 
-// ACMEConfig configures automatic certificates (RFC 8555), through
-// golang.org/x/crypto/acme/autocert.
+// ACMEConfig configures automatic certificates (RFC 8555), obtained and
+// renewed by certmagic, for an exact list of names.
 type ACMEConfig struct {
 	// Enabled turns ACME on. False (the default) requires CertFile/KeyFile.
 	Enabled bool `toml:"enabled"`
@@ -135,13 +140,35 @@ type ACMEConfig struct {
 	// DirectoryURL is the CA's directory. Empty means Let's Encrypt's
 	// production directory.
 	DirectoryURL string `toml:"directory_url"`
-	// CacheDir stores account keys and certificates on disk (mode 0700).
-	// Exactly one of CacheDir and CachePostgresURL must be set.
+	// DirectoryCAFile is a PEM file of the authorities the directory's
+	// own TLS certificate is verified against, for a private CA. Empty
+	// means the system roots.
+	DirectoryCAFile string `toml:"directory_ca_file"`
+	// Challenges are the challenge types offered to the CA: "http-01"
+	// (answered on the HTTP listener) and "tls-alpn-01" (answered on the
+	// HTTPS listener). Empty means both (http-01 only while the HTTP
+	// listener is on). Every gateway of a fleet answers every challenge:
+	// challenge data is kept in the storage.
+	Challenges []string `toml:"challenges"`
+	// CacheDir stores the account key and certificates on disk (mode
+	// 0700), for a single gateway. With a [cluster] store they live in
+	// the store instead, shared by every gateway with issuance locks (so
+	// gateways starting together place one order per name), and
+	// CacheDir must be empty. One of the two is required.
 	CacheDir string `toml:"cache_dir"`
-	// CachePostgresURL stores them in PostgreSQL, shared by several
-	// gateways. A value of the form "env:NAME" reads the URL from the
-	// environment variable NAME, so the password stays out of the file.
-	CachePostgresURL string `toml:"cache_postgres_url"`
+}
+
+// challenge reports whether challenge type name is offered.
+func (c ACMEConfig) challenge(name string) bool {
+	if len(c.Challenges) == 0 {
+		return true
+	}
+	for _, ch := range c.Challenges {
+		if strings.EqualFold(ch, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // UpstreamConfig is the application behind the gateway.
@@ -367,6 +394,12 @@ func (c Config) WithDefaults() Config {
 	if c.Edge.Cookies.HTTPOnly == nil {
 		c.Edge.Cookies.HTTPOnly = []string{"sessionid"}
 	}
+	if c.Cluster.Enabled() {
+		c.Cluster.Timeout = orDur(c.Cluster.Timeout, cluster.DefaultTimeout)
+		if c.Cluster.Prefix == "" {
+			c.Cluster.Prefix = cluster.DefaultPrefix
+		}
+	}
 	return c
 }
 
@@ -377,7 +410,9 @@ func (c Config) WithDefaults() Config {
 // runs. The output is itself a valid configuration.
 func (c Config) EncodeEffective(w io.Writer) error {
 	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(c.WithDefaults()); err != nil {
+	eff := c.WithDefaults()
+	eff.Cluster.Store = redactURL(eff.Cluster.Store)
+	if err := toml.NewEncoder(&buf).Encode(eff); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	table := ""
@@ -497,8 +532,19 @@ func (c Config) Validate() error {
 				return invalid("tls.acme.hosts: %q is not an exact host name", h)
 			}
 		}
-		if (a.CacheDir == "") == (a.CachePostgresURL == "") {
-			return invalid("tls.acme: set exactly one of cache_dir and cache_postgres_url")
+		switch {
+		case c.Cluster.Enabled() && a.CacheDir != "":
+			return invalid("tls.acme.cache_dir: certificates live in the [cluster] store; remove cache_dir")
+		case !c.Cluster.Enabled() && a.CacheDir == "":
+			return invalid("tls.acme: set cache_dir, or a [cluster] store shared by the gateways")
+		}
+		for _, ch := range a.Challenges {
+			if !strings.EqualFold(ch, ChallengeHTTP01) && !strings.EqualFold(ch, ChallengeTLSALPN01) {
+				return invalid("tls.acme.challenges: %q is not %q or %q", ch, ChallengeHTTP01, ChallengeTLSALPN01)
+			}
+		}
+		if a.challenge(ChallengeHTTP01) && !a.challenge(ChallengeTLSALPN01) && c.Listen.HTTP == Off {
+			return invalid("tls.acme.challenges: http-01 needs the HTTP listener (listen.http is off)")
 		}
 		if a.DirectoryURL != "" {
 			if u, err := url.Parse(a.DirectoryURL); err != nil || u.Scheme != "https" || u.Host == "" {
@@ -539,6 +585,9 @@ func (c Config) Validate() error {
 		if n == "" || strings.ContainsAny(n, "=; \t,") {
 			return invalid("edge.cookies.http_only: %q is not a cookie name", n)
 		}
+	}
+	if err := c.Cluster.validate(); err != nil {
+		return err
 	}
 	return c.validateSections()
 }
@@ -685,6 +734,8 @@ func movedHint(k toml.Key) string {
 	switch {
 	case len(k) >= 2 && k[0] == "edge" && k[1] == "upload_paths":
 		return " (now uploads.paths)"
+	case len(k) >= 3 && k[0] == "tls" && k[1] == "acme" && k[2] == "cache_postgres_url":
+		return " (now [cluster] store_env, shared with the other gateways)"
 	case len(k) >= 1 && k[0] == "upload":
 		return fmt.Sprintf(" (now %q)", "uploads"+strings.TrimPrefix(k.String(), "upload"))
 	}

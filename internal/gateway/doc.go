@@ -27,10 +27,11 @@
 //
 // The HTTPS listener speaks TLS 1.3 and TLS 1.2 with ECDHE and AEAD suites
 // only, HTTP/2 and HTTP/1.1. Certificates come from files (re-read on
-// Reload, so SIGHUP picks up a renewal) or from ACME
-// (golang.org/x/crypto/acme/autocert) for an exact list of names, cached
-// on disk or in PostgreSQL (PostgresCache) so several gateways share them.
-// The HTTP listener answers ACME HTTP-01 challenges and redirects the rest.
+// Reload, so SIGHUP picks up a renewal) or from ACME (certmagic) for an
+// exact list of names, stored on disk or in the [cluster] store, where
+// several gateways share them with issuance locks (one order per name).
+// The HTTP listener answers ACME HTTP-01 challenges and redirects the rest;
+// the HTTPS listener answers TLS-ALPN-01.
 //
 // Session tickets (TLS resumption) are encrypted under keys the gateway
 // makes itself from crypto/rand and keeps only in memory: a fresh key
@@ -38,9 +39,12 @@
 // accepted, older ones dropped. A ticket therefore resumes a session for
 // one to two intervals; crypto/tls on its own accepts keys for 7 days. The
 // keys belong to the listener, not the handler tree, so a reload keeps
-// them; a restart makes new ones. Gateways behind one load balancer do
-// not share keys: a client sent to another gateway makes a full
-// handshake, which costs latency, not security. The lifetime a TLS 1.3
+// them; a restart makes new ones. Gateways behind one load balancer share
+// them through the [cluster] store when ticket_key_secret_env is set (the
+// store holds seeds; keys are derived under the secret, so a store reader
+// cannot decrypt traffic; a store outage keeps the last keys); otherwise
+// a client sent to another gateway makes a full handshake, which costs
+// latency, not security. The lifetime a TLS 1.3
 // ticket advertises stays crypto/tls's fixed 7 days (scanners such as
 // testssl.sh report it); the server stops accepting it when its key goes.
 // The admin listener, loopback only unless allow_insecure_admin_address,
@@ -159,7 +163,10 @@
 //   - Long-lived ticket keys: a session ticket key read from the
 //     gateway's memory opens only the TLS 1.2 sessions of its last two
 //     rotation intervals (TLS 1.3 resumption adds a fresh key exchange),
-//     not a week's.
+//     not a week's. Shared through the [cluster] store, the keys never
+//     are in the store: a store reader gets seeds without the secret.
+//   - A hung cluster store: every call has a deadline (cluster.timeout);
+//     TLS keeps its last ticket keys and certificates in memory.
 //
 // What it does not stop:
 //   - Attacks inside the upstream's own logic (SQL injection, XSS in its
@@ -183,4 +190,11 @@
 //     gateway or in the network.
 //   - Exposure through the admin listener when allow_insecure_admin_address
 //     is set.
+//   - Someone who can write to the [cluster] store: they can delete
+//     certificates, hold the issuance and rotation leases, or make the
+//     gateways reuse old ticket seeds (denial of service, and longer-lived
+//     ticket keys); they cannot make a gateway use a ticket key they know,
+//     nor obtain a certificate. Keep the store as private as the keys in
+//     it (ACME account and certificate keys are stored in clear, as in
+//     any shared certificate store).
 package gateway

@@ -133,7 +133,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	if g.acme != nil {
 		// HTTP-01 challenges are answered before anything else; every
 		// other request goes through the chain, which redirects.
-		t.http = observe(g.acme.HTTPHandler(app), access, g.metrics, resolver)
+		t.http = observe(g.acme.httpHandler(app), access, g.metrics, resolver)
 	}
 	return t, nil
 }
