@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,22 +225,41 @@ func appendKey(b []byte, r *http.Request, ru *rule) []byte {
 			return appendHash(append(b, ":c:"...), v)
 		}
 	}
-	b = append(b, ":ip:"...)
 	ip := trustedproxy.ClientIP(r)
 	if !ip.IsValid() {
 		// No address (a Unix socket, an obfuscated Forwarded hop): such
 		// clients share one count.
-		return append(b, "unknown"...)
+		return append(b, ":ip:unknown"...)
 	}
-	bits := ru.v4
-	if ip.Is6() {
-		bits = ru.v6
+	return appendNet(b, ip, ru.v4, ru.v6)
+}
+
+// appendNet appends the client's network: ":ip4/BITS:" or ":ip6/BITS:"
+// and the hex of its address bytes, masked to the prefix (the prefix
+// length is part of the key, so a changed prefix starts new counts).
+// Hex rather than the textual address: formatting IPv6 costs more than the
+// whole store call.
+func appendNet(b []byte, ip netip.Addr, v4, v6 int) []byte {
+	var raw [16]byte
+	var bits int
+	var addr []byte
+	if ip.Is4() {
+		a := ip.As4()
+		bits, addr = v4, raw[:copy(raw[:], a[:])]
+		b = append(b, ":ip4/"...)
+	} else {
+		a := ip.As16()
+		bits, addr = v6, raw[:copy(raw[:], a[:])]
+		b = append(b, ":ip6/"...)
 	}
-	if bits == ip.BitLen() {
-		return ip.AppendTo(b)
+	b = strconv.AppendInt(b, int64(bits), 10)
+	b = append(b, ':')
+	n := (bits + 7) / 8
+	addr = addr[:n]
+	if rem := bits % 8; rem != 0 {
+		addr[n-1] &= 0xff << (8 - rem)
 	}
-	p, _ := ip.Prefix(bits)
-	return p.AppendTo(b)
+	return hex.AppendEncode(b, addr)
 }
 
 // appendHash appends a digest of an identifier the client sends: the
