@@ -17,6 +17,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/crypto/acme/autocert"
+
+	"github.com/bulwarkdev/bulwark/ratelimit"
 )
 
 // Gateway is the server: the HTTPS, HTTP and admin listeners in front of
@@ -40,6 +42,9 @@ type Gateway struct {
 
 	addrMu sync.Mutex
 	addrs  Addrs
+
+	rateMu     sync.Mutex
+	rateMemory *ratelimit.MemoryStore // under rateMu; see rateLimitStore
 }
 
 // Listeners are the sockets Serve accepts on. A nil listener is not served.
