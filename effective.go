@@ -5,6 +5,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/ratelimit"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/upload"
 )
@@ -21,6 +22,7 @@ func (c Config) Effective() (Config, error) {
 	}
 	c.HTTPS = c.HTTPS.WithDefaults()
 	c.Headers = c.Headers.WithDefaults()
+	c.RateLimit = ratelimit.WithDefaults(c.RateLimit)
 	c.Limits = effectiveLimits(c.Limits)
 	c.CSRF = effectiveCSRF(c.CSRF)
 	if c.Session.Store != nil || c.Session.CookieStore != nil {

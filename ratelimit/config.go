@@ -92,6 +92,29 @@ type Rule struct {
 	FailClosed bool `toml:"fail_closed"`
 }
 
+// WithDefaults returns a copy of rules with every zero field that has a
+// default filled in (burst, key, prefixes, timeout): what the rules
+// actually do. Invalid rules are copied as they are.
+func WithDefaults(rules []Rule) []Rule {
+	if rules == nil {
+		return nil
+	}
+	out := make([]Rule, len(rules))
+	for i, r := range rules {
+		r.Paths, r.Methods, r.CountStatuses = slices.Clone(r.Paths), slices.Clone(r.Methods), slices.Clone(r.CountStatuses)
+		if ru, err := r.compile(); err == nil {
+			r.Burst = ru.limit.Burst
+			r.IPv4Prefix, r.IPv6Prefix = ru.v4, ru.v6
+			r.Timeout = ru.timeout
+			if r.Key == "" {
+				r.Key = "ip"
+			}
+		}
+		out[i] = r
+	}
+	return out
+}
+
 // Decision is the outcome of one rule for one request, as counted by an
 // Observer.
 type Decision uint8
