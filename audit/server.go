@@ -71,6 +71,7 @@ func checkServer(fs *[]Finding, d Deployment) {
 	if s.NoSameSite {
 		*fs = append(*fs, find("BW112", "edge.cookies.allow_insecure_no_same_site is set"))
 	}
+	checkRateLimits(fs, d.Config.RateLimit)
 }
 
 func checkCertFiles(fs *[]Finding, s *Server, allowed []string, now time.Time) {
