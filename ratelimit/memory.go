@@ -37,7 +37,7 @@ type MemoryStore struct {
 
 type memShard struct {
 	mu      sync.Mutex
-	m       map[string]int64 // key → TAT, in nanoseconds since base
+	m       map[string]*int64 // key → TAT, in nanoseconds since base
 	inserts int
 	_       [40]byte // keep shards on separate cache lines
 }
@@ -52,7 +52,7 @@ func NewMemoryStore(c MemoryConfig) *MemoryStore {
 	}
 	s := &MemoryStore{seed: maphash.MakeSeed(), base: time.Now(), max: max(n/memShards, 1)}
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]int64)
+		s.shards[i].m = make(map[string]*int64)
 	}
 	return s
 }
@@ -64,7 +64,14 @@ func (s *MemoryStore) Take(_ context.Context, key string, l Limit, cost int) (Re
 	now := int64(time.Since(s.base))
 	sh := &s.shards[maphash.String(s.seed, key)%memShards]
 	sh.mu.Lock()
-	tat, found := sh.m[key]
+	// The map holds pointers so that an update writes no key: the
+	// caller's key is only read (it may be reused once Take returns) and
+	// does not escape.
+	var tat int64
+	p, found := sh.m[key]
+	if found {
+		tat = *p
+	}
 	n, ok, rem, retry := gcra(tat, now, int64(l.Interval), int64(l.Burst), int64(cost))
 	switch {
 	case !ok:
@@ -74,7 +81,7 @@ func (s *MemoryStore) Take(_ context.Context, key string, l Limit, cost int) (Re
 			delete(sh.m, key)
 		}
 	case found:
-		sh.m[key] = n
+		*p = n
 	default:
 		sh.insert(strings.Clone(key), n, now, s.max)
 	}
@@ -89,7 +96,7 @@ func (sh *memShard) insert(key string, tat, now int64, limit int) {
 	if len(sh.m) >= limit || sh.inserts >= 4096 {
 		sh.inserts = 0
 		for k, v := range sh.m {
-			if v <= now {
+			if *v <= now {
 				delete(sh.m, k)
 			}
 		}
@@ -100,7 +107,7 @@ func (sh *memShard) insert(key string, tat, now int64, limit int) {
 			delete(sh.m, k)
 		}
 	}
-	sh.m[key] = tat
+	sh.m[key] = &tat
 }
 
 // Len returns the number of keys held (for tests and metrics).

@@ -62,7 +62,7 @@ func (e *Error) Reason() string {
 type Limiter struct {
 	rules    []rule
 	store    Store
-	local    bool // the store never blocks: no deadline needed
+	mem      *MemoryStore // the store, when it is one: it never blocks, so no deadline
 	observe  func(string, Decision)
 	logger   *slog.Logger
 	lastWarn atomic.Int64 // unix nanoseconds of the last outage warning
@@ -79,7 +79,7 @@ func New(c Config) (*Limiter, error) {
 	if l.store == nil {
 		l.store = NewMemoryStore(MemoryConfig{})
 	}
-	_, l.local = l.store.(*MemoryStore)
+	l.mem, _ = l.store.(*MemoryStore)
 	if l.logger == nil {
 		l.logger = slog.Default()
 	}
@@ -190,20 +190,22 @@ func (l *Limiter) refund(r *http.Request, pending uint64, status int) {
 
 // call makes one store call for r under ru, with the rule's deadline.
 func (l *Limiter) call(ctx context.Context, r *http.Request, ru *rule, cost int) (Result, error) {
+	if l.mem != nil {
+		// A direct call: the compiler sees that the memory store keeps
+		// no reference to the key, so the key's buffer stays on the
+		// stack.
+		var buf [128]byte
+		b := appendKey(buf[:0], r, ru)
+		return l.mem.Take(ctx, unsafe.String(unsafe.SliceData(b), len(b)), ru.limit, cost)
+	}
 	bp := l.bufs.Get().(*[]byte)
 	b := appendKey((*bp)[:0], r, ru)
 	// The store may not keep key beyond the call (Store's contract), so
 	// the buffer is reused and the key costs no allocation.
 	key := unsafe.String(unsafe.SliceData(b), len(b))
-	var res Result
-	var err error
-	if l.local {
-		res, err = l.store.Take(ctx, key, ru.limit, cost)
-	} else {
-		c, cancel := context.WithTimeout(ctx, ru.timeout)
-		res, err = l.store.Take(c, key, ru.limit, cost)
-		cancel()
-	}
+	c, cancel := context.WithTimeout(ctx, ru.timeout)
+	res, err := l.store.Take(c, key, ru.limit, cost)
+	cancel()
 	if cap(b) <= 4096 {
 		*bp = b
 		l.bufs.Put(bp)
