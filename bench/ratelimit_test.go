@@ -172,7 +172,7 @@ func rlHandler(b *testing.B, h http.Handler, reqs []*http.Request) {
 // operation includes waiting for a core; CPU time much less so.
 func rlCPU(b *testing.B) func() {
 	start := rsCPU()
-	return func() { b.ReportMetric(float64((rsCPU() - start).Nanoseconds())/float64(b.N), "cpu-ns/op") }
+	return func() { b.ReportMetric(float64((rsCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op") }
 }
 
 func BenchmarkRateLimitRedis(b *testing.B) {
