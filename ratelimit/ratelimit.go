@@ -327,10 +327,20 @@ func (l *Limiter) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 		slog.String("rule", e.Rule),
 		slog.Duration("retry_after", e.RetryAfter),
 		slog.String("client_ip", ip),
-		slog.String("host", trustedproxy.Host(r)),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path))
+		slog.String("host", bounded(trustedproxy.Host(r))),
+		slog.String("method", bounded(r.Method)),
+		slog.String("path", bounded(r.URL.Path)))
 	http.Error(w, http.StatusText(status), status)
+}
+
+// bounded cuts request text for the log: the client chose it, and one
+// event must not carry megabytes of it.
+func bounded(s string) string {
+	const n = 256
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // statusWriter records the status the application answers with.

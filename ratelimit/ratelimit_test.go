@@ -499,3 +499,15 @@ func TestDecisionNames(t *testing.T) {
 		}
 	}
 }
+
+// The refusal event carries at most a bounded piece of what the client
+// sent.
+func TestRefusalEventBounded(t *testing.T) {
+	rg := newRig(t, ratelimit.Config{Rules: []ratelimit.Rule{rule("r", "1/h", "/")}}, nil)
+	long := "/" + strings.Repeat("a", 10000)
+	rg.do("GET", long, "192.0.2.1:1")
+	rg.do("GET", long, "192.0.2.1:1")
+	if n := rg.logs.Len(); n > 2000 || !strings.Contains(rg.logs.String(), `"path":"/aaa`) {
+		t.Fatalf("event of %d bytes: %.300s", n, rg.logs.String())
+	}
+}
