@@ -15,6 +15,7 @@ import (
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/ratelimit"
@@ -305,13 +306,17 @@ func (c Config) Validate() error {
 
 // Handler returns next wrapped in the whole chain, outermost first:
 //
-//	headers → proxy → (media host? hosts → https → media)
+//	record → headers → proxy → (media host? hosts → https → media)
 //	                → hosts → https → rate limits → limits → session → csrf → uploads → next
 //
 // headers comes first so that every response Bulwark produces carries the
-// security headers, its own refusals and redirects included, as Django's
-// SecurityMiddleware (first in MIDDLEWARE) adds them to every response. It
-// reads no request facts, so its place does not change what the others
+// security headers, its own refusals and redirects included. That is more
+// than Django does: its SecurityMiddleware (first in MIDDLEWARE) adds them
+// to the responses it lets through and to its own HTTPS redirect, but not
+// to the 400 of the redirect path, where get_host() raises DisallowedHost
+// inside the middleware and the exception skips its process_response.
+// Bulwark adds them there too: an error page is a page, and a browser must
+// not sniff it into a script or frame it either. It reads no request facts, so its place does not change what the others
 // see. Then the request facts in dependency order: trustedproxy
 // establishes the client, scheme and host; a request for a media host
 // leaves for the media branch there, before the site's host check, so
@@ -324,6 +329,12 @@ func (c Config) Validate() error {
 // anything reads a body, the session before CSRF (which may keep its
 // secret in it), and CSRF before uploads, so that a forged upload is
 // refused before a byte of it is parsed.
+//
+// The record at the top is the request's per-request record, created once
+// (one context node holding it, and the request's shallow copy): every
+// layer behind writes its own part there (the client, the validated host,
+// its state) and reads the others' through accessors, so no layer needs a
+// context value or a request copy of its own.
 func (b *Bulwark) Handler(next http.Handler) http.Handler {
 	h := next
 	if b.uploads != nil {
@@ -343,7 +354,7 @@ func (b *Bulwark) Handler(next http.Handler) http.Handler {
 		h = b.media.switchTo(h)
 	}
 	h = b.proxy.Handler(h)
-	return b.headers.Handler(h)
+	return reqstate.Handler(b.headers.Handler(h))
 }
 
 // Session returns the session manager, or nil when the session layer is

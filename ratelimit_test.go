@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/bulwarkdev/bulwark"
+	"github.com/bulwarkdev/bulwark/internal/refusal/refusaltest"
 	"github.com/bulwarkdev/bulwark/ratelimit"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // The rate-limit layer sits after httpsonly (a redirect to HTTPS is not
@@ -135,11 +137,13 @@ fail_closed = true
 	}
 }
 
-// The layer's refusal event goes to Config.Logger like every other.
+// The layer's refusal event goes to Config.Logger like every other, in
+// the one refusal shape, naming the client behind the proxy.
 func TestRateLimitLogger(t *testing.T) {
 	var logs bytes.Buffer
 	c := siteConfig()
 	c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	c.Proxy = trustedproxy.Config{Trusted: []string{"10.0.0.0/8"}}
 	c.RateLimit = []ratelimit.Rule{{Name: "site", Rate: "1/h", Paths: []string{"/"}}}
 	b, err := bulwark.New(c)
 	if err != nil {
@@ -148,9 +152,16 @@ func TestRateLimitLogger(t *testing.T) {
 	defer b.Close()
 	h := b.Handler(http.NotFoundHandler())
 	for range 2 {
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "https://example.com/", nil))
+		r := httptest.NewRequest("GET", "https://example.com/", nil)
+		r.RemoteAddr = "10.1.2.3:4000"
+		r.Header.Set("X-Forwarded-For", "203.0.113.7")
+		h.ServeHTTP(httptest.NewRecorder(), r)
 	}
-	if !strings.Contains(logs.String(), `"event":"rate_limit","reason":"rate_limited","rule":"site"`) {
-		t.Fatalf("logs: %s", logs.String())
+	evs := refusaltest.Events(t, logs.String(), "rate_limit")
+	if len(evs) != 1 || evs[0]["reason"] != "rate_limited" || evs[0]["rule"] != "site" {
+		t.Fatalf("events: %s", logs.String())
+	}
+	if err := refusaltest.Check(evs[0], "203.0.113.7", "example.com"); err != nil {
+		t.Fatalf("%v: %v", err, evs[0])
 	}
 }

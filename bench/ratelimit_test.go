@@ -37,13 +37,17 @@ const rlClients = 256
 func rlRequests(b *testing.B, facts bool) []*http.Request {
 	b.Helper()
 	reqs := make([]*http.Request, rlClients)
+	tp, err := trustedproxy.New(trustedproxy.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	for i := range reqs {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = fmt.Sprintf("[2001:db8:0:%x::1]:1234", i)
 		if facts {
-			var f *trustedproxy.Facts
-			r, f = trustedproxy.Ensure(r)
-			trustedproxy.Direct(r, f)
+			// As the chain hands it on: the trusted-proxy layer has
+			// established the client (the request it passes on is kept).
+			tp.Handler(http.HandlerFunc(func(_ http.ResponseWriter, er *http.Request) { r = er })).ServeHTTP(nil, r)
 		}
 		reqs[i] = r
 	}

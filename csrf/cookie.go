@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // CookieName returns the name the secret's cookie has for r: "__Host-" +
@@ -17,8 +19,7 @@ import (
 // through plain HTTP can plant one (cookie tossing). On plain HTTP the
 // prefix cannot be used, and the Origin layer carries the defence alone.
 func (p *Protection) CookieName(r *http.Request) string {
-	f, _ := factsOf(r)
-	return p.cookieName(isSecure(r, f))
+	return p.cookieName(trustedproxy.IsSecure(r))
 }
 
 func (p *Protection) cookieName(secure bool) string {

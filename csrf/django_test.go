@@ -18,6 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
+	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
+
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/internal/vectors"
@@ -605,16 +610,16 @@ func runDjangoVector(v djangoVector) error {
 	if s.debug && len(allowed) == 0 {
 		allowed = []string{".localhost", "127.0.0.1", "[::1]"}
 	}
-	f.HostChecked = true
+	validated := ""
 	if d, _ := hosts.SplitDomainPort(f.Host); d != "" {
 		for _, pat := range allowed {
 			if pat == "*" || hosts.IsSameDomain(d, pat) {
-				f.AllowedHost = f.Host
+				validated = f.Host
 				break
 			}
 		}
 	}
-	r = trustedproxy.WithFacts(r, f)
+	r = reqstatetest.With(r, reqstate.Conn(*f), validated, true)
 
 	if secret != nil {
 		if s.useSessions {
@@ -703,8 +708,11 @@ func runDjangoVector(v djangoVector) error {
 				break
 			}
 			fails := logs.find("csrf_failure")
-			if len(fails) != 1 || fails[0]["reason"] != csrf.LogReason(failure) {
-				problems = append(problems, fmt.Sprintf("csrf_failure events = %v, want one with reason %q", fails, csrf.LogReason(failure)))
+			if slug := csrf.Slug(failure); !refusal.IsSlug(slug) || slug == "csrf_failure" {
+				problems = append(problems, fmt.Sprintf("no reason slug for %q: %q", failure.Reason, slug))
+			}
+			if len(fails) != 1 || fails[0]["reason"] != csrf.Slug(failure) || fails[0]["detail"] != strconv.Quote(csrf.LogReason(failure)) {
+				problems = append(problems, fmt.Sprintf("csrf_failure events = %v, want one with detail %q", fails, csrf.LogReason(failure)))
 			} else if fails[0]["path"] != r.URL.Path {
 				problems = append(problems, fmt.Sprintf("csrf_failure path = %q, want %q", fails[0]["path"], r.URL.Path))
 			}

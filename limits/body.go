@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
-
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // body is r.Body capped at max bytes, like http.MaxBytesReader but failing
@@ -72,13 +70,6 @@ type discardHeaders struct{}
 func (discardHeaders) Header() http.Header         { return http.Header{} }
 func (discardHeaders) Write(p []byte) (int, error) { return len(p), nil }
 func (discardHeaders) WriteHeader(int)             {}
-
-func clientIP(r *http.Request) string {
-	if a := trustedproxy.ClientIP(r); a.IsValid() {
-		return a.String()
-	}
-	return ""
-}
 
 // cleanPath resolves dot segments and duplicate slashes as ServeMux does,
 // keeping a trailing slash. It does not allocate for clean paths.

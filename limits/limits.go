@@ -8,7 +8,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
 
 // Django's defaults, used when a Config field is zero.
@@ -313,15 +314,13 @@ func With(r *http.Request, lim Limits) *http.Request {
 // always bounded.
 func From(r *http.Request) Limits {
 	// A context value, when there is one, is the innermost: the Handler
-	// keeps its limits in the request's trustedproxy.Facts only when no
+	// keeps its limits in the request's record only when no
 	// context value exists yet, so every context value was set behind it.
 	if l, ok := r.Context().Value(ctxKey{}).(*Limits); ok {
 		return *l
 	}
-	if f, ok := trustedproxy.FactsFrom(r); ok {
-		if l, ok := f.Slot(trustedproxy.SlotLimits).(*Limits); ok {
-			return *l
-		}
+	if l, ok := reqstate.From(r).Limits().(*Limits); ok {
+		return *l
 	}
 	return Default()
 }
@@ -364,13 +363,13 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			return
 		}
 		r2 := r
-		if f, ok := trustedproxy.FactsFrom(r); ok && f.Slot(trustedproxy.SlotLimits) == nil &&
+		if rec := reqstate.From(r); rec != nil && rec.Limits() == nil &&
 			r.Context().Value(ctxKey{}) == nil {
-			// The first limits of the request live in the shared Facts:
-			// no context value, no request copy. Nested Handlers and
-			// With (behind this one) use context values, which From
+			// The first limits of the request live in the request's
+			// record: no context value, no request copy. Nested Handlers
+			// and With (behind this one) use context values, which From
 			// consults first.
-			f.SetSlot(trustedproxy.SlotLimits, lim)
+			reqstate.SetLimits(rec, lim)
 		} else {
 			r2 = r.WithContext(context.WithValue(r.Context(), ctxKey{}, lim))
 		}
@@ -410,13 +409,5 @@ func logRefusal(lg *slog.Logger, r *http.Request, e *Error) {
 	if lg == nil {
 		lg = slog.Default()
 	}
-	lg.LogAttrs(r.Context(), slog.LevelInfo, "request refused by limits",
-		slog.String("event", e.Event()),
-		slog.String("reason", e.Limit),
-		slog.Int64("limit", e.Value),
-		slog.String("client_ip", clientIP(r)),
-		slog.String("host", r.Host),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-	)
+	refusal.Log(lg, r, "request refused by limits", e.Event(), e.Limit, slog.Int64("limit", e.Value))
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -105,9 +106,10 @@ func (l *Limiter) Check(r *http.Request) error {
 
 // Handler refuses requests over a limit with 429 Too Many Requests and a
 // Retry-After header (whole seconds), or with 503 when a fail-closed
-// rule's store cannot decide, and logs one Info event per refusal:
-// event "rate_limit", reason "rate_limited" or "store_unavailable", rule,
-// retry_after, client_ip, host, method, path. Requests within the limits
+// rule's store cannot decide, and logs one Info refusal event per refusal
+// (the shape every layer logs: event "rate_limit", reason "rate_limited"
+// or "store_unavailable", client_ip, host, method, path; then rule and
+// retry_after). Requests within the limits
 // reach next unchanged. For failed-login rules (Rule.CountStatuses), the
 // request is counted first and given back once next has answered with a
 // status that does not count.
@@ -317,30 +319,9 @@ func (l *Limiter) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 		secs := int64((e.RetryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 	}
-	ip := ""
-	if a := trustedproxy.ClientIP(r); a.IsValid() {
-		ip = a.String()
-	}
-	l.logger.LogAttrs(r.Context(), slog.LevelInfo, "request refused by rate limit",
-		slog.String("event", "rate_limit"),
-		slog.String("reason", e.Reason()),
-		slog.String("rule", e.Rule),
-		slog.Duration("retry_after", e.RetryAfter),
-		slog.String("client_ip", ip),
-		slog.String("host", bounded(trustedproxy.Host(r))),
-		slog.String("method", bounded(r.Method)),
-		slog.String("path", bounded(r.URL.Path)))
+	refusal.Log(l.logger, r, "request refused by rate limit", "rate_limit", e.Reason(),
+		slog.String("rule", e.Rule), slog.Duration("retry_after", e.RetryAfter))
 	http.Error(w, http.StatusText(status), status)
-}
-
-// bounded cuts request text for the log: the client chose it, and one
-// event must not carry megabytes of it.
-func bounded(s string) string {
-	const n = 256
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // statusWriter records the status the application answers with.

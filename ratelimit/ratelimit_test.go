@@ -106,7 +106,7 @@ func TestLimitThenRefuse(t *testing.T) {
 		t.Fatalf("%d refusal events, want 1:\n%s", n, logs)
 	}
 	for _, want := range []string{`"reason":"rate_limited"`, `"rule":"api"`, `"client_ip":"192.0.2.1"`,
-		`"host":"example.com"`, `"method":"GET"`, `"path":"/api/x"`} {
+		`"host":"\"example.com\""`, `"method":"GET"`, `"path":"/api/x"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("event lacks %s:\n%s", want, logs)
 		}

@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/cookie"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
 
 // Errors returned by the session functions.
@@ -123,9 +124,9 @@ type state struct {
 
 	scratch [idLen]byte
 
-	// nested: this state is a context value because the request's Facts
+	// nested: this state is a context value because the request's record
 	// already held another session's state (a Handler behind another).
-	// shadowed: a nested state exists behind this one, kept in the Facts.
+	// shadowed: a nested state exists behind this one, kept in the record.
 	nested, shadowed bool
 }
 
@@ -138,17 +139,17 @@ func (st *state) Value(k any) any {
 }
 
 // stateOf finds the innermost session state of r. The first Handler of
-// a request keeps its state in the request's trustedproxy.Facts when there
-// are some (no context value, no request copy); Handlers without Facts,
+// a request keeps its state in the request's record when there is one (no
+// context value, no request copy); Handlers without a record,
 // or behind another one, use a context value.
 func stateOf(r *http.Request) (*state, error) {
-	if f, ok := trustedproxy.FactsFrom(r); ok {
-		if st, ok := f.Slot(trustedproxy.SlotSession).(*state); ok {
+	if rec := reqstate.From(r); rec != nil {
+		if st, ok := rec.Session().(*state); ok {
 			if !st.shadowed {
 				return st, nil
 			}
 			// A context state marked nested was made behind st; any other
-			// (made before the Facts existed) is in front of it.
+			// (made before the record existed) is in front of it.
 			if c, ok := r.Context().Value(ctxKey{}).(*state); ok && c.nested {
 				return c, nil
 			}
@@ -167,9 +168,9 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		st := &state{Context: r.Context(), m: m, req: r}
 		st.w = writer{ResponseWriter: w, st: st}
 		st.cookieVal, st.hadCookie = cookieValue(r.Header, m.ck.name)
-		if f, ok := trustedproxy.FactsFrom(r); ok {
-			if prev, _ := f.Slot(trustedproxy.SlotSession).(*state); prev == nil {
-				f.SetSlot(trustedproxy.SlotSession, st)
+		if rec := reqstate.From(r); rec != nil {
+			if prev, _ := rec.Session().(*state); prev == nil {
+				reqstate.SetSession(rec, st)
 			} else {
 				prev.shadowed, st.nested = true, true
 				r = r.WithContext(st)
@@ -378,22 +379,8 @@ func (st *state) fail(reason string, err error) {
 	st.logged = true
 	r := st.req
 	// Never the session id, the cookie or the query string.
-	st.m.log.LogAttrs(st.Context, slog.LevelError, "session store error",
-		slog.String("event", "session_store_error"),
-		slog.String("reason", reason),
-		slog.String("client_ip", clientIP(r)),
-		slog.String("host", trustedproxy.Host(r)),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("error", err.Error()),
-	)
-}
-
-func clientIP(r *http.Request) string {
-	if a := trustedproxy.ClientIP(r); a.IsValid() {
-		return a.String()
-	}
-	return ""
+	refusal.LogLevel(st.m.log, r, slog.LevelError, "session store error", "session_store_error", reason,
+		slog.String("error", err.Error()))
 }
 
 // commit runs when the response starts, with its status. It returns 0 to

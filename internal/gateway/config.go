@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
 )

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 )
 
 // Seeds for the Set-Cookie fuzz target: Django's cookie shapes, attributes
@@ -207,19 +209,19 @@ func TestPathMatchAllocs(t *testing.T) {
 	}
 }
 
-func TestLabelSafe(t *testing.T) {
+// TestLabel: refusals are counted by their slug as is; anything else is
+// one bounded label, never a series per value.
+func TestLabel(t *testing.T) {
 	for in, want := range map[string]string{
-		"disallowed_host":      "disallowed_host",
-		"CSRF cookie not set.": "csrf_cookie_not_set",
-		"Origin checking failed - https://evil.example does not match any trusted origins.": "origin_checking_failed",
-		"Origin checking failed - null does not match any trusted origins.":                 "origin_checking_failed",
-		"Sec-Fetch-Site checking failed - cross-site request.":                              "sec_fetch_site_checking_failed",
-		"host \"evil\"":          "other",
+		"disallowed_host":        "disallowed_host",
+		"bad_origin":             "bad_origin",
+		"CSRF cookie not set.":   refusal.InvalidReason,
+		"host \"evil\"":          refusal.InvalidReason,
 		"":                       "",
-		strings.Repeat("a", 100): "other",
+		strings.Repeat("a", 100): refusal.InvalidReason,
 	} {
-		if got := labelSafe(in); got != want {
-			t.Errorf("labelSafe(%q) = %q, want %q", in, got, want)
+		if got := label(in); got != want {
+			t.Errorf("label(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -239,10 +241,13 @@ func TestObserveAllocs(t *testing.T) {
 		access *slog.Logger
 		max    float64
 	}{
-		{"no access log", nil, 0},
-		// The refused-before-facts fallback (one Facts) and slog's
-		// attribute overflow (more than five attributes).
-		{"access log", slog.New(slog.NewJSONHandler(io.Discard, nil)), 2},
+		// observe is the top of the chain: the request's record (its
+		// context node and the request copy, which the layers behind it
+		// no longer pay).
+		{"no access log", nil, 2},
+		// The client address string and slog's attribute overflow (more
+		// than five attributes).
+		{"access log", slog.New(slog.NewJSONHandler(io.Discard, nil)), 4},
 	} {
 		h := observe(noop, tc.access, m, nil)
 		if n := testing.AllocsPerRun(200, func() { h.ServeHTTP(w, req) }) - base; n > tc.max {

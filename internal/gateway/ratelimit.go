@@ -26,7 +26,8 @@ func (g *Gateway) rateLimitStore(cfg Config) ratelimit.Store {
 
 // withRateLimits gives the library configuration its store and an
 // observer that counts every decision in
-// bulwark_rate_limit_decisions_total{rule, decision}. The series of every
+// bulwark_rate_limit_decisions_total{rule, decision} (rule names are
+// validated, [a-z0-9_-]: a bounded label set). The series of every
 // rule and decision exist from the start (at zero), and the observer
 // looks its counters up without allocating.
 func (g *Gateway) withRateLimits(cfg Config, lc *bulwark.Config) {
@@ -38,7 +39,7 @@ func (g *Gateway) withRateLimits(cfg Config, lc *bulwark.Config) {
 	for _, r := range lc.RateLimit {
 		var a [5]prometheus.Counter
 		for d := range a {
-			a[d] = g.metrics.rateLimits.WithLabelValues(labelSafe(r.Name), ratelimit.Decision(d).String())
+			a[d] = g.metrics.rateLimits.WithLabelValues(r.Name, ratelimit.Decision(d).String())
 		}
 		counters[r.Name] = &a
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bulwarkdev/bulwark/internal/gateway"
+	"github.com/bulwarkdev/bulwark/internal/refusal/refusaltest"
 	"github.com/bulwarkdev/bulwark/internal/testsvc"
 	"github.com/bulwarkdev/bulwark/ratelimit"
 	"github.com/bulwarkdev/bulwark/ratelimit/pgstore"
@@ -100,12 +101,17 @@ rate = "5/m"
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	logs := e.logs.String()
-	if n := strings.Count(logs, `"event":"rate_limit"`); n != 3 {
-		t.Errorf("%d refusal events, want 3", n)
+	evs := refusaltest.Events(t, e.logs.String(), "rate_limit")
+	if len(evs) != 3 {
+		t.Fatalf("%d refusal events, want 3", len(evs))
 	}
-	if !strings.Contains(logs, `"reason":"rate_limited","rule":"api"`) || !strings.Contains(logs, `"client_ip":"127.0.0.1"`) {
-		t.Errorf("refusal event lacks its keys:\n%s", logs)
+	for _, ev := range evs {
+		if ev["reason"] != "rate_limited" || ev["rule"] != "api" {
+			t.Errorf("refusal event %v", ev)
+		}
+		if err := refusaltest.Check(ev, "127.0.0.1", siteHost+":"+e.httpsPrt); err != nil {
+			t.Errorf("%v: %v", err, ev)
+		}
 	}
 }
 
