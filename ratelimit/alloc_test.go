@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwarkdev/bulwark/ratelimit"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
+	"github.com/bulwarkdev/bulwark/ratelimit"
 )
 
 // established returns r as the trusted-proxy layer hands it on: carrying
