@@ -8,17 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bulwarkdev/bulwark/internal/gateway"
@@ -333,59 +331,58 @@ rate = "5/m"
 	}
 }
 
-// startRedisServer runs a private redis-server on a free loopback port, so
-// that the test can freeze it (SIGSTOP) without disturbing other tests.
-func startRedisServer(t *testing.T) (*exec.Cmd, string) {
+// frozenStore is a shared store whose server the test can freeze: a
+// private redis-server stopped with SIGSTOP, or the test PostgreSQL behind
+// a relay that stops relaying (it is shared, so it cannot be stopped).
+type frozenStore struct {
+	store        ratelimit.Store
+	freeze, thaw func() error
+}
+
+func newFrozenStore(t *testing.T, kind string) frozenStore {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if testsvc.Required() {
-			t.Fatalf("redis-server not found: %v", err)
+	if kind == "redis" {
+		srv := testsvc.StartRedis(t)
+		client := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true, MaxRetries: -1})
+		t.Cleanup(func() { client.Close() })
+		store, err := redisstore.New(client, redisstore.Config{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Skip("redis-server not found")
+		return frozenStore{store, srv.Freeze, srv.Thaw}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	shared := testsvc.Postgres(t)
+	cfg, err := pgxpool.ParseConfig(testsvc.PostgresURL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", filepath.Join(dir, "log"))
-	if err := cmd.Start(); err != nil {
+	relay := testsvc.StartRelay(t, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
+	cfg.ConnConfig.Host, cfg.ConnConfig.Port = "127.0.0.1", uint16(relay.Port())
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGCONT)
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return cmd, addr
-		}
-		if i > 100 {
-			t.Fatalf("redis-server did not start: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	t.Cleanup(pool.Close)
+	table := testsvc.Unique("bulwark_test_gwrl_")
+	t.Cleanup(func() { shared.Exec(context.Background(), `DROP TABLE IF EXISTS `+pgx.Identifier{table}.Sanitize()) })
+	store, err := pgstore.New(context.Background(), pool, pgstore.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frozenStore{store, func() error { relay.Freeze(); return nil }, func() error { relay.Thaw(); return nil }}
+}
+
+// The store frozen under load: a fail-open rule lets requests through, a
+// fail-closed rule answers 503, each within the deadline, and the limits
+// apply again once the store answers, without a restart.
+func TestRateLimitFrozenStore(t *testing.T) {
+	for _, kind := range []string{"redis", "postgres"} {
+		t.Run(kind, func(t *testing.T) { testFrozenStore(t, newFrozenStore(t, kind)) })
 	}
 }
 
-// Redis frozen (SIGSTOP) under load: a fail-open rule lets requests
-// through, a fail-closed rule answers 503, each within the deadline, and
-// the limits apply again after SIGCONT, without a restart.
-func TestRateLimitFrozenRedis(t *testing.T) {
-	cmd, addr := startRedisServer(t)
-	client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
-	t.Cleanup(func() { client.Close() })
-	store, err := redisstore.New(client, redisstore.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+func testFrozenStore(t *testing.T, fs frozenStore) {
+	store := fs.store
 	e := start(t, nil, func(c *gateway.Config) {
 		c.RateLimit = []ratelimit.Rule{
 			{Name: "site", Rate: "1000/m", Paths: []string{"/"}, Timeout: 200 * time.Millisecond},
@@ -396,13 +393,13 @@ func TestRateLimitFrozenRedis(t *testing.T) {
 	if resp, _ := e.get(e.https + "/login"); resp.StatusCode != 200 {
 		t.Fatalf("before: %d", resp.StatusCode)
 	}
-	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := fs.freeze(); err != nil {
 		t.Fatal(err)
 	}
 	frozen := true
 	defer func() {
 		if frozen {
-			cmd.Process.Signal(syscall.SIGCONT)
+			fs.thaw()
 		}
 	}()
 	var wg sync.WaitGroup
@@ -447,14 +444,14 @@ func TestRateLimitFrozenRedis(t *testing.T) {
 	if !strings.Contains(e.logs.String(), `"event":"rate_limit_store_error"`) {
 		t.Error("no outage warning logged")
 	}
-	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := fs.thaw(); err != nil {
 		t.Fatal(err)
 	}
 	frozen = false
 	// Recovery: the login rule counts again. One request before the
 	// freeze; those cut short by the deadline may or may not have been
-	// counted (a script runs whole or not at all), so the client is
-	// refused after at most one more.
+	// counted (a script or a statement runs whole or not at all), so the
+	// client is refused after at most one more.
 	waitFor(t, "the store to answer again", func() bool {
 		resp, _ := e.get(e.https + "/login")
 		return resp.StatusCode == http.StatusTooManyRequests

@@ -2,11 +2,7 @@ package redisstore_test
 
 import (
 	"context"
-	"net"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -112,55 +108,12 @@ func TestShared(t *testing.T) {
 	ratelimittest.MustRefuse(t, s2, "k", l)
 }
 
-// startRedis runs a private redis-server on a free loopback port, so that
-// it can be frozen without disturbing other tests.
-func startRedis(t *testing.T) (*exec.Cmd, string) {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if testsvc.Required() {
-			t.Fatalf("redis-server not found: %v", err)
-		}
-		t.Skip("redis-server not found")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", filepath.Join(dir, "log"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGCONT)
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatalf("redis-server did not start: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return cmd, addr
-}
-
 // A frozen server (SIGSTOP: connections accepted, nothing answered) costs
 // each call no more than its deadline, and the store recovers on SIGCONT
 // without a new client.
 func TestFrozenServer(t *testing.T) {
-	cmd, addr := startRedis(t)
-	client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
+	srv := testsvc.StartRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr, ContextTimeoutEnabled: true, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
 	s, err := redisstore.New(client, redisstore.Config{})
 	if err != nil {
@@ -168,7 +121,7 @@ func TestFrozenServer(t *testing.T) {
 	}
 	l := ratelimittest.Slow(3)
 	ratelimittest.MustAllow(t, s, "k", l, 2)
-	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := srv.Freeze(); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
@@ -183,7 +136,7 @@ func TestFrozenServer(t *testing.T) {
 			t.Fatalf("Take on a frozen server took %s with a 250ms deadline", d)
 		}
 	}
-	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := srv.Thaw(); err != nil {
 		t.Fatal(err)
 	}
 	// Recovery without restart. The calls cut short may or may not have
