@@ -97,7 +97,7 @@ func (l *Limiter) Check(r *http.Request) error {
 		if !ru.matches(r) {
 			continue
 		}
-		if err := l.take(r, ru); err != nil {
+		if _, err := l.take(r, ru); err != nil {
 			return err
 		}
 	}
@@ -109,10 +109,10 @@ func (l *Limiter) Check(r *http.Request) error {
 // rule's store cannot decide, and logs one Info refusal event per refusal
 // (the shape every layer logs: event "rate_limit", reason "rate_limited"
 // or "store_unavailable", client_ip, host, method, path; then rule and
-// retry_after). Requests within the limits
-// reach next unchanged. For failed-login rules (Rule.CountStatuses), the
-// request is counted first and given back once next has answered with a
-// status that does not count.
+// retry_after). Requests within the limits reach next unchanged. For
+// failed-login rules (Rule.CountStatuses), the request is counted first
+// and given back once next has answered with a status that does not
+// count.
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	if len(l.rules) == 0 {
 		return next
@@ -124,14 +124,15 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			if !ru.matches(r) {
 				continue
 			}
-			if err := l.take(r, ru); err != nil {
+			counted, err := l.take(r, ru)
+			if err != nil {
 				// The request will not be answered by next: it is no
 				// failed sign-in.
 				l.refund(r, pending, 0)
-				l.refuse(w, r, err.(*Error))
+				l.refuse(w, r, err)
 				return
 			}
-			if ru.counts != nil {
+			if counted && ru.counts != nil {
 				pending |= 1 << i
 			}
 		}
@@ -149,25 +150,25 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// take counts r under ru; it returns an *Error when ru refuses it.
-func (l *Limiter) take(r *http.Request, ru *rule) error {
+// take counts r under ru. It reports whether the store counted it (not
+// when it failed open), and an *Error when ru refuses it.
+func (l *Limiter) take(r *http.Request, ru *rule) (bool, *Error) {
 	res, err := l.call(r.Context(), r, ru, 1)
 	switch {
+	case err != nil && ru.failClosed:
+		l.warn(r, ru, err, FailedClosed.String())
+		l.decided(ru, FailedClosed)
+		return false, &Error{Rule: ru.name, Err: ErrStoreUnavailable}
 	case err != nil:
-		if ru.failClosed {
-			l.warn(r, ru, err, FailedClosed)
-			l.decided(ru, FailedClosed)
-			return &Error{Rule: ru.name, Err: ErrStoreUnavailable}
-		}
-		l.warn(r, ru, err, FailedOpen)
+		l.warn(r, ru, err, FailedOpen.String())
 		l.decided(ru, FailedOpen)
-		return nil
+		return false, nil
 	case !res.Allowed:
 		l.decided(ru, Limited)
-		return &Error{Rule: ru.name, Err: ErrLimited, RetryAfter: res.RetryAfter}
+		return false, &Error{Rule: ru.name, Err: ErrLimited, RetryAfter: res.RetryAfter}
 	}
 	l.decided(ru, Allowed)
-	return nil
+	return true, nil
 }
 
 // refund gives back the count of every failed-login rule in pending whose
@@ -183,7 +184,9 @@ func (l *Limiter) refund(r *http.Request, pending uint64, status int) {
 		}
 		// The client may be gone; the refund is still owed to it.
 		if _, err := l.call(context.WithoutCancel(r.Context()), r, ru, -1); err != nil {
-			l.warn(r, ru, err, FailedOpen)
+			// The client keeps the count: an outage never frees a
+			// guesser.
+			l.warn(r, ru, err, "refund_failed")
 			continue
 		}
 		l.decided(ru, Refunded)
@@ -299,7 +302,7 @@ func (l *Limiter) decided(ru *rule, d Decision) {
 
 // warn logs a store failure, at most once a second per Limiter: during an
 // outage every request fails the same way.
-func (l *Limiter) warn(r *http.Request, ru *rule, err error, d Decision) {
+func (l *Limiter) warn(r *http.Request, ru *rule, err error, reason string) {
 	now := time.Now().UnixNano()
 	last := l.lastWarn.Load()
 	if now-last < int64(time.Second) || !l.lastWarn.CompareAndSwap(last, now) {
@@ -307,7 +310,7 @@ func (l *Limiter) warn(r *http.Request, ru *rule, err error, d Decision) {
 	}
 	l.logger.LogAttrs(r.Context(), slog.LevelWarn, "rate limit store unavailable",
 		slog.String("event", "rate_limit_store_error"),
-		slog.String("reason", d.String()),
+		slog.String("reason", reason),
 		slog.String("rule", ru.name),
 		slog.String("error", err.Error()))
 }

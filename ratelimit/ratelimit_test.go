@@ -2,12 +2,14 @@ package ratelimit_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -509,5 +511,45 @@ func TestRefusalEventBounded(t *testing.T) {
 	rg.do("GET", long, "192.0.2.1:1")
 	if n := rg.logs.Len(); n > 2000 || !strings.Contains(rg.logs.String(), `"path":"/aaa`) {
 		t.Fatalf("event of %d bytes: %.300s", n, rg.logs.String())
+	}
+}
+
+// countingStore counts the calls to the store it wraps.
+type countingStore struct {
+	ratelimit.Store
+	calls atomic.Int32
+}
+
+func (c *countingStore) Take(ctx context.Context, key string, l ratelimit.Limit, cost int) (ratelimit.Result, error) {
+	c.calls.Add(1)
+	return c.Store.Take(ctx, key, l, cost)
+}
+
+// A failed-login request costs one store call when it counts, two when it
+// is refunded, and one when the store is down (nothing was counted, so
+// nothing is refunded: an outage does not double the wait).
+func TestFailedLoginStoreCalls(t *testing.T) {
+	login := ratelimit.Rule{Name: "login", Rate: "5/h", Paths: []string{"/login"}, CountStatuses: []int{200}, Timeout: 50 * time.Millisecond}
+	for _, tt := range []struct {
+		name   string
+		store  ratelimit.Store
+		status int
+		calls  int32
+	}{
+		{"failure counted", ratelimit.NewMemoryStore(ratelimit.MemoryConfig{}), 200, 1},
+		{"success refunded", ratelimit.NewMemoryStore(ratelimit.MemoryConfig{}), 302, 2},
+		{"store down", ratelimittest.DownStore{}, 302, 1},
+		{"store frozen", ratelimittest.SlowStore{}, 302, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := &countingStore{Store: tt.store}
+			rg := newRig(t, ratelimit.Config{Rules: []ratelimit.Rule{login}, Store: cs}, func(*http.Request) int { return tt.status })
+			if w := rg.do("POST", "/login", "192.0.2.1:1"); w.Code != tt.status {
+				t.Fatalf("status %d", w.Code)
+			}
+			if got := cs.calls.Load(); got != tt.calls {
+				t.Fatalf("%d store calls, want %d", got, tt.calls)
+			}
+		})
 	}
 }
