@@ -19,6 +19,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/ratelimit"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/bulwarkdev/bulwark/upload"
@@ -53,6 +54,20 @@ type Config struct {
 	// SECURE_* headers, X_FRAME_OPTIONS, SECURE_CSP). Zero: nosniff,
 	// Referrer-Policy same-origin, COOP same-origin, X-Frame-Options DENY.
 	Headers headers.Config `toml:"headers"`
+
+	// RateLimit lists the rate limits, one ratelimit.Rule per
+	// [[rate_limit]] table: the paths, methods and rate of each, keyed by
+	// the client the proxy layer established, refused with 429 and
+	// Retry-After (failed-login mode: Rule.CountStatuses). Django has no
+	// counterpart. Empty (the default): no rate limit.
+	RateLimit []ratelimit.Rule `toml:"rate_limit"`
+	// RateLimitStore keeps the counts of RateLimit (Go only): a
+	// ratelimit/redisstore or ratelimit/pgstore Store to share limits
+	// between instances. Nil means a memory store of this Bulwark's own.
+	RateLimitStore ratelimit.Store `toml:"-"`
+	// RateLimitObserve, if set, is called with every rate-limit decision
+	// (Go only), for metrics.
+	RateLimitObserve func(rule string, d ratelimit.Decision) `toml:"-"`
 
 	// Limits bounds request bodies, form fields and files (Django's
 	// DATA_UPLOAD_* and FILE_UPLOAD_MAX_MEMORY_SIZE). Always on. Zero:
@@ -129,6 +144,7 @@ var chainBuilds = &buildcount.Chains
 // handler, and Close the old one once its requests are done.
 type Bulwark struct {
 	headers, proxy, hosts, https, limits middleware
+	ratelimit                            *ratelimit.Limiter // nil: no rate limits
 
 	session *session.Manager // nil: no session layer
 	csrf    *csrf.Protection
@@ -167,6 +183,20 @@ func New(c Config) (*Bulwark, error) {
 	build("limits", &b.limits, func() (middleware, error) { return limits.New(c.Limits) })
 	if err := c.Signing.Validate(); err != nil {
 		fail("signing", err)
+	}
+
+	// Rate limits: on with rules; a store or observer without rules would
+	// do nothing, so it is refused.
+	if len(c.RateLimit) > 0 {
+		l, err := ratelimit.New(ratelimit.Config{Rules: c.RateLimit, Store: c.RateLimitStore,
+			Observe: c.RateLimitObserve, Logger: c.Logger})
+		if err != nil {
+			fail("rate_limit", err)
+		} else {
+			b.ratelimit = l
+		}
+	} else if c.RateLimitStore != nil || c.RateLimitObserve != nil {
+		fail("rate_limit", errors.New("a store or observer given but no rules: add [[rate_limit]] tables"))
 	}
 
 	if c.sessionWanted() {
@@ -346,7 +376,7 @@ func (c Config) validateUploads() error {
 // Handler returns next wrapped in the whole chain, outermost first:
 //
 //	record → headers → proxy → (media host? hosts → https → media)
-//	                → hosts → https → limits → session → csrf → uploads → next
+//	                → hosts → https → rate limits → limits → session → csrf → uploads → next
 //
 // headers comes first so that every response Bulwark produces carries the
 // security headers, its own refusals and redirects included. That is more
@@ -361,7 +391,10 @@ func (c Config) validateUploads() error {
 // leaves for the media branch there, before the site's host check, so
 // that the application never sees a media host and the site's
 // Hosts.Allowed need not list it; hosts validates the host; httpsonly
-// redirects to that validated host. Then Django's order: limits before
+// redirects to that validated host. Rate limits come next, keyed by the
+// client the proxy layer established, so that a client over its rate
+// costs no body reading (and a redirect to HTTPS is not counted). Then
+// Django's order: limits before
 // anything reads a body, the session before CSRF (which may keep its
 // secret in it), and CSRF before uploads, so that a forged upload is
 // refused before a byte of it is parsed.
@@ -381,6 +414,9 @@ func (b *Bulwark) Handler(next http.Handler) http.Handler {
 		h = b.session.Handler(h)
 	}
 	h = b.limits.Handler(h)
+	if b.ratelimit != nil {
+		h = b.ratelimit.Handler(h)
+	}
 	h = b.https.Handler(h)
 	h = b.hosts.Handler(h)
 	if b.media != nil {

@@ -196,6 +196,21 @@ var catalogue = []Rule{
 	{ID: "BW133", Severity: Warning, Scope: ScopeServer, Key: "cluster.timeout",
 		Title: "the cluster store timeout is long: a frozen store holds certificate and ticket work that long per call",
 		Fix:   "keep cluster.timeout at a few seconds at most (default 1s)"},
+	{ID: "BW140", Severity: Info, Scope: ScopeServer, Key: "rate_limit",
+		Title: "no failed-login rate limit covers POST /admin/login/ or /accounts/login/: password guessing is unlimited (Django does not throttle sign-ins)",
+		Fix:   "add a [[rate_limit]] table with those paths, methods = [\"POST\"], a rate such as \"5/h\" and count_statuses = [200]"},
+	{ID: "BW141", Severity: Warning, Scope: ScopeServer, Key: "rate_limit.key",
+		Title: "a rate limit keyed by a header or cookie has no rate limit by IP beside it: a client choosing the value chooses a fresh allowance",
+		Fix:   "add a rule with key = \"ip\" on the same paths"},
+	{ID: "BW142", Severity: Warning, Scope: ScopeServer, Key: "rate_limit.fail_closed",
+		Title: "a rate limit on every path fails closed: an outage of its store takes the whole site down",
+		Fix:   "remove fail_closed from the general rule; keep it, if at all, on narrow rules such as sign-in"},
+	{ID: "BW143", Severity: Warning, Scope: ScopeServer, Key: "rate_limit.count_statuses",
+		Title: "a failed-login rate limit counts redirects: Django's LoginView redirects after a successful sign-in, so users are limited and failures are not",
+		Fix:   "count the status of a failure (200 for Django's LoginView)"},
+	{ID: "BW144", Severity: Info, Scope: ScopeServer, Key: "rate_limit.ipv6_prefix",
+		Title: "IPv6 clients are counted by networks smaller than a /64: one subscriber's /64 gets billions of allowances",
+		Fix:   "leave ipv6_prefix unset (64) or lower it"},
 
 	// Scan (a live site). Fix is generic; Fixes name each family's
 	// settings (Bulwark's keys only for a Bulwark site).

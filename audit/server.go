@@ -78,6 +78,7 @@ func checkServer(fs *[]Finding, d Deployment, skipped *[]string) {
 	if len(s.UnderscoreHeaders) > 0 {
 		*fs = append(*fs, findf("BW150", "forwarding.allow_underscore_headers lists %q", s.UnderscoreHeaders))
 	}
+	checkRateLimits(fs, d.Config.RateLimit)
 	checkCluster(fs, s)
 }
 

@@ -50,6 +50,18 @@
 // The admin listener, loopback only unless allow_insecure_admin_address,
 // serves Prometheus /metrics and /healthz (the upstream's health).
 //
+// # Rate limits
+//
+// [[rate_limit]] tables are the library's rate-limit rules (package
+// ratelimit), keyed by the client the [proxy] section established. Their
+// counts live where rateLimitStore says, the one place that picks the
+// store: a Store given in Go (Config.RateLimitStore, e.g. a
+// ratelimit/redisstore or ratelimit/pgstore Store shared by several
+// gateways), else a memory store of the gateway's own that outlives
+// reloads. Every decision is counted in
+// bulwark_rate_limit_decisions_total{rule, decision}; refusals are also
+// refusal events (event rate_limit).
+//
 // # Request flow
 //
 // Each request runs, in one handler tree built from one Config:
@@ -62,7 +74,7 @@
 //	 → bulwark.New chain: headers → trustedproxy (client, scheme, host;
 //	   forwarded headers only from trusted peers)
 //	   ├ media host → hosts (media names) → httpsonly → media (read-only files)
-//	   └ hosts → httpsonly (redirect, HSTS) → limits
+//	   └ hosts → httpsonly (redirect, HSTS) → rate limits → limits
 //	     → csrf (Fetch Metadata/Origin; exempt-marked requests pass)
 //	     → uploads (on uploads.paths, forwarded) → ReverseProxy (Rewrite) → upstream
 //

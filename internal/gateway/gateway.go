@@ -17,6 +17,8 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/cluster"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bulwarkdev/bulwark/ratelimit"
 )
 
 // Gateway is the server: the HTTPS, HTTP and admin listeners in front of
@@ -43,6 +45,9 @@ type Gateway struct {
 
 	addrMu sync.Mutex
 	addrs  Addrs
+
+	rateMu     sync.Mutex
+	rateMemory *ratelimit.MemoryStore // under rateMu; see rateLimitStore
 }
 
 // Listeners are the sockets Serve accepts on. A nil listener is not served.
