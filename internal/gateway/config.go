@@ -66,6 +66,9 @@ type Config struct {
 	Edge EdgeConfig `toml:"edge"`
 	// AccessLog configures the JSON access log.
 	AccessLog AccessLogConfig `toml:"access_log"`
+	// Buffering reads request bodies in full before the upstream sees
+	// them (see BufferingConfig).
+	Buffering BufferingConfig `toml:"buffering"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -324,6 +327,7 @@ func (c Config) WithDefaults() Config {
 	if c.Edge.Cookies.HTTPOnly == nil {
 		c.Edge.Cookies.HTTPOnly = []string{"sessionid"}
 	}
+	c.Buffering = c.Buffering.withDefaults(c.Uploads.TempDir)
 	return c
 }
 
@@ -488,6 +492,9 @@ func (c Config) Validate() error {
 		if n == "" || strings.ContainsAny(n, "=; \t,") {
 			return invalid("edge.cookies.http_only: %q is not a cookie name", n)
 		}
+	}
+	if err := c.Buffering.validate(); err != nil {
+		return err
 	}
 	return c.validateSections()
 }

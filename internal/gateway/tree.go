@@ -110,7 +110,8 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			return nil
 		},
 	}
-	app := chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger})
+	app := chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger,
+		buf: newBufferer(cfg.Buffering, cfg.Timeouts.Read, g.events)})
 	access := g.access
 	if cfg.AccessLog.Disabled {
 		access = nil
@@ -141,6 +142,7 @@ type proxyHandler struct {
 	rp     *httputil.ReverseProxy
 	m      *metrics
 	logger *slog.Logger
+	buf    *bufferer
 }
 
 func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -155,6 +157,16 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slog.String("client_ip", clientIP(r)), slog.String("method", r.Method), slog.String("path", r.URL.Path))
 		writeStatus(w, http.StatusBadRequest)
 		return
+	}
+	// The body is read in full before the upstream is contacted (see
+	// BufferingConfig): a slow client never holds an upstream worker.
+	r, ok := p.buf.prepare(w, r)
+	if !ok {
+		return
+	}
+	if r.Body != nil {
+		// The transport closes it too, maybe later: spool.Body allows both.
+		defer r.Body.Close()
 	}
 	start := time.Now()
 	p.rp.ServeHTTP(w, r)

@@ -1,0 +1,260 @@
+package gateway_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/gateway"
+	"github.com/bulwarkdev/bulwark/internal/testsvc"
+)
+
+// startGunicorn runs a gateway in front of Debian's gunicorn (2 sync
+// workers) serving the echo app.
+func startGunicorn(t *testing.T, mutate func(*gateway.Config)) (*env, *testsvc.Gunicorn) {
+	t.Helper()
+	g := testsvc.StartGunicorn(t, testsvc.DjangoApp{})
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Upstream.URL = g.URL
+		c.Upstream.HealthPath = "/_ready"
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	return e, g
+}
+
+// rawConn opens an HTTP/1.1 TLS connection to the gateway.
+func (e *env) rawConn(t *testing.T) *tls.Conn {
+	t.Helper()
+	c, err := tls.Dial("tcp", "127.0.0.1:"+e.httpsPrt, &tls.Config{RootCAs: e.pool, ServerName: siteHost, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func echoReport(t *testing.T, body string) testsvc.EchoReport {
+	t.Helper()
+	var rep testsvc.EchoReport
+	if err := json.Unmarshal([]byte(body), &rep); err != nil {
+		t.Fatalf("not the echo app's report: %v: %.300q", err, body)
+	}
+	return rep
+}
+
+func (e *env) metrics(t *testing.T) string {
+	t.Helper()
+	r, err := http.Get(e.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
+}
+
+// TestSlowClientsDoNotHoldWorkers is the slow-client row: more clients
+// trickling their bodies than gunicorn has sync workers, and a normal
+// request still answers within a second, because the gateway holds the
+// bodies, not the workers. The same clients on a streaming path
+// (insecure_stream_paths) do hold the workers: the row can fail.
+func TestSlowClientsDoNotHoldWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		stream  []string
+		blocked bool
+	}{
+		{"buffered", nil, false},
+		{"streamed", []string{"/slowpost/"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, g := startGunicorn(t, func(c *gateway.Config) {
+				c.Buffering.InsecureStreamPaths = tc.stream
+				c.Edge.AllowInsecureNoCSRF = true
+			})
+			const slow = 4 // twice the workers
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := 0; i < slow; i++ {
+				c := e.rawConn(t)
+				fmt.Fprintf(c, "POST /slowpost/%d HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nfirst", i, siteHost)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						case <-time.After(200 * time.Millisecond):
+							if _, err := io.WriteString(c, "x"); err != nil {
+								return
+							}
+						}
+					}
+				}()
+			}
+			defer func() { close(stop); wg.Wait() }()
+			time.Sleep(500 * time.Millisecond) // the slow requests are in
+			req, _ := http.NewRequest("GET", e.https+"/normal/", nil)
+			e.client.Timeout = 3 * time.Second
+			t0 := time.Now()
+			resp, err := e.client.Do(req)
+			took := time.Since(t0)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if rep := echoReport(t, string(b)); rep.Path != "/normal/" {
+					t.Errorf("app saw %v", rep)
+				}
+			}
+			if tc.blocked {
+				if err == nil && took < time.Second {
+					t.Errorf("streamed bodies did not hold the workers (answered in %v): the row proves nothing", took)
+				}
+				return
+			}
+			if err != nil || took > time.Second {
+				t.Fatalf("normal request with %d slow clients: %v after %v, want an answer within 1s\n%s", slow, err, took, g.Log())
+			}
+		})
+	}
+}
+
+// TestBodiesReachTheAppIntact sends bodies of several sizes and framings
+// and compares what Django read (request.body's size and SHA-256) with
+// what was sent.
+func TestBodiesReachTheAppIntact(t *testing.T) {
+	e, g := startGunicorn(t, func(c *gateway.Config) {
+		c.Edge.AllowInsecureNoCSRF = true
+		c.Buffering.MemoryBytes = 16 << 10
+	})
+	for _, size := range []int{1, 100, 16 << 10, 16<<10 + 1, 3 << 20} {
+		for _, chunked := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d/chunked=%v", size, chunked), func(t *testing.T) {
+				body := make([]byte, size)
+				rand.Read(body)
+				sum := sha256.Sum256(body)
+				var rd io.Reader = bytes.NewReader(body)
+				if chunked {
+					rd = io.MultiReader(rd) // no length: sent chunked
+				}
+				req, _ := http.NewRequest("PUT", e.https+"/data/", rd)
+				req.Header.Set("Content-Type", "application/octet-stream")
+				resp, got := e.do(req)
+				if resp.StatusCode != 200 {
+					t.Fatalf("status %d %q\n%s", resp.StatusCode, got, g.Log())
+				}
+				rep := echoReport(t, got)
+				if rep.BodySize == nil || *rep.BodySize != size || rep.BodySHA256 != hex.EncodeToString(sum[:]) {
+					t.Errorf("app read %v bytes, sha %s; sent %d, %x", rep.BodySize, rep.BodySHA256, size, sum)
+				}
+				if rep.ContentLength != fmt.Sprint(size) {
+					t.Errorf("app saw CONTENT_LENGTH %q, want %d (the buffered body goes on with its length)", rep.ContentLength, size)
+				}
+				if _, ok := rep.Meta["HTTP_TRANSFER_ENCODING"]; ok {
+					t.Errorf("app saw Transfer-Encoding: %v", rep.Meta)
+				}
+			})
+		}
+	}
+}
+
+// TestBodyFaultsAreClientFaults: a malformed chunked body, a stalled body
+// and an over-long body are answered 400, 408 and 413 with one refusal
+// event each, on buffered and streamed paths alike, and never counted as
+// upstream errors.
+func TestBodyFaultsAreClientFaults(t *testing.T) {
+	e, _ := startGunicorn(t, func(c *gateway.Config) {
+		c.Edge.AllowInsecureNoCSRF = true
+		c.Buffering.IdleTimeout = 300 * time.Millisecond
+		c.Buffering.InsecureStreamPaths = []string{"/stream/"}
+		c.Limits.MaxBodyBytes = 64 << 10
+	})
+	big := strings.Repeat("a", 70<<10)
+	for _, tc := range []struct {
+		name, head, body string
+		status           int
+		event, reason    string
+	}{
+		{"malformed chunked", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\nZZ\r\n", 400, "request_body_refused", "body_malformed"},
+		{"stalled", "Content-Length: 100\r\n", "only a part", 408, "request_body_refused", "body_timeout"},
+		{"chunked over the cap", "Transfer-Encoding: chunked\r\n", fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(big), big), 413, "request_too_large", "max_body_bytes"},
+	} {
+		for _, path := range []string{"/buffered/", "/stream/"} {
+			t.Run(tc.name+path, func(t *testing.T) {
+				before := strings.Count(e.logs.String(), `"reason":"`+tc.reason+`"`)
+				c := e.rawConn(t)
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\n%s\r\n%s", path, siteHost, tc.head, tc.body)
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != tc.status || string(b) != http.StatusText(tc.status) {
+					t.Errorf("status %d %q, want %d", resp.StatusCode, b, tc.status)
+				}
+				if !resp.Close {
+					t.Errorf("connection kept open after a body fault")
+				}
+				waitFor(t, "one refusal event", func() bool {
+					return strings.Count(e.logs.String(), `"reason":"`+tc.reason+`"`) == before+1
+				})
+				if !strings.Contains(e.logs.String(), `"event":"`+tc.event+`"`) {
+					t.Errorf("no %s event", tc.event)
+				}
+			})
+		}
+	}
+	m := e.metrics(t)
+	if strings.Contains(m, "bulwark_upstream_errors_total{") {
+		t.Errorf("body faults counted as upstream errors:\n%s", grepLines(m, "upstream_errors"))
+	}
+	if strings.Contains(e.logs.String(), `"event":"upstream_error"`) {
+		t.Errorf("body faults logged as upstream errors")
+	}
+	for _, want := range []string{
+		`bulwark_refusals_total{event="request_body_refused",reason="body_malformed"} 2`,
+		`bulwark_refusals_total{event="request_body_refused",reason="body_timeout"} 2`,
+		`bulwark_refusals_total{event="request_too_large",reason="max_body_bytes"} 2`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q:\n%s", want, grepLines(m, "refusals"))
+		}
+	}
+}
+
+// TestEarlyAnswerRelayed: the app answers 403 without reading a large
+// body and gunicorn closes the connection (a reset, with the body
+// unread); the client gets the app's 403, every time, never a 502.
+func TestEarlyAnswerRelayed(t *testing.T) {
+	e, g := startGunicorn(t, func(c *gateway.Config) {
+		c.Edge.AllowInsecureNoCSRF = true
+	})
+	body := bytes.Repeat([]byte("z"), 8<<20)
+	for i := 0; i < 20; i++ {
+		req, _ := http.NewRequest("POST", e.https+"/_early/", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		resp, got := e.do(req)
+		if resp.StatusCode != http.StatusForbidden || got != "refused early" {
+			t.Fatalf("attempt %d: status %d %.100q, want the app's 403\n%s", i, resp.StatusCode, got, g.Log())
+		}
+	}
+	if strings.Contains(e.logs.String(), `"event":"upstream_error"`) {
+		t.Errorf("early answers logged as upstream errors")
+	}
+}
+
