@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -119,12 +120,14 @@ func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Re
 	pr := &prepared{req: *r, cb: clientBody{rc: r.Body, idle: b.idle, end: time.Now().Add(b.total), rc2: http.NewResponseController(w)}}
 	r2, cb := &pr.req, &pr.cb
 	if b.stream.Match(r.URL.Path) {
+		// The transport reports a body error to the proxy's error
+		// handler with the outbound request (whose body is wrapped):
+		// the context takes the reader there (see clientFault).
 		r2.Body = cb
-		return r2, true
+		return r2.WithContext(context.WithValue(r.Context(), clientBodyKey{}, cb)), true
 	}
 	d := b.spool.Get()
 	_, err := d.ReadFrom(cb)
-	cb.done()
 	if err == nil {
 		err = d.Finish()
 	}
@@ -194,8 +197,18 @@ func (c *clientBody) Read(p []byte) (int, error) {
 		c.done()
 	case err != nil:
 		c.err = err
+		c.stop()
 	}
 	return n, err
+}
+
+// stop makes every further read of the connection fail at once after a
+// body fault: the server would otherwise try to read the rest of the
+// body (up to 256 KiB) before closing, at the client's pace.
+func (c *clientBody) stop() {
+	if !c.nodl {
+		_ = c.rc2.SetReadDeadline(time.Now())
+	}
 }
 
 // done lifts the read deadline once the body is read: the server keeps
@@ -210,9 +223,11 @@ func (c *clientBody) done() {
 
 func (c *clientBody) Close() error { return c.rc.Close() }
 
+type clientBodyKey struct{}
+
 // clientFault returns the body error of a streamed request, if any.
 func clientFault(r *http.Request) error {
-	if cb, ok := r.Body.(*clientBody); ok {
+	if cb, ok := r.Context().Value(clientBodyKey{}).(*clientBody); ok {
 		return cb.err
 	}
 	return nil

@@ -204,8 +204,8 @@ func TestBodyFaultsAreClientFaults(t *testing.T) {
 					t.Fatal(err)
 				}
 				b, _ := io.ReadAll(resp.Body)
-				if resp.StatusCode != tc.status || string(b) != http.StatusText(tc.status) {
-					t.Errorf("status %d %q, want %d", resp.StatusCode, b, tc.status)
+				if resp.StatusCode != tc.status || strings.TrimSpace(string(b)) != http.StatusText(tc.status) {
+					t.Errorf("status %d %q, want %d\n%s", resp.StatusCode, b, tc.status, grepLines(e.logs.String(), "error"))
 				}
 				if !resp.Close {
 					t.Errorf("connection kept open after a body fault")
@@ -257,4 +257,3 @@ func TestEarlyAnswerRelayed(t *testing.T) {
 		t.Errorf("early answers logged as upstream errors")
 	}
 }
-
