@@ -113,6 +113,9 @@ func effectiveUploads(c UploadsConfig) UploadsConfig {
 	if c.Policy.MaxPixels == 0 {
 		c.Policy.MaxPixels = upload.DefaultMaxPixels
 	}
+	if c.RawBodies == "" {
+		c.RawBodies = upload.RawInspect
+	}
 	if c.Storage.Dir != "" {
 		if c.Storage.FilePermissions == 0 {
 			c.Storage.FilePermissions = fs.FileMode(0o644)

@@ -1,0 +1,97 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/spool"
+)
+
+// TestBufferSmallBodyAllocs pins what buffering costs a small body: the
+// request copy with its reader, the response controller and the spooled
+// body; the memory itself is pooled.
+func TestBufferSmallBodyAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	b := newBufferer(BufferingConfig{}.withDefaults(""), time.Minute, slog.New(slog.DiscardHandler))
+	payload := strings.Repeat("x", 1500)
+	src := strings.NewReader(payload)
+	body := io.NopCloser(src)
+	req, _ := http.NewRequest("POST", "https://example.com/form", nil)
+	w := &deadlineWriter{discardWriter{h: http.Header{}}, 0}
+	sink := make([]byte, 4096)
+	n := testing.AllocsPerRun(200, func() {
+		src.Reset(payload)
+		req.Body = body
+		out, ok := b.prepare(w, req)
+		if !ok || !spool.IsBody(out.Body) || out.ContentLength != int64(len(payload)) {
+			t.Fatal("not buffered")
+		}
+		out.Body.Read(sink)
+		out.Body.Close()
+	})
+	if n > 3 {
+		t.Errorf("buffering a %d-byte body: %v allocations, want at most 3", len(payload), n)
+	}
+	if w.calls == 0 {
+		t.Error("no read deadline was set")
+	}
+}
+
+// deadlineWriter takes read deadlines, as the server's connections do.
+type deadlineWriter struct {
+	discardWriter
+	calls int
+}
+
+func (d *deadlineWriter) SetReadDeadline(time.Time) error { d.calls++; return nil }
+
+// TestBufferPassesBodilessAndSpooled: requests without a body and bodies
+// the upload layer already spooled are not copied again.
+func TestBufferPassesBodilessAndSpooled(t *testing.T) {
+	b := newBufferer(BufferingConfig{}.withDefaults(""), time.Minute, slog.New(slog.DiscardHandler))
+	w := &discardWriter{h: http.Header{}}
+	get, _ := http.NewRequest("GET", "https://example.com/", nil)
+	get.Body = http.NoBody
+	if out, ok := b.prepare(w, get); !ok || out != get {
+		t.Error("a request without a body was copied")
+	}
+	d := spool.New("", 0).Get()
+	d.Write([]byte("abc"))
+	d.Finish()
+	post, _ := http.NewRequest("POST", "https://example.com/", nil)
+	post.Body = d
+	if out, ok := b.prepare(w, post); !ok || out != post {
+		t.Error("a spooled body was spooled again")
+	}
+	d.Close()
+}
+
+// TestBufferDropsTrailersAndChunking: the buffered request goes on with a
+// Content-Length and without Transfer-Encoding or trailers.
+func TestBufferDropsTrailersAndChunking(t *testing.T) {
+	b := newBufferer(BufferingConfig{}.withDefaults(""), time.Minute, slog.New(slog.DiscardHandler))
+	w := &discardWriter{h: http.Header{}}
+	req, _ := http.NewRequest("POST", "https://example.com/", io.NopCloser(bytes.NewReader([]byte("hello"))))
+	req.ContentLength = -1
+	req.TransferEncoding = []string{"chunked"}
+	req.Trailer = http.Header{"X-T": {"1"}}
+	out, ok := b.prepare(w, req)
+	if !ok {
+		t.Fatal("refused")
+	}
+	defer out.Body.Close()
+	got, _ := io.ReadAll(out.Body)
+	if string(got) != "hello" || out.ContentLength != 5 || out.TransferEncoding != nil || out.Trailer != nil {
+		t.Errorf("got %q len %d te %v trailer %v", got, out.ContentLength, out.TransferEncoding, out.Trailer)
+	}
+	if req.ContentLength != -1 || req.Trailer == nil {
+		t.Error("the incoming request was modified")
+	}
+}
