@@ -18,13 +18,15 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/gateway"
 	"github.com/bulwarkdev/bulwark/internal/testsvc"
+	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
 )
 
 // startGunicorn runs a gateway in front of Debian's gunicorn (2 sync
 // workers) serving the echo app.
 func startGunicorn(t *testing.T, mutate func(*gateway.Config)) (*env, *testsvc.Gunicorn) {
 	t.Helper()
-	g := testsvc.StartGunicorn(t, testsvc.DjangoApp{})
+	// The access log shows which requests reached the app.
+	g := testsvc.StartGunicorn(t, testsvc.DjangoApp{Args: []string{"--access-logfile", "-"}})
 	e := start(t, nil, func(c *gateway.Config) {
 		c.Upstream.URL = g.URL
 		c.Upstream.HealthPath = "/_ready"
@@ -255,5 +257,74 @@ func TestEarlyAnswerRelayed(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), `"event":"upstream_error"`) {
 		t.Errorf("early answers logged as upstream errors")
+	}
+}
+
+// TestRawUploadBodies: on an upload path, a body that is not a form is
+// inspected as a file: a PNG reaches Django byte for byte, a PNG+HTML
+// polyglot (or HTML declared as PNG) is refused with 415 and never reaches
+// gunicorn; with raw_bodies = "refuse" every such body is refused. Forms
+// still pass, and paths outside [uploads] are not inspected.
+func TestRawUploadBodies(t *testing.T) {
+	png := uploadcorpus.PNG()
+	polyglot := uploadcorpus.PNGChunk(uploadcorpus.PNG(), "tEXt", []byte("c\x00<html><script>alert(1)</script>"))
+	for _, mode := range []string{"", "refuse"} {
+		t.Run("raw_bodies="+mode, func(t *testing.T) {
+			e, g := startGunicorn(t, func(c *gateway.Config) {
+				c.Uploads.Paths = []string{"/upload/"}
+				c.Uploads.RawBodies = mode
+				c.Edge.AllowInsecureNoCSRF = true
+			})
+			for i, tc := range []struct {
+				method, path, ct string
+				body             []byte
+				status           int
+				reason           string
+			}{
+				{"PUT", "/upload/avatar", "image/png", png, 200, ""},
+				{"POST", "/upload/avatar", "application/octet-stream", png, 200, ""},
+				{"PUT", "/upload/avatar", "image/png", polyglot, 415, "polyglot_html"},
+				{"POST", "/upload/avatar", "image/png", []byte("<html><script>alert(1)</script>"), 415, "html"},
+				{"PUT", "/upload/avatar", "image/gif", png, 415, "type_mismatch"},
+				{"POST", "/upload/avatar", "application/x-www-form-urlencoded", []byte("a=1"), 200, ""},
+				{"PUT", "/elsewhere/", "image/png", polyglot, 200, ""},
+			} {
+				status, reason := tc.status, tc.reason
+				raw := tc.ct != "application/x-www-form-urlencoded" && strings.HasPrefix(tc.path, "/upload/")
+				if mode == "refuse" && raw {
+					status, reason = 415, "raw_body"
+				}
+				path := fmt.Sprintf("%s?row=%d", tc.path, i)
+				req, _ := http.NewRequest(tc.method, e.https+path, bytes.NewReader(tc.body))
+				req.Header.Set("Content-Type", tc.ct)
+				resp, got := e.do(req)
+				if resp.StatusCode != status {
+					t.Errorf("row %d %s %s %s: status %d %.200q, want %d", i, tc.method, tc.path, tc.ct, resp.StatusCode, got, status)
+					continue
+				}
+				seen := strings.Contains(g.Log(), fmt.Sprintf("row=%d ", i))
+				if status != 200 {
+					if !strings.Contains(e.logs.String(), `"event":"upload_refused","reason":"`+reason+`"`) {
+						t.Errorf("row %d: no upload_refused event with reason %s", i, reason)
+					}
+					if seen {
+						t.Errorf("row %d: refused body reached gunicorn", i)
+					}
+					continue
+				}
+				if !seen {
+					t.Errorf("row %d: accepted, but not in gunicorn's access log (the refusal check above proves nothing)", i)
+				}
+				rep := echoReport(t, got)
+				sum := sha256.Sum256(tc.body)
+				if tc.ct != "application/x-www-form-urlencoded" &&
+					(rep.BodySize == nil || *rep.BodySize != len(tc.body) || rep.BodySHA256 != hex.EncodeToString(sum[:])) {
+					t.Errorf("row %d: app read %v bytes (sha %s), sent %d", i, rep.BodySize, rep.BodySHA256, len(tc.body))
+				}
+				if tc.ct == "application/x-www-form-urlencoded" && rep.Post["a"][0] != "1" {
+					t.Errorf("row %d: form reached the app as %v", i, rep.Post)
+				}
+			}
+		})
 	}
 }
