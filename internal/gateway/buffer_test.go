@@ -312,6 +312,11 @@ func TestRawUploadBodies(t *testing.T) {
 					}
 					continue
 				}
+				for j := 0; j < 100 && !seen; j++ {
+					// gunicorn logs the request after answering it.
+					time.Sleep(20 * time.Millisecond)
+					seen = strings.Contains(g.Log(), fmt.Sprintf("row=%d ", i))
+				}
 				if !seen {
 					t.Errorf("row %d: accepted, but not in gunicorn's access log (the refusal check above proves nothing)", i)
 				}
