@@ -166,6 +166,9 @@ var catalogue = []Rule{
 	{ID: "BW113", Severity: Warning, Scope: ScopeServer, Key: "upstream.insecure_skip_verify",
 		Title: "the https upstream's certificate is not verified: anyone between gateway and app can read and change the traffic",
 		Fix:   "give the upstream's CA in upstream.ca_file instead"},
+	{ID: "BW116", Severity: Warning, Scope: ScopeServer, Key: "buffering.insecure_stream_paths",
+		Title: "request bodies on some paths are streamed to the upstream: slow clients there hold application workers (gunicorn's sync workers one each)",
+		Fix:   "remove the paths, or serve them with asynchronous workers"},
 
 	// Scan (a live site).
 	{ID: "BW201", Severity: Error, Scope: ScopeScan, Key: "http",

@@ -115,6 +115,9 @@ type Server struct {
 	// NoSameSite is set when upstream cookies without SameSite are passed
 	// on unchanged.
 	NoSameSite bool
+	// StreamPaths are the paths whose request bodies the server streams
+	// to the upstream instead of buffering them.
+	StreamPaths []string
 
 	// Now is the time certificates are checked against; zero means
 	// time.Now.

@@ -71,6 +71,9 @@ func checkServer(fs *[]Finding, d Deployment) {
 	if s.NoSameSite {
 		*fs = append(*fs, find("BW112", "edge.cookies.allow_insecure_no_same_site is set"))
 	}
+	if len(s.StreamPaths) > 0 {
+		*fs = append(*fs, findf("BW116", "buffering.insecure_stream_paths is %q", s.StreamPaths))
+	}
 }
 
 func checkCertFiles(fs *[]Finding, s *Server, allowed []string, now time.Time) {

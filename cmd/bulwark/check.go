@@ -127,6 +127,7 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 			IdleTimeout:                eff.Timeouts.Idle,
 			NoCSRF:                     c.Edge.AllowInsecureNoCSRF,
 			NoSameSite:                 c.Edge.Cookies.AllowInsecureNoSameSite,
+			StreamPaths:                c.Buffering.InsecureStreamPaths,
 		},
 	}
 	if c.TLS.ACME.Enabled {
