@@ -146,6 +146,13 @@ func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Re
 	r2.ContentLength = d.Len()
 	r2.TransferEncoding = nil
 	r2.Trailer = nil
+	if _, ok := r.Header["Expect"]; ok {
+		// The gateway answered the client's 100-continue when it read
+		// the body; the upstream gets the whole body at once and must
+		// not make the transport wait for a 100 of its own.
+		r2.Header = r.Header.Clone()
+		delete(r2.Header, "Expect")
+	}
 	if d.Len() == 0 {
 		d.Close()
 		r2.Body = http.NoBody

@@ -82,6 +82,7 @@ func TestBufferDropsTrailersAndChunking(t *testing.T) {
 	req.ContentLength = -1
 	req.TransferEncoding = []string{"chunked"}
 	req.Trailer = http.Header{"X-T": {"1"}}
+	req.Header.Set("Expect", "100-continue")
 	out, ok := b.prepare(w, req)
 	if !ok {
 		t.Fatal("refused")
@@ -91,7 +92,10 @@ func TestBufferDropsTrailersAndChunking(t *testing.T) {
 	if string(got) != "hello" || out.ContentLength != 5 || out.TransferEncoding != nil || out.Trailer != nil {
 		t.Errorf("got %q len %d te %v trailer %v", got, out.ContentLength, out.TransferEncoding, out.Trailer)
 	}
-	if req.ContentLength != -1 || req.Trailer == nil {
+	if out.Header.Get("Expect") != "" {
+		t.Error("Expect forwarded with a buffered body")
+	}
+	if req.ContentLength != -1 || req.Trailer == nil || req.Header.Get("Expect") == "" {
 		t.Error("the incoming request was modified")
 	}
 }

@@ -333,3 +333,37 @@ func TestRawUploadBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestStalledBodyOverHTTP2: the idle timeout holds for an HTTP/2 stream
+// too (a stream's read deadline): 408, one event, the upstream not
+// contacted.
+func TestStalledBodyOverHTTP2(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Edge.AllowInsecureNoCSRF = true
+		c.Buffering.IdleTimeout = 300 * time.Millisecond
+	})
+	c := e.newClient(true)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { io.WriteString(pw, "part of a body") }() // then nothing
+	req, _ := http.NewRequest("POST", e.https+"/echo", pr)
+	req.Header.Set("Content-Type", "text/plain")
+	t0 := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("HTTP/%d status %d, want HTTP/2 408", resp.ProtoMajor, resp.StatusCode)
+	}
+	if d := time.Since(t0); d > 3*time.Second {
+		t.Errorf("answered after %v; the idle timeout is 300ms", d)
+	}
+	if !strings.Contains(e.logs.String(), `"event":"request_body_refused","reason":"body_timeout"`) {
+		t.Errorf("no body_timeout event")
+	}
+	if n := e.up.hits.Load(); n != 0 {
+		t.Errorf("upstream contacted %d times", n)
+	}
+}
