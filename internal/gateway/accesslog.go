@@ -19,6 +19,7 @@ type statusWriter struct {
 	code  int
 	bytes int64
 	facts *trustedproxy.Facts // set by recordFacts once the chain resolved them
+	body  *clientBody         // set by bufferer.guard for a request with a body
 }
 
 func (w *statusWriter) WriteHeader(code int) {

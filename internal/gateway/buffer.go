@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -107,33 +106,51 @@ func newBufferer(c BufferingConfig, read time.Duration, events *slog.Logger) *bu
 	return &bufferer{spool: spool.New(c.TempDir, c.MemoryBytes), stream: stream, idle: c.IdleTimeout, total: read, events: events}
 }
 
-// prepare returns the request to proxy: r itself when it has no body or
-// one already spooled (by the upload layer), a copy whose body is spooled
-// in full, or, on a streaming path, a copy whose body is read as it is
-// forwarded (with the same bounds). ok is false when the body was refused;
-// the answer is then written. done releases the spooled body.
+// guard wraps next so that every request body is read under the
+// buffering bounds, whoever reads it (the upload layer on upload paths,
+// prepare otherwise, the transport on streaming paths): each read waits
+// at most the idle timeout and none goes past the total bound, and the
+// first read error is kept, so that a failure surfacing elsewhere is
+// still recognised as the client's (see clientFault). It sits under
+// observe, whose statusWriter carries the reader to the proxy's error
+// handler.
+func (b *bufferer) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// One allocation for the request copy and its body reader.
+		pr := &prepared{req: *r, cb: clientBody{rc: r.Body, idle: b.idle, end: time.Now().Add(b.total), rc2: http.NewResponseController(w)}}
+		pr.req.Body = &pr.cb
+		if sw, ok := w.(*statusWriter); ok {
+			sw.body = &pr.cb
+		}
+		next.ServeHTTP(w, &pr.req)
+	})
+}
+
+type prepared struct {
+	req http.Request
+	cb  clientBody
+}
+
+// prepare returns the request to proxy: r itself when it has no body, one
+// already spooled (by the upload layer), or one on a streaming path; else
+// a copy whose body is read in full first. ok is false when the body was
+// refused; the answer is then written.
 func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Request, ok bool) {
-	if r.Body == nil || r.Body == http.NoBody || spool.IsBody(r.Body) {
+	if r.Body == nil || r.Body == http.NoBody || spool.IsBody(r.Body) || b.stream.Match(r.URL.Path) {
 		return r, true
 	}
-	// One allocation for the request copy and its body reader.
-	pr := &prepared{req: *r, cb: clientBody{rc: r.Body, idle: b.idle, end: time.Now().Add(b.total), rc2: http.NewResponseController(w)}}
-	r2, cb := &pr.req, &pr.cb
-	if b.stream.Match(r.URL.Path) {
-		// The transport reports a body error to the proxy's error
-		// handler with the outbound request (whose body is wrapped):
-		// the context takes the reader there (see clientFault).
-		r2.Body = cb
-		return r2.WithContext(context.WithValue(r.Context(), clientBodyKey{}, cb)), true
-	}
 	d := b.spool.Get()
-	_, err := d.ReadFrom(cb)
+	_, err := d.ReadFrom(r.Body)
 	if err == nil {
 		err = d.Finish()
 	}
 	if err != nil {
 		d.Close()
-		if cb.err == nil {
+		if errors.Is(err, spool.ErrSpool) {
 			// Not the client's: the spool file could not be written.
 			b.events.LogAttrs(r.Context(), slog.LevelError, "request body not buffered",
 				slog.String("event", "buffering_failed"), slog.String("error", err.Error()))
@@ -143,6 +160,8 @@ func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Re
 		refuseBody(b.events, w, r, err)
 		return nil, false
 	}
+	r2 := new(http.Request)
+	*r2 = *r
 	r2.ContentLength = d.Len()
 	r2.TransferEncoding = nil
 	r2.Trailer = nil
@@ -160,11 +179,6 @@ func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Re
 		r2.Body = d
 	}
 	return r2, true
-}
-
-type prepared struct {
-	req http.Request
-	cb  clientBody
 }
 
 // clientBody is a request body as the client sends it: each read waits
@@ -230,12 +244,21 @@ func (c *clientBody) done() {
 
 func (c *clientBody) Close() error { return c.rc.Close() }
 
-type clientBodyKey struct{}
-
-// clientFault returns the body error of a streamed request, if any.
-func clientFault(r *http.Request) error {
-	if cb, ok := r.Context().Value(clientBodyKey{}).(*clientBody); ok {
-		return cb.err
+// clientFault returns the body error of the request served with w, if
+// any: what guard's reader kept.
+func clientFault(w http.ResponseWriter) error {
+	for i := 0; i < 8 && w != nil; i++ {
+		if sw, ok := w.(*statusWriter); ok {
+			if sw.body != nil {
+				return sw.body.err
+			}
+			return nil
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
 	}
 	return nil
 }

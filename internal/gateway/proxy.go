@@ -241,7 +241,7 @@ func validatedHostPort(host string) string {
 // text only: the error can hold upstream addresses and internals.
 func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		if cerr := clientFault(r); cerr != nil {
+		if cerr := clientFault(w); cerr != nil {
 			// A streamed body failed on the client's side: whatever
 			// the transport made of it, the client is at fault.
 			refuseBody(logger, w, r, cerr)

@@ -110,8 +110,8 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			return nil
 		},
 	}
-	app := chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger,
-		buf: newBufferer(cfg.Buffering, cfg.Timeouts.Read, g.events)})
+	buf := newBufferer(cfg.Buffering, cfg.Timeouts.Read, g.events)
+	app := buf.guard(chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, buf: buf}))
 	access := g.access
 	if cfg.AccessLog.Disabled {
 		access = nil

@@ -12,6 +12,8 @@ package spool
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -107,17 +109,17 @@ func (d *Body) Write(p []byte) (int, error) {
 	}
 	n, err := d.file.Write(p)
 	d.n += int64(n)
-	return n, err
+	return n, fileErr(err)
 }
 
 func (d *Body) toFile() error {
 	f, err := d.s.files(d.s.dir)
 	if err != nil {
-		return err
+		return fileErr(err)
 	}
 	if _, err := f.Write(d.buf()); err != nil {
 		f.Close()
-		return err
+		return fileErr(err)
 	}
 	d.file = f
 	*d.chunk = (*d.chunk)[:0]
@@ -126,7 +128,8 @@ func (d *Body) toFile() error {
 
 // ReadFrom copies r into the body until r's end or first error: straight
 // into memory, then to the file through the pooled chunk (no other copy
-// buffer). The error is r's (never io.EOF) or the file's.
+// buffer). The error is r's (never io.EOF), or the file's, which wraps
+// ErrSpool.
 func (d *Body) ReadFrom(r io.Reader) (int64, error) {
 	var total int64
 	for {
@@ -149,7 +152,7 @@ func (d *Body) ReadFrom(r io.Reader) (int64, error) {
 				return total, err
 			}
 			if _, werr := d.file.Write(one[:1]); werr != nil {
-				return total, werr
+				return total, fileErr(werr)
 			}
 			d.n++
 			total++
@@ -176,7 +179,7 @@ func (d *Body) ReadFrom(r io.Reader) (int64, error) {
 				d.n += int64(m)
 				total += int64(m)
 				if werr != nil {
-					return total, werr
+					return total, fileErr(werr)
 				}
 			}
 		}
@@ -265,7 +268,7 @@ func (d *Body) Rewind() error {
 	defer d.leave()
 	if d.file != nil {
 		_, err := d.file.Seek(0, io.SeekStart)
-		return err
+		return fileErr(err)
 	}
 	if d.chunk == nil {
 		d.r.Reset(nil)
@@ -310,4 +313,16 @@ func (d *Body) release() {
 func IsBody(rc io.ReadCloser) bool {
 	_, ok := rc.(*Body)
 	return ok
+}
+
+// ErrSpool is wrapped by every failure of the spool itself (creating,
+// writing or seeking its file), which tells it from a failure of the
+// reader being spooled (the client's).
+var ErrSpool = errors.New("spool: temporary file failed")
+
+func fileErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrSpool, err)
 }

@@ -136,3 +136,20 @@ func TestSmallBodyAllocs(t *testing.T) {
 		t.Errorf("spooling a 2000-byte body: %v allocations, want at most 1", n)
 	}
 }
+
+// TestSpoolFailureIsNotTheReaders: a spool that cannot make its file
+// fails with ErrSpool, which tells it from the reader's own errors.
+func TestSpoolFailureIsNotTheReaders(t *testing.T) {
+	s := spool.New(t.TempDir()+"/missing", 16)
+	d := s.Get()
+	defer d.Close()
+	if _, err := d.ReadFrom(bytes.NewReader(make([]byte, 100))); !errors.Is(err, spool.ErrSpool) {
+		t.Fatalf("ReadFrom into an impossible file: %v, want ErrSpool", err)
+	}
+	d2 := s.Get()
+	defer d2.Close()
+	boom := errors.New("boom")
+	if _, err := d2.ReadFrom(iotest.ErrReader(boom)); errors.Is(err, spool.ErrSpool) || !errors.Is(err, boom) {
+		t.Fatalf("reader error reported as %v", err)
+	}
+}
