@@ -51,6 +51,8 @@ type BufferingConfig struct {
 	// only list paths served by an upstream that does not block a worker
 	// per request (asynchronous workers). The idle and total timeouts and
 	// the body cap still apply, and body faults are still the client's.
+	// A chunked body is streamed chunked: Django under WSGI reads no
+	// body without a Content-Length, so it sees an empty one.
 	// Empty (the default): every body is buffered. "bulwark check" warns
 	// (BW116) when it is set.
 	InsecureStreamPaths []string `toml:"insecure_stream_paths"`

@@ -68,7 +68,8 @@
 // that has no name) before the upstream is contacted, as nginx does in
 // front of gunicorn, whose sync workers must never wait on a client.
 // Reading is bounded by the body cap (413), an idle timeout per read and
-// timeouts.read for the whole body (408); a broken chunked encoding or a
+// timeouts.read for the whole body (408), whichever layer reads it (the
+// upload layer reads upload bodies first); a broken chunked encoding or a
 // body cut short is a 400. These are the client's faults: one refusal
 // event each (request_body_refused, or [limits]' request_too_large),
 // never an upstream error. A body the upload layer already spooled is not
