@@ -176,8 +176,8 @@ func TestBodiesReachTheAppIntact(t *testing.T) {
 
 // TestBodyFaultsAreClientFaults: a malformed chunked body, a stalled body
 // and an over-long body are answered 400, 408 and 413 with one refusal
-// event each, on buffered and streamed paths alike, and never counted as
-// upstream errors.
+// event each, on buffered, streamed and upload paths alike, and never
+// counted as upstream errors.
 func TestBodyFaultsAreClientFaults(t *testing.T) {
 	e, _ := startGunicorn(t, func(c *gateway.Config) {
 		c.Edge.AllowInsecureNoCSRF = true
@@ -188,6 +188,8 @@ func TestBodyFaultsAreClientFaults(t *testing.T) {
 		// once would race the body fault with an early answer.
 		c.Buffering.InsecureStreamPaths = []string{"/_slow/"}
 		c.Limits.MaxBodyBytes = 64 << 10
+		// On an upload path the upload layer reads the body first.
+		c.Uploads.Paths = []string{"/upload/"}
 	})
 	big := strings.Repeat("a", 70<<10)
 	for _, tc := range []struct {
@@ -199,7 +201,7 @@ func TestBodyFaultsAreClientFaults(t *testing.T) {
 		{"stalled", "Content-Length: 100\r\n", "only a part", 408, "request_body_refused", "body_timeout"},
 		{"chunked over the cap", "Transfer-Encoding: chunked\r\n", fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(big), big), 413, "request_too_large", "max_body_bytes"},
 	} {
-		for _, path := range []string{"/buffered/", "/_slow/1000/"} {
+		for _, path := range []string{"/buffered/", "/_slow/1000/", "/upload/"} {
 			t.Run(tc.name+path, func(t *testing.T) {
 				before := strings.Count(e.logs.String(), `"reason":"`+tc.reason+`"`)
 				c := e.rawConn(t)
@@ -233,9 +235,9 @@ func TestBodyFaultsAreClientFaults(t *testing.T) {
 		t.Errorf("body faults logged as upstream errors")
 	}
 	for _, want := range []string{
-		`bulwark_refusals_total{event="request_body_refused",reason="body_malformed"} 2`,
-		`bulwark_refusals_total{event="request_body_refused",reason="body_timeout"} 2`,
-		`bulwark_refusals_total{event="request_too_large",reason="max_body_bytes"} 2`,
+		`bulwark_refusals_total{event="request_body_refused",reason="body_malformed"} 3`,
+		`bulwark_refusals_total{event="request_body_refused",reason="body_timeout"} 3`,
+		`bulwark_refusals_total{event="request_too_large",reason="max_body_bytes"} 3`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q:\n%s", want, grepLines(m, "refusals"))
