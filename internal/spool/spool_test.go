@@ -118,8 +118,8 @@ func TestCloseDuringRead(t *testing.T) {
 // TestSmallBodyAllocs pins the cost of spooling a small body: the Body
 // itself, nothing per byte (the chunk is pooled).
 func TestSmallBodyAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts")
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector (sync.Pool drops items)")
 	}
 	s := spool.New("", 0)
 	src := bytes.NewReader(bytes.Repeat([]byte("x"), 2000))
