@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/pathset"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/internal/spool"
 	"github.com/bulwarkdev/bulwark/limits"
 )
@@ -277,31 +277,15 @@ func refuseBody(events *slog.Logger, w http.ResponseWriter, r *http.Request, err
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		events.LogAttrs(r.Context(), slog.LevelInfo, "request refused by limits",
-			slog.String("event", "request_too_large"), slog.String("reason", "max_bytes"),
-			slog.String("client_ip", clientIP(r)), slog.String("host", refusalHost(r)),
-			slog.String("method", truncate(r.Method, 32)), slog.String("path", strconv.Quote(truncate(r.URL.Path, 256))))
+		refusal.Log(events, r, "request body too large", "body_too_large", "max_bytes")
 		w.Header().Set("Connection", "close")
 		writeStatus(w, http.StatusRequestEntityTooLarge)
 		return
 	}
 	status, reason := spool.Fault(err)
-	events.LogAttrs(r.Context(), slog.LevelInfo, "request body refused",
-		slog.String("event", "request_body_refused"),
-		slog.String("reason", reason),
-		slog.String("client_ip", clientIP(r)),
-		slog.String("host", refusalHost(r)),
-		slog.String("method", truncate(r.Method, 32)),
-		slog.String("path", strconv.Quote(truncate(r.URL.Path, 256))))
+	refusal.Log(events, r, "request body refused", "request_body_refused", reason)
 	// The connection holds an unknown part of the body, or none can be
 	// read from it any more: it is not reused.
 	w.Header().Set("Connection", "close")
 	writeStatus(w, status)
-}
-
-// refusalHost is the validated host, or "" (a body is read only after the
-// host was validated).
-func refusalHost(r *http.Request) string {
-	h, _ := upstreamHost(r)
-	return h
 }
