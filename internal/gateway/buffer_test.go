@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/gateway"
+	"github.com/bulwarkdev/bulwark/internal/refusal/refusaltest"
 	"github.com/bulwarkdev/bulwark/internal/testsvc"
 	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
 )
@@ -233,6 +234,11 @@ func TestBodyFaultsAreClientFaults(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), `"event":"upstream_error"`) {
 		t.Errorf("body faults logged as upstream errors")
+	}
+	for _, ev := range refusaltest.Events(t, e.logs.String(), "request_body_refused") {
+		if err := refusaltest.Check(ev, "127.0.0.1", siteHost); err != nil {
+			t.Errorf("event shape: %v", err)
+		}
 	}
 	for _, want := range []string{
 		`bulwark_refusals_total{event="request_body_refused",reason="body_malformed"} 3`,
