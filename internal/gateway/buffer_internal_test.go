@@ -2,10 +2,14 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -102,3 +106,53 @@ func TestBufferDropsTrailersAndChunking(t *testing.T) {
 		t.Error("the incoming request was modified")
 	}
 }
+
+// resetConn is a connection whose writes fail as a reset peer's do and
+// whose reads return an answer already received, then the reset.
+type resetConn struct {
+	net.Conn
+	answer []byte
+}
+
+func (c *resetConn) Write([]byte) (int, error) {
+	return 0, &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", syscall.EPIPE)}
+}
+
+func (c *resetConn) Read(p []byte) (int, error) {
+	if len(c.answer) == 0 {
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+	}
+	n := copy(p, c.answer)
+	c.answer = c.answer[n:]
+	return n, nil
+}
+
+// TestEarlyAnswerConn: a write to a peer that stopped reading reports
+// success (so that the answer already received is read), until a read
+// has failed; then writes fail with the original error.
+func TestEarlyAnswerConn(t *testing.T) {
+	c := &earlyAnswerConn{Conn: &resetConn{answer: []byte("HTTP/1.1 403 Forbidden\r\n\r\n")}}
+	for i := 0; i < 3; i++ {
+		if n, err := c.Write([]byte("body")); n != 4 || err != nil {
+			t.Fatalf("write %d to a reset peer: %d, %v; want 4, nil", i, n, err)
+		}
+	}
+	got, err := io.ReadAll(c)
+	if string(got) != "HTTP/1.1 403 Forbidden\r\n\r\n" || !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	if n, err := c.Write([]byte("next request")); n != 0 || !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("write after the answer: %d, %v; want 0, EPIPE", n, err)
+	}
+	other := &earlyAnswerConn{Conn: &failConn{err: os.ErrDeadlineExceeded}}
+	if _, err := other.Write([]byte("x")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a timeout was absorbed: %v", err)
+	}
+}
+
+type failConn struct {
+	net.Conn
+	err error
+}
+
+func (c *failConn) Write([]byte) (int, error) { return 0, c.err }
