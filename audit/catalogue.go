@@ -211,6 +211,9 @@ var catalogue = []Rule{
 	{ID: "BW144", Severity: Info, Scope: ScopeServer, Key: "rate_limit.ipv6_prefix",
 		Title: "IPv6 clients are counted by networks smaller than a /64: one subscriber's /64 gets billions of allowances",
 		Fix:   "leave ipv6_prefix unset (64) or lower it"},
+	{ID: "BW116", Severity: Warning, Scope: ScopeServer, Key: "buffering.insecure_stream_paths",
+		Title: "request bodies on some paths are streamed to the upstream: slow clients there hold application workers (gunicorn's sync workers one each)",
+		Fix:   "remove the paths, or serve them with asynchronous workers"},
 
 	// Scan (a live site). Fix is generic; Fixes name each family's
 	// settings (Bulwark's keys only for a Bulwark site).

@@ -136,6 +136,9 @@ type Server struct {
 	ClusterTicketsShared bool
 	// ClusterTimeout bounds each call to the cluster store.
 	ClusterTimeout time.Duration
+	// StreamPaths are the paths whose request bodies the server streams
+	// to the upstream instead of buffering them.
+	StreamPaths []string
 
 	// Now is the time certificates are checked against; zero means
 	// time.Now.

@@ -78,6 +78,9 @@ func checkServer(fs *[]Finding, d Deployment, skipped *[]string) {
 	if len(s.UnderscoreHeaders) > 0 {
 		*fs = append(*fs, findf("BW150", "forwarding.allow_underscore_headers lists %q", s.UnderscoreHeaders))
 	}
+	if len(s.StreamPaths) > 0 {
+		*fs = append(*fs, findf("BW116", "buffering.insecure_stream_paths is %q", s.StreamPaths))
+	}
 	checkRateLimits(fs, d.Config.RateLimit)
 	checkCluster(fs, s)
 }

@@ -141,6 +141,7 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 			ClusterEnabled:             c.Cluster.Enabled(),
 			ClusterTicketsShared:       c.Cluster.TicketKeySecretEnv != "",
 			ClusterTimeout:             eff.Cluster.Timeout,
+			StreamPaths:                c.Buffering.InsecureStreamPaths,
 		},
 	}
 	if c.TLS.ACME.Enabled {

@@ -19,6 +19,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
+	body  *clientBody // set by bufferer.guard for a request with a body
 }
 
 func (w *statusWriter) WriteHeader(code int) {

@@ -74,6 +74,9 @@ type Config struct {
 	Forwarding ForwardingConfig `toml:"forwarding"`
 	// Cluster names the store several gateways share (ticket keys, ACME).
 	Cluster ClusterConfig `toml:"cluster"`
+	// Buffering reads request bodies in full before the upstream sees
+	// them (see BufferingConfig).
+	Buffering BufferingConfig `toml:"buffering"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -400,6 +403,7 @@ func (c Config) WithDefaults() Config {
 			c.Cluster.Prefix = cluster.DefaultPrefix
 		}
 	}
+	c.Buffering = c.Buffering.withDefaults(c.Uploads.TempDir)
 	return c
 }
 
@@ -587,6 +591,9 @@ func (c Config) Validate() error {
 		}
 	}
 	if err := c.Cluster.validate(); err != nil {
+		return err
+	}
+	if err := c.Buffering.validate(); err != nil {
 		return err
 	}
 	return c.validateSections()

@@ -76,7 +76,25 @@
 //	   ├ media host → hosts (media names) → httpsonly → media (read-only files)
 //	   └ hosts → httpsonly (redirect, HSTS) → rate limits → limits
 //	     → csrf (Fetch Metadata/Origin; exempt-marked requests pass)
-//	     → uploads (on uploads.paths, forwarded) → ReverseProxy (Rewrite) → upstream
+//	     → uploads (on uploads.paths, forwarded) → body buffering
+//	     → ReverseProxy (Rewrite) → upstream
+//
+// Body buffering comes last, once every check that needs only the headers
+// has passed: a request refused for its host, origin or declared length
+// is answered without its body being read. The body is then read in full
+// (in memory up to buffering.memory_bytes, then into a temporary file
+// that has no name) before the upstream is contacted, as nginx does in
+// front of gunicorn, whose sync workers must never wait on a client.
+// Reading is bounded by the body cap (413), an idle timeout per read and
+// timeouts.read for the whole body (408), whichever layer reads it (the
+// upload layer reads upload bodies first); a broken chunked encoding or a
+// body cut short is a 400. These are the client's faults: one refusal
+// event each (request_body_refused, or [limits]' request_too_large),
+// never an upstream error. A body the upload layer already spooled is not
+// copied again. The upstream receives the body with a Content-Length
+// (never chunked, no trailers). An upstream that answers before reading
+// the body (a 403 from a view that checks permissions first) and closes
+// the connection has its answer relayed, not replaced by a 502.
 //
 // The CSRF check keeps its place in the chain (after limits, before
 // uploads: a forged upload is refused before a byte of it is parsed); the
@@ -161,11 +179,19 @@
 //   - Dangerous uploads: on uploads.paths, a multipart body is spooled
 //     and every file inspected by content (type allow-list, PNG+HTML
 //     polyglots, SVG with script, decompression bombs) before the upstream
-//     sees a byte; a refused file is 415, an oversized body 413 (never a
-//     502), and the upstream is not contacted.
+//     sees a byte; a body that is not a form (a PUT or POST of raw bytes,
+//     whatever its Content-Type) is inspected as one file, or refused with
+//     uploads.raw_bodies = "refuse"; a refused file is 415, an oversized
+//     body 413 (never a 502), and the upstream is not contacted.
 //   - Resource exhaustion by slow or large clients: header, body, write
 //     and idle timeouts, a header size cap, a body cap enforced while
-//     streaming; slowloris connections are cut.
+//     streaming; slowloris connections are cut. Request bodies are
+//     buffered: a client trickling its body holds a gateway goroutine,
+//     never one of the upstream's workers.
+//   - Client faults reported as upstream faults: malformed, stalled and
+//     oversized bodies are 400, 408 and 413 with a refusal event, never
+//     502 nor bulwark_upstream_errors_total; an upstream's early answer
+//     reaches the client.
 //   - Content sniffing of untyped upstream responses into HTML.
 //   - Information leaks: a failed upstream is a bare 502 "Bad Gateway";
 //     refusals carry only the status text; logs never hold cookies,
@@ -189,7 +215,7 @@
 //   - An attacker who can reach the upstream directly, bypassing the
 //     gateway: bind the upstream to loopback or a private network.
 //   - A trusted proxy that lies: networks in [proxy] trusted are believed.
-//   - Files outside uploads.paths, or uploads that are not multipart.
+//   - Files outside uploads.paths.
 //   - A request with both Content-Length and Transfer-Encoding is not
 //     refused: net/http removes Content-Length before any handler runs,
 //     so the gateway cannot tell it from a chunked request; it is
@@ -198,6 +224,11 @@
 //     identity header the app trusts must go in forwarding.strip_headers).
 //   - Clients with neither Origin, Sec-Fetch-Site nor Referer on paths
 //     outside edge.csrf_paths: there the upstream's token check is alone.
+//   - Slow clients on buffering.insecure_stream_paths: their bodies are
+//     streamed, and each holds an upstream worker for up to timeouts.read
+//     ("bulwark check" warns, BW116).
+//   - Many clients sending large bodies at once fill the spool directory's
+//     file system (up to max_body_bytes each): size it, or lower the cap.
 //   - Volumetric denial of service: rate limiting belongs in front of the
 //     gateway or in the network.
 //   - Exposure through the admin listener when allow_insecure_admin_address

@@ -117,8 +117,9 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			return nil
 		},
 	}
+	buf := newBufferer(cfg.Buffering, cfg.Timeouts.Read, g.events)
 	var app http.Handler = &canonicalizer{
-		next:   chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, events: g.events, fw: fw}),
+		next:   buf.guard(chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, events: g.events, fw: fw, buf: buf})),
 		fw:     fw,
 		events: g.events,
 		logger: g.logger,
@@ -156,6 +157,7 @@ type proxyHandler struct {
 	logger *slog.Logger
 	events *slog.Logger // refusals (counted)
 	fw     *forwarding
+	buf    *bufferer
 }
 
 func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -177,6 +179,16 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refusal.Log(p.events, r, "port not served", "disallowed_host", "port_not_served")
 		writeStatus(w, http.StatusBadRequest)
 		return
+	}
+	// The body is read in full before the upstream is contacted (see
+	// BufferingConfig): a slow client never holds an upstream worker.
+	r, ok := p.buf.prepare(w, r)
+	if !ok {
+		return
+	}
+	if r.Body != nil {
+		// The transport closes it too, maybe later: spool.Body allows both.
+		defer r.Body.Close()
 	}
 	start := time.Now()
 	p.rp.ServeHTTP(w, r)
