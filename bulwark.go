@@ -181,12 +181,8 @@ func New(c Config) (*Bulwark, error) {
 	build("hosts", &b.hosts, func() (middleware, error) { return hosts.New(c.Hosts) })
 	build("https", &b.https, func() (middleware, error) { return httpsonly.New(c.HTTPS) })
 	build("limits", &b.limits, func() (middleware, error) { return limits.New(c.Limits) })
-	if err := c.Signing.Validate(); err != nil {
-		fail("signing", err)
-	}
-
-	// Rate limits: on with rules; a store or observer without rules would
-	// do nothing, so it is refused.
+	// Rate limits: on with rules (Validate refused a store or observer
+	// without rules).
 	if len(c.RateLimit) > 0 {
 		l, err := ratelimit.New(ratelimit.Config{Rules: c.RateLimit, Store: c.RateLimitStore,
 			Observe: c.RateLimitObserve, Logger: c.Logger})
@@ -195,8 +191,6 @@ func New(c Config) (*Bulwark, error) {
 		} else {
 			b.ratelimit = l
 		}
-	} else if c.RateLimitStore != nil || c.RateLimitObserve != nil {
-		fail("rate_limit", errors.New("a store or observer given but no rules: add [[rate_limit]] tables"))
 	}
 
 	if c.sessionWanted() {
@@ -310,6 +304,8 @@ func (c Config) Validate() error {
 	check("hosts", c.Hosts.Validate())
 	check("https", c.HTTPS.Validate())
 	check("limits", c.Limits.Validate())
+	check("signing", c.Signing.Validate())
+	check("rate_limit", c.validateRateLimits())
 	check("session", c.validateSession())
 	cc, err := c.csrfConfig(nil)
 	check("csrf", err)
@@ -319,6 +315,18 @@ func (c Config) Validate() error {
 		check("media", c.mediaConfigs().validate())
 	}
 	return errors.Join(errs...)
+}
+
+// validateRateLimits: a store or observer without rules would do nothing,
+// so it is refused.
+func (c Config) validateRateLimits() error {
+	if len(c.RateLimit) == 0 {
+		if c.RateLimitStore != nil || c.RateLimitObserve != nil {
+			return errors.New("a store or observer given but no rules: add [[rate_limit]] tables")
+		}
+		return nil
+	}
+	return ratelimit.Config{Rules: c.RateLimit}.Validate()
 }
 
 // sessionWanted reports whether the session layer is on: it needs a store.
