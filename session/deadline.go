@@ -18,14 +18,17 @@ const DefaultStoreTimeout = time.Second
 // of the common request.
 //
 // A callCtx is reused by the calls of one request, one at a time (the
-// state's mutex serialises them): begin arms it, end disarms it. Stores
-// keep no context past their call, as the Store contract's "every method
-// honours ctx" implies.
+// state's mutex serialises them): begin arms it, end disarms it. A store
+// may keep the context past its call (pgx's pool reads Values from it in
+// a background dial): every field is read under mu, the parent is the
+// request's context for the whole request, and a context used after end
+// reports Canceled, so such readers see consistent values and never a
+// live deadline of a later call.
 type callCtx struct {
-	parent   context.Context
-	deadline time.Time
-
 	mu         sync.Mutex
+	parent     context.Context
+	deadline   time.Time
+	armed      bool
 	done       chan struct{}
 	err        error
 	timer      *time.Timer
@@ -36,8 +39,15 @@ var _ context.Context = (*callCtx)(nil)
 
 // begin arms c for one call bounded by d.
 func (c *callCtx) begin(parent context.Context, d time.Duration) context.Context {
+	c.mu.Lock()
 	c.parent = parent
 	c.deadline = time.Now().Add(d)
+	c.armed = true
+	// A Done or Err after the previous call's end (a store that kept
+	// the context) may have left a closed channel and an error: they
+	// belong to that call.
+	c.done, c.err = nil, nil
+	c.mu.Unlock()
 	return c
 }
 
@@ -53,15 +63,25 @@ func (c *callCtx) end() {
 		c.stopParent()
 		c.stopParent = nil
 	}
-	c.done, c.err, c.parent = nil, nil, nil
+	if c.done != nil && c.err == nil {
+		// The call is over: release anyone still waiting on it.
+		close(c.done)
+	}
+	c.done, c.err, c.armed = nil, nil, false
 }
 
 // Deadline is the earlier of the call's deadline and the parent's.
 func (c *callCtx) Deadline() (time.Time, bool) {
-	if d, ok := c.parent.Deadline(); ok && d.Before(c.deadline) {
+	c.mu.Lock()
+	parent, deadline := c.parent, c.deadline
+	c.mu.Unlock()
+	if parent == nil {
+		return time.Time{}, false
+	}
+	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
 		return d, true
 	}
-	return c.deadline, true
+	return deadline, true
 }
 
 // Done makes the channel on first use, closed at the deadline or when the
@@ -111,7 +131,7 @@ func (c *callCtx) Err() error {
 }
 
 func (c *callCtx) errLocked() error {
-	if c.parent == nil {
+	if !c.armed {
 		return context.Canceled // used after end: a store kept it
 	}
 	if err := c.parent.Err(); err != nil {
@@ -125,8 +145,11 @@ func (c *callCtx) errLocked() error {
 
 // Value is the parent's.
 func (c *callCtx) Value(key any) any {
-	if c.parent == nil {
+	c.mu.Lock()
+	parent := c.parent
+	c.mu.Unlock()
+	if parent == nil {
 		return nil
 	}
-	return c.parent.Value(key)
+	return parent.Value(key)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,5 +72,66 @@ func TestStoreTimeout(t *testing.T) {
 	}
 	if _, err := session.New(session.Config{Store: mem, StoreTimeout: -time.Second}); err == nil {
 		t.Error("negative StoreTimeout accepted")
+	}
+}
+
+// keeper is a store that keeps the context of its calls and uses it
+// afterwards from another goroutine, as pgx's pool does for a background
+// dial: the later calls of the same request must not be disturbed, and
+// the kept context reports itself done.
+type keeper struct {
+	session.Store
+	kept chan context.Context
+}
+
+func (k keeper) Find(ctx context.Context, key string) ([]byte, bool, error) {
+	k.kept <- ctx
+	return k.Store.Find(ctx, key)
+}
+
+func (k keeper) Commit(ctx context.Context, key string, data []byte, exp time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return k.Store.Commit(ctx, key, data, exp)
+}
+
+func TestStoreKeepsContext(t *testing.T) {
+	mem, _ := memstore.New(memstore.Config{})
+	k := keeper{Store: mem, kept: make(chan context.Context, 4)}
+	m, err := session.New(session.Config{Store: k, Cookie: session.CookieConfig{AllowInsecureCookie: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var used sync.WaitGroup
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.Get[string](r, "user") // Find: its context is kept
+		ctx := <-k.kept
+		used.Add(1)
+		go func() { // a background user of the kept context
+			defer used.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx.Value("x")
+				ctx.Deadline()
+				ctx.Err()
+				<-ctx.Done() // ended with its call
+			}
+		}()
+		session.Put(r, "user", "ada") // then Update/Commit, on a fresh deadline
+	}))
+	req := httptest.NewRequest("GET", "http://example.com/", nil)
+	req.AddCookie(&http.Cookie{Name: m.CookieName(), Value: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	close(stop)
+	used.Wait()
+	if rec.Code != 200 || rec.Header().Get("Set-Cookie") == "" {
+		t.Fatalf("a store that kept an earlier call's context broke a later call: %d", rec.Code)
 	}
 }
