@@ -166,6 +166,12 @@ var catalogue = []Rule{
 	{ID: "BW113", Severity: Warning, Scope: ScopeServer, Key: "upstream.insecure_skip_verify",
 		Title: "the https upstream's certificate is not verified: anyone between gateway and app can read and change the traffic",
 		Fix:   "give the upstream's CA in upstream.ca_file instead"},
+	{ID: "BW115", Severity: Error, Scope: ScopeServer, Key: "https.redirect_port",
+		Title: "the HTTP redirect lands on the plain-HTTP listener's port: browsers get a TLS error (or a redirect loop)",
+		Fix:   "leave https.redirect_port out (the HTTPS listener's port is used), or set it to the public HTTPS port"},
+	{ID: "BW120", Severity: Info, Scope: ScopeServer, Key: "https.redirect_port",
+		Title: "the HTTP redirect goes to a port no listener of this gateway binds: only a port mapping or load balancer in front can serve TLS there",
+		Fix:   "make sure the public HTTPS port maps to listen.https, or leave https.redirect_port out"},
 
 	// Scan (a live site).
 	{ID: "BW201", Severity: Error, Scope: ScopeScan, Key: "http",
@@ -249,4 +255,7 @@ var catalogue = []Rule{
 	{ID: "BW226", Severity: Error, Scope: ScopeScan, Key: "tls",
 		Title: "the site is served over plain HTTP only",
 		Fix:   "serve the site over HTTPS"},
+	{ID: "BW260", Severity: Error, Scope: ScopeScan, Key: "http",
+		Title: "the HTTP redirect's target does not answer TLS: browsers following it get an error page",
+		Fix:   "redirect to the port that serves HTTPS (bulwark serve: leave https.redirect_port out, or set the public HTTPS port)"},
 }

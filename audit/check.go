@@ -115,6 +115,12 @@ type Server struct {
 	// NoSameSite is set when upstream cookies without SameSite are passed
 	// on unchanged.
 	NoSameSite bool
+	// HTTPAddr and HTTPSAddr are the plain-HTTP and HTTPS listeners
+	// ("host:port"; HTTPAddr "off" or empty: none).
+	HTTPAddr, HTTPSAddr string
+	// RedirectPort is the port the HTTP listener redirects to (0: the
+	// request's own port, or unknown).
+	RedirectPort int
 
 	// Now is the time certificates are checked against; zero means
 	// time.Now.

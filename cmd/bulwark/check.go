@@ -127,6 +127,9 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 			IdleTimeout:                eff.Timeouts.Idle,
 			NoCSRF:                     c.Edge.AllowInsecureNoCSRF,
 			NoSameSite:                 c.Edge.Cookies.AllowInsecureNoSameSite,
+			HTTPAddr:                   eff.Listen.HTTP,
+			HTTPSAddr:                  eff.Listen.HTTPS,
+			RedirectPort:               eff.HTTPS.RedirectPort,
 		},
 	}
 	if c.TLS.ACME.Enabled {

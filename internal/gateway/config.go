@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -297,6 +298,14 @@ func (c Config) WithDefaults() Config {
 	if c.Listen.Admin == "" {
 		c.Listen.Admin = DefaultAdmin
 	}
+	// The HTTP listener redirects to the HTTPS listener, not to the port
+	// the plain request came in on (which would land a browser on a TLS
+	// handshake with a plain-HTTP server). A port set in the file is the
+	// public one (a load balancer or a port mapping in front) and wins.
+	// A listener on port 0 gets its port when bound (see Gateway.Serve).
+	if c.HTTPS.RedirectPort == 0 {
+		c.HTTPS.RedirectPort = listenPort(c.Listen.HTTPS)
+	}
 	u := &c.Upstream
 	u.HealthInterval = orDur(u.HealthInterval, DefaultHealthInterval)
 	u.HealthTimeout = orDur(u.HealthTimeout, DefaultHealthTimeout)
@@ -423,6 +432,9 @@ func (c Config) Validate() error {
 	}
 	if c.Listen.Admin != Off && !c.Listen.AllowInsecureAdminAddress && !isLoopbackAddr(c.Listen.Admin) {
 		return invalid("listen.admin %q is not a loopback address (set allow_insecure_admin_address to expose metrics and health)", c.Listen.Admin)
+	}
+	if err := c.checkRedirectPort(); err != nil {
+		return err
 	}
 	if _, err := c.upstreamURL(); err != nil {
 		return err
@@ -566,6 +578,32 @@ func checkAddr(key, addr string, optional bool) error {
 		return invalid("%s %q is not host:port", key, addr)
 	}
 	return nil
+}
+
+// listenPort returns the port of a listener address, or 0 when it has
+// none or is "off".
+func listenPort(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return 0
+	}
+	return n
+}
+
+// checkRedirectPort refuses a redirect that would land on the gateway's
+// own plain-HTTP listener: the browser would try TLS on a port that
+// answers in clear (or, through an HTTP client, loop on the redirect).
+// The effective configuration (defaults applied) is checked.
+func (c Config) checkRedirectPort() error {
+	rp, hp := c.HTTPS.RedirectPort, listenPort(c.Listen.HTTP)
+	if c.Listen.HTTP == Off || hp == 0 || rp != hp || rp == listenPort(c.Listen.HTTPS) {
+		return nil
+	}
+	return invalid("https.redirect_port %d is the port of listen.http %q: the redirect would land on plain HTTP (leave redirect_port out to use the port of listen.https, or give the public HTTPS port)", rp, c.Listen.HTTP)
 }
 
 // isLoopbackAddr reports whether addr binds only loopback interfaces. An

@@ -1,0 +1,75 @@
+package gateway_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/bulwarkdev/bulwark/internal/gateway"
+)
+
+// The HTTP listener redirects to the HTTPS listener's port when no public
+// port is configured, never to the port of the plain request.
+func TestRedirectGoesToHTTPSListenerPort(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) { c.HTTPS.RedirectPort = 0 })
+	resp, _ := e.get(e.http + "/a?x=1")
+	if resp.StatusCode != http.StatusMovedPermanently {
+		t.Fatalf("status %d, want 301", resp.StatusCode)
+	}
+	if got, want := resp.Header.Get("Location"), e.https+"/a?x=1"; got != want {
+		t.Errorf("Location = %q, want %q (the HTTPS listener's port)", got, want)
+	}
+	// Following it lands on TLS.
+	resp, body := e.get(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Fatalf("following the redirect: status %d, TLS %v: %q", resp.StatusCode, resp.TLS != nil, body)
+	}
+	if got := decodeEcho(t, body).Path; got != "/a" {
+		t.Errorf("the upstream saw path %q, want /a", got)
+	}
+}
+
+func TestRedirectPortDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		https      string
+		configured int
+		want       int
+	}{
+		{"standard port", ":443", 0, 443},
+		{"other port", "127.0.0.1:8443", 0, 8443},
+		{"public port wins", ":8443", 443, 443},
+		{"bound later", "127.0.0.1:0", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c gateway.Config
+			c.Listen.HTTPS = tc.https
+			c.HTTPS.RedirectPort = tc.configured
+			if got := c.WithDefaults().HTTPS.RedirectPort; got != tc.want {
+				t.Errorf("redirect_port = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRedirectPortOnPlainListenerRefused(t *testing.T) {
+	const base = "[upstream]\nurl = \"http://127.0.0.1:8000\"\n[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n"
+	for _, tc := range []struct {
+		name, doc, want string
+	}{
+		{"redirect to the http listener", base + "[listen]\nhttps = \":8443\"\nhttp = \":8080\"\n[https]\nredirect_port = 8080\n", "https.redirect_port 8080 is the port of listen.http"},
+		{"public port", base + "[listen]\nhttps = \":8443\"\nhttp = \":8080\"\n[https]\nredirect_port = 443\n", ""},
+		{"default", base + "[listen]\nhttps = \":8443\"\nhttp = \":8080\"\n", ""},
+		{"http off", base + "[listen]\nhttps = \":8443\"\nhttp = \"off\"\n[https]\nredirect_port = 8080\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := gateway.Parse([]byte(tc.doc))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
