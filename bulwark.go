@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"path"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
@@ -103,6 +103,15 @@ type UploadsConfig struct {
 	// upload.FormFrom(r). Empty (the default): the layer is off; other
 	// settings in the section are then an error.
 	Paths []string `toml:"paths"`
+
+	// ExemptPaths are paths under Paths that are not inspected (a view
+	// that takes multipart bodies and no files, or checks them itself),
+	// in the same grammar as Paths (package internal/pathset). A request
+	// is exempt only when its path, as sent, is clean and matches: a
+	// spelling with dot segments or doubled slashes is inspected (an
+	// upstream that does not clean paths may route it to an upload view).
+	// Empty (the default): nothing under Paths is exempt.
+	ExemptPaths []string `toml:"exempt_paths"`
 
 	upload.Config
 }
@@ -360,22 +369,19 @@ func Nonce(r *http.Request) string { return headers.Nonce(r) }
 
 // uploads is the upload layer: the uploader on the configured paths.
 type uploads struct {
-	u     *upload.Uploader
-	paths []uploadPath
-}
-
-type uploadPath struct {
-	path   string
-	prefix bool
+	u      *upload.Uploader
+	paths  pathset.Set
+	exempt pathset.Set
 }
 
 func newUploads(c UploadsConfig) (*uploads, error) {
 	out := &uploads{}
-	for _, p := range c.Paths {
-		if !strings.HasPrefix(p, "/") || cleanPath(p) != p {
-			return nil, fmt.Errorf("paths: %q must be an absolute, clean path", p)
-		}
-		out.paths = append(out.paths, uploadPath{path: p, prefix: strings.HasSuffix(p, "/")})
+	var err error
+	if out.paths, err = pathset.Parse(c.Paths); err != nil {
+		return nil, fmt.Errorf("paths: %w", err)
+	}
+	if out.exempt, err = pathset.Parse(c.ExemptPaths); err != nil {
+		return nil, fmt.Errorf("exempt_paths: %w", err)
 	}
 	u, err := upload.New(c.Config)
 	if err != nil {
@@ -396,24 +402,18 @@ func (u *uploads) handler(next http.Handler) http.Handler {
 	})
 }
 
-// match reports whether p is an upload path. Matching errs on the side of
-// inspecting: the cleaned path is compared, so "/a/../upload/x" is
-// inspected as "/upload/x", where a router would send it.
+// match reports whether p is inspected. Matching errs on the side of
+// inspecting: the cleaned path is compared to Paths, so "/a/../upload/x"
+// is inspected as "/upload/x", where a router would send it; and only a
+// path that is clean as sent can be exempt.
 func (u *uploads) match(p string) bool {
 	if p == "" {
 		p = "/"
 	}
-	p = cleanPath(p)
-	for _, up := range u.paths {
-		if up.prefix {
-			if strings.HasPrefix(p, up.path) || p+"/" == up.path {
-				return true
-			}
-		} else if p == up.path {
-			return true
-		}
+	if !u.paths.Match(p) {
+		return false
 	}
-	return false
+	return !(pathset.IsClean(p) && u.exempt.Match(p))
 }
 
 // mediaBranch routes requests for the media hosts to package media, with
@@ -482,29 +482,4 @@ func (m *mediaBranch) switchTo(site http.Handler) http.Handler {
 		}
 		site.ServeHTTP(w, r)
 	})
-}
-
-// cleanPath resolves dot segments and duplicate slashes as
-// http.ServeMux does, keeping a trailing slash; clean paths (the usual
-// case) are returned without allocating.
-func cleanPath(p string) string {
-	if isClean(p) {
-		return p
-	}
-	if p == "" || p[0] != '/' {
-		p = "/" + p
-	}
-	np := path.Clean(p)
-	if strings.HasSuffix(p, "/") && np != "/" {
-		np += "/"
-	}
-	return np
-}
-
-func isClean(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	return !strings.Contains(p, "//") && !strings.Contains(p, "/./") && !strings.Contains(p, "/../") &&
-		!strings.HasSuffix(p, "/.") && !strings.HasSuffix(p, "/..")
 }

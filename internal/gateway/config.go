@@ -37,7 +37,8 @@ type Config struct {
 	// Referrer-Policy and COOP same-origin, X-Frame-Options DENY),
 	// [limits] (zero: Django's limits and a 32 MiB body cap), [csrf]
 	// (zero: unsafe requests only from the site's own origin), [uploads]
-	// (zero: no upload path) and [media] (zero: no media host;
+	// (zero: every multipart body on every path is inspected, unlike the
+	// library's zero; uploads.exempt_paths names the exceptions) and [media] (zero: no media host;
 	// media.site_hosts defaults to the names of hosts.allowed).
 	//
 	// Three sections mean less at the edge than in an application, because
@@ -402,11 +403,20 @@ func edgeless(table, line string) bool {
 func (c Config) Library() bulwark.Config {
 	lc := c.Config
 	lc.CSRF.InsecureSkipTokens = true
-	if len(lc.Uploads.Paths) > 0 {
-		lc.Uploads.Forward = true
+	if len(lc.Uploads.Paths) == 0 {
+		// Every path: an upstream may take files on any view (Django's
+		// admin has one per model with a FileField), and a list of
+		// upload paths that forgets one leaves it uninspected.
+		// uploads.exempt_paths names the exceptions.
+		lc.Uploads.Paths = DefaultUploadPaths()
 	}
+	lc.Uploads.Forward = true
 	return lc
 }
+
+// DefaultUploadPaths is uploads.paths when the file leaves it out: every
+// path.
+func DefaultUploadPaths() []string { return []string{"/"} }
 
 // ErrInvalidConfig is wrapped by every configuration error.
 var ErrInvalidConfig = errors.New("gateway: invalid configuration")

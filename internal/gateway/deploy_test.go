@@ -73,3 +73,49 @@ func TestRedirectPortOnPlainListenerRefused(t *testing.T) {
 		})
 	}
 }
+
+// With no uploads.paths, every path is inspected; uploads.exempt_paths
+// lets a view have the body uninspected.
+func TestUploadInspectionEveryPathByDefault(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) { c.Uploads.ExemptPaths = []string{"/api/import/"} })
+	clean := pngBytes(t)
+	polyglot := append(append([]byte{}, clean...), []byte("<html><script>alert(document.cookie)</script></html>")...)
+	for _, tc := range []struct {
+		name    string
+		path    string
+		content []byte
+		want    int
+		reached bool
+	}{
+		{"a clean png through the admin reaches the upstream", "/admin/shop/product/add/", clean, 200, true},
+		{"attack: a polyglot through the admin is refused", "/admin/shop/product/add/", polyglot, 415, false},
+		{"attack: a polyglot on any view is refused", "/echo", polyglot, 415, false},
+		{"an exempt path is forwarded as sent", "/api/import/csv", polyglot, 200, true},
+		{"attack: doubled slashes into the exemption are inspected", "//api/import/csv", polyglot, 415, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.up.hits.Load()
+			body, ct := multipartBody(t, "f", "a.png", tc.content)
+			size := body.Len()
+			req, _ := http.NewRequest("POST", e.https+tc.path, body)
+			req.URL.Opaque = "//" + req.URL.Host + tc.path
+			req.Header.Set("Content-Type", ct)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			resp, got := e.do(req)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d %q, want %d", resp.StatusCode, got, tc.want)
+			}
+			if reached := e.up.hits.Load() > before; reached != tc.reached {
+				t.Fatalf("upstream reached = %v, want %v", reached, tc.reached)
+			}
+			if tc.reached {
+				if ec := decodeEcho(t, got); ec.BodyLen != size {
+					t.Errorf("upstream read %d bytes, the client sent %d", ec.BodyLen, size)
+				}
+			}
+		})
+	}
+	if got := e.g.Config().Uploads.Paths; len(got) != 1 || got[0] != "/" {
+		t.Errorf("effective uploads.paths = %q, want [/]", got)
+	}
+}

@@ -58,7 +58,8 @@
 //	   ├ media host → hosts (media names) → httpsonly → media (read-only files)
 //	   └ hosts → httpsonly (redirect, HSTS) → limits
 //	     → csrf (Fetch Metadata/Origin; exempt-marked requests pass)
-//	     → uploads (on uploads.paths, forwarded) → ReverseProxy (Rewrite) → upstream
+//	     → uploads (every path but uploads.exempt_paths, forwarded)
+//	     → ReverseProxy (Rewrite) → upstream
 //
 // The CSRF check keeps its place in the chain (after limits, before
 // uploads: a forged upload is refused before a byte of it is parsed); the
@@ -103,7 +104,8 @@
 //     before the upstream runs.
 //   - Path games against the path lists: an unsafe request with dot
 //     segments is refused; doubled slashes are matched both ways.
-//   - Dangerous uploads: on uploads.paths, a multipart body is spooled
+//   - Dangerous uploads: on every path (uploads.paths, default "/", less
+//     uploads.exempt_paths), a multipart body is spooled
 //     and every file inspected by content (type allow-list, PNG+HTML
 //     polyglots, SVG with script, decompression bombs) before the upstream
 //     sees a byte; a refused file is 415, an oversized body 413 (never a
@@ -131,7 +133,8 @@
 //   - An attacker who can reach the upstream directly, bypassing the
 //     gateway: bind the upstream to loopback or a private network.
 //   - A trusted proxy that lies: networks in [proxy] trusted are believed.
-//   - Files outside uploads.paths, or uploads that are not multipart.
+//   - Files on uploads.exempt_paths (or outside uploads.paths when it is
+//     set), or uploads that are not multipart.
 //   - Volumetric denial of service: rate limiting belongs in front of the
 //     gateway or in the network.
 //   - Exposure through the admin listener when allow_insecure_admin_address
