@@ -68,6 +68,9 @@ type Config struct {
 	Edge EdgeConfig `toml:"edge"`
 	// AccessLog configures the JSON access log.
 	AccessLog AccessLogConfig `toml:"access_log"`
+	// Health is a health path on the public listeners, for load
+	// balancers. Zero: none (the admin listener's /healthz remains).
+	Health HealthConfig `toml:"health"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -444,6 +447,9 @@ func (c Config) Validate() error {
 		return invalid("listen.admin %q is not a loopback address (set allow_insecure_admin_address to expose metrics and health)", c.Listen.Admin)
 	}
 	if err := c.checkRedirectPort(); err != nil {
+		return err
+	}
+	if err := c.Health.validate(); err != nil {
 		return err
 	}
 	if _, err := c.upstreamURL(); err != nil {

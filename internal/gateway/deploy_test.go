@@ -119,3 +119,81 @@ func TestUploadInspectionEveryPathByDefault(t *testing.T) {
 		t.Errorf("effective uploads.paths = %q, want [/]", got)
 	}
 }
+
+// The public health path answers on both listeners for any host, before
+// host validation and the redirect; allow_networks limits who gets it.
+func TestPublicHealthPath(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) { c.Health.Path = "/-/health" })
+	waitFor(t, "first health check", func() bool {
+		resp, _ := e.get(e.https+"/-/health", "Host", "10.1.2.3")
+		return resp.StatusCode == http.StatusOK
+	})
+	before := e.up.hits.Load()
+	for _, u := range []string{e.https, e.http} {
+		resp, body := e.get(u+"/-/health", "Host", "unlisted.example")
+		if resp.StatusCode != http.StatusOK || body != "ok\n" {
+			t.Errorf("%s: %d %q, want 200 ok", u, resp.StatusCode, body)
+		}
+		if resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: Cache-Control %q", u, resp.Header.Get("Cache-Control"))
+		}
+	}
+	if e.up.hits.Load() != before {
+		t.Errorf("the health path reached the upstream")
+	}
+	// Another path, or another method, is an ordinary request.
+	if resp, _ := e.get(e.https+"/-/health/x", "Host", "unlisted.example"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unlisted host on another path: %d, want 400", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", e.https+"/-/health", nil)
+	req.Host = "unlisted.example"
+	if resp, _ := e.do(req); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("POST with an unlisted host: %d, want 400", resp.StatusCode)
+	}
+
+	// The upstream goes down: 503.
+	e.up.Close()
+	waitFor(t, "the upstream seen down", func() bool {
+		resp, _ := e.get(e.https+"/-/health", "Host", "unlisted.example")
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
+}
+
+func TestPublicHealthPathNetworks(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Health.Path = "/-/health"
+		c.Health.Live = true
+		c.Health.AllowNetworks = []string{"10.0.0.0/8"}
+	})
+	// Loopback is not in the list: the chain runs (unlisted host: 400).
+	if resp, _ := e.get(e.https+"/-/health", "Host", "unlisted.example"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("from outside allow_networks: %d, want 400", resp.StatusCode)
+	}
+	e2 := start(t, nil, func(c *gateway.Config) {
+		c.Health.Path = "/-/health"
+		c.Health.Live = true
+		c.Health.AllowNetworks = []string{"127.0.0.0/8"}
+	})
+	if resp, body := e2.get(e2.http+"/-/health", "Host", "unlisted.example"); resp.StatusCode != http.StatusOK {
+		t.Errorf("live check from an allowed network: %d %q, want 200", resp.StatusCode, body)
+	}
+}
+
+func TestHealthConfigValidated(t *testing.T) {
+	const base = "[upstream]\nurl = \"http://127.0.0.1:8000\"\n[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n"
+	for _, tc := range []struct{ doc, want string }{
+		{base + "[health]\npath = \"healthz\"\n", "health.path"},
+		{base + "[health]\npath = \"/a/../healthz\"\n", "health.path"},
+		{base + "[health]\nlive = true\n", "no path"},
+		{base + "[health]\npath = \"/healthz\"\nallow_networks = [\"10.0.0.1\"]\n", "CIDR"},
+		{base + "[health]\npath = \"/healthz\"\nallow_networks = [\"10.0.0.0/8\", \"::1/128\"]\n", ""},
+	} {
+		_, err := gateway.Parse([]byte(tc.doc))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q: %v", tc.doc, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: error %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+}

@@ -120,12 +120,19 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	if cfg.AccessLog.Disabled {
 		access = nil
 	}
-	t.https = observe(app, access, g.metrics, resolver)
+	// The public health path is answered before the chain: a load
+	// balancer's check names no allowed host and may speak plain HTTP.
+	front, err := newPublicHealth(cfg.Health, t.health, app)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	t.https = observe(front, access, g.metrics, resolver)
 	t.http = t.https
 	if g.acme != nil {
 		// HTTP-01 challenges are answered before anything else; every
 		// other request goes through the chain, which redirects.
-		t.http = observe(g.acme.HTTPHandler(app), access, g.metrics, resolver)
+		t.http = observe(g.acme.HTTPHandler(front), access, g.metrics, resolver)
 	}
 	return t, nil
 }
