@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,22 +15,68 @@ import (
 // statusWriter records the status and the body size for the access log and
 // the metrics. Unwrap lets http.ResponseController (used by ReverseProxy
 // for flushing and deadlines) reach the connection's writer.
+//
+// It also owns the gateway's refusals: a status of 400 or more that the
+// gateway itself answers (not one proxied from the upstream) gets
+// X-Request-Id and, when [pages] has a template for it, the configured
+// page instead of the layer's body (see PagesConfig).
 type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
 	facts *trustedproxy.Facts // set by recordFacts once the chain resolved them
+
+	id       *requestID
+	accept   string // the request's Accept, for the page's kind
+	pages    *pages
+	upstream bool // the proxy is writing the upstream's response
+	replaced bool // a page was written: the layer's body is dropped
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	if w.replaced {
+		return
+	}
 	if w.code == 0 && code >= 200 {
 		w.code = code
+		if code >= 400 && !w.upstream && w.refusal(code) {
+			return
+		}
 		dedupe(w.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// refusal marks a response the gateway answers itself with the request
+// id and writes the configured page for it, if any (reporting true).
+func (w *statusWriter) refusal(code int) bool {
+	h := w.Header()
+	if w.id != nil {
+		h.Set("X-Request-Id", w.id.String())
+	}
+	if w.pages == nil || w.id == nil {
+		return false
+	}
+	body, ctype, ok := w.pages.render(code, w.accept, w.id.String())
+	if !ok {
+		return false
+	}
+	w.replaced = true
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	dedupe(h)
+	w.ResponseWriter.WriteHeader(code)
+	n, _ := w.ResponseWriter.Write(body)
+	w.bytes += int64(n)
+	return true
+}
+
 func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil // the layer's own body, replaced by the page
+	}
 	if w.code == 0 {
 		w.code = http.StatusOK
 		dedupe(w.Header())
@@ -40,6 +87,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Flush() {
+	if w.replaced {
+		return
+	}
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
@@ -48,16 +98,39 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// findStatusWriter returns the statusWriter under w (layers may have
+// wrapped it; http.ResponseController's Unwrap convention finds it).
+func findStatusWriter(w http.ResponseWriter) *statusWriter {
+	for i := 0; i < 8 && w != nil; i++ {
+		if sw, ok := w.(*statusWriter); ok {
+			return sw
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+	return nil
+}
+
 var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
 // observe wraps the whole tree: it counts the answer and writes the
 // access log line, with the facts the chain established (see recordFacts)
 // or, for a request that never reached the proxy, the facts tp resolves.
-func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedproxy.Resolver) http.Handler {
+//
+// It gives every request its id (see requestID), which costs the request's
+// shallow copy and one context node.
+func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedproxy.Resolver, pg *pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r, id := withRequestID(r)
 		sw := statusWriters.Get().(*statusWriter)
-		*sw = statusWriter{ResponseWriter: w}
+		*sw = statusWriter{ResponseWriter: w, id: id, pages: pg}
+		if pg != nil {
+			sw.accept = r.Header.Get("Accept")
+		}
 		defer func() {
 			code := sw.code
 			if code == 0 {
@@ -91,7 +164,8 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 					slog.Int64("bytes", sw.bytes),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("client_ip", ip),
-					slog.String("proto", r.Proto))
+					slog.String("proto", r.Proto),
+					slog.String("request_id", id.String()))
 			}
 			*sw = statusWriter{}
 			statusWriters.Put(sw)

@@ -135,17 +135,8 @@ func csrfCovers(prefixes []string, p string) bool {
 // (see observe).
 func recordFacts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := w
-		for i := 0; i < 8 && rw != nil; i++ {
-			if sw, ok := rw.(*statusWriter); ok {
-				sw.facts, _ = trustedproxy.FactsFrom(r)
-				break
-			}
-			u, ok := rw.(interface{ Unwrap() http.ResponseWriter })
-			if !ok {
-				break
-			}
-			rw = u.Unwrap()
+		if sw := findStatusWriter(w); sw != nil {
+			sw.facts, _ = trustedproxy.FactsFrom(r)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -71,6 +71,9 @@ type Config struct {
 	// Health is a health path on the public listeners, for load
 	// balancers. Zero: none (the admin listener's /healthz remains).
 	Health HealthConfig `toml:"health"`
+	// Pages are the bodies of the gateway's own refusals, per status, in
+	// HTML or JSON. Zero: the status text as plain text.
+	Pages PagesConfig `toml:"pages"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -450,6 +453,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Health.validate(); err != nil {
+		return err
+	}
+	if _, err := c.Pages.load(c.Uploads.Policy.Allow); err != nil {
 		return err
 	}
 	if _, err := c.upstreamURL(); err != nil {

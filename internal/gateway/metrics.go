@@ -166,6 +166,10 @@ func (h *countingHandler) Handle(ctx context.Context, r slog.Record) error {
 		h.m.refusal(event, reason)
 	}
 	if h.next.Enabled(ctx, r.Level) {
+		if id, ok := requestIDFrom(ctx); ok {
+			r = r.Clone()
+			r.AddAttrs(slog.String("request_id", id.String()))
+		}
 		return h.next.Handle(ctx, r)
 	}
 	return nil

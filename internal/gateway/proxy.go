@@ -241,6 +241,9 @@ func validatedHostPort(host string) string {
 // text only: the error can hold upstream addresses and internals.
 func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
+		if sw := findStatusWriter(w); sw != nil {
+			sw.upstream = false // the gateway answers
+		}
 		var mbe *http.MaxBytesError
 		var le *limits.Error
 		switch {

@@ -127,12 +127,17 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 		t.close()
 		return nil, err
 	}
-	t.https = observe(front, access, g.metrics, resolver)
+	pg, err := cfg.Pages.load(cfg.Uploads.Policy.Allow)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	t.https = observe(front, access, g.metrics, resolver, pg)
 	t.http = t.https
 	if g.acme != nil {
 		// HTTP-01 challenges are answered before anything else; every
 		// other request goes through the chain, which redirects.
-		t.http = observe(g.acme.HTTPHandler(front), access, g.metrics, resolver)
+		t.http = observe(g.acme.HTTPHandler(front), access, g.metrics, resolver, pg)
 	}
 	return t, nil
 }
@@ -169,6 +174,11 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
+	if sw := findStatusWriter(w); sw != nil {
+		// What follows is the upstream's answer: its error pages are its
+		// own (errorHandler takes the mark back for the gateway's 502).
+		sw.upstream = true
+	}
 	p.rp.ServeHTTP(w, r)
 	p.m.upstreamLatency.Observe(time.Since(start).Seconds())
 }
