@@ -14,6 +14,7 @@ import (
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
+	"github.com/bulwarkdev/bulwark/internal/mediameta"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
@@ -211,7 +212,7 @@ func New(c Config) (*Bulwark, error) {
 			fail("media", err)
 		} else {
 			b.media = m
-			b.closers = append(b.closers, m.handler.Close)
+			b.closers = append(b.closers, m.close)
 		}
 	}
 
@@ -422,16 +423,40 @@ type mediaBranch struct {
 	hosts   map[string]bool
 	branch  http.Handler
 	handler *media.Handler
+	typer   *mediameta.Lookup // nil when Media.Lookup was given
+}
+
+// close releases the media root and the typer's.
+func (m *mediaBranch) close() error {
+	err := m.handler.Close()
+	if m.typer != nil {
+		err = errors.Join(err, m.typer.Close())
+	}
+	return err
 }
 
 func newMediaBranch(c Config) (*mediaBranch, error) {
 	mc := c.Media
 	mc.SiteHosts = mediaSiteHosts(c)
+	var typer *mediameta.Lookup
+	if mc.Lookup == nil && mc.Validate() == nil && mc.Dir != "" {
+		// Files are typed by content whatever stored them (the
+		// application's own FileField included), with the upload policy's
+		// allow-list: the same inspector decides at upload and at serving.
+		t, err := mediameta.New(mc.Dir, c.Uploads.Policy)
+		if err != nil {
+			return nil, err
+		}
+		typer, mc.Lookup = t, t
+	}
 	mh, err := media.New(mc)
 	if err != nil {
+		if typer != nil {
+			typer.Close()
+		}
 		return nil, err
 	}
-	m := &mediaBranch{hosts: map[string]bool{}, handler: mh}
+	m := &mediaBranch{hosts: map[string]bool{}, handler: mh, typer: typer}
 	for _, h := range mc.Hosts {
 		m.hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
 	}
@@ -441,12 +466,12 @@ func newMediaBranch(c Config) (*mediaBranch, error) {
 	hc.SSLHost = ""
 	https, err := httpsonly.New(hc)
 	if err != nil {
-		mh.Close()
+		m.close()
 		return nil, err
 	}
 	hv, err := hosts.New(hosts.Config{Allowed: mc.Hosts, Logger: c.Hosts.Logger})
 	if err != nil {
-		mh.Close()
+		m.close()
 		return nil, err
 	}
 	m.branch = hv.Handler(https.Handler(mh))
