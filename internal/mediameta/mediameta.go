@@ -135,4 +135,3 @@ func (l *Lookup) displayName(name string) string {
 	}
 	return strings.TrimSpace(sc.Filename)
 }
-
