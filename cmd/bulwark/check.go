@@ -24,7 +24,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	path := fs.String("config", "bulwark.toml", "configuration `file` (TOML)")
 	asJSON := fs.Bool("json", false, "print the findings as JSON")
-	gw := fs.Bool("gateway", false, "the file is a gateway configuration (bulwark serve): also check listeners, certificates, upstream and timeouts")
+	gw := fs.Bool("gateway", false, "the file is a gateway configuration (bulwark serve): also check listeners, certificates, upstream and timeouts (the default for a file with [listen], [tls], [upstream] or another gateway-only section)")
 	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at least this `severity` (error, warning or info)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: bulwark check [--config bulwark.toml] [--json] [--gateway] [--fail-on error|warning|info]\n\n"+
@@ -43,6 +43,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 
 	var findings []audit.Finding
+	if !*gw {
+		// A file with a section only the gateway has is a gateway
+		// configuration (the README's own file is one): checked as such.
+		*gw = isGatewayFile(*path)
+	}
 	if *gw {
 		d, err := gatewayDeployment(*path)
 		if err != nil {
@@ -139,12 +144,32 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 	return d, nil
 }
 
+// isGatewayFile reports whether the TOML file at path has a top-level
+// table or key that only a gateway configuration has. An unreadable or
+// invalid file is not (the library loader then reports why).
+func isGatewayFile(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var top map[string]any
+	if _, err := toml.Decode(string(b), &top); err != nil {
+		return false
+	}
+	for k := range top {
+		if gatewayKey(k) {
+			return true
+		}
+	}
+	return false
+}
+
 // gatewayKey reports whether a dotted key belongs to a section only the
 // gateway's configuration has.
 func gatewayKey(key string) bool {
 	section, _, _ := strings.Cut(key, ".")
 	switch section {
-	case "listen", "tls", "upstream", "timeouts", "edge", "access_log":
+	case "listen", "tls", "upstream", "timeouts", "edge", "access_log", "health", "pages":
 		return true
 	}
 	return false
