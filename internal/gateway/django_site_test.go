@@ -35,11 +35,10 @@ func TestDjangoSiteEndToEnd(t *testing.T) {
 	page415 := filepath.Join(pages, "415.html")
 	os.WriteFile(page415, []byte(`<!doctype html><title>{{.Title}}</title><h1>This picture can't be used</h1><p>Choose a photo in one of these formats: {{range $i, $t := .Allowed}}{{if $i}}, {{end}}{{$t}}{{end}}, then <a href="javascript:history.back()">go back</a> and try again.</p><p>Reference: {{.RequestID}}</p>`), 0o644)
 
-	var e *env
 	// The gateway's ports are known once it listens; the site needs its
 	// origin for Django 4's CSRF_TRUSTED_ORIGINS, so the site is
 	// configured with the ports the environment gives the gateway.
-	e = start(t, nil, func(c *gateway.Config) {
+	e := start(t, nil, func(c *gateway.Config) {
 		c.HTTPS.RedirectPort = 0 // the default: the HTTPS listener's port
 	})
 	origin := e.https
