@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -24,10 +25,9 @@ type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
-	facts *trustedproxy.Facts // set by recordFacts once the chain resolved them
 
-	id       *requestID
-	accept   string // the request's Accept, for the page's kind
+	rec      *reqstate.Record // holds the request id
+	accept   string           // the request's Accept, for the page's kind
 	pages    *pages
 	upstream bool // the proxy is writing the upstream's response
 	replaced bool // a page was written: the layer's body is dropped
@@ -50,14 +50,13 @@ func (w *statusWriter) WriteHeader(code int) {
 // refusal marks a response the gateway answers itself with the request
 // id and writes the configured page for it, if any (reporting true).
 func (w *statusWriter) refusal(code int) bool {
-	h := w.Header()
-	if w.id != nil {
-		h.Set("X-Request-Id", w.id.String())
-	}
-	if w.pages == nil || w.id == nil {
+	id, ok := w.rec.RequestID()
+	if !ok {
 		return false
 	}
-	body, ctype, ok := w.pages.render(code, w.accept, w.id.String())
+	h := w.Header()
+	h.Set("X-Request-Id", id)
+	body, ctype, ok := w.pages.render(code, w.accept, id)
 	if !ok {
 		return false
 	}
@@ -116,18 +115,20 @@ func findStatusWriter(w http.ResponseWriter) *statusWriter {
 
 var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
-// observe wraps the whole tree: it counts the answer and writes the
-// access log line, with the facts the chain established (see recordFacts)
-// or, for a request that never reached the proxy, the facts tp resolves.
-//
-// It gives every request its id (see requestID), which costs the request's
-// shallow copy and one context node.
+// observe wraps the whole tree: it is the top of the chain, where the
+// request's record is created; it counts the answer and writes the access
+// log line with the facts the chain established in the record or, for a
+// request that never reached the resolver (an ACME challenge), the facts
+// tp resolves. It gives every request its id (see newRequestID), kept in
+// the record, which the refusal pages (pg), the refusal events and the
+// access log share.
 func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedproxy.Resolver, pg *pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		r, id := withRequestID(r)
+		r, rec := reqstate.Attach(r)
+		reqstate.SetRequestID(rec, newRequestID())
 		sw := statusWriters.Get().(*statusWriter)
-		*sw = statusWriter{ResponseWriter: w, id: id, pages: pg}
+		*sw = statusWriter{ResponseWriter: w, rec: rec, pages: pg}
 		if pg != nil {
 			sw.accept = r.Header.Get("Accept")
 		}
@@ -138,21 +139,22 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 			}
 			m.request(code)
 			if access != nil {
-				var resolved trustedproxy.Facts
-				f := sw.facts
-				if f == nil {
-					resolveFacts(tp, r, &resolved)
-					f = &resolved
+				var f trustedproxy.Facts
+				if c, ok := rec.Conn(); ok {
+					f = trustedproxy.Facts(c)
+				} else {
+					f = resolveFacts(tp, r)
 				}
 				// An unvalidated host is the client's own words: bounded.
-				host := truncate(f.Host, 256)
-				if f.HostChecked {
-					host = f.AllowedHost
+				host, ok := rec.ValidatedHost()
+				if !ok {
+					host = truncate(f.Host, 256)
 				}
 				ip := ""
 				if f.ClientIP.IsValid() {
 					ip = f.ClientIP.String()
 				}
+				id, _ := rec.RequestID()
 				// Path only: a query string can hold tokens and personal
 				// data; cookies and Authorization are never logged.
 				access.LogAttrs(r.Context(), slog.LevelInfo, "request",
@@ -165,7 +167,7 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 					slog.Duration("duration", time.Since(start)),
 					slog.String("client_ip", ip),
 					slog.String("proto", r.Proto),
-					slog.String("request_id", id.String()))
+					slog.String("request_id", id))
 			}
 			*sw = statusWriter{}
 			statusWriters.Put(sw)
@@ -174,20 +176,19 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 	})
 }
 
-// resolveFacts gives the access log the facts of a request the proxy did
-// not see: the client behind a trusted proxy, not the proxy, for a
-// request refused inside the chain. Only then (a refusal, a media file)
-// are the forwarded headers read a second time; from any other peer the
-// connection's facts are the chain's facts, and the resolver is not asked
-// (it would log the untrusted peer's forwarded headers again). A
-// malformed forwarded header, which the chain refused, leaves the peer.
-func resolveFacts(tp *trustedproxy.Resolver, r *http.Request, f *trustedproxy.Facts) {
-	trustedproxy.Direct(r, f)
+// resolveFacts gives the access log the facts of a request the resolver
+// of the chain did not see: the client behind a trusted proxy, not the
+// proxy. From any other peer the connection's facts are the chain's
+// facts, and the resolver is not asked (it would log the untrusted peer's
+// forwarded headers again). A malformed forwarded header leaves the peer.
+func resolveFacts(tp *trustedproxy.Resolver, r *http.Request) trustedproxy.Facts {
+	f := trustedproxy.FactsOf(r)
 	if tp != nil && tp.IsTrusted(f.Peer) {
 		if rf, err := tp.Facts(r); err == nil {
-			*f = rf
+			return rf
 		}
 	}
+	return f
 }
 
 // singleHeaders are the security headers that must leave exactly once.
