@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -165,5 +166,18 @@ func TestRefusalPagesValidated(t *testing.T) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s: error %v, want %q", tc.doc, err, tc.want)
 		}
+	}
+}
+
+// The example pages shipped in examples/pages load and render.
+func TestExamplePages(t *testing.T) {
+	base := "[upstream]\nurl = \"http://127.0.0.1:8000\"\n[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n[pages.html]\n"
+	dir, _ := filepath.Abs("../../examples/pages")
+	for _, s := range gateway.PageStatuses {
+		base += fmt.Sprintf("%d = %q\n", s, filepath.Join(dir, fmt.Sprintf("%d.html", s)))
+	}
+	base += fmt.Sprintf("[pages.json]\n415 = %q\n502 = %q\n", filepath.Join(dir, "415.json"), filepath.Join(dir, "error.json"))
+	if _, err := gateway.Parse([]byte(base)); err != nil {
+		t.Fatalf("examples/pages: %v", err)
 	}
 }
