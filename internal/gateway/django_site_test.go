@@ -163,6 +163,25 @@ func TestDjangoSiteEndToEnd(t *testing.T) {
 		t.Fatalf("after the PNG: %d photos, latest %q", n, name)
 	}
 
+	// The site's own form (not the admin) is inspected the same way.
+	formUpload := func(file []byte) *http.Response {
+		_, body := get(origin + "/photos/new/")
+		mb, ct := multipartFields(t, map[string]string{"csrfmiddlewaretoken": token(body), "title": "Another"}, "image", "b.png", file)
+		req, _ := http.NewRequest("POST", origin+"/photos/new/", mb)
+		req.Header.Set("Content-Type", ct)
+		resp, _ := do(req)
+		return resp
+	}
+	if resp := formUpload(polyglot); resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("polyglot through the site's form: %d, want 415", resp.StatusCode)
+	}
+	if resp := formUpload(png); resp.StatusCode != http.StatusFound {
+		t.Errorf("PNG through the site's form: %d, want 302\n%s", resp.StatusCode, gun.Log())
+	}
+	if n2, _ := latest(); n2 != 2 {
+		t.Errorf("after the form: %d photos, want 2", n2)
+	}
+
 	// 4. The stored file, from the media host: inline, typed by content.
 	mediaURL := strings.Replace(origin, siteHost, "media.test", 1) + "/" + name
 	resp, body = get(mediaURL)
