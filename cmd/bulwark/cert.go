@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -49,7 +48,7 @@ func runCert(args []string, stdout, stderr io.Writer) int {
 	}
 	d := *dir
 	if d == "" {
-		base := certStateDir()
+		base := stateDir("bulwark-cert")
 		if base == "" {
 			fmt.Fprintln(stderr, "bulwark cert: no directory: set --dir, $XDG_STATE_HOME or $HOME")
 			return 2
@@ -85,15 +84,4 @@ func runCert(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "\nThe CA is new: machines that trusted an earlier one must trust this one.\n")
 	}
 	return 0
-}
-
-// certStateDir is where "bulwark cert" keeps its CAs by default.
-func certStateDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "bulwark-cert")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "state", "bulwark-cert")
-	}
-	return ""
 }

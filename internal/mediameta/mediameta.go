@@ -17,9 +17,7 @@ package mediameta
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"strings"
 	"sync"
@@ -38,9 +36,6 @@ const maxCache = 4096
 // MaxInspect is the largest file inspected; a larger one is served as an
 // opaque attachment without being read (a video the app stored, say).
 const MaxInspect = 64 << 20
-
-// maxSidecar bounds a sidecar file.
-const maxSidecar = 16 << 10
 
 // Lookup is a media.Lookup that types files by content.
 type Lookup struct {
@@ -120,17 +115,8 @@ func (l *Lookup) Lookup(ctx context.Context, name string) (media.Meta, error) {
 
 // displayName reads the Filename of name's sidecar, if it has one.
 func (l *Lookup) displayName(name string) string {
-	f, err := l.root.Open(media.SidecarName(name))
+	sc, err := media.ReadSidecar(l.root, name)
 	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSidecar+1))
-	if err != nil || len(b) > maxSidecar {
-		return ""
-	}
-	var sc media.Meta
-	if json.Unmarshal(b, &sc) != nil {
 		return ""
 	}
 	return strings.TrimSpace(sc.Filename)
