@@ -44,13 +44,22 @@
 // ticket advertises stays crypto/tls's fixed 7 days (scanners such as
 // testssl.sh report it); the server stops accepting it when its key goes.
 // The admin listener, loopback only unless allow_insecure_admin_address,
-// serves Prometheus /metrics and /healthz (the upstream's health).
+// serves Prometheus /metrics and /healthz (the upstream's health); a
+// load balancer gets the same answer on the public listeners at
+// health.path. The HTTP listener redirects to the HTTPS listener's port,
+// or to https.redirect_port, the public one behind a port mapping.
+//
+// Every request gets an id at the top of the tree, kept in its record: a
+// refusal the gateway answers itself carries it in X-Request-Id (and, with
+// [pages], on its page), and the access log line and the refusal event
+// name it, so a user's reference finds the log lines.
 //
 // # Request flow
 //
 // Each request runs, in one handler tree built from one Config:
 //
-//	access log + metrics
+//	access log + metrics (the request's record and id; refusal pages)
+//	 → [health] path, answered here for any host (GET, HEAD)
 //	 → unsafe requests with "." or ".." path segments refused (400)
 //	 → csrf exemption mark (unsafe requests outside edge.csrf_paths)
 //	 → bulwark.New chain: headers → trustedproxy (client, scheme, host;
