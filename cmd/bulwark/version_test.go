@@ -38,37 +38,34 @@ func TestVersionString(t *testing.T) {
 	}
 }
 
-// TestVersionFromClone builds the command as the README says (go build
-// from a clone, VCS stamping on) and checks that "bulwark version" names
-// the commit.
-func TestVersionFromClone(t *testing.T) {
+// TestInstallFromClone installs the command as the README says (go
+// install ./cmd/bulwark from a clone, into a temporary GOBIN) and runs
+// "bulwark version", which names the commit when the clone has a .git
+// directory (cmd/go stamps VCS information from one; a git worktree, whose
+// .git is a file, builds unstamped).
+func TestInstallFromClone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
+	gobin := t.TempDir()
+	install := exec.Command("go", "install", "-buildvcs=auto", ".")
+	install.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=")
+	if b, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("go install: %v\n%s", err, b)
 	}
-	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	got, err := exec.Command(filepath.Join(gobin, "bulwark"), "version").Output()
+	if err != nil || !strings.HasPrefix(string(got), "bulwark ") {
+		t.Fatalf("bulwark version: %q %v", got, err)
+	}
+	fi, err := os.Stat("../../.git")
+	if err != nil || !fi.IsDir() {
+		return
+	}
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
 	if err != nil {
-		t.Skipf("not a git checkout: %v", err)
+		t.Skipf("git: %v", err)
 	}
-	head := strings.TrimSpace(string(out))
-	// cmd/go stamps VCS information from a .git directory only: a git
-	// worktree (whose .git is a file) builds unstamped.
-	if fi, err := os.Stat("../../.git"); err != nil || !fi.IsDir() {
-		t.Skip("not a clone (a worktree or an export): go build records no VCS information")
-	}
-	bin := filepath.Join(t.TempDir(), "bulwark")
-	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".")
-	build.Env = append(os.Environ(), "GOFLAGS=")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	got, err := exec.Command(bin, "version").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(got), "("+head[:12]) {
-		t.Errorf("bulwark version = %q, want the commit %s", got, head[:12])
+	if h := strings.TrimSpace(string(head)); !strings.Contains(string(got), "("+h[:12]) {
+		t.Errorf("bulwark version = %q, want the commit %s", got, h[:12])
 	}
 }
