@@ -15,6 +15,7 @@ import (
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/internal/buildcount"
+	"github.com/bulwarkdev/bulwark/internal/mediameta"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/limits"
@@ -128,6 +129,15 @@ type UploadsConfig struct {
 	// settings in the section are then an error.
 	Paths []string `toml:"paths"`
 
+	// ExemptPaths are paths under Paths that are not inspected (a view
+	// that takes multipart bodies and no files, or checks them itself),
+	// in the same grammar as Paths (package internal/pathset). A request
+	// is exempt only when its path, as sent, is clean and matches: a
+	// spelling with dot segments or doubled slashes is inspected (an
+	// upstream that does not clean paths may route it to an upload view).
+	// Empty (the default): nothing under Paths is exempt.
+	ExemptPaths []string `toml:"exempt_paths"`
+
 	upload.Config
 }
 
@@ -227,7 +237,7 @@ func New(c Config) (*Bulwark, error) {
 			fail("media", err)
 		} else {
 			b.media = m
-			b.closers = append(b.closers, m.handler.Close)
+			b.closers = append(b.closers, m.close)
 		}
 	}
 
@@ -378,6 +388,9 @@ func (c Config) validateUploads() error {
 	if _, err := pathset.Parse(c.Uploads.Paths); err != nil {
 		return fmt.Errorf("paths: %w", err)
 	}
+	if _, err := pathset.Parse(c.Uploads.ExemptPaths); err != nil {
+		return fmt.Errorf("exempt_paths: %w", err)
+	}
 	return c.Uploads.Config.Validate()
 }
 
@@ -484,8 +497,9 @@ func Nonce(r *http.Request) string { return headers.Nonce(r) }
 
 // uploads is the upload layer: the uploader on the configured paths.
 type uploads struct {
-	u     *upload.Uploader
-	paths pathset.Set
+	u      *upload.Uploader
+	paths  pathset.Set
+	exempt pathset.Set
 }
 
 func newUploads(c UploadsConfig) (*uploads, error) {
@@ -493,7 +507,11 @@ func newUploads(c UploadsConfig) (*uploads, error) {
 	if err != nil {
 		return nil, fmt.Errorf("paths: %w", err)
 	}
-	out := &uploads{paths: paths}
+	exempt, err := pathset.Parse(c.ExemptPaths)
+	if err != nil {
+		return nil, fmt.Errorf("exempt_paths: %w", err)
+	}
+	out := &uploads{paths: paths, exempt: exempt}
 	u, err := upload.New(c.Config)
 	if err != nil {
 		return nil, err
@@ -513,10 +531,16 @@ func (u *uploads) handler(next http.Handler) http.Handler {
 	})
 }
 
-// match reports whether p is an upload path. Matching errs on the side of
-// inspecting: the cleaned path is compared, so "/a/../upload/x" is
-// inspected as "/upload/x", where a router would send it.
-func (u *uploads) match(p string) bool { return u.paths.Match(pathset.Clean(p)) }
+// match reports whether p is inspected. Matching errs on the side of
+// inspecting: the cleaned path is compared to Paths, so "/a/../upload/x"
+// is inspected as "/upload/x", where a router would send it; and only a
+// path that is clean as sent can be exempt.
+func (u *uploads) match(p string) bool {
+	if !u.paths.Match(pathset.Clean(p)) {
+		return false
+	}
+	return !(pathset.IsClean(p) && u.exempt.Match(p))
+}
 
 // mediaBranch routes requests for the media hosts to package media, with
 // host validation and HTTPS of their own.
@@ -524,6 +548,16 @@ type mediaBranch struct {
 	hosts   map[string]bool
 	branch  http.Handler
 	handler *media.Handler
+	typer   *mediameta.Lookup // nil when Media.Lookup was given
+}
+
+// close releases the media root and the typer's.
+func (m *mediaBranch) close() error {
+	err := m.handler.Close()
+	if m.typer != nil {
+		err = errors.Join(err, m.typer.Close())
+	}
+	return err
 }
 
 // mediaConfigs are the configurations of the media branch's layers.
@@ -558,22 +592,36 @@ func (m mediaConfigs) validate() error {
 
 func newMediaBranch(c Config) (*mediaBranch, error) {
 	mc := c.mediaConfigs()
+	var typer *mediameta.Lookup
+	if mc.media.Lookup == nil {
+		// Files are typed by content whatever stored them (the
+		// application's own FileField included), with the upload policy's
+		// allow-list: the same inspector decides at upload and at serving.
+		t, err := mediameta.New(mc.media.Dir, c.Uploads.Policy)
+		if err != nil {
+			return nil, err
+		}
+		typer, mc.media.Lookup = t, t
+	}
 	mh, err := media.New(mc.media)
 	if err != nil {
+		if typer != nil {
+			typer.Close()
+		}
 		return nil, err
 	}
-	m := &mediaBranch{hosts: map[string]bool{}, handler: mh}
+	m := &mediaBranch{hosts: map[string]bool{}, handler: mh, typer: typer}
 	for _, h := range mc.media.Hosts {
 		m.hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
 	}
 	https, err := httpsonly.New(mc.https)
 	if err != nil {
-		mh.Close()
+		m.close()
 		return nil, err
 	}
 	hv, err := hosts.New(mc.hosts)
 	if err != nil {
-		mh.Close()
+		m.close()
 		return nil, err
 	}
 	m.branch = hv.Handler(https.Handler(mh))

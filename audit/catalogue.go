@@ -214,6 +214,12 @@ var catalogue = []Rule{
 	{ID: "BW116", Severity: Warning, Scope: ScopeServer, Key: "buffering.insecure_stream_paths",
 		Title: "request bodies on some paths are streamed to the upstream: slow clients there hold application workers (gunicorn's sync workers one each)",
 		Fix:   "remove the paths, or serve them with asynchronous workers"},
+	{ID: "BW115", Severity: Error, Scope: ScopeServer, Key: "https.redirect_port",
+		Title: "the HTTP redirect lands on the plain-HTTP listener's port: browsers get a TLS error (or a redirect loop)",
+		Fix:   "leave https.redirect_port out (the HTTPS listener's port is used), or set it to the public HTTPS port"},
+	{ID: "BW120", Severity: Info, Scope: ScopeServer, Key: "https.redirect_port",
+		Title: "the HTTP redirect goes to a port no listener of this gateway binds: only a port mapping or load balancer in front can serve TLS there",
+		Fix:   "make sure the public HTTPS port maps to listen.https, or leave https.redirect_port out"},
 
 	// Scan (a live site). Fix is generic; Fixes name each family's
 	// settings (Bulwark's keys only for a Bulwark site).
@@ -476,4 +482,7 @@ var catalogue = []Rule{
 	{ID: "BW247", Severity: Warning, Scope: ScopeScan, Key: "media",
 		Title: "the media host does not send X-Content-Type-Options: nosniff, or serves a file with a type a browser runs (text/html, image/svg+xml) inline",
 		Fix:   "send nosniff, and a download type (application/octet-stream) for active types"},
+	{ID: "BW260", Severity: Error, Scope: ScopeScan, Key: "http",
+		Title: "the HTTP redirect's target does not answer TLS: browsers following it get an error page",
+		Fix:   "redirect to the port that serves HTTPS (bulwark serve: leave https.redirect_port out, or set the public HTTPS port)"},
 }

@@ -139,6 +139,12 @@ type Server struct {
 	// StreamPaths are the paths whose request bodies the server streams
 	// to the upstream instead of buffering them.
 	StreamPaths []string
+	// HTTPAddr and HTTPSAddr are the plain-HTTP and HTTPS listeners
+	// ("host:port"; HTTPAddr "off" or empty: none).
+	HTTPAddr, HTTPSAddr string
+	// RedirectPort is the port the HTTP listener redirects to (0: the
+	// request's own port, or unknown).
+	RedirectPort int
 
 	// Now is the time certificates are checked against; zero means
 	// time.Now.

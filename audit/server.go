@@ -7,12 +7,14 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
 
 func checkServer(fs *[]Finding, d Deployment, skipped *[]string) {
 	s := d.Server
+	checkRedirectPort(fs, s)
 	if s.Validate != nil {
 		if err := s.Validate(); err != nil && !reported(*fs, err) {
 			f := find("BW101", err.Error())
@@ -107,6 +109,37 @@ func checkCluster(fs *[]Finding, s *Server) {
 	if s.ClusterTimeout > 5*time.Second {
 		*fs = append(*fs, findf("BW133", "cluster.timeout is %v", s.ClusterTimeout))
 	}
+}
+
+// checkRedirectPort reports a redirect to the plain listener's own port
+// (BW115; the gateway refuses to start with it, and the same words make
+// BW101 skip it) and one to a port no listener binds (BW120).
+func checkRedirectPort(fs *[]Finding, s *Server) {
+	rp := s.RedirectPort
+	if rp == 0 || s.HTTPAddr == "" || s.HTTPAddr == "off" {
+		return
+	}
+	hp, sp := addrPort(s.HTTPAddr), addrPort(s.HTTPSAddr)
+	switch {
+	case rp == sp || sp == 0:
+	case rp == hp:
+		*fs = append(*fs, findf("BW115", "https.redirect_port %d is the port of listen.http %q", rp, s.HTTPAddr))
+	default:
+		*fs = append(*fs, findf("BW120", "the redirect goes to port %d; listen.https is %q", rp, s.HTTPSAddr))
+	}
+}
+
+// addrPort is the port of a "host:port" address, or 0.
+func addrPort(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func checkCertFiles(fs *[]Finding, s *Server, allowed []string, now time.Time) {

@@ -125,7 +125,7 @@ func (b *bufferer) guard(next http.Handler) http.Handler {
 		// One allocation for the request copy and its body reader.
 		pr := &prepared{req: *r, cb: clientBody{rc: r.Body, idle: b.idle, end: time.Now().Add(b.total), rc2: http.NewResponseController(w)}}
 		pr.req.Body = &pr.cb
-		if sw, ok := w.(*statusWriter); ok {
+		if sw := findStatusWriter(w); sw != nil {
 			sw.body = &pr.cb
 		}
 		next.ServeHTTP(w, &pr.req)

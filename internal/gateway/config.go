@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,7 +40,8 @@ type Config struct {
 	// Referrer-Policy and COOP same-origin, X-Frame-Options DENY),
 	// [limits] (zero: Django's limits and a 32 MiB body cap), [csrf]
 	// (zero: unsafe requests only from the site's own origin), [uploads]
-	// (zero: no upload path) and [media] (zero: no media host;
+	// (zero: every multipart body on every path is inspected, unlike the
+	// library's zero; uploads.exempt_paths names the exceptions) and [media] (zero: no media host;
 	// media.site_hosts defaults to the names of hosts.allowed).
 	//
 	// Three sections mean less at the edge than in an application, because
@@ -77,6 +79,12 @@ type Config struct {
 	// Buffering reads request bodies in full before the upstream sees
 	// them (see BufferingConfig).
 	Buffering BufferingConfig `toml:"buffering"`
+	// Health is a health path on the public listeners, for load
+	// balancers. Zero: none (the admin listener's /healthz remains).
+	Health HealthConfig `toml:"health"`
+	// Pages are the bodies of the gateway's own refusals, per status, in
+	// HTML or JSON. Zero: the status text as plain text.
+	Pages PagesConfig `toml:"pages"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -370,6 +378,14 @@ func (c Config) WithDefaults() Config {
 	if c.Listen.Admin == "" {
 		c.Listen.Admin = DefaultAdmin
 	}
+	// The HTTP listener redirects to the HTTPS listener, not to the port
+	// the plain request came in on (which would land a browser on a TLS
+	// handshake with a plain-HTTP server). A port set in the file is the
+	// public one (a load balancer or a port mapping in front) and wins.
+	// A listener on port 0 gets its port when bound (see Gateway.Serve).
+	if c.HTTPS.RedirectPort == 0 {
+		c.HTTPS.RedirectPort = listenPort(c.Listen.HTTPS)
+	}
 	u := &c.Upstream
 	u.HealthInterval = orDur(u.HealthInterval, DefaultHealthInterval)
 	u.HealthTimeout = orDur(u.HealthTimeout, DefaultHealthTimeout)
@@ -482,11 +498,20 @@ func (c Config) Library() bulwark.Config {
 	// must not pass the edge when Django itself would refuse it. Clients
 	// that send none of the three (webhooks) need an exempt path.
 	lc.CSRF.RefererWithoutTokens = true
-	if len(lc.Uploads.Paths) > 0 {
-		lc.Uploads.Forward = true
+	if len(lc.Uploads.Paths) == 0 {
+		// Every path: an upstream may take files on any view (Django's
+		// admin has one per model with a FileField), and a list of
+		// upload paths that forgets one leaves it uninspected.
+		// uploads.exempt_paths names the exceptions.
+		lc.Uploads.Paths = DefaultUploadPaths()
 	}
+	lc.Uploads.Forward = true
 	return lc
 }
+
+// DefaultUploadPaths is uploads.paths when the file leaves it out: every
+// path.
+func DefaultUploadPaths() []string { return []string{"/"} }
 
 // ErrInvalidConfig is wrapped by every configuration error.
 var ErrInvalidConfig = errors.New("gateway: invalid configuration")
@@ -512,6 +537,15 @@ func (c Config) Validate() error {
 	}
 	if c.Listen.Admin != Off && !c.Listen.AllowInsecureAdminAddress && !isLoopbackAddr(c.Listen.Admin) {
 		return invalid("listen.admin %q is not a loopback address (set allow_insecure_admin_address to expose metrics and health)", c.Listen.Admin)
+	}
+	if err := c.checkRedirectPort(); err != nil {
+		return err
+	}
+	if err := c.Health.validate(); err != nil {
+		return err
+	}
+	if _, err := c.Pages.load(c.Uploads.Policy.Allow); err != nil {
+		return err
 	}
 	if _, err := c.upstreamURL(); err != nil {
 		return err
@@ -673,6 +707,32 @@ func checkAddr(key, addr string, optional bool) error {
 		return invalid("%s %q is not host:port", key, addr)
 	}
 	return nil
+}
+
+// listenPort returns the port of a listener address, or 0 when it has
+// none or is "off".
+func listenPort(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return 0
+	}
+	return n
+}
+
+// checkRedirectPort refuses a redirect that would land on the gateway's
+// own plain-HTTP listener: the browser would try TLS on a port that
+// answers in clear (or, through an HTTP client, loop on the redirect).
+// The effective configuration (defaults applied) is checked.
+func (c Config) checkRedirectPort() error {
+	rp, hp := c.HTTPS.RedirectPort, listenPort(c.Listen.HTTP)
+	if c.Listen.HTTP == Off || hp == 0 || rp != hp || rp == listenPort(c.Listen.HTTPS) {
+		return nil
+	}
+	return invalid("https.redirect_port %d is the port of listen.http %q: the redirect would land on plain HTTP (leave redirect_port out to use the port of listen.https, or give the public HTTPS port)", rp, c.Listen.HTTP)
 }
 
 // isLoopbackAddr reports whether addr binds only loopback interfaces. An

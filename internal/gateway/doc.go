@@ -48,7 +48,15 @@
 // ticket advertises stays crypto/tls's fixed 7 days (scanners such as
 // testssl.sh report it); the server stops accepting it when its key goes.
 // The admin listener, loopback only unless allow_insecure_admin_address,
-// serves Prometheus /metrics and /healthz (the upstream's health).
+// serves Prometheus /metrics and /healthz (the upstream's health); a
+// load balancer gets the same answer on the public listeners at
+// health.path. The HTTP listener redirects to the HTTPS listener's port,
+// or to https.redirect_port, the public one behind a port mapping.
+//
+// Every request gets an id at the top of the tree, kept in its record: a
+// refusal the gateway answers itself carries it in X-Request-Id (and, with
+// [pages], on its page), and the access log line and the refusal event
+// name it, so a user's reference finds the log lines.
 //
 // # Rate limits
 //
@@ -66,7 +74,8 @@
 //
 // Each request runs, in one handler tree built from one Config:
 //
-//	access log + metrics
+//	access log + metrics (the request's record and id; refusal pages)
+//	 → [health] path, answered here for any host (GET, HEAD)
 //	 → canonicalizer: singleton headers once, an HTTP/2 host field equal to
 //	   :authority, a path without dot segments, %2F, %5C, backslashes or
 //	   control bytes (400 otherwise), doubled slashes merged
@@ -76,7 +85,8 @@
 //	   ├ media host → hosts (media names) → httpsonly → media (read-only files)
 //	   └ hosts → httpsonly (redirect, HSTS) → rate limits → limits
 //	     → csrf (Fetch Metadata/Origin; exempt-marked requests pass)
-//	     → uploads (on uploads.paths, forwarded) → body buffering
+//	     → uploads (every path but uploads.exempt_paths, forwarded)
+//	     → body buffering
 //	     → ReverseProxy (Rewrite) → upstream
 //
 // Body buffering comes last, once every check that needs only the headers
@@ -176,7 +186,8 @@
 //     net/http decodes the chunked body (Transfer-Encoding wins), the
 //     upstream receives one request, and the connection is closed after
 //     the answer.
-//   - Dangerous uploads: on uploads.paths, a multipart body is spooled
+//   - Dangerous uploads: on every path (uploads.paths, default "/", less
+//     uploads.exempt_paths), a multipart body is spooled
 //     and every file inspected by content (type allow-list, PNG+HTML
 //     polyglots, SVG with script, decompression bombs) before the upstream
 //     sees a byte; a body that is not a form (a PUT or POST of raw bytes,
@@ -215,7 +226,8 @@
 //   - An attacker who can reach the upstream directly, bypassing the
 //     gateway: bind the upstream to loopback or a private network.
 //   - A trusted proxy that lies: networks in [proxy] trusted are believed.
-//   - Files outside uploads.paths.
+//   - Files on uploads.exempt_paths (or outside uploads.paths when it is
+//     set).
 //   - A request with both Content-Length and Transfer-Encoding is not
 //     refused: net/http removes Content-Length before any handler runs,
 //     so the gateway cannot tell it from a chunked request; it is

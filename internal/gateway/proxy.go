@@ -302,6 +302,9 @@ func validatedHostPort(host string) string {
 // text only: the error can hold upstream addresses and internals.
 func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
+		if sw := findStatusWriter(w); sw != nil {
+			sw.upstream = false // the gateway answers
+		}
 		if cerr := clientFault(w); cerr != nil {
 			// A streamed body failed on the client's side: whatever
 			// the transport made of it, the client is at fault.

@@ -42,6 +42,11 @@ var (
 )
 
 func (g *Gateway) buildTree(cfg Config) (*tree, error) {
+	if cfg.HTTPS.RedirectPort == 0 {
+		// listen.https on port 0: redirect to the port it was bound to
+		// (see bindRedirectPort); before that, to the request's port.
+		cfg.HTTPS.RedirectPort = int(g.httpsPort.Load())
+	}
 	target, err := cfg.upstreamURL()
 	if err != nil {
 		return nil, err
@@ -129,12 +134,24 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	if cfg.AccessLog.Disabled {
 		access = nil
 	}
-	t.https = observe(app, access, g.metrics, resolver)
+	// The public health path is answered before the chain: a load
+	// balancer's check names no allowed host and may speak plain HTTP.
+	front, err := newPublicHealth(cfg.Health, t.health, app)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	pg, err := cfg.Pages.load(cfg.Uploads.Policy.Allow)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	t.https = observe(front, access, g.metrics, resolver, pg)
 	t.http = t.https
 	if g.acme != nil {
 		// HTTP-01 challenges are answered before anything else; every
 		// other request goes through the chain, which redirects.
-		t.http = observe(g.acme.httpHandler(app), access, g.metrics, resolver)
+		t.http = observe(g.acme.httpHandler(front), access, g.metrics, resolver, pg)
 	}
 	return t, nil
 }
@@ -191,6 +208,11 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer r.Body.Close()
 	}
 	start := time.Now()
+	if sw := findStatusWriter(w); sw != nil {
+		// What follows is the upstream's answer: its error pages are its
+		// own (errorHandler takes the mark back for the gateway's 502).
+		sw.upstream = true
+	}
 	p.rp.ServeHTTP(w, r)
 	p.m.upstreamLatency.Observe(time.Since(start).Seconds())
 }
