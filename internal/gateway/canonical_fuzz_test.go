@@ -70,11 +70,12 @@ func FuzzCanonicalForwarding(f *testing.F) {
 	tr := &http.Transport{}
 	f.Cleanup(tr.CloseIdleConnections)
 	rp := &httputil.ReverseProxy{Rewrite: rewrite(target, false, fw), Transport: tr, ErrorLog: slog.NewLogLogger(quiet.Handler(), slog.LevelDebug)}
+	buf := newBufferer(cfg.Buffering, cfg.Timeouts.Read, quiet)
 	var judged string // the path the chain's layers saw
 	h := &canonicalizer{
 		next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			judged = r.URL.Path
-			chain(&proxyHandler{rp: rp, m: g.metrics, logger: quiet, events: quiet, fw: fw}).ServeHTTP(w, r)
+			buf.guard(chain(&proxyHandler{rp: rp, m: g.metrics, logger: quiet, events: quiet, fw: fw, buf: buf})).ServeHTTP(w, r)
 		}),
 		fw: fw, events: quiet, logger: quiet, tp: tp,
 	}

@@ -173,7 +173,8 @@ func TestCanonicalForwarding(t *testing.T) {
 // and its connection closed; the framing of pipelined requests is told
 // apart request by request, after bodies and after "OPTIONS *".
 func TestRequestFraming(t *testing.T) {
-	e := start(t, nil, nil)
+	// The bodies here are not files: no upload inspection on /echo.
+	e := start(t, nil, func(c *gateway.Config) { c.Uploads.Paths = []string{"/upload/"} })
 	host := siteHost + ":" + e.httpsPrt
 	post := func(path, hdr, body string) string {
 		return "POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\nSec-Fetch-Site: same-origin\r\n" + hdr + "\r\n" + body

@@ -546,6 +546,11 @@ func TestReloadRefusesRestartOnlyChanges(t *testing.T) {
 	if err := e.g.Reload(cfg); !errors.Is(err, gateway.ErrRestartRequired) {
 		t.Errorf("Reload with a new session ticket rotation: %v, want ErrRestartRequired", err)
 	}
+	cfg = e.cfg
+	cfg.Cluster.Store = "redis://127.0.0.1:6379/0"
+	if err := e.g.Reload(cfg); !errors.Is(err, gateway.ErrRestartRequired) {
+		t.Errorf("Reload with a new [cluster] store: %v, want ErrRestartRequired", err)
+	}
 }
 
 // TestSessionResumption: the HTTPS listener resumes TLS sessions under

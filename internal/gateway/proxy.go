@@ -44,7 +44,7 @@ func newTransport(c UpstreamConfig) (*http.Transport, error) {
 	return &http.Transport{
 		TLSClientConfig:       tc,
 		Proxy:                 nil,
-		DialContext:           d.DialContext,
+		DialContext:           earlyAnswerDialer(d.DialContext),
 		MaxIdleConns:          c.MaxIdleConns,
 		MaxIdleConnsPerHost:   c.MaxIdleConns,
 		IdleConnTimeout:       90 * time.Second,
@@ -302,6 +302,15 @@ func validatedHostPort(host string) string {
 // text only: the error can hold upstream addresses and internals.
 func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
+		if sw := findStatusWriter(w); sw != nil {
+			sw.upstream = false // the gateway answers
+		}
+		if cerr := clientFault(w); cerr != nil {
+			// A streamed body failed on the client's side: whatever
+			// the transport made of it, the client is at fault.
+			refuseBody(logger, w, r, cerr)
+			return
+		}
 		var mbe *http.MaxBytesError
 		var le *limits.Error
 		switch {

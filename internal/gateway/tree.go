@@ -42,6 +42,11 @@ var (
 )
 
 func (g *Gateway) buildTree(cfg Config) (*tree, error) {
+	if cfg.HTTPS.RedirectPort == 0 {
+		// listen.https on port 0: redirect to the port it was bound to
+		// (see bindRedirectPort); before that, to the request's port.
+		cfg.HTTPS.RedirectPort = int(g.httpsPort.Load())
+	}
 	target, err := cfg.upstreamURL()
 	if err != nil {
 		return nil, err
@@ -117,8 +122,9 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			return nil
 		},
 	}
+	buf := newBufferer(cfg.Buffering, cfg.Timeouts.Read, g.events)
 	var app http.Handler = &canonicalizer{
-		next:   chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, events: g.events, fw: fw}),
+		next:   buf.guard(chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, events: g.events, fw: fw, buf: buf})),
 		fw:     fw,
 		events: g.events,
 		logger: g.logger,
@@ -128,12 +134,24 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	if cfg.AccessLog.Disabled {
 		access = nil
 	}
-	t.https = observe(app, access, g.metrics, resolver)
+	// The public health path is answered before the chain: a load
+	// balancer's check names no allowed host and may speak plain HTTP.
+	front, err := newPublicHealth(cfg.Health, t.health, app)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	pg, err := cfg.Pages.load(cfg.Uploads.Policy.Allow)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	t.https = observe(front, access, g.metrics, resolver, pg)
 	t.http = t.https
 	if g.acme != nil {
 		// HTTP-01 challenges are answered before anything else; every
 		// other request goes through the chain, which redirects.
-		t.http = observe(g.acme.HTTPHandler(app), access, g.metrics, resolver)
+		t.http = observe(g.acme.httpHandler(front), access, g.metrics, resolver, pg)
 	}
 	return t, nil
 }
@@ -156,6 +174,7 @@ type proxyHandler struct {
 	logger *slog.Logger
 	events *slog.Logger // refusals (counted)
 	fw     *forwarding
+	buf    *bufferer
 }
 
 func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -178,7 +197,22 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusBadRequest)
 		return
 	}
+	// The body is read in full before the upstream is contacted (see
+	// BufferingConfig): a slow client never holds an upstream worker.
+	r, ok := p.buf.prepare(w, r)
+	if !ok {
+		return
+	}
+	if r.Body != nil {
+		// The transport closes it too, maybe later: spool.Body allows both.
+		defer r.Body.Close()
+	}
 	start := time.Now()
+	if sw := findStatusWriter(w); sw != nil {
+		// What follows is the upstream's answer: its error pages are its
+		// own (errorHandler takes the mark back for the gateway's 502).
+		sw.upstream = true
+	}
 	p.rp.ServeHTTP(w, r)
 	p.m.upstreamLatency.Observe(time.Since(start).Seconds())
 }
