@@ -251,6 +251,23 @@ func TestAttackSuiteDjango(t *testing.T) {
 		{name: "attack: http Referer only", req: post("/form/?{m}", "application/x-www-form-urlencoded", "a=1", "Referer", "http://{host}/form"), status: 403},
 		{name: "attack: no signal at all", req: post("/form/?{m}", "application/x-www-form-urlencoded", "a=1"), status: 403},
 
+		// Bodies that are not forms, and bodies that are not whole (the
+		// buffering layer reads every body before the app sees it).
+		{name: "attack: raw polyglot upload", req: "PUT /upload/avatar/?{m} HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nContent-Type: image/png\r\nContent-Length: " + strconv.Itoa(len(polyglot)) + "\r\n\r\n" + string(polyglot), status: 415},
+		{name: "raw image upload", req: "PUT /upload/avatar/?{m} HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nContent-Type: image/png\r\nContent-Length: " + strconv.Itoa(len(clean)) + "\r\n\r\n" + string(clean), status: 200,
+			check: func(t *testing.T, rep testsvc.EchoReport) {
+				if rep.BodySHA256 != sha(clean) {
+					t.Errorf("the app's body: %v bytes, sha256 %s", rep.BodySize, rep.BodySHA256)
+				}
+			}},
+		{name: "chunked body reaches the app whole", req: "POST /other/?{m} HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", status: 200,
+			check: func(t *testing.T, rep testsvc.EchoReport) {
+				if rep.BodySHA256 != sha([]byte("abc")) || rep.ContentLength != "3" {
+					t.Errorf("the app's body: %v bytes (CONTENT_LENGTH %q)", rep.BodySize, rep.ContentLength)
+				}
+			}},
+		{name: "attack: malformed chunked body", req: "POST /other/?{m} HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", status: 400},
+
 		// Framing.
 		{name: "attack: CL+TE", req: "POST /cl-te/?{m} HTTP/1.1\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /smuggled/?{m}-smuggled HTTP/1.1\r\nHost: {host}\r\n\r\n", status: 400},
 		{name: "attack: HTTP/1.0 with TE", req: "POST /te-10/?{m} HTTP/1.0\r\nHost: {host}\r\nSec-Fetch-Site: same-origin\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", status: 400},
