@@ -226,9 +226,10 @@
 // What it does not stop:
 //   - Attacks inside the upstream's own logic (SQL injection, XSS in its
 //     templates, broken authorisation). The upstream keeps Django's own
-//     protections, CSRF tokens included (the edge CSRF layer is tokenless
-//     and lets through browsers that send neither Sec-Fetch-Site nor
-//     Origin).
+//     protections, CSRF tokens included (the edge CSRF layer is tokenless:
+//     a request with neither Sec-Fetch-Site nor Origin passes it with a
+//     same-origin https Referer, which a client that is not a browser can
+//     forge, or, over plain HTTP, with no signal at all).
 //   - An attacker who can reach the upstream directly, bypassing the
 //     gateway: bind the upstream to loopback or a private network.
 //   - A trusted proxy that lies: networks in [proxy] trusted are believed.
