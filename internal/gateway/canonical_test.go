@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -392,5 +393,36 @@ func (e *env) h2(fields [][2]string) (int, string) {
 		case *http2.GoAwayFrame:
 			return -2, ""
 		}
+	}
+}
+
+// TestRequestFramingPlainHTTP: the plain-HTTP listener watches framing
+// too: a request with Content-Length beside Transfer-Encoding is refused
+// there before it is redirected.
+func TestRequestFramingPlainHTTP(t *testing.T) {
+	e := start(t, nil, nil)
+	addr := strings.TrimPrefix(e.http, "http://"+siteHost)
+	conn, err := net.Dial("tcp", "127.0.0.1"+addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /x HTTP/1.1\r\nHost: "+siteHost+addr+"\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: "+siteHost+"\r\n\r\n")
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || strings.TrimSpace(string(b)) != "Bad Request" {
+		t.Errorf("status %d %q, want 400", resp.StatusCode, b)
+	}
+	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+		t.Errorf("after the refusal: %q, %v; want the connection closed", rest, err)
+	}
+	if !contains(e.logs.String(), `"event":"header_refused","reason":"content_length_with_transfer_encoding"`) {
+		t.Error("no refusal event")
 	}
 }
