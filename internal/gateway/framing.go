@@ -288,6 +288,16 @@ func (c *framedConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// CloseWrite half-closes the connection when the wrapped one can (a
+// *tls.Conn or *net.TCPConn): net/http does so before closing after an
+// error answer, so that the answer is not lost to a reset.
+func (c *framedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // claim is watcher.claim under the lock.
 func (c *framedConn) claim(r *http.Request) (framing, bool) {
 	c.mu.Lock()
