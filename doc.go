@@ -186,7 +186,7 @@
 // and full name (bulwark: config.toml:12: unknown key "hosts.alowed"), so a
 // typo never silently leaves a default in place; durations are strings
 // ("8760h"). New validates every section and reports all the invalid ones
-// at once, each with its key ("bulwark: [csrf]: ..."). Go values (the
+// at once, each with its key ("bulwark: [csrf] cookie_same_site ..."). Go values (the
 // session store, loggers, a CSRF failure handler, a media Lookup) have no
 // key and are set on the loaded Config.
 //

@@ -149,11 +149,10 @@ func checkComposed(fs *[]Finding, cfg bulwark.Config) {
 		}
 		f := find("BW001", e.Error())
 		f.Key = ""
-		// Errors name their section as "bulwark: [key]: ...".
-		if _, rest, ok := strings.Cut(e.Error(), "["); ok {
-			if key, _, ok := strings.Cut(rest, "]"); ok && !strings.ContainsAny(key, " \"") {
-				f.Key = key
-			}
+		// Errors of a section say which one.
+		var se interface{ Section() string }
+		if errors.As(e, &se) {
+			f.Key = se.Section()
 		}
 		*fs = append(*fs, f)
 	}

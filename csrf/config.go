@@ -1,7 +1,6 @@
 package csrf
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -220,7 +219,7 @@ type Protection struct {
 // New validates c and builds a Protection.
 func New(c Config) (*Protection, error) { return build(c) }
 
-var errSessionsMissing = errors.New("csrf: use_sessions is set but no Sessions implementation is configured")
+var errSessionsMissing = fmt.Errorf("%w: use_sessions is set but no Sessions implementation is configured", ErrConfig)
 
 func build(c Config) (*Protection, error) {
 	p := &Protection{cfg: c}
@@ -247,20 +246,20 @@ func build(c Config) (*Protection, error) {
 		name = DefaultCookieName
 	}
 	if !validToken(name) {
-		return nil, fmt.Errorf("csrf: cookie name %q is not a valid cookie name", name)
+		return nil, fmt.Errorf("%w: cookie_name %q is not a valid cookie name", ErrConfig, name)
 	}
 	p.cookiePath = c.CookiePath
 	if p.cookiePath == "" {
 		p.cookiePath = "/"
 	}
 	if !strings.HasPrefix(p.cookiePath, "/") || strings.ContainsAny(p.cookiePath, ";\x00\r\n ") {
-		return nil, fmt.Errorf("csrf: cookie path %q must be an absolute path", c.CookiePath)
+		return nil, fmt.Errorf("%w: cookie_path %q must be an absolute path", ErrConfig, c.CookiePath)
 	}
 	if c.CookieDomain != "" {
 		// net/http drops an invalid Domain attribute with only a log line,
 		// which would silently make the cookie host-only: refuse it here.
 		if err := (&http.Cookie{Name: "x", Value: "x", Domain: c.CookieDomain}).Valid(); err != nil || strings.ContainsAny(c.CookieDomain, ";\x00\r\n /") {
-			return nil, fmt.Errorf("csrf: cookie domain %q is not a valid cookie domain", c.CookieDomain)
+			return nil, fmt.Errorf("%w: cookie_domain %q is not a valid cookie domain", ErrConfig, c.CookieDomain)
 		}
 	}
 	// Over HTTPS the cookie carries a prefix, which browsers enforce: a
@@ -272,7 +271,7 @@ func build(c Config) (*Protection, error) {
 	switch {
 	case strings.HasPrefix(name, "__Host-"):
 		if !hostOK {
-			return nil, fmt.Errorf("csrf: cookie name %q needs no cookie_domain and cookie_path \"/\"", name)
+			return nil, fmt.Errorf("%w: cookie_name %q needs no cookie_domain and cookie_path \"/\"", ErrConfig, name)
 		}
 		p.plainName, p.secureName = name, name
 	case strings.HasPrefix(name, "__Secure-"), c.InsecureUnprefixedCookie:
@@ -291,7 +290,7 @@ func build(c Config) (*Protection, error) {
 	case "none":
 		p.sameSite = http.SameSiteNoneMode
 	default:
-		return nil, fmt.Errorf("csrf: cookie_same_site %q: want \"lax\", \"strict\" or \"none\"", c.CookieSameSite)
+		return nil, fmt.Errorf("%w: cookie_same_site %q: want \"lax\", \"strict\" or \"none\"", ErrConfig, c.CookieSameSite)
 	}
 	p.maxAge = c.CookieMaxAge
 	if p.maxAge == 0 {
@@ -303,7 +302,7 @@ func build(c Config) (*Protection, error) {
 		hn = DefaultHeaderName
 	}
 	if !validToken(hn) {
-		return nil, fmt.Errorf("csrf: header name %q is not a valid header name", hn)
+		return nil, fmt.Errorf("%w: header_name %q is not a valid header name", ErrConfig, hn)
 	}
 	p.header = http.CanonicalHeaderKey(hn)
 	// Django names the header in its reasons as CSRF_HEADER_NAME without
@@ -321,12 +320,12 @@ func build(c Config) (*Protection, error) {
 			p.sessionDomain = d.CookieDomain()
 		}
 	} else if c.Sessions != nil {
-		return nil, errors.New("csrf: Sessions is set but use_sessions is not")
+		return nil, fmt.Errorf("%w: Sessions is set but use_sessions is not", ErrConfig)
 	}
 
 	switch {
 	case c.MaxFormBytes < 0:
-		return nil, fmt.Errorf("csrf: max_form_bytes %d is negative", c.MaxFormBytes)
+		return nil, fmt.Errorf("%w: max_form_bytes %d is negative", ErrConfig, c.MaxFormBytes)
 	case c.MaxFormBytes == 0:
 		p.maxFormBytes = DefaultMaxFormBytes
 	default:
@@ -348,21 +347,21 @@ func build(c Config) (*Protection, error) {
 // and in canonical escaping; a trailing slash is kept as part of the path.
 func checkBypassPath(s string) error {
 	if !strings.HasPrefix(s, "/") {
-		return fmt.Errorf("csrf: insecure bypass path %q must start with /", s)
+		return fmt.Errorf("%w: insecure_bypass_paths: %q must start with /", ErrConfig, s)
 	}
 	unescaped, err := url.PathUnescape(s)
 	if err != nil {
-		return fmt.Errorf("csrf: insecure bypass path %q: %v", s, err)
+		return fmt.Errorf("%w: insecure_bypass_paths: %q: %v", ErrConfig, s, err)
 	}
 	clean := path.Clean(unescaped)
 	if strings.HasSuffix(unescaped, "/") && clean != "/" {
 		clean += "/" // a route may end in a slash; it is matched with it
 	}
 	if clean != unescaped {
-		return fmt.Errorf("csrf: insecure bypass path %q is not clean (want %q)", s, clean)
+		return fmt.Errorf("%w: insecure_bypass_paths: %q is not clean (want %q)", ErrConfig, s, clean)
 	}
 	if (&url.URL{Path: unescaped}).EscapedPath() != s {
-		return fmt.Errorf("csrf: insecure bypass path %q is not in canonical escaping (want %q)", s, (&url.URL{Path: unescaped}).EscapedPath())
+		return fmt.Errorf("%w: insecure_bypass_paths: %q is not in canonical escaping (want %q)", ErrConfig, s, (&url.URL{Path: unescaped}).EscapedPath())
 	}
 	return nil
 }
