@@ -314,7 +314,7 @@ func (e *sectionError) Section() string { return e.section }
 var packagePrefixes = func() []string {
 	var out []string
 	for _, s := range []error{headers.ErrConfig, trustedproxy.ErrConfig, hosts.ErrConfig, httpsonly.ErrConfig,
-		limits.ErrConfig, csrf.ErrConfig, media.ErrConfig} {
+		limits.ErrConfig, session.ErrConfig, csrf.ErrConfig, upload.ErrConfig, upload.ErrInvalidPolicy, media.ErrConfig} {
 		out = append(out, s.Error()+": ")
 	}
 	for _, pkg := range []string{"headers", "trustedproxy", "hosts", "httpsonly", "limits", "session", "csrf", "upload", "media"} {

@@ -48,7 +48,7 @@ func TestSectionSwitches(t *testing.T) {
 			c.Session.Store = store
 			c.Session.Lifetime = -1
 			c.CSRF.UseSessions = true
-		}, "bulwark: [session] negative Lifetime"},
+		}, "bulwark: [session] lifetime: negative"},
 		{"uploads settings without paths", func(c *bulwark.Config) { c.Uploads.Reencode = true }, "bulwark: [uploads] settings given but no paths"},
 		{"uploads path not clean", func(c *bulwark.Config) { c.Uploads.Paths = []string{"/a/../upload/"} }, `bulwark: [uploads] paths: invalid path pattern: "/a/../upload/" is not clean (write "/upload/")`},
 		{"media settings without hosts", func(c *bulwark.Config) { c.Media.CrossOriginResourcePolicy = "same-site" }, "bulwark: [media] hosts is required"},

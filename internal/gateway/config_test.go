@@ -89,8 +89,8 @@ func TestNewRejectsLibraryConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	c.TLS.CertFile, c.TLS.KeyFile, _ = writeCert(t, dir)
 	c.Hosts.Allowed = []string{"*"} // needs allow_insecure_any_host
-	if _, err := gateway.New(c, nil); !errors.Is(err, gateway.ErrInvalidConfig) {
-		t.Errorf("New with hosts.allowed = [*]: %v, want ErrInvalidConfig", err)
+	if _, err := gateway.New(c, nil); !errors.Is(err, gateway.ErrConfig) {
+		t.Errorf("New with hosts.allowed = [*]: %v, want ErrConfig", err)
 	}
 }
 

@@ -134,7 +134,7 @@ func acmeCache(ctx context.Context, c ACMEConfig) (autocert.Cache, func(), error
 	if name, ok := cutPrefix(url, "env:"); ok {
 		url = os.Getenv(name)
 		if url == "" {
-			return nil, nil, fmt.Errorf("%w: tls.acme.cache_postgres_url: environment variable %q is empty", ErrInvalidConfig, name)
+			return nil, nil, fmt.Errorf("%w: tls.acme.cache_postgres_url: environment variable %q is empty", ErrConfig, name)
 		}
 	}
 	pc, err := NewPostgresCache(ctx, url)

@@ -56,7 +56,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	pc.Logger = slog.New(slog.DiscardHandler) // the chain's resolver warns
 	resolver, err := trustedproxy.New(pc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: [proxy]: %w", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: [proxy]: %w", ErrConfig, err)
 	}
 	t := &tree{cfg: cfg, transport: tr}
 	healthHost := ""
