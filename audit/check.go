@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/headers"
@@ -15,8 +17,8 @@ import (
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/signing"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/bulwarkdev/bulwark/upload"
-	"golang.org/x/net/publicsuffix"
 )
 
 // Deployment is everything CheckDeployment looks at: the library
@@ -182,27 +184,28 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 
 	// Validation first, one finding per invalid section. Referrer and
 	// COOP values are validated alone so that each bad value has its own
-	// finding with Django's ID (E023, E024) and the section's error is
-	// not reported twice.
-	explained := map[string]bool{}
+	// finding with Django's ID (E023, E024); the rest of the section is
+	// then validated without them, so that no problem is reported twice
+	// and none is lost.
+	rest := h
 	if err := (headers.Config{ReferrerPolicy: h.ReferrerPolicy}).Validate(); err != nil && !h.InsecureOmitReferrerPolicy {
 		*fs = append(*fs, find("BW013", err.Error()))
-		explained[err.Error()] = true
+		rest.ReferrerPolicy = nil
 	}
 	if err := (headers.Config{CrossOriginOpenerPolicy: h.CrossOriginOpenerPolicy}).Validate(); err != nil && !h.InsecureOmitCrossOriginOpenerPolicy {
 		*fs = append(*fs, find("BW015", err.Error()))
-		explained[err.Error()] = true
+		rest.CrossOriginOpenerPolicy = ""
 	}
+	proxyErr := c.Proxy.Validate()
 	// Forwarded headers without a trusted network: trustedproxy refuses
-	// the combination; BW035 explains it (and is a warning when a later
-	// version accepts it).
+	// the combination; BW035 explains it (an error when that is the
+	// section's only problem, a warning when a later version accepts
+	// it).
 	if f, ok := forwardedWithoutTrust(c); ok {
-		probe := c.Proxy
-		probe.Trusted = nil
-		if perr, err := probe.Validate(), c.Proxy.Validate(); err != nil && perr != nil && err.Error() == perr.Error() {
+		if proxyErr != nil && forwardless(c.Proxy).Validate() == nil {
 			f.Severity = Error
-			f.Message = err.Error()
-			explained[err.Error()] = true
+			f.Message = proxyErr.Error()
+			proxyErr = nil
 		}
 		*fs = append(*fs, f)
 	}
@@ -210,12 +213,12 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 		key string
 		err error
 	}{
-		{"proxy", c.Proxy.Validate()},
+		{"proxy", proxyErr},
 		{"hosts", c.Hosts.Validate()},
 		{"https", c.HTTPS.Validate()},
-		{"headers", c.Headers.Validate()},
+		{"headers", rest.Validate()},
 	} {
-		if s.err != nil && !explained[s.err.Error()] {
+		if s.err != nil {
 			f := find("BW001", s.err.Error())
 			f.Key = s.key
 			*fs = append(*fs, f)
@@ -444,6 +447,13 @@ func checkProxy(fs *[]Finding, c *bulwark.Config) {
 
 // forwardedWithoutTrust returns BW035 when a forwarded header is
 // configured but no network is trusted to send it.
+// forwardless is p without the settings that read forwarded headers.
+func forwardless(p trustedproxy.Config) trustedproxy.Config {
+	p.SSLHeader, p.SSLHeaderValue = "", ""
+	p.UseForwardedHost, p.UseForwardedPort = false, false
+	return p
+}
+
 func forwardedWithoutTrust(c *bulwark.Config) (Finding, bool) {
 	p := c.Proxy
 	if len(p.Trusted) > 0 {

@@ -3,6 +3,7 @@ package audit
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net"
 	"net/netip"
 	"net/url"
@@ -151,10 +152,18 @@ func loopbackHost(host string) bool {
 }
 
 // reported reports whether err (the server's validation, which includes
-// the library sections) repeats an Error finding already made.
+// the library sections, or the chain's) is about a section that an Error
+// finding already covers: one whose key is the section or one of its
+// keys. Errors of a section say which (a Section method); others are
+// never taken as reported.
 func reported(fs []Finding, err error) bool {
+	var se interface{ Section() string }
+	if !errors.As(err, &se) {
+		return false
+	}
+	sec := se.Section()
 	for _, f := range fs {
-		if f.Severity == Error && strings.Contains(err.Error(), f.Message) {
+		if f.Severity == Error && (f.Key == sec || strings.HasPrefix(f.Key, sec+".")) {
 			return true
 		}
 	}
