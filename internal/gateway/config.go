@@ -420,6 +420,17 @@ func (c Config) Validate() error {
 		return err
 	}
 	c = c.WithDefaults()
+	for _, step := range []func() error{c.validateListen, c.validateUpstream, c.validateTLS, c.validateDurations, c.validateEdge, c.validateSections} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateListen checks the listener addresses; the admin listener must be
+// on loopback unless allowed otherwise.
+func (c Config) validateListen() error {
 	if err := checkAddr("listen.https", c.Listen.HTTPS, false); err != nil {
 		return err
 	}
@@ -432,42 +443,73 @@ func (c Config) Validate() error {
 	if c.Listen.Admin != Off && !c.Listen.AllowInsecureAdminAddress && !isLoopbackAddr(c.Listen.Admin) {
 		return invalid("listen.admin %q is not a loopback address (set allow_insecure_admin_address to expose metrics and health)", c.Listen.Admin)
 	}
+	return nil
+}
+
+// validateUpstream checks the upstream's URL, health path and pool.
+func (c Config) validateUpstream() error {
 	if _, err := c.upstreamURL(); err != nil {
 		return err
 	}
 	if c.Upstream.HealthPath != "" && !strings.HasPrefix(c.Upstream.HealthPath, "/") {
 		return invalid("upstream.health_path %q must start with /", c.Upstream.HealthPath)
 	}
-	a := c.TLS.ACME
+	if c.Upstream.MaxIdleConns < 0 {
+		return invalid("upstream.max_idle_conns must not be negative")
+	}
+	return nil
+}
+
+// validateTLS checks that certificates come from exactly one source, and
+// the ticket key rotation.
+func (c Config) validateTLS() error {
 	files := c.TLS.CertFile != "" || c.TLS.KeyFile != ""
 	switch {
-	case a.Enabled && files:
+	case c.TLS.ACME.Enabled && files:
 		return invalid("tls: set either cert_file/key_file or acme, not both")
-	case a.Enabled:
-		if len(a.Hosts) == 0 {
-			a.Hosts = exactHosts(c.Hosts.Allowed)
-		}
-		if len(a.Hosts) == 0 {
-			return invalid("tls.acme.hosts is empty: name the hosts certificates may be requested for")
-		}
-		for _, h := range a.Hosts {
-			if h == "" || strings.ContainsAny(h, "*:/ ") || strings.HasPrefix(h, ".") {
-				return invalid("tls.acme.hosts: %q is not an exact host name", h)
-			}
-		}
-		if (a.CacheDir == "") == (a.CachePostgresURL == "") {
-			return invalid("tls.acme: set exactly one of cache_dir and cache_postgres_url")
-		}
-		if a.DirectoryURL != "" {
-			if u, err := url.Parse(a.DirectoryURL); err != nil || u.Scheme != "https" || u.Host == "" {
-				return invalid("tls.acme.directory_url %q is not an https URL", a.DirectoryURL)
-			}
+	case c.TLS.ACME.Enabled:
+		if err := c.validateACME(); err != nil {
+			return err
 		}
 	case !files && c.TLS.GetCertificate == nil:
 		return invalid("tls: set cert_file and key_file, or enable acme")
 	case files && (c.TLS.CertFile == "" || c.TLS.KeyFile == ""):
 		return invalid("tls: cert_file and key_file go together")
 	}
+	if r := c.TLS.SessionTicketRotation; r != 0 && (r < MinSessionTicketRotation || r > MaxSessionTicketRotation) {
+		return invalid("tls.session_ticket_rotation %v is outside %v..%v", r, MinSessionTicketRotation, MaxSessionTicketRotation)
+	}
+	return nil
+}
+
+// validateACME checks the hosts certificates may be requested for (by
+// default the exact names of hosts.allowed), the cache and the directory.
+func (c Config) validateACME() error {
+	a := c.TLS.ACME
+	if len(a.Hosts) == 0 {
+		a.Hosts = exactHosts(c.Hosts.Allowed)
+	}
+	if len(a.Hosts) == 0 {
+		return invalid("tls.acme.hosts is empty: name the hosts certificates may be requested for")
+	}
+	for _, h := range a.Hosts {
+		if h == "" || strings.ContainsAny(h, "*:/ ") || strings.HasPrefix(h, ".") {
+			return invalid("tls.acme.hosts: %q is not an exact host name", h)
+		}
+	}
+	if (a.CacheDir == "") == (a.CachePostgresURL == "") {
+		return invalid("tls.acme: set exactly one of cache_dir and cache_postgres_url")
+	}
+	if a.DirectoryURL != "" {
+		if u, err := url.Parse(a.DirectoryURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			return invalid("tls.acme.directory_url %q is not an https URL", a.DirectoryURL)
+		}
+	}
+	return nil
+}
+
+// validateDurations refuses negative timeouts and sizes.
+func (c Config) validateDurations() error {
 	for key, d := range map[string]time.Duration{
 		"upstream.health_interval": c.Upstream.HealthInterval, "upstream.health_timeout": c.Upstream.HealthTimeout,
 		"upstream.dial_timeout": c.Upstream.DialTimeout, "upstream.response_header_timeout": c.Upstream.ResponseHeaderTimeout,
@@ -478,15 +520,14 @@ func (c Config) Validate() error {
 			return invalid("%s must not be negative", key)
 		}
 	}
-	if r := c.TLS.SessionTicketRotation; r != 0 && (r < MinSessionTicketRotation || r > MaxSessionTicketRotation) {
-		return invalid("tls.session_ticket_rotation %v is outside %v..%v", r, MinSessionTicketRotation, MaxSessionTicketRotation)
-	}
 	if c.Timeouts.MaxHeaderBytes < 0 {
 		return invalid("timeouts.max_header_bytes must not be negative")
 	}
-	if c.Upstream.MaxIdleConns < 0 {
-		return invalid("upstream.max_idle_conns must not be negative")
-	}
+	return nil
+}
+
+// validateEdge checks the edge's CSRF paths and cookie names.
+func (c Config) validateEdge() error {
 	if _, err := pathset.Parse(c.Edge.CSRFPaths); err != nil {
 		return invalid("edge.csrf_paths: %w", err)
 	}
@@ -495,7 +536,7 @@ func (c Config) Validate() error {
 			return invalid("edge.cookies.http_only: %q is not a cookie name", n)
 		}
 	}
-	return c.validateSections()
+	return nil
 }
 
 // validateEdgeSections refuses the library settings that would do
