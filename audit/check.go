@@ -13,6 +13,7 @@ import (
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/headers"
+	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/session"
@@ -180,9 +181,20 @@ func CheckDeployment(d Deployment) []Finding {
 }
 
 func checkConfig(fs *[]Finding, c *bulwark.Config) {
-	h, hs := c.Headers, c.HTTPS
+	checkSections(fs, c)
+	securityOff := checkSecurityOff(fs, c)
+	checkHSTS(fs, c.HTTPS, securityOff)
+	checkRedirect(fs, c.HTTPS, securityOff)
+	checkHeaders(fs, c.Headers, securityOff)
+	checkHosts(fs, c)
+	checkProxy(fs, c)
+}
 
-	// Validation first, one finding per invalid section. Referrer and
+// checkSections validates the sections checked one by one: one finding
+// per problem.
+func checkSections(fs *[]Finding, c *bulwark.Config) {
+	h := c.Headers
+	// Referrer and
 	// COOP values are validated alone so that each bad value has its own
 	// finding with Django's ID (E023, E024); the rest of the section is
 	// then validated without them, so that no problem is reported twice
@@ -224,15 +236,22 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 			*fs = append(*fs, f)
 		}
 	}
+}
 
-	// The security layer as a whole. Django reports its absence once
-	// (W001) instead of each header; so do we when every part is off.
+// checkSecurityOff reports the security layer switched off as a whole.
+// Django reports its absence once (W001) instead of each header; so do we
+// when every part is off, and the parts then say nothing more.
+func checkSecurityOff(fs *[]Finding, c *bulwark.Config) bool {
+	h, hs := c.Headers, c.HTTPS
 	securityOff := hs.AllowInsecureHTTP && hs.InsecureDisableHSTS && h.InsecureAllowSniffing && h.InsecureOmitReferrerPolicy
 	if securityOff {
 		*fs = append(*fs, find("BW002", "https.allow_insecure_http, https.insecure_disable_hsts, headers.insecure_allow_sniffing and headers.insecure_omit_referrer_policy are all set"))
 	}
+	return securityOff
+}
 
-	// HSTS.
+// checkHSTS reports a disabled, short or narrow HSTS policy.
+func checkHSTS(fs *[]Finding, hs httpsonly.Config, securityOff bool) {
 	switch {
 	case hs.InsecureDisableHSTS:
 		if !securityOff {
@@ -253,8 +272,10 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 			*fs = append(*fs, find("BW006", "hsts_preload is not set"))
 		}
 	}
+}
 
-	// Redirect.
+// checkRedirect reports a disabled or leaky HTTPS redirect.
+func checkRedirect(fs *[]Finding, hs httpsonly.Config, securityOff bool) {
 	if hs.AllowInsecureHTTP {
 		if !securityOff {
 			*fs = append(*fs, find("BW007", "https.allow_insecure_http is set"))
@@ -267,8 +288,10 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 			*fs = append(*fs, find("BW038", "refuse_unsafe_methods is not set and redirect_status is 301"))
 		}
 	}
+}
 
-	// Headers.
+// checkHeaders reports weakened response headers and CSP problems.
+func checkHeaders(fs *[]Finding, h headers.Config, securityOff bool) {
 	if h.InsecureAllowSniffing && !securityOff {
 		*fs = append(*fs, find("BW009", "headers.insecure_allow_sniffing is set"))
 	}
@@ -293,8 +316,11 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 		*fs = append(*fs, find("BW016", "the Cross-Origin-Opener-Policy is omitted or unsafe-none"))
 	}
 	checkCSP(fs, h)
+}
 
-	// Hosts.
+// checkHosts reports an allow-list that allows too much or nothing, and
+// the development modes.
+func checkHosts(fs *[]Finding, c *bulwark.Config) {
 	hc := c.Hosts
 	if len(hc.Allowed) == 0 {
 		*fs = append(*fs, find("BW021", "hosts.allowed is empty"))
@@ -311,8 +337,6 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 	if c.CSRF.Development {
 		*fs = append(*fs, find("BW060", "csrf.development is set"))
 	}
-
-	checkProxy(fs, c)
 }
 
 const hstsYear = 365 * 24 * time.Hour
