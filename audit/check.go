@@ -194,11 +194,10 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 // per problem.
 func checkSections(fs *[]Finding, c *bulwark.Config) {
 	h := c.Headers
-	// Referrer and
-	// COOP values are validated alone so that each bad value has its own
-	// finding with Django's ID (E023, E024); the rest of the section is
-	// then validated without them, so that no problem is reported twice
-	// and none is lost.
+	// Referrer and COOP values are validated alone so that each bad value
+	// has its own finding with Django's ID (E023, E024); the rest of the
+	// section is then validated without them, so that no problem is
+	// reported twice and none is lost.
 	rest := h
 	if err := (headers.Config{ReferrerPolicy: h.ReferrerPolicy}).Validate(); err != nil && !h.InsecureOmitReferrerPolicy {
 		*fs = append(*fs, find("BW013", err.Error()))
