@@ -19,41 +19,54 @@ import (
 
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/headers"
+	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
+	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"github.com/bulwarkdev/bulwark/upload"
 )
 
-// Config is the gateway's configuration: the server sections below plus the
-// library configuration composed around the proxy. It is the struct behind
+// Config is the gateway's configuration: the library sections the edge
+// runs, then the server's own. It is the struct behind
 // the TOML file of "bulwark serve" (every field has a snake_case toml tag).
 //
 // The zero value of every section is the secure default documented on its
 // fields; only Upstream.URL is required.
 type Config struct {
-	// Config is the library configuration, and the chain bulwark.New
-	// builds from it runs around the proxy. Its sections are top-level
-	// tables of the file, with the library's defaults: [proxy] (zero:
-	// trust no proxy, every forwarded header is stripped), [hosts] (zero:
-	// no host allowed, every request refused with 400), [https] (zero:
-	// 301 redirect, one-year HSTS), [headers] (zero: nosniff,
-	// Referrer-Policy and COOP same-origin, X-Frame-Options DENY),
-	// [limits] (zero: Django's limits and a 32 MiB body cap), [csrf]
-	// (zero: unsafe requests only from the site's own origin), [uploads]
-	// (zero: no upload path) and [media] (zero: no media host;
-	// media.site_hosts defaults to the names of hosts.allowed).
-	//
-	// Three sections mean less at the edge than in an application, because
-	// the upstream owns its state:
-	//   - [csrf]: only the Fetch Metadata and Origin layer runs, on
-	//     Edge.CSRFPaths. The token layer is always off (the gateway
-	//     cannot put tokens in the upstream's pages; the upstream keeps
-	//     its own token check), so its settings (cookie_*, header_name,
-	//     use_sessions, max_form_bytes) are refused. trusted_origins and
-	//     insecure_bypass_paths apply.
-	//   - [uploads]: always forwards (upload.Config.Forward is forced): an
-	//     accepted body reaches the upstream byte for byte. reencode and
-	//     storage are refused: the upstream stores the files.
-	//   - [session]: refused; the upstream keeps its own sessions.
-	bulwark.Config
+	// The library sections the edge shares with applications, each the
+	// library's own type, so that a key the library gains is a key of the
+	// file at once, with the library's default and validation: [proxy]
+	// (zero: trust no proxy, every forwarded header is stripped),
+	// [hosts] (zero: no host allowed, every request refused with 400),
+	// [https] (zero: 301 redirect, one-year HSTS), [headers] (zero:
+	// nosniff, Referrer-Policy and COOP same-origin, X-Frame-Options
+	// DENY), [limits] (zero: Django's limits and a 32 MiB body cap) and
+	// [media] (zero: no media host; media.site_hosts defaults to the
+	// names of hosts.allowed). The chain bulwark.New builds from them
+	// (see Library) runs around the proxy.
+
+	// Proxy is the library's [proxy] section.
+	Proxy trustedproxy.Config `toml:"proxy"`
+	// Hosts is the library's [hosts] section.
+	Hosts hosts.Config `toml:"hosts"`
+	// HTTPS is the library's [https] section.
+	HTTPS httpsonly.Config `toml:"https"`
+	// Headers is the library's [headers] section.
+	Headers headers.Config `toml:"headers"`
+	// Limits is the library's [limits] section.
+	Limits limits.Config `toml:"limits"`
+	// CSRF is [csrf] as the edge runs it: the Fetch Metadata and Origin
+	// layer only (see CSRFConfig).
+	CSRF CSRFConfig `toml:"csrf"`
+	// Uploads is [uploads] as the edge runs it: inspection only (see
+	// UploadsConfig).
+	Uploads UploadsConfig `toml:"uploads"`
+	// Media is the library's [media] section.
+	Media media.Config `toml:"media"`
+	// There is no [session]: the upstream keeps its own sessions.
 
 	// Listen says where the gateway accepts connections.
 	Listen ListenConfig `toml:"listen"`
@@ -68,6 +81,39 @@ type Config struct {
 	Edge EdgeConfig `toml:"edge"`
 	// AccessLog configures the JSON access log.
 	AccessLog AccessLogConfig `toml:"access_log"`
+}
+
+// CSRFConfig is [csrf] at the edge: the keys of the Fetch Metadata and
+// Origin layer of csrf.Config. The token layer is always off (the gateway
+// cannot put tokens in the upstream's pages; the upstream keeps its own
+// token check and cookie), so its keys (cookie_*, header_name,
+// use_sessions, max_form_bytes) are not keys of the gateway's file.
+type CSRFConfig struct {
+	// TrustedOrigins is csrf.Config.TrustedOrigins.
+	TrustedOrigins []string `toml:"trusted_origins"`
+	// InsecureBypassPaths is csrf.Config.InsecureBypassPaths.
+	InsecureBypassPaths []string `toml:"insecure_bypass_paths"`
+	// InsecureSkipTokens is accepted for files written for the library;
+	// the edge always skips tokens, whatever its value.
+	InsecureSkipTokens bool `toml:"insecure_skip_tokens"`
+	// Development is csrf.Config.Development.
+	Development bool `toml:"development"`
+}
+
+// UploadsConfig is [uploads] at the edge: the paths and the inspection of
+// bulwark.UploadsConfig. Accepted bodies are always forwarded byte for
+// byte; re-encoding and storage are the upstream's (reencode and
+// [uploads.storage] are not keys of the gateway's file).
+type UploadsConfig struct {
+	// Paths is bulwark.UploadsConfig.Paths.
+	Paths []string `toml:"paths"`
+	// TempDir is upload.Config.TempDir.
+	TempDir string `toml:"temp_dir"`
+	// Policy is upload.Config.Policy, the library's own type.
+	Policy upload.Policy `toml:"policy"`
+	// Forward is accepted for files written for the library; the edge
+	// always forwards, whatever its value.
+	Forward bool `toml:"forward"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -279,18 +325,11 @@ func orDur(d, def time.Duration) time.Duration {
 func (c Config) WithDefaults() Config {
 	// The library's defaults, from the packages (no validation, nothing
 	// built: Validate reports problems).
-	c.Config = c.Library().WithDefaults()
-	// Only what the tokenless layer reads: the token layer's defaults
-	// (cookie name, header name) describe nothing the edge does.
-	eff := c.CSRF
-	c.CSRF = csrf.Config{
-		TrustedOrigins:      eff.TrustedOrigins,
-		InsecureBypassPaths: eff.InsecureBypassPaths,
-		InsecureSkipTokens:  true,
-		Development:         eff.Development,
-		FailureHandler:      eff.FailureHandler,
-		Logger:              eff.Logger,
-	}
+	lib := c.Library().WithDefaults()
+	c.Proxy, c.Hosts, c.HTTPS, c.Headers, c.Limits, c.Media = lib.Proxy, lib.Hosts, lib.HTTPS, lib.Headers, lib.Limits, lib.Media
+	c.CSRF.InsecureSkipTokens = true
+	c.Uploads.Policy = lib.Uploads.Policy
+	c.Uploads.Forward = len(c.Uploads.Paths) > 0
 	if c.Listen.HTTPS == "" {
 		c.Listen.HTTPS = DefaultHTTPS
 	}
@@ -331,32 +370,23 @@ func (c Config) WithDefaults() Config {
 }
 
 // EncodeEffective writes c.WithDefaults() as TOML, what "bulwark serve
-// --check" prints, without the settings the edge does not have (the
-// [session] table, the token keys of [csrf], reencode and the storage
-// table of [uploads]: see Config), so that the printout shows only what
-// runs. The output is itself a valid configuration.
+// --check" prints: every key of the file with the value the gateway runs.
+// The output is itself a valid configuration.
 func (c Config) EncodeEffective(w io.Writer) error {
 	var buf bytes.Buffer
 	if err := toml.NewEncoder(&buf).Encode(c.WithDefaults()); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	table := ""
+	// Blank lines between tables only, as a person writes the file.
 	var out bytes.Buffer
 	sc := bufio.NewScanner(&buf)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		t := strings.TrimSpace(line)
-		if strings.HasPrefix(t, "[") {
-			table = strings.Trim(t, "[] ")
-		}
-		if t == "" {
+		if strings.TrimSpace(line) == "" {
 			if !bytes.HasSuffix(out.Bytes(), []byte("\n\n")) {
 				out.WriteByte('\n')
 			}
-			continue
-		}
-		if edgeless(table, t) {
 			continue
 		}
 		out.WriteString(line)
@@ -366,38 +396,29 @@ func (c Config) EncodeEffective(w io.Writer) error {
 	return err
 }
 
-// edgeless reports whether a line of the encoded configuration, in table,
-// is a setting the edge does not have.
-func edgeless(table, line string) bool {
-	key, _, _ := strings.Cut(line, " =")
-	switch {
-	case table == "session" || strings.HasPrefix(table, "session."):
-		return true
-	case table == "uploads.storage" || strings.HasPrefix(table, "uploads.storage."):
-		return true
-	case table == "uploads":
-		return key == "reencode"
-	case table == "csrf":
-		switch key {
-		case "cookie_name", "cookie_domain", "cookie_path", "cookie_max_age", "cookie_secure",
-			"cookie_http_only", "cookie_same_site", "insecure_unprefixed_cookie", "header_name",
-			"use_sessions", "max_form_bytes":
-			return true
-		}
-	}
-	return false
-}
-
 // Library returns the library configuration as the edge runs it: the
-// token layer of [csrf] off (the upstream owns its tokens) and accepted
-// uploads forwarded unchanged (the upstream reads them). Both are forced
-// rather than asked for, so that a file cannot configure a gateway that
-// refuses every form or swallows every upload.
+// shared sections as they are, the token layer of [csrf] off (the
+// upstream owns its tokens) and accepted uploads forwarded unchanged (the
+// upstream reads them). Both are forced rather than asked for, so that a
+// file cannot configure a gateway that refuses every form or swallows
+// every upload.
 func (c Config) Library() bulwark.Config {
-	lc := c.Config
-	lc.CSRF.InsecureSkipTokens = true
-	if len(lc.Uploads.Paths) > 0 {
-		lc.Uploads.Forward = true
+	lc := bulwark.Config{
+		Proxy: c.Proxy, Hosts: c.Hosts, HTTPS: c.HTTPS, Headers: c.Headers, Limits: c.Limits, Media: c.Media,
+		CSRF: csrf.Config{
+			TrustedOrigins:      c.CSRF.TrustedOrigins,
+			InsecureBypassPaths: c.CSRF.InsecureBypassPaths,
+			InsecureSkipTokens:  true,
+			Development:         c.CSRF.Development,
+		},
+	}
+	if len(c.Uploads.Paths) > 0 {
+		lc.Uploads = bulwark.UploadsConfig{Paths: c.Uploads.Paths, Config: upload.Config{
+			TempDir: c.Uploads.TempDir, Policy: c.Uploads.Policy, Forward: true,
+		}}
+	} else if c.Uploads.TempDir != "" || c.Uploads.Forward || !reflect.ValueOf(c.Uploads.Policy).IsZero() {
+		// Settings without paths: the library refuses them, as it does.
+		lc.Uploads.Config = upload.Config{TempDir: c.Uploads.TempDir, Policy: c.Uploads.Policy, Forward: c.Uploads.Forward}
 	}
 	return lc
 }
@@ -539,42 +560,10 @@ func (c Config) validateEdge() error {
 	return nil
 }
 
-// validateEdgeSections refuses the library settings that would do
-// nothing at the edge (see Config): a setting never silently keeps a
-// protection from being what its file says.
+// validateEdgeSections refuses edge settings that contradict each other.
+// Library settings that would do nothing at the edge are not keys of the
+// file at all (see CSRFConfig, UploadsConfig): the decoder refuses them.
 func (c Config) validateEdgeSections() error {
-	cc := c.CSRF
-	for _, s := range []struct {
-		set bool
-		key string
-	}{
-		{cc.CookieName != "", "cookie_name"},
-		{cc.CookieDomain != "", "cookie_domain"},
-		{cc.CookiePath != "", "cookie_path"},
-		{cc.CookieMaxAge != 0, "cookie_max_age"},
-		{cc.CookieSecure, "cookie_secure"},
-		{cc.CookieHTTPOnly, "cookie_http_only"},
-		{cc.CookieSameSite != "", "cookie_same_site"},
-		{cc.InsecureUnprefixedCookie, "insecure_unprefixed_cookie"},
-		{cc.HeaderName != "", "header_name"},
-		{cc.UseSessions || cc.Sessions != nil, "use_sessions"},
-		{cc.MaxFormBytes != 0, "max_form_bytes"},
-	} {
-		if s.set {
-			return invalid("csrf.%s: the edge checks no CSRF tokens (the upstream keeps its own token check and cookie); remove it", s.key)
-		}
-	}
-	sc := c.Session
-	sc.Logger, sc.Now = nil, nil
-	if !reflect.ValueOf(sc).IsZero() {
-		return invalid("[session]: the gateway keeps no sessions (the upstream does); remove the section")
-	}
-	if c.Uploads.Reencode {
-		return invalid("uploads.reencode: the gateway forwards accepted uploads byte for byte; re-encode in the upstream")
-	}
-	if !reflect.ValueOf(c.Uploads.Storage).IsZero() {
-		return invalid("[uploads.storage]: the gateway stores no files (the upstream does); remove the section")
-	}
 	if c.Edge.AllowInsecureNoCSRF && len(c.Edge.CSRFPaths) > 0 {
 		return invalid("edge: csrf_paths has no effect with allow_insecure_no_csrf; remove one of them")
 	}
@@ -667,7 +656,7 @@ func Parse(b []byte) (Config, error) {
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
-		return Config{}, fmt.Errorf("%w: unknown key %q on line %d%s", ErrConfig, k.String(), keyLine(b, k), movedHint(k))
+		return Config{}, fmt.Errorf("%w: unknown key %q on line %d%s", ErrConfig, k.String(), keyLine(b, k), keyHint(k))
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -675,10 +664,13 @@ func Parse(b []byte) (Config, error) {
 	return c, nil
 }
 
-// movedHint names the new place of a key from the gateway's first
-// schema, whose own sections the library's now replace.
-func movedHint(k toml.Key) string {
+// keyHint explains an unknown key: the new place of a key from the
+// gateway's first schema, or why a key of the library's configuration is
+// not one of the gateway's.
+func keyHint(k toml.Key) string {
 	switch {
+	case libraryKeys[k.String()]:
+		return ": a library setting the edge does not run (the upstream keeps its sessions, CSRF tokens and stored files); remove it"
 	case len(k) >= 2 && k[0] == "edge" && k[1] == "upload_paths":
 		return " (now uploads.paths)"
 	case len(k) >= 1 && k[0] == "upload":
@@ -686,6 +678,39 @@ func movedHint(k toml.Key) string {
 	}
 	return ""
 }
+
+// libraryKeys are the keys (and tables) of the library's configuration,
+// from its struct tags: a new library key is known here without an edit.
+var libraryKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+			if tag == "-" || !f.IsExported() {
+				continue
+			}
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if f.Anonymous && tag == "" && ft.Kind() == reflect.Struct {
+				walk(ft, prefix)
+				continue
+			}
+			if tag == "" {
+				tag = f.Name
+			}
+			keys[prefix+tag] = true
+			if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[time.Time]() {
+				walk(ft, prefix+tag+".")
+			}
+		}
+	}
+	walk(reflect.TypeFor[bulwark.Config](), "")
+	return keys
+}()
 
 // keyLine finds the line that defines key in a TOML document, for error
 // messages (the decoder reports undecoded keys without positions). It
