@@ -124,7 +124,10 @@
 //
 // # The chain
 //
-// Handler runs, in order:
+// Handler first attaches the request's record: one context node, created
+// once, in which each layer below writes its own part (the client, the
+// validated host, its state) and which applications read through
+// ClientIP, IsSecure, Host and Nonce. Then it runs, in order:
 //
 //  1. headers: sets nosniff, Referrer-Policy, COOP, X-Frame-Options, CSP
 //     (before the application runs, so it can override them). It comes
