@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,54 +20,43 @@ import (
 
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
-	"github.com/bulwarkdev/bulwark/headers"
-	"github.com/bulwarkdev/bulwark/hosts"
-	"github.com/bulwarkdev/bulwark/httpsonly"
+	"github.com/bulwarkdev/bulwark/internal/cluster"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
-	"github.com/bulwarkdev/bulwark/limits"
-	"github.com/bulwarkdev/bulwark/media"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
-	"github.com/bulwarkdev/bulwark/upload"
 )
 
-// Config is the gateway's configuration: the library sections the edge
-// runs, then the server's own. It is the struct behind
+// Config is the gateway's configuration: the server sections below plus the
+// library configuration composed around the proxy. It is the struct behind
 // the TOML file of "bulwark serve" (every field has a snake_case toml tag).
 //
 // The zero value of every section is the secure default documented on its
 // fields; only Upstream.URL is required.
 type Config struct {
-	// The library sections the edge shares with applications, each the
-	// library's own type, so that a key the library gains is a key of the
-	// file at once, with the library's default and validation: [proxy]
-	// (zero: trust no proxy, every forwarded header is stripped),
-	// [hosts] (zero: no host allowed, every request refused with 400),
-	// [https] (zero: 301 redirect, one-year HSTS), [headers] (zero:
-	// nosniff, Referrer-Policy and COOP same-origin, X-Frame-Options
-	// DENY), [limits] (zero: Django's limits and a 32 MiB body cap) and
-	// [media] (zero: no media host; media.site_hosts defaults to the
-	// names of hosts.allowed). The chain bulwark.New builds from them
-	// (see Library) runs around the proxy.
-
-	// Proxy is the library's [proxy] section.
-	Proxy trustedproxy.Config `toml:"proxy"`
-	// Hosts is the library's [hosts] section.
-	Hosts hosts.Config `toml:"hosts"`
-	// HTTPS is the library's [https] section.
-	HTTPS httpsonly.Config `toml:"https"`
-	// Headers is the library's [headers] section.
-	Headers headers.Config `toml:"headers"`
-	// Limits is the library's [limits] section.
-	Limits limits.Config `toml:"limits"`
-	// CSRF is [csrf] as the edge runs it: the Fetch Metadata and Origin
-	// layer only (see CSRFConfig).
-	CSRF CSRFConfig `toml:"csrf"`
-	// Uploads is [uploads] as the edge runs it: inspection only (see
-	// UploadsConfig).
-	Uploads UploadsConfig `toml:"uploads"`
-	// Media is the library's [media] section.
-	Media media.Config `toml:"media"`
-	// There is no [session]: the upstream keeps its own sessions.
+	// Config is the library configuration, and the chain bulwark.New
+	// builds from it runs around the proxy. Its sections are top-level
+	// tables of the file, with the library's defaults: [proxy] (zero:
+	// trust no proxy, every forwarded header is stripped), [hosts] (zero:
+	// no host allowed, every request refused with 400), [https] (zero:
+	// 301 redirect, one-year HSTS), [headers] (zero: nosniff,
+	// Referrer-Policy and COOP same-origin, X-Frame-Options DENY),
+	// [limits] (zero: Django's limits and a 32 MiB body cap), [csrf]
+	// (zero: unsafe requests only from the site's own origin), [uploads]
+	// (zero: every multipart body on every path is inspected, unlike the
+	// library's zero; uploads.exempt_paths names the exceptions) and [media] (zero: no media host;
+	// media.site_hosts defaults to the names of hosts.allowed).
+	//
+	// Three sections mean less at the edge than in an application, because
+	// the upstream owns its state:
+	//   - [csrf]: only the Fetch Metadata and Origin layer runs, on
+	//     Edge.CSRFPaths. The token layer is always off (the gateway
+	//     cannot put tokens in the upstream's pages; the upstream keeps
+	//     its own token check), so its settings (cookie_*, header_name,
+	//     use_sessions, max_form_bytes) are refused. trusted_origins and
+	//     insecure_bypass_paths apply.
+	//   - [uploads]: always forwards (upload.Config.Forward is forced): an
+	//     accepted body reaches the upstream byte for byte. reencode and
+	//     storage are refused: the upstream stores the files.
+	//   - [session]: refused; the upstream keeps its own sessions.
+	bulwark.Config
 
 	// Listen says where the gateway accepts connections.
 	Listen ListenConfig `toml:"listen"`
@@ -81,39 +71,20 @@ type Config struct {
 	Edge EdgeConfig `toml:"edge"`
 	// AccessLog configures the JSON access log.
 	AccessLog AccessLogConfig `toml:"access_log"`
-}
-
-// CSRFConfig is [csrf] at the edge: the keys of the Fetch Metadata and
-// Origin layer of csrf.Config. The token layer is always off (the gateway
-// cannot put tokens in the upstream's pages; the upstream keeps its own
-// token check and cookie), so its keys (cookie_*, header_name,
-// use_sessions, max_form_bytes) are not keys of the gateway's file.
-type CSRFConfig struct {
-	// TrustedOrigins is csrf.Config.TrustedOrigins.
-	TrustedOrigins []string `toml:"trusted_origins"`
-	// InsecureBypassPaths is csrf.Config.InsecureBypassPaths.
-	InsecureBypassPaths []string `toml:"insecure_bypass_paths"`
-	// InsecureSkipTokens is accepted for files written for the library;
-	// the edge always skips tokens, whatever its value.
-	InsecureSkipTokens bool `toml:"insecure_skip_tokens"`
-	// Development is csrf.Config.Development.
-	Development bool `toml:"development"`
-}
-
-// UploadsConfig is [uploads] at the edge: the paths and the inspection of
-// bulwark.UploadsConfig. Accepted bodies are always forwarded byte for
-// byte; re-encoding and storage are the upstream's (reencode and
-// [uploads.storage] are not keys of the gateway's file).
-type UploadsConfig struct {
-	// Paths is bulwark.UploadsConfig.Paths.
-	Paths []string `toml:"paths"`
-	// TempDir is upload.Config.TempDir.
-	TempDir string `toml:"temp_dir"`
-	// Policy is upload.Config.Policy, the library's own type.
-	Policy upload.Policy `toml:"policy"`
-	// Forward is accepted for files written for the library; the edge
-	// always forwards, whatever its value.
-	Forward bool `toml:"forward"`
+	// Forwarding shapes what the upstream receives: which client headers
+	// are removed and which ports a Host may name (see canonical.go).
+	Forwarding ForwardingConfig `toml:"forwarding"`
+	// Cluster names the store several gateways share (ticket keys, ACME).
+	Cluster ClusterConfig `toml:"cluster"`
+	// Buffering reads request bodies in full before the upstream sees
+	// them (see BufferingConfig).
+	Buffering BufferingConfig `toml:"buffering"`
+	// Health is a health path on the public listeners, for load
+	// balancers. Zero: none (the admin listener's /healthz remains).
+	Health HealthConfig `toml:"health"`
+	// Pages are the bodies of the gateway's own refusals, per status, in
+	// HTML or JSON. Zero: the status text as plain text.
+	Pages PagesConfig `toml:"pages"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -151,10 +122,12 @@ type TLSConfig struct {
 	// the newest key and accepted under the newest and the one before, so
 	// a ticket resumes a session for at least one interval and at most
 	// two, and a stolen key opens the tickets of at most two intervals.
-	// Zero means 24h; it must lie between 1m and 168h. Keys live only in
-	// the process's memory: several gateways don't share them (a client
-	// sent to another gateway makes a full handshake), and a restart
-	// starts afresh. A change needs a restart.
+	// Zero means 24h; it must lie between 1m and 168h. Without a
+	// [cluster] store (or without its ticket_key_secret_env), keys live
+	// only in the process's memory: several gateways don't share them (a
+	// client sent to another gateway makes a full handshake), and a
+	// restart starts afresh. With them, the fleet shares the keys (see
+	// ClusterConfig). A change needs a restart.
 	SessionTicketRotation time.Duration `toml:"session_ticket_rotation"`
 
 	// GetCertificate, when set (from Go only), supplies certificates
@@ -162,8 +135,8 @@ type TLSConfig struct {
 	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error) `toml:"-"`
 }
 
-// ACMEConfig configures automatic certificates (RFC 8555), through
-// golang.org/x/crypto/acme/autocert.
+// ACMEConfig configures automatic certificates (RFC 8555), obtained and
+// renewed by certmagic, for an exact list of names.
 type ACMEConfig struct {
 	// Enabled turns ACME on. False (the default) requires CertFile/KeyFile.
 	Enabled bool `toml:"enabled"`
@@ -178,13 +151,35 @@ type ACMEConfig struct {
 	// DirectoryURL is the CA's directory. Empty means Let's Encrypt's
 	// production directory.
 	DirectoryURL string `toml:"directory_url"`
-	// CacheDir stores account keys and certificates on disk (mode 0700).
-	// Exactly one of CacheDir and CachePostgresURL must be set.
+	// DirectoryCAFile is a PEM file of the authorities the directory's
+	// own TLS certificate is verified against, for a private CA. Empty
+	// means the system roots.
+	DirectoryCAFile string `toml:"directory_ca_file"`
+	// Challenges are the challenge types offered to the CA: "http-01"
+	// (answered on the HTTP listener) and "tls-alpn-01" (answered on the
+	// HTTPS listener). Empty means both (http-01 only while the HTTP
+	// listener is on). Every gateway of a fleet answers every challenge:
+	// challenge data is kept in the storage.
+	Challenges []string `toml:"challenges"`
+	// CacheDir stores the account key and certificates on disk (mode
+	// 0700), for a single gateway. With a [cluster] store they live in
+	// the store instead, shared by every gateway with issuance locks (so
+	// gateways starting together place one order per name), and
+	// CacheDir must be empty. One of the two is required.
 	CacheDir string `toml:"cache_dir"`
-	// CachePostgresURL stores them in PostgreSQL, shared by several
-	// gateways. A value of the form "env:NAME" reads the URL from the
-	// environment variable NAME, so the password stays out of the file.
-	CachePostgresURL string `toml:"cache_postgres_url"`
+}
+
+// challenge reports whether challenge type name is offered.
+func (c ACMEConfig) challenge(name string) bool {
+	if len(c.Challenges) == 0 {
+		return true
+	}
+	for _, ch := range c.Challenges {
+		if strings.EqualFold(ch, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // UpstreamConfig is the application behind the gateway.
@@ -287,6 +282,42 @@ type AccessLogConfig struct {
 	Path string `toml:"path"`
 }
 
+// ForwardingConfig shapes the request the upstream receives. The gateway
+// forwards a canonical request, the one its checks judged: singleton
+// headers once, no header names a WSGI or CGI server would fold into
+// something else, no client claims about the client, and a Host port the
+// gateway serves. The zero value is the strict default.
+type ForwardingConfig struct {
+	// StripHeaders are removed from every request before the upstream
+	// sees it, in addition to the built-in list of client-identity
+	// headers (X-Forwarded-*, Forwarded, X-Real-IP, Client-IP,
+	// True-Client-IP and the rest that IP libraries read; see
+	// isProxyHeader): typically headers an upstream trusts as an identity,
+	// such as Remote-User or X-Auth-User. Names are compared
+	// case-insensitively with '_' and '-' folded, so every spelling goes;
+	// from a trusted proxy ([proxy] trusted) the canonical spelling is
+	// kept, as the proxy's own statement. Zero: only the built-in list.
+	StripHeaders []string `toml:"strip_headers"`
+	// AllowUnderscoreHeaders are header names containing '_' that are
+	// forwarded. Every other name with '_' is dropped before the upstream
+	// (and logged, event header_dropped): WSGI and CGI servers turn '-'
+	// into '_', so "Script_Name" or "X_Forwarded_Proto" reach an app as
+	// the variables the server or a proxy sets (gunicorn re-roots the
+	// path on a SCRIPT_NAME header). Names are compared
+	// case-insensitively. A name that folds to a stripped, client-identity
+	// or singleton header is refused at Validate. Zero: drop them all.
+	AllowUnderscoreHeaders []string `toml:"allow_underscore_headers"`
+	// PublicPorts are ports, besides the one of the listener a connection
+	// arrived on, that a Host header may name: the public ports of a
+	// load balancer or NAT that maps them onto the gateway's listeners.
+	// A request whose Host names another port is refused (400, event
+	// disallowed_host, reason port_not_served), so that a client cannot
+	// put a port of its choosing into the upstream's absolute URLs
+	// (Django's build_absolute_uri, password-reset mails). A Host without
+	// a port is always accepted. Zero: only the listener's own port.
+	PublicPorts []int `toml:"public_ports"`
+}
+
 // Defaults.
 const (
 	DefaultHTTPS          = ":443"
@@ -325,11 +356,19 @@ func orDur(d, def time.Duration) time.Duration {
 func (c Config) WithDefaults() Config {
 	// The library's defaults, from the packages (no validation, nothing
 	// built: Validate reports problems).
-	lib := c.Library().WithDefaults()
-	c.Proxy, c.Hosts, c.HTTPS, c.Headers, c.Limits, c.Media = lib.Proxy, lib.Hosts, lib.HTTPS, lib.Headers, lib.Limits, lib.Media
-	c.CSRF.InsecureSkipTokens = true
-	c.Uploads.Policy = lib.Uploads.Policy
-	c.Uploads.Forward = len(c.Uploads.Paths) > 0
+	c.Config = c.Library().WithDefaults()
+	// Only what the tokenless layer reads: the token layer's defaults
+	// (cookie name, header name) describe nothing the edge does.
+	eff := c.CSRF
+	c.CSRF = csrf.Config{
+		TrustedOrigins:       eff.TrustedOrigins,
+		InsecureBypassPaths:  eff.InsecureBypassPaths,
+		InsecureSkipTokens:   true,
+		RefererWithoutTokens: true,
+		Development:          eff.Development,
+		FailureHandler:       eff.FailureHandler,
+		Logger:               eff.Logger,
+	}
 	if c.Listen.HTTPS == "" {
 		c.Listen.HTTPS = DefaultHTTPS
 	}
@@ -338,6 +377,14 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Listen.Admin == "" {
 		c.Listen.Admin = DefaultAdmin
+	}
+	// The HTTP listener redirects to the HTTPS listener, not to the port
+	// the plain request came in on (which would land a browser on a TLS
+	// handshake with a plain-HTTP server). A port set in the file is the
+	// public one (a load balancer or a port mapping in front) and wins.
+	// A listener on port 0 gets its port when bound (see Gateway.Serve).
+	if c.HTTPS.RedirectPort == 0 {
+		c.HTTPS.RedirectPort = listenPort(c.Listen.HTTPS)
 	}
 	u := &c.Upstream
 	u.HealthInterval = orDur(u.HealthInterval, DefaultHealthInterval)
@@ -366,27 +413,45 @@ func (c Config) WithDefaults() Config {
 	if c.Edge.Cookies.HTTPOnly == nil {
 		c.Edge.Cookies.HTTPOnly = []string{"sessionid"}
 	}
+	if c.Cluster.Enabled() {
+		c.Cluster.Timeout = orDur(c.Cluster.Timeout, cluster.DefaultTimeout)
+		if c.Cluster.Prefix == "" {
+			c.Cluster.Prefix = cluster.DefaultPrefix
+		}
+	}
+	c.Buffering = c.Buffering.withDefaults(c.Uploads.TempDir)
 	return c
 }
 
 // EncodeEffective writes c.WithDefaults() as TOML, what "bulwark serve
-// --check" prints: every key of the file with the value the gateway runs.
-// The output is itself a valid configuration.
+// --check" prints, without the settings the edge does not have (the
+// [session] table, the token keys of [csrf], reencode and the storage
+// table of [uploads]: see Config), so that the printout shows only what
+// runs. The output is itself a valid configuration.
 func (c Config) EncodeEffective(w io.Writer) error {
 	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(c.WithDefaults()); err != nil {
+	eff := c.WithDefaults()
+	eff.Cluster.Store = redactURL(eff.Cluster.Store)
+	if err := toml.NewEncoder(&buf).Encode(eff); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	// Blank lines between tables only, as a person writes the file.
+	table := ""
 	var out bytes.Buffer
 	sc := bufio.NewScanner(&buf)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.TrimSpace(line) == "" {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "[") {
+			table = strings.Trim(t, "[] ")
+		}
+		if t == "" {
 			if !bytes.HasSuffix(out.Bytes(), []byte("\n\n")) {
 				out.WriteByte('\n')
 			}
+			continue
+		}
+		if edgeless(table, t) {
 			continue
 		}
 		out.WriteString(line)
@@ -396,32 +461,57 @@ func (c Config) EncodeEffective(w io.Writer) error {
 	return err
 }
 
+// edgeless reports whether a line of the encoded configuration, in table,
+// is a setting the edge does not have.
+func edgeless(table, line string) bool {
+	key, _, _ := strings.Cut(line, " =")
+	switch {
+	case table == "session" || strings.HasPrefix(table, "session."):
+		return true
+	case table == "uploads.storage" || strings.HasPrefix(table, "uploads.storage."):
+		return true
+	case table == "uploads":
+		return key == "reencode"
+	case table == "csrf":
+		switch key {
+		case "cookie_name", "cookie_domain", "cookie_path", "cookie_max_age", "cookie_secure",
+			"cookie_http_only", "cookie_same_site", "insecure_unprefixed_cookie", "header_name",
+			"use_sessions", "max_form_bytes":
+			return true
+		}
+	}
+	return false
+}
+
 // Library returns the library configuration as the edge runs it: the
-// shared sections as they are, the token layer of [csrf] off (the
-// upstream owns its tokens) and accepted uploads forwarded unchanged (the
-// upstream reads them). Both are forced rather than asked for, so that a
-// file cannot configure a gateway that refuses every form or swallows
-// every upload.
+// token layer of [csrf] off (the upstream owns its tokens) with Django's
+// HTTPS Referer rule kept (csrf.Config.RefererWithoutTokens), and accepted
+// uploads forwarded unchanged (the upstream reads them). All are forced
+// rather than asked for, so that a file cannot configure a gateway that
+// refuses every form or swallows every upload.
 func (c Config) Library() bulwark.Config {
-	lc := bulwark.Config{
-		Proxy: c.Proxy, Hosts: c.Hosts, HTTPS: c.HTTPS, Headers: c.Headers, Limits: c.Limits, Media: c.Media,
-		CSRF: csrf.Config{
-			TrustedOrigins:      c.CSRF.TrustedOrigins,
-			InsecureBypassPaths: c.CSRF.InsecureBypassPaths,
-			InsecureSkipTokens:  true,
-			Development:         c.CSRF.Development,
-		},
+	lc := c.Config
+	lc.CSRF.InsecureSkipTokens = true
+	// Without tokens, Django's HTTPS Referer rule is the only check left
+	// for a request with neither Origin nor Sec-Fetch-Site (an old
+	// browser, or a page that suppressed both): a cross-origin Referer
+	// must not pass the edge when Django itself would refuse it. Clients
+	// that send none of the three (webhooks) need an exempt path.
+	lc.CSRF.RefererWithoutTokens = true
+	if len(lc.Uploads.Paths) == 0 {
+		// Every path: an upstream may take files on any view (Django's
+		// admin has one per model with a FileField), and a list of
+		// upload paths that forgets one leaves it uninspected.
+		// uploads.exempt_paths names the exceptions.
+		lc.Uploads.Paths = DefaultUploadPaths()
 	}
-	if len(c.Uploads.Paths) > 0 {
-		lc.Uploads = bulwark.UploadsConfig{Paths: c.Uploads.Paths, Config: upload.Config{
-			TempDir: c.Uploads.TempDir, Policy: c.Uploads.Policy, Forward: true,
-		}}
-	} else if c.Uploads.TempDir != "" || c.Uploads.Forward || !reflect.ValueOf(c.Uploads.Policy).IsZero() {
-		// Settings without paths: the library refuses them, as it does.
-		lc.Uploads.Config = upload.Config{TempDir: c.Uploads.TempDir, Policy: c.Uploads.Policy, Forward: c.Uploads.Forward}
-	}
+	lc.Uploads.Forward = true
 	return lc
 }
+
+// DefaultUploadPaths is uploads.paths when the file leaves it out: every
+// path.
+func DefaultUploadPaths() []string { return []string{"/"} }
 
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("gateway: invalid configuration")
@@ -441,17 +531,6 @@ func (c Config) Validate() error {
 		return err
 	}
 	c = c.WithDefaults()
-	for _, step := range []func() error{c.validateListen, c.validateUpstream, c.validateTLS, c.validateDurations, c.validateEdge, c.validateSections} {
-		if err := step(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// validateListen checks the listener addresses; the admin listener must be
-// on loopback unless allowed otherwise.
-func (c Config) validateListen() error {
 	if err := checkAddr("listen.https", c.Listen.HTTPS, false); err != nil {
 		return err
 	}
@@ -464,73 +543,62 @@ func (c Config) validateListen() error {
 	if c.Listen.Admin != Off && !c.Listen.AllowInsecureAdminAddress && !isLoopbackAddr(c.Listen.Admin) {
 		return invalid("listen.admin %q is not a loopback address (set allow_insecure_admin_address to expose metrics and health)", c.Listen.Admin)
 	}
-	return nil
-}
-
-// validateUpstream checks the upstream's URL, health path and pool.
-func (c Config) validateUpstream() error {
+	if err := c.checkRedirectPort(); err != nil {
+		return err
+	}
+	if err := c.Health.validate(); err != nil {
+		return err
+	}
+	if _, err := c.Pages.load(c.Uploads.Policy.Allow); err != nil {
+		return err
+	}
 	if _, err := c.upstreamURL(); err != nil {
 		return err
 	}
 	if c.Upstream.HealthPath != "" && !strings.HasPrefix(c.Upstream.HealthPath, "/") {
 		return invalid("upstream.health_path %q must start with /", c.Upstream.HealthPath)
 	}
-	if c.Upstream.MaxIdleConns < 0 {
-		return invalid("upstream.max_idle_conns must not be negative")
-	}
-	return nil
-}
-
-// validateTLS checks that certificates come from exactly one source, and
-// the ticket key rotation.
-func (c Config) validateTLS() error {
+	a := c.TLS.ACME
 	files := c.TLS.CertFile != "" || c.TLS.KeyFile != ""
 	switch {
-	case c.TLS.ACME.Enabled && files:
+	case a.Enabled && files:
 		return invalid("tls: set either cert_file/key_file or acme, not both")
-	case c.TLS.ACME.Enabled:
-		if err := c.validateACME(); err != nil {
-			return err
+	case a.Enabled:
+		if len(a.Hosts) == 0 {
+			a.Hosts = exactHosts(c.Hosts.Allowed)
+		}
+		if len(a.Hosts) == 0 {
+			return invalid("tls.acme.hosts is empty: name the hosts certificates may be requested for")
+		}
+		for _, h := range a.Hosts {
+			if h == "" || strings.ContainsAny(h, "*:/ ") || strings.HasPrefix(h, ".") {
+				return invalid("tls.acme.hosts: %q is not an exact host name", h)
+			}
+		}
+		switch {
+		case c.Cluster.Enabled() && a.CacheDir != "":
+			return invalid("tls.acme.cache_dir: certificates live in the [cluster] store; remove cache_dir")
+		case !c.Cluster.Enabled() && a.CacheDir == "":
+			return invalid("tls.acme: set cache_dir, or a [cluster] store shared by the gateways")
+		}
+		for _, ch := range a.Challenges {
+			if !strings.EqualFold(ch, ChallengeHTTP01) && !strings.EqualFold(ch, ChallengeTLSALPN01) {
+				return invalid("tls.acme.challenges: %q is not %q or %q", ch, ChallengeHTTP01, ChallengeTLSALPN01)
+			}
+		}
+		if a.challenge(ChallengeHTTP01) && !a.challenge(ChallengeTLSALPN01) && c.Listen.HTTP == Off {
+			return invalid("tls.acme.challenges: http-01 needs the HTTP listener (listen.http is off)")
+		}
+		if a.DirectoryURL != "" {
+			if u, err := url.Parse(a.DirectoryURL); err != nil || u.Scheme != "https" || u.Host == "" {
+				return invalid("tls.acme.directory_url %q is not an https URL", a.DirectoryURL)
+			}
 		}
 	case !files && c.TLS.GetCertificate == nil:
 		return invalid("tls: set cert_file and key_file, or enable acme")
 	case files && (c.TLS.CertFile == "" || c.TLS.KeyFile == ""):
 		return invalid("tls: cert_file and key_file go together")
 	}
-	if r := c.TLS.SessionTicketRotation; r != 0 && (r < MinSessionTicketRotation || r > MaxSessionTicketRotation) {
-		return invalid("tls.session_ticket_rotation %v is outside %v..%v", r, MinSessionTicketRotation, MaxSessionTicketRotation)
-	}
-	return nil
-}
-
-// validateACME checks the hosts certificates may be requested for (by
-// default the exact names of hosts.allowed), the cache and the directory.
-func (c Config) validateACME() error {
-	a := c.TLS.ACME
-	if len(a.Hosts) == 0 {
-		a.Hosts = exactHosts(c.Hosts.Allowed)
-	}
-	if len(a.Hosts) == 0 {
-		return invalid("tls.acme.hosts is empty: name the hosts certificates may be requested for")
-	}
-	for _, h := range a.Hosts {
-		if h == "" || strings.ContainsAny(h, "*:/ ") || strings.HasPrefix(h, ".") {
-			return invalid("tls.acme.hosts: %q is not an exact host name", h)
-		}
-	}
-	if (a.CacheDir == "") == (a.CachePostgresURL == "") {
-		return invalid("tls.acme: set exactly one of cache_dir and cache_postgres_url")
-	}
-	if a.DirectoryURL != "" {
-		if u, err := url.Parse(a.DirectoryURL); err != nil || u.Scheme != "https" || u.Host == "" {
-			return invalid("tls.acme.directory_url %q is not an https URL", a.DirectoryURL)
-		}
-	}
-	return nil
-}
-
-// validateDurations refuses negative timeouts and sizes.
-func (c Config) validateDurations() error {
 	for key, d := range map[string]time.Duration{
 		"upstream.health_interval": c.Upstream.HealthInterval, "upstream.health_timeout": c.Upstream.HealthTimeout,
 		"upstream.dial_timeout": c.Upstream.DialTimeout, "upstream.response_header_timeout": c.Upstream.ResponseHeaderTimeout,
@@ -541,29 +609,71 @@ func (c Config) validateDurations() error {
 			return invalid("%s must not be negative", key)
 		}
 	}
+	if r := c.TLS.SessionTicketRotation; r != 0 && (r < MinSessionTicketRotation || r > MaxSessionTicketRotation) {
+		return invalid("tls.session_ticket_rotation %v is outside %v..%v", r, MinSessionTicketRotation, MaxSessionTicketRotation)
+	}
 	if c.Timeouts.MaxHeaderBytes < 0 {
 		return invalid("timeouts.max_header_bytes must not be negative")
 	}
-	return nil
-}
-
-// validateEdge checks the edge's CSRF paths and cookie names.
-func (c Config) validateEdge() error {
+	if c.Upstream.MaxIdleConns < 0 {
+		return invalid("upstream.max_idle_conns must not be negative")
+	}
 	if _, err := pathset.Parse(c.Edge.CSRFPaths); err != nil {
 		return invalid("edge.csrf_paths: %w", err)
+	}
+	if err := c.Forwarding.validate(); err != nil {
+		return err
 	}
 	for _, n := range c.Edge.Cookies.HTTPOnly {
 		if n == "" || strings.ContainsAny(n, "=; \t,") {
 			return invalid("edge.cookies.http_only: %q is not a cookie name", n)
 		}
 	}
-	return nil
+	if err := c.Cluster.validate(); err != nil {
+		return err
+	}
+	if err := c.Buffering.validate(); err != nil {
+		return err
+	}
+	return c.validateSections()
 }
 
-// validateEdgeSections refuses edge settings that contradict each other.
-// Library settings that would do nothing at the edge are not keys of the
-// file at all (see CSRFConfig, UploadsConfig): the decoder refuses them.
+// validateEdgeSections refuses the library settings that would do
+// nothing at the edge (see Config): a setting never silently keeps a
+// protection from being what its file says.
 func (c Config) validateEdgeSections() error {
+	cc := c.CSRF
+	for _, s := range []struct {
+		set bool
+		key string
+	}{
+		{cc.CookieName != "", "cookie_name"},
+		{cc.CookieDomain != "", "cookie_domain"},
+		{cc.CookiePath != "", "cookie_path"},
+		{cc.CookieMaxAge != 0, "cookie_max_age"},
+		{cc.CookieSecure, "cookie_secure"},
+		{cc.CookieHTTPOnly, "cookie_http_only"},
+		{cc.CookieSameSite != "", "cookie_same_site"},
+		{cc.InsecureUnprefixedCookie, "insecure_unprefixed_cookie"},
+		{cc.HeaderName != "", "header_name"},
+		{cc.UseSessions || cc.Sessions != nil, "use_sessions"},
+		{cc.MaxFormBytes != 0, "max_form_bytes"},
+	} {
+		if s.set {
+			return invalid("csrf.%s: the edge checks no CSRF tokens (the upstream keeps its own token check and cookie); remove it", s.key)
+		}
+	}
+	sc := c.Session
+	sc.Logger, sc.Now = nil, nil
+	if !reflect.ValueOf(sc).IsZero() {
+		return invalid("[session]: the gateway keeps no sessions (the upstream does); remove the section")
+	}
+	if c.Uploads.Reencode {
+		return invalid("uploads.reencode: the gateway forwards accepted uploads byte for byte; re-encode in the upstream")
+	}
+	if !reflect.ValueOf(c.Uploads.Storage).IsZero() {
+		return invalid("[uploads.storage]: the gateway stores no files (the upstream does); remove the section")
+	}
 	if c.Edge.AllowInsecureNoCSRF && len(c.Edge.CSRFPaths) > 0 {
 		return invalid("edge: csrf_paths has no effect with allow_insecure_no_csrf; remove one of them")
 	}
@@ -602,6 +712,32 @@ func checkAddr(key, addr string, optional bool) error {
 		return invalid("%s %q is not host:port", key, addr)
 	}
 	return nil
+}
+
+// listenPort returns the port of a listener address, or 0 when it has
+// none or is "off".
+func listenPort(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return 0
+	}
+	return n
+}
+
+// checkRedirectPort refuses a redirect that would land on the gateway's
+// own plain-HTTP listener: the browser would try TLS on a port that
+// answers in clear (or, through an HTTP client, loop on the redirect).
+// The effective configuration (defaults applied) is checked.
+func (c Config) checkRedirectPort() error {
+	rp, hp := c.HTTPS.RedirectPort, listenPort(c.Listen.HTTP)
+	if c.Listen.HTTP == Off || hp == 0 || rp != hp || rp == listenPort(c.Listen.HTTPS) {
+		return nil
+	}
+	return invalid("https.redirect_port %d is the port of listen.http %q: the redirect would land on plain HTTP (leave redirect_port out to use the port of listen.https, or give the public HTTPS port)", rp, c.Listen.HTTP)
 }
 
 // isLoopbackAddr reports whether addr binds only loopback interfaces. An
@@ -656,7 +792,7 @@ func Parse(b []byte) (Config, error) {
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
-		return Config{}, fmt.Errorf("%w: unknown key %q on line %d%s", ErrConfig, k.String(), keyLine(b, k), keyHint(k))
+		return Config{}, fmt.Errorf("%w: unknown key %q on line %d%s", ErrConfig, k.String(), keyLine(b, k), movedHint(k))
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -664,53 +800,19 @@ func Parse(b []byte) (Config, error) {
 	return c, nil
 }
 
-// keyHint explains an unknown key: the new place of a key from the
-// gateway's first schema, or why a key of the library's configuration is
-// not one of the gateway's.
-func keyHint(k toml.Key) string {
+// movedHint names the new place of a key from the gateway's first
+// schema, whose own sections the library's now replace.
+func movedHint(k toml.Key) string {
 	switch {
-	case libraryKeys[k.String()]:
-		return ": a library setting the edge does not run (the upstream keeps its sessions, CSRF tokens and stored files); remove it"
 	case len(k) >= 2 && k[0] == "edge" && k[1] == "upload_paths":
 		return " (now uploads.paths)"
+	case len(k) >= 3 && k[0] == "tls" && k[1] == "acme" && k[2] == "cache_postgres_url":
+		return " (now [cluster] store_env, shared with the other gateways)"
 	case len(k) >= 1 && k[0] == "upload":
 		return fmt.Sprintf(" (now %q)", "uploads"+strings.TrimPrefix(k.String(), "upload"))
 	}
 	return ""
 }
-
-// libraryKeys are the keys (and tables) of the library's configuration,
-// from its struct tags: a new library key is known here without an edit.
-var libraryKeys = func() map[string]bool {
-	keys := map[string]bool{}
-	var walk func(t reflect.Type, prefix string)
-	walk = func(t reflect.Type, prefix string) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-			if tag == "-" || !f.IsExported() {
-				continue
-			}
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if f.Anonymous && tag == "" && ft.Kind() == reflect.Struct {
-				walk(ft, prefix)
-				continue
-			}
-			if tag == "" {
-				tag = f.Name
-			}
-			keys[prefix+tag] = true
-			if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[time.Time]() {
-				walk(ft, prefix+tag+".")
-			}
-		}
-	}
-	walk(reflect.TypeFor[bulwark.Config](), "")
-	return keys
-}()
 
 // keyLine finds the line that defines key in a TOML document, for error
 // messages (the decoder reports undecoded keys without positions). It
