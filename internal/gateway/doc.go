@@ -3,11 +3,10 @@
 // (typically Django behind gunicorn on loopback).
 //
 // One Config (the TOML file of "bulwark serve", loaded strictly by Load)
-// holds the library sections the edge runs, typed: [proxy], [hosts],
-// [https], [headers], [limits] and [media] are the library's own types
-// (a key the library gains is a key of the file at once), [csrf] and
-// [uploads] the subsets of the library's keys the edge runs; and the
-// server's own sections ([listen], [tls], [upstream], [timeouts], [edge],
+// holds the library's configuration, bulwark.Config, whose sections
+// ([proxy], [hosts], [https], [headers], [limits], [csrf], [uploads],
+// [media]) mean what they mean to an application, and the server's own
+// sections ([listen], [tls], [upstream], [timeouts], [edge],
 // [access_log]). The protections the gateway shares with applications are
 // the library's chain, built by bulwark.New from those sections: one
 // implementation, one set of defaults. New builds a Gateway; Serve (or
@@ -16,10 +15,9 @@
 //
 // The upstream owns its state, so three sections are narrower at the
 // edge: [csrf] runs without its token layer (the upstream keeps Django's
-// token check; the token keys are not keys of the file), [uploads] always
-// forwards an accepted body unchanged (reencode and [uploads.storage] are
-// not keys of the file), and there is no [session]. A library key the
-// file may not hold is refused by the strict decoder, with a hint. Config.EncodeEffective prints what runs.
+// token check; the token keys are refused), [uploads] always forwards an
+// accepted body unchanged (reencode and [uploads.storage] are refused),
+// and [session] is refused. Config.EncodeEffective prints what runs.
 //
 //	cfg, err := gateway.Load("bulwark.toml")
 //	g, err := gateway.New(cfg, logger)
