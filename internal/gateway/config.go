@@ -51,7 +51,9 @@ type Config struct {
 	//     cannot put tokens in the upstream's pages; the upstream keeps
 	//     its own token check), so its settings (cookie_*, header_name,
 	//     use_sessions, max_form_bytes) are refused. trusted_origins and
-	//     insecure_bypass_paths apply.
+	//     insecure_bypass_paths apply. referer_without_tokens is always on
+	//     (Django's HTTPS Referer rule for requests with neither Origin nor
+	//     Sec-Fetch-Site), whatever the file says.
 	//   - [uploads]: always forwards (upload.Config.Forward is forced): an
 	//     accepted body reaches the upstream byte for byte. reencode and
 	//     storage are refused: the upstream stores the files.
