@@ -31,7 +31,8 @@ import (
 //
 // Every section is either always on with secure defaults (proxy, hosts,
 // https, headers, limits, csrf) or off until the value that makes it
-// meaningful is given (session: a Store; uploads: Paths; media: Hosts). A
+// meaningful is given (rate_limit: rules; session: a Store; uploads:
+// Paths; media: Hosts). A
 // section of the second kind that has settings but lacks that value is a
 // configuration error, so a setting never silently does nothing.
 type Config struct {
