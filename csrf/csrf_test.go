@@ -346,7 +346,8 @@ func TestTokenCookie(t *testing.T) {
 	h.ServeHTTP(w, siteRequest("GET", "/form", nil))
 	res := w.Result()
 	sc := res.Header.Get("Set-Cookie")
-	for _, want := range []string{"__Host-csrftoken=", "Path=/", "Max-Age=31449600", "Expires=", "Secure", "SameSite=Lax"} {
+	// Django's Morsel spelling: "expires", lower case.
+	for _, want := range []string{"__Host-csrftoken=", "Path=/", "Max-Age=31449600", "expires=", "Secure", "SameSite=Lax"} {
 		if !strings.Contains(sc, want) {
 			t.Errorf("Set-Cookie %q lacks %q", sc, want)
 		}
@@ -835,5 +836,46 @@ func TestCookieTossing(t *testing.T) {
 	}
 	if c.n.Load() != 1 {
 		t.Fatalf("%d state changes, want only the control", c.n.Load())
+	}
+}
+
+// TestDevelopmentPage: with Development and no FailureHandler the 403 page
+// states the reason, escaped and bounded; without it, only the status text.
+func TestDevelopmentPage(t *testing.T) {
+	long := "https://" + strings.Repeat("a", 3000) + ".example"
+	for _, tt := range []struct {
+		name        string
+		development bool
+		origin      string
+		want        []string
+		notWant     []string
+	}{
+		{"off", false, "https://evil.test", []string{"Forbidden"}, []string{"Origin checking failed"}},
+		{"on", true, "https://evil.test", []string{"Reason given for failure:", "Origin checking failed - https://evil.test does not match any trusted origins."}, nil},
+		{"attack: markup in the Origin is escaped", true, "https://<script>x</script>", []string{"https://&lt;script&gt;x&lt;/script&gt;"}, []string{"<script>x"}},
+		{"attack: a long Origin is cut", true, long, []string{"Origin checking failed - https://aaa"}, []string{".example does not match"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustNew(t, csrf.Config{Development: tt.development, Logger: slog.New(slog.DiscardHandler)})
+			res := serve(p.Handler(&counter{}), siteRequest("POST", "/", map[string]string{"Origin": tt.origin}))
+			b, _ := io.ReadAll(res.Body)
+			body := string(b)
+			if res.StatusCode != 403 {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("body lacks %q:\n%s", w, body)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(body, w) {
+					t.Errorf("body has %q:\n%s", w, body)
+				}
+			}
+			if len(body) > 2048 {
+				t.Errorf("body of %d bytes", len(body))
+			}
+		})
 	}
 }

@@ -112,5 +112,9 @@ func LogReason(e *Error) string { return e.logText() }
 // nil.
 var DefaultFailure http.Handler = http.HandlerFunc(defaultFailure)
 
+// FailurePage is the failure handler used when Config.FailureHandler is
+// nil, with Config.Development as given.
+func FailurePage(development bool) http.Handler { return failurePage(development) }
+
 // Slug is the reason slug an *Error's csrf_failure event carries.
 func Slug(e *Error) string { return e.slug() }

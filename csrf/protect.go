@@ -3,8 +3,10 @@ package csrf
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/internal/refusal"
@@ -206,6 +208,42 @@ func defaultFailure(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusForbidden)
 	_, _ = w.Write([]byte(http.StatusText(http.StatusForbidden)))
 }
+
+// failurePage is the failure handler when Config.FailureHandler is nil.
+func failurePage(development bool) http.Handler {
+	if development {
+		return http.HandlerFunc(developmentFailure)
+	}
+	return http.HandlerFunc(defaultFailure)
+}
+
+// maxDevelopmentReason bounds the reason on the development page: it may
+// quote an Origin or a Referer of any length.
+const maxDevelopmentReason = 1024
+
+// developmentFailure is defaultFailure stating the reason, as Django's
+// failure view does with DEBUG = True ("Reason given for failure:"). The
+// reason is escaped as Django's template autoescaping does and bounded.
+func developmentFailure(w http.ResponseWriter, r *http.Request) {
+	reason := refusal.Truncate(FailureReason(r), maxDevelopmentReason)
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = io.WriteString(w, `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="NONE,NOARCHIVE"><title>403 Forbidden</title></head>
+<body><h1>Forbidden (403)</h1>
+<p>CSRF verification failed. Request aborted.</p>
+<p>Reason given for failure:</p>
+<pre>`+djangoEscape.Replace(reason)+`</pre>
+<p>This page states the reason because csrf development mode is on. In a deployment the body is the status text only.</p>
+</body></html>
+`)
+}
+
+// djangoEscape is Django's django.utils.html.escape (Python's html.escape
+// with quote=True): what template autoescaping writes.
+var djangoEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;")
 
 // factHost is Django's get_host() for the Referer check: the host package
 // hosts validated, "" when that layer examined the host and refused it

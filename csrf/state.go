@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/bulwarkdev/bulwark/internal/cookie"
 	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
@@ -174,7 +175,7 @@ func (s *state) flush() {
 	h.Add("Set-Cookie", s.p.newCookie(s.secure, string(s.secret[:])))
 	// The response now depends on the request's cookies: shared caches
 	// must not serve it to anyone else (Django patches Vary too).
-	addVary(h, "Cookie")
+	cookie.Vary(h)
 }
 
 // ErrNotProtected is returned by Rotate for a request that did not pass

@@ -55,6 +55,19 @@ func (c Config) Enabled() bool {
 	return len(c.Hosts) > 0 || len(c.SiteHosts) > 0 || c.Dir != ""
 }
 
+// WithDefaults returns c with the defaults New applies filled in (the
+// Cross-Origin-Resource-Policy): what "bulwark check" prints.
+func (c Config) WithDefaults() Config {
+	if c.CrossOriginResourcePolicy == "" {
+		c.CrossOriginResourcePolicy = defaultCORP
+	}
+	return c
+}
+
+// defaultCORP lets other sites embed the files (the site's pages are on
+// another origin by design).
+const defaultCORP = "cross-origin"
+
 // Validate reports the first problem in c. The zero Config (media
 // disabled) is valid.
 func (c Config) Validate() error {
@@ -151,7 +164,7 @@ func New(c Config) (*Handler, error) {
 		h.lookup = sidecars{root}
 	}
 	if h.corp == "" {
-		h.corp = "cross-origin"
+		h.corp = defaultCORP
 	}
 	if h.lg == nil {
 		h.lg = slog.Default()

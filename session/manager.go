@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -191,12 +192,12 @@ func cookieValue(h http.Header, name string) (string, bool) {
 	for _, line := range h["Cookie"] {
 		for len(line) > 0 {
 			part := line
-			if i := indexByte(line, ';'); i >= 0 {
+			if i := strings.IndexByte(line, ';'); i >= 0 {
 				part, line = line[:i], line[i+1:]
 			} else {
 				line = ""
 			}
-			part = trimSpace(part)
+			part = strings.Trim(part, " \t")
 			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
 				v := part[len(name)+1:]
 				if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
@@ -207,25 +208,6 @@ func cookieValue(h http.Header, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func trimSpace(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // idLen is the length of a session id in the cookie: 32 random bytes in
@@ -412,11 +394,11 @@ func (st *state) commit(status int) int {
 	}
 	if st.hadCookie && empty {
 		st.deleteCookie(h)
-		addVary(h)
+		cookie.Vary(h)
 		return 0
 	}
 	if st.accessed {
-		addVary(h)
+		cookie.Vary(h)
 	}
 	if !st.loaded || empty {
 		return 0
@@ -482,7 +464,7 @@ func (st *state) commit(status int) int {
 		value = v
 	}
 	st.setCookie(h, value, exp, now)
-	addVary(h) // always with the cookie (CVE-2026-35192)
+	cookie.Vary(h) // always with the cookie (CVE-2026-35192)
 	return 0
 }
 
@@ -531,51 +513,6 @@ func (st *state) deleteCookie(h http.Header) {
 
 func hasSecurePrefix(name string) bool {
 	return len(name) >= 7 && name[:7] == "__Host-" || len(name) >= 9 && name[:9] == "__Secure-"
-}
-
-// addVary adds "Vary: Cookie" unless a Vary header already names Cookie.
-func addVary(h http.Header) {
-	for _, v := range h["Vary"] {
-		if containsToken(v, "Cookie") {
-			return
-		}
-	}
-	h["Vary"] = append(h["Vary"], "Cookie")
-}
-
-func containsToken(v, tok string) bool {
-	for len(v) > 0 {
-		part := v
-		if i := indexByte(v, ','); i >= 0 {
-			part, v = v[:i], v[i+1:]
-		} else {
-			v = ""
-		}
-		part = trimSpace(part)
-		if part == "*" || equalFold(part, tok) {
-			return true
-		}
-	}
-	return false
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // writer holds back the response until the session is committed.

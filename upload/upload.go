@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,27 @@ type Config struct {
 	// Logger receives one Info event per refused upload. Nil means
 	// slog.Default().
 	Logger *slog.Logger `toml:"-"`
+}
+
+// WithDefaults returns c with the defaults New applies filled in (the
+// policy's allow-list and pixel cap, the storage permissions when storage
+// is on): what "bulwark check" prints. The result means the same as c.
+func (c Config) WithDefaults() Config {
+	if c.Policy.Allow == nil {
+		c.Policy.Allow = slices.Clone(DefaultAllow)
+	}
+	if c.Policy.MaxPixels == 0 {
+		c.Policy.MaxPixels = DefaultMaxPixels
+	}
+	if c.Storage.Dir != "" {
+		if c.Storage.FilePermissions == 0 {
+			c.Storage.FilePermissions = defaultFilePerm
+		}
+		if c.Storage.DirectoryPermissions == 0 {
+			c.Storage.DirectoryPermissions = defaultDirPerm
+		}
+	}
+	return c
 }
 
 // Validate reports the first problem in c.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
@@ -34,7 +35,11 @@ func (g *Gateway) composeChain(cfg Config, tp *trustedproxy.Resolver) (func(http
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	exemptAll := cfg.Edge.AllowInsecureNoCSRF
-	paths := cfg.Edge.CSRFPaths
+	paths, err := pathset.Parse(cfg.Edge.CSRFPaths)
+	if err != nil {
+		lib.Close()
+		return nil, nil, fmt.Errorf("%w: edge.csrf_paths: %w", ErrInvalidConfig, err)
+	}
 	return func(next http.Handler) http.Handler {
 		site := lib.Handler(next)
 		exempt := csrf.Exempt(site)
@@ -100,26 +105,14 @@ type closerFunc func() error
 func (f closerFunc) Close() error { return f() }
 
 // csrfCovers reports whether the edge CSRF check applies to path p: when
-// p is under one of the prefixes cleaned (what a router that normalises
-// paths dispatches on) or as sent (what one that does not dispatches on).
+// p matches the list cleaned (what a router that normalises paths
+// dispatches on) or as sent (what one that does not dispatches on).
 // Exempting only paths that are outside in both spellings means that
 // "/app/../api/x" and "/api/../app/x" are both checked when only "/app/"
 // is protected: an upstream may route either way.
-func csrfCovers(prefixes []string, p string) bool {
-	if len(prefixes) == 0 {
+func csrfCovers(paths pathset.Set, p string) bool {
+	if paths.Empty() {
 		return true // fail closed: an empty list is every path
 	}
-	if pathMatch(prefixes, p) {
-		return true
-	}
-	for _, pre := range prefixes {
-		if strings.HasSuffix(pre, "/") {
-			if strings.HasPrefix(p, pre) {
-				return true
-			}
-		} else if p == pre || strings.HasPrefix(p, pre) && len(p) > len(pre) && p[len(pre)] == '/' {
-			return true
-		}
-	}
-	return false
+	return paths.Match(p) || paths.MatchAsSent(p)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/internal/refusal"
 )
 
@@ -124,29 +125,6 @@ func TestHardenCookieAlreadyHardAllocs(t *testing.T) {
 	}
 }
 
-func TestPathMatch(t *testing.T) {
-	for _, tc := range []struct {
-		prefixes []string
-		path     string
-		want     bool
-	}{
-		{[]string{"/upload/"}, "/upload/x", true},
-		{[]string{"/upload/"}, "/upload", false},
-		{[]string{"/upload"}, "/upload", true},
-		{[]string{"/upload"}, "/upload/x", true},
-		{[]string{"/upload"}, "/uploads", false},
-		{[]string{"/upload/"}, "/x/../upload/a", true},
-		{[]string{"/upload/"}, "//upload/a", true},
-		{[]string{"/upload/"}, "/upload/./a", true},
-		{[]string{"/"}, "/anything", true},
-		{nil, "/upload/x", false},
-	} {
-		if got := pathMatch(tc.prefixes, tc.path); got != tc.want {
-			t.Errorf("pathMatch(%q, %q) = %v, want %v", tc.prefixes, tc.path, got, tc.want)
-		}
-	}
-}
-
 func TestCSRFCovers(t *testing.T) {
 	app := []string{"/app/"}
 	for _, tc := range []struct {
@@ -155,17 +133,22 @@ func TestCSRFCovers(t *testing.T) {
 		want     bool
 	}{
 		{app, "/app/form", true},
+		{app, "/app", true},
 		{app, "/api/hook", false},
 		{app, "/api/../app/form", true}, // cleaned
 		{app, "/app/../api/hook", true}, // as sent
 		{app, "//app/form", true},
+		{app, "/app/./form", true},
 		{app, "/apps/x", false},
-		{[]string{"/app"}, "/app", true},
+		{[]string{"/app"}, "/app", true}, // exact
+		{[]string{"/app"}, "/app/x", false},
 		{[]string{"/app"}, "/apps", false},
+		{[]string{"/app"}, "/x/../app", true},
+		{[]string{"/"}, "/anything", true},
 		{nil, "/anything", true}, // empty: every path (fail closed)
 		{[]string{}, "/anything", true},
 	} {
-		if got := csrfCovers(tc.prefixes, tc.path); got != tc.want {
+		if got := csrfCovers(pathset.MustParse(tc.prefixes...), tc.path); got != tc.want {
 			t.Errorf("csrfCovers(%q, %q) = %v, want %v", tc.prefixes, tc.path, got, tc.want)
 		}
 	}
@@ -197,14 +180,14 @@ func TestHasDotSegment(t *testing.T) {
 	}
 }
 
-func TestPathMatchAllocs(t *testing.T) {
+func TestCSRFCoversAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
 	}
-	prefixes := []string{"/upload/", "/api"}
+	paths := pathset.MustParse("/upload/", "/api")
 	for _, p := range []string{"/", "/echo", "/upload/avatar/", "/static/css/site.css"} {
-		if n := testing.AllocsPerRun(100, func() { pathMatch(prefixes, p) }); n != 0 {
-			t.Errorf("pathMatch(%q) allocates %v times", p, n)
+		if n := testing.AllocsPerRun(100, func() { csrfCovers(paths, p) }); n != 0 {
+			t.Errorf("csrfCovers(%q) allocates %v times", p, n)
 		}
 	}
 }

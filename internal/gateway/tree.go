@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
-	pathpkg "path"
-	"strings"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/refusal"
@@ -165,49 +163,4 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	p.rp.ServeHTTP(w, r)
 	p.m.upstreamLatency.Observe(time.Since(start).Seconds())
-}
-
-// pathMatch reports whether path is under one of the prefixes. A prefix
-// ending in "/" matches everything below it; otherwise it matches the path
-// itself and everything below path+"/" ("/app" matches "/app" and
-// "/app/x" but not "/apps").
-//
-// The path is cleaned first ("/x/../app/" and "//app/" count as under
-// "/app/"): a dot segment or a doubled slash must not slip past a check
-// that an upstream normalising paths would route under the prefix (see
-// csrfCovers, which also matches the path as sent).
-func pathMatch(prefixes []string, p string) bool {
-	if len(prefixes) == 0 {
-		return false
-	}
-	path := cleanPath(p)
-	for _, p := range prefixes {
-		if strings.HasSuffix(p, "/") {
-			if strings.HasPrefix(path, p) {
-				return true
-			}
-			continue
-		}
-		if path == p || strings.HasPrefix(path, p) && len(path) > len(p) && path[len(p)] == '/' {
-			return true
-		}
-	}
-	return false
-}
-
-func cleanPath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	if p[0] != '/' {
-		p = "/" + p
-	}
-	c := pathpkg.Clean(p) // no allocation when p is already clean
-	if strings.HasSuffix(p, "/") && c != "/" {
-		if len(p) == len(c)+1 && p[:len(c)] == c {
-			return p
-		}
-		c += "/"
-	}
-	return c
 }
