@@ -140,6 +140,7 @@ func TestMatching(t *testing.T) {
 		{"POST", "/accounts/", false},          // above it
 		{"post", "/accounts/login/", false},    // methods are exact
 		{"POST", "/admin/login/?next=/", true}, // the query plays no part
+		{"POST", "/admin/login/../../x", true}, // as sent, under the rule
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
