@@ -15,6 +15,7 @@ import (
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/internal/buildcount"
+	"github.com/bulwarkdev/bulwark/internal/mediameta"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/limits"
@@ -32,8 +33,7 @@ import (
 //
 // Every section is either always on with secure defaults (proxy, hosts,
 // https, headers, limits, csrf) or off until the value that makes it
-// meaningful is given (rate_limit: rules; session: a Store; uploads:
-// Paths; media: Hosts). A
+// meaningful is given (session: a Store; uploads: Paths; media: Hosts). A
 // section of the second kind that has settings but lacks that value is a
 // configuration error, so a setting never silently does nothing.
 type Config struct {
@@ -103,6 +103,13 @@ type Config struct {
 	// media host.
 	Media media.Config `toml:"media"`
 
+	// Signing names where the secret signing key and its fallbacks come
+	// from (a file or an environment variable, never the key itself), so
+	// that "bulwark check" can lint the key (Django's security.W009 and
+	// W025) and the application can load it with Signing.Load. Zero: the
+	// configuration names no key.
+	Signing SigningConfig `toml:"signing"`
+
 	// Logger receives every refusal event of every layer whose own Logger
 	// is nil. Nil means slog.Default().
 	Logger *slog.Logger `toml:"-"`
@@ -121,6 +128,15 @@ type UploadsConfig struct {
 	// upload.FormFrom(r). Empty (the default): the layer is off; other
 	// settings in the section are then an error.
 	Paths []string `toml:"paths"`
+
+	// ExemptPaths are paths under Paths that are not inspected (a view
+	// that takes multipart bodies and no files, or checks them itself),
+	// in the same grammar as Paths (package internal/pathset). A request
+	// is exempt only when its path, as sent, is clean and matches: a
+	// spelling with dot segments or doubled slashes is inspected (an
+	// upstream that does not clean paths may route it to an upload view).
+	// Empty (the default): nothing under Paths is exempt.
+	ExemptPaths []string `toml:"exempt_paths"`
 
 	upload.Config
 }
@@ -175,9 +191,11 @@ func New(c Config) (*Bulwark, error) {
 	build("hosts", &b.hosts, func() (middleware, error) { return hosts.New(c.Hosts) })
 	build("https", &b.https, func() (middleware, error) { return httpsonly.New(c.HTTPS) })
 	build("limits", &b.limits, func() (middleware, error) { return limits.New(c.Limits) })
-
+	// Rate limits: on with rules (Validate refused a store or observer
+	// without rules).
 	if len(c.RateLimit) > 0 {
-		l, err := ratelimit.New(c.rateLimitConfig())
+		l, err := ratelimit.New(ratelimit.Config{Rules: c.RateLimit, Store: c.RateLimitStore,
+			Observe: c.RateLimitObserve, Logger: c.Logger})
 		if err != nil {
 			fail("rate_limit", err)
 		} else {
@@ -219,7 +237,7 @@ func New(c Config) (*Bulwark, error) {
 			fail("media", err)
 		} else {
 			b.media = m
-			b.closers = append(b.closers, m.handler.Close)
+			b.closers = append(b.closers, m.close)
 		}
 	}
 
@@ -295,8 +313,9 @@ func (c Config) Validate() error {
 	check("proxy", c.Proxy.Validate())
 	check("hosts", c.Hosts.Validate())
 	check("https", c.HTTPS.Validate())
-	check("rate_limit", c.validateRateLimit())
 	check("limits", c.Limits.Validate())
+	check("signing", c.Signing.Validate())
+	check("rate_limit", c.validateRateLimits())
 	check("session", c.validateSession())
 	cc, err := c.csrfConfig(nil)
 	check("csrf", err)
@@ -308,18 +327,16 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// rateLimitConfig is the rate-limit layer's configuration.
-func (c Config) rateLimitConfig() ratelimit.Config {
-	return ratelimit.Config{Rules: c.RateLimit, Store: c.RateLimitStore, Observe: c.RateLimitObserve, Logger: c.Logger}
-}
-
-// validateRateLimit: the layer is on with rules; a store or observer
-// without rules would do nothing, so it is refused.
-func (c Config) validateRateLimit() error {
-	if len(c.RateLimit) == 0 && (c.RateLimitStore != nil || c.RateLimitObserve != nil) {
-		return errors.New("a store or observer given but no rules: add [[rate_limit]] tables")
+// validateRateLimits: a store or observer without rules would do nothing,
+// so it is refused.
+func (c Config) validateRateLimits() error {
+	if len(c.RateLimit) == 0 {
+		if c.RateLimitStore != nil || c.RateLimitObserve != nil {
+			return errors.New("a store or observer given but no rules: add [[rate_limit]] tables")
+		}
+		return nil
 	}
-	return c.rateLimitConfig().Validate()
+	return ratelimit.Config{Rules: c.RateLimit}.Validate()
 }
 
 // sessionWanted reports whether the session layer is on: it needs a store.
@@ -370,6 +387,9 @@ func (c Config) validateUploads() error {
 	}
 	if _, err := pathset.Parse(c.Uploads.Paths); err != nil {
 		return fmt.Errorf("paths: %w", err)
+	}
+	if _, err := pathset.Parse(c.Uploads.ExemptPaths); err != nil {
+		return fmt.Errorf("exempt_paths: %w", err)
 	}
 	return c.Uploads.Config.Validate()
 }
@@ -477,8 +497,9 @@ func Nonce(r *http.Request) string { return headers.Nonce(r) }
 
 // uploads is the upload layer: the uploader on the configured paths.
 type uploads struct {
-	u     *upload.Uploader
-	paths pathset.Set
+	u      *upload.Uploader
+	paths  pathset.Set
+	exempt pathset.Set
 }
 
 func newUploads(c UploadsConfig) (*uploads, error) {
@@ -486,7 +507,11 @@ func newUploads(c UploadsConfig) (*uploads, error) {
 	if err != nil {
 		return nil, fmt.Errorf("paths: %w", err)
 	}
-	out := &uploads{paths: paths}
+	exempt, err := pathset.Parse(c.ExemptPaths)
+	if err != nil {
+		return nil, fmt.Errorf("exempt_paths: %w", err)
+	}
+	out := &uploads{paths: paths, exempt: exempt}
 	u, err := upload.New(c.Config)
 	if err != nil {
 		return nil, err
@@ -506,10 +531,16 @@ func (u *uploads) handler(next http.Handler) http.Handler {
 	})
 }
 
-// match reports whether p is an upload path. Matching errs on the side of
-// inspecting: the cleaned path is compared, so "/a/../upload/x" is
-// inspected as "/upload/x", where a router would send it.
-func (u *uploads) match(p string) bool { return u.paths.Match(pathset.Clean(p)) }
+// match reports whether p is inspected. Matching errs on the side of
+// inspecting: the cleaned path is compared to Paths, so "/a/../upload/x"
+// is inspected as "/upload/x", where a router would send it; and only a
+// path that is clean as sent can be exempt.
+func (u *uploads) match(p string) bool {
+	if !u.paths.Match(pathset.Clean(p)) {
+		return false
+	}
+	return !(pathset.IsClean(p) && u.exempt.Match(p))
+}
 
 // mediaBranch routes requests for the media hosts to package media, with
 // host validation and HTTPS of their own.
@@ -517,6 +548,16 @@ type mediaBranch struct {
 	hosts   map[string]bool
 	branch  http.Handler
 	handler *media.Handler
+	typer   *mediameta.Lookup // nil when Media.Lookup was given
+}
+
+// close releases the media root and the typer's.
+func (m *mediaBranch) close() error {
+	err := m.handler.Close()
+	if m.typer != nil {
+		err = errors.Join(err, m.typer.Close())
+	}
+	return err
 }
 
 // mediaConfigs are the configurations of the media branch's layers.
@@ -551,22 +592,36 @@ func (m mediaConfigs) validate() error {
 
 func newMediaBranch(c Config) (*mediaBranch, error) {
 	mc := c.mediaConfigs()
+	var typer *mediameta.Lookup
+	if mc.media.Lookup == nil {
+		// Files are typed by content whatever stored them (the
+		// application's own FileField included), with the upload policy's
+		// allow-list: the same inspector decides at upload and at serving.
+		t, err := mediameta.New(mc.media.Dir, c.Uploads.Policy)
+		if err != nil {
+			return nil, err
+		}
+		typer, mc.media.Lookup = t, t
+	}
 	mh, err := media.New(mc.media)
 	if err != nil {
+		if typer != nil {
+			typer.Close()
+		}
 		return nil, err
 	}
-	m := &mediaBranch{hosts: map[string]bool{}, handler: mh}
+	m := &mediaBranch{hosts: map[string]bool{}, handler: mh, typer: typer}
 	for _, h := range mc.media.Hosts {
 		m.hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
 	}
 	https, err := httpsonly.New(mc.https)
 	if err != nil {
-		mh.Close()
+		m.close()
 		return nil, err
 	}
 	hv, err := hosts.New(mc.hosts)
 	if err != nil {
-		mh.Close()
+		m.close()
 		return nil, err
 	}
 	m.branch = hv.Handler(https.Handler(mh))

@@ -49,14 +49,27 @@
 //		})
 //		mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 //			// ... check the credentials, then, as Django's login():
-//			session.Renew(r)
+//			if err := session.Renew(r); err != nil {
+//				http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+//				return
+//			}
 //			session.Put(r, "user", r.PostFormValue("user"))
 //			csrf.Rotate(r)
+//			http.Redirect(w, r, "/", http.StatusSeeOther)
 //		})
 //		mux.HandleFunc("POST /upload/avatar", func(w http.ResponseWriter, r *http.Request) {
-//			form, _ := upload.FormFrom(r) // parsed, limited and inspected
+//			form, ok := upload.FormFrom(r) // parsed, limited and inspected
+//			if !ok || len(form.File["avatar"]) != 1 {
+//				http.Error(w, "Bad Request", http.StatusBadRequest)
+//				return
+//			}
 //			name, err := b.Uploader().Save(form.File["avatar"][0])
-//			// ... served as https://media.example-usercontent.net/<name>
+//			if err != nil {
+//				http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+//				return
+//			}
+//			// Served by the media host, typed by its content.
+//			http.Redirect(w, r, "https://media.example-usercontent.net/"+name, http.StatusSeeOther)
 //		})
 //		log.Fatal(http.ListenAndServe("127.0.0.1:8080", b.Handler(mux)))
 //	}

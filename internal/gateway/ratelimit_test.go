@@ -353,7 +353,7 @@ func newFrozenStore(t *testing.T, kind string) frozenStore {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return frozenStore{store, srv.Freeze, srv.Thaw}
+		return frozenStore{store, func() error { srv.Freeze(); return nil }, func() error { srv.Thaw(); return nil }}
 	}
 	shared := testsvc.Postgres(t)
 	cfg, err := pgxpool.ParseConfig(testsvc.PostgresURL())

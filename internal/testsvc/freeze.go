@@ -2,66 +2,12 @@ package testsvc
 
 import (
 	"net"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// RedisServer is a private redis-server on a free loopback port, for tests
-// that stop it (Freeze, as SIGSTOP does to a server that hangs): the
-// shared test Redis must never be frozen under other tests.
-type RedisServer struct {
-	// Addr is its host:port.
-	Addr string
-	cmd  *exec.Cmd
-}
-
-// StartRedis runs a private redis-server (no persistence) until t ends. A
-// missing redis-server skips t, or fails it when BULWARK_REQUIRE_SERVICES
-// is set.
-func StartRedis(t testing.TB) *RedisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		unavailable(t, "redis-server (apt-get install -y redis-server)", err)
-	}
-	addr := freeLoopbackAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	dir := t.TempDir()
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"))
-	if err := cmd.Start(); err != nil {
-		unavailable(t, "redis-server", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGCONT)
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return &RedisServer{Addr: addr, cmd: cmd}
-		}
-		if i > 250 {
-			t.Fatalf("redis-server did not start on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// Freeze stops the server (SIGSTOP): connections stay open and new ones
-// are accepted by the kernel, but nothing is answered.
-func (s *RedisServer) Freeze() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
-
-// Thaw resumes it (SIGCONT).
-func (s *RedisServer) Thaw() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
 
 // Relay is a TCP relay to a server that can stop relaying (Freeze): its
 // clients then see what they see of a server stopped with SIGSTOP (the
