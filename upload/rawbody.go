@@ -58,6 +58,9 @@ func InspectBody(r io.Reader, contentType string, policy Policy) (Verdict, error
 		declared = ""
 	}
 	declared = strings.ToLower(declared)
+	if isDataType(declared) {
+		return inspectData(head, declared), nil
+	}
 	t := declared
 	if t == "" || t == "application/octet-stream" || t == "binary/octet-stream" {
 		// No claim: the content's own type names it.
@@ -72,6 +75,40 @@ func InspectBody(r io.Reader, contentType string, policy Policy) (Verdict, error
 		name = "body" + exts[0]
 	}
 	return Inspect(br, name, policy)
+}
+
+// isDataType reports whether t is a type of structured data that an
+// application parses (an API's JSON, XML or text) rather than stores and
+// serves as a file: such a body is checked for content that a browser
+// could run or render (inspectData), not against the file allow-list.
+func isDataType(t string) bool {
+	switch t {
+	case "application/json", "application/xml", "text/xml", "text/plain", "text/csv",
+		"application/x-ndjson", "application/graphql", "application/graphql-response+json":
+		return true
+	}
+	return strings.HasPrefix(t, "application/") && (strings.HasSuffix(t, "+json") || strings.HasSuffix(t, "+xml"))
+}
+
+// inspectData judges a body declared as data (isDataType) by its first
+// bytes: it is allowed when its content is text, and not markup a
+// browser renders (HTML, XHTML, SVG) nor a file format of another type;
+// anything else is type_mismatch, as a file named for another type is.
+func inspectData(head []byte, declared string) Verdict {
+	v := Verdict{Type: declared, Size: int64(len(head))}
+	det := mimetype.Detect(head)
+	for m := det; m != nil; m = m.Parent() {
+		switch {
+		case m.Is("text/html"), m.Is("application/xhtml+xml"), m.Is("image/svg+xml"):
+			v.Reason, v.Message = ReasonTypeMismatch, fmt.Sprintf("%s content declared as %s", det.String(), declared)
+			return v
+		case m.Is("text/plain"):
+			v.Allowed = true
+			return v
+		}
+	}
+	v.Reason, v.Message = ReasonTypeMismatch, fmt.Sprintf("%s content declared as %s", det.String(), declared)
+	return v
 }
 
 // isRawBody reports whether r carries a body that is neither multipart
