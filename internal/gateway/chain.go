@@ -27,7 +27,9 @@ import (
 func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.Closer, error) {
 	bc := cfg.Library()
 	bc.Logger = g.events
-	g.withRateLimits(cfg, &bc)
+	if err := g.withRateLimits(cfg, &bc); err != nil {
+		return nil, nil, err
+	}
 	lib, err := bulwark.New(bc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)

@@ -76,7 +76,8 @@ type Config struct {
 	// Forwarding shapes what the upstream receives: which client headers
 	// are removed and which ports a Host may name (see canonical.go).
 	Forwarding ForwardingConfig `toml:"forwarding"`
-	// Cluster names the store several gateways share (ticket keys, ACME).
+	// Cluster names the store several gateways share (ticket keys, ACME,
+	// rate-limit counts).
 	Cluster ClusterConfig `toml:"cluster"`
 	// Buffering reads request bodies in full before the upstream sees
 	// them (see BufferingConfig).
