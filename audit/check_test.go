@@ -21,6 +21,7 @@ import (
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/ratelimit"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/signing"
 	"github.com/bulwarkdev/bulwark/upload"
@@ -40,6 +41,8 @@ func hardened() audit.Deployment {
 	d.Limits = &limits.Config{}
 	d.Upload = &upload.Config{Reencode: true}
 	d.Media = &media.Config{Hosts: []string{"example-media.net"}, Dir: "/srv/media"}
+	d.Config.RateLimit = []ratelimit.Rule{{Name: "login", Paths: []string{"/admin/login/", "/accounts/login/"},
+		Methods: []string{"POST"}, Rate: "5/h", CountStatuses: []int{200}}}
 	return d
 }
 

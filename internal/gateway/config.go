@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,7 +40,8 @@ type Config struct {
 	// Referrer-Policy and COOP same-origin, X-Frame-Options DENY),
 	// [limits] (zero: Django's limits and a 32 MiB body cap), [csrf]
 	// (zero: unsafe requests only from the site's own origin), [uploads]
-	// (zero: no upload path) and [media] (zero: no media host;
+	// (zero: every multipart body on every path is inspected, unlike the
+	// library's zero; uploads.exempt_paths names the exceptions) and [media] (zero: no media host;
 	// media.site_hosts defaults to the names of hosts.allowed).
 	//
 	// Three sections mean less at the edge than in an application, because
@@ -69,8 +71,20 @@ type Config struct {
 	Edge EdgeConfig `toml:"edge"`
 	// AccessLog configures the JSON access log.
 	AccessLog AccessLogConfig `toml:"access_log"`
+	// Forwarding shapes what the upstream receives: which client headers
+	// are removed and which ports a Host may name (see canonical.go).
+	Forwarding ForwardingConfig `toml:"forwarding"`
 	// Cluster names the store several gateways share (ticket keys, ACME).
 	Cluster ClusterConfig `toml:"cluster"`
+	// Buffering reads request bodies in full before the upstream sees
+	// them (see BufferingConfig).
+	Buffering BufferingConfig `toml:"buffering"`
+	// Health is a health path on the public listeners, for load
+	// balancers. Zero: none (the admin listener's /healthz remains).
+	Health HealthConfig `toml:"health"`
+	// Pages are the bodies of the gateway's own refusals, per status, in
+	// HTML or JSON. Zero: the status text as plain text.
+	Pages PagesConfig `toml:"pages"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -268,6 +282,42 @@ type AccessLogConfig struct {
 	Path string `toml:"path"`
 }
 
+// ForwardingConfig shapes the request the upstream receives. The gateway
+// forwards a canonical request, the one its checks judged: singleton
+// headers once, no header names a WSGI or CGI server would fold into
+// something else, no client claims about the client, and a Host port the
+// gateway serves. The zero value is the strict default.
+type ForwardingConfig struct {
+	// StripHeaders are removed from every request before the upstream
+	// sees it, in addition to the built-in list of client-identity
+	// headers (X-Forwarded-*, Forwarded, X-Real-IP, Client-IP,
+	// True-Client-IP and the rest that IP libraries read; see
+	// isProxyHeader): typically headers an upstream trusts as an identity,
+	// such as Remote-User or X-Auth-User. Names are compared
+	// case-insensitively with '_' and '-' folded, so every spelling goes;
+	// from a trusted proxy ([proxy] trusted) the canonical spelling is
+	// kept, as the proxy's own statement. Zero: only the built-in list.
+	StripHeaders []string `toml:"strip_headers"`
+	// AllowUnderscoreHeaders are header names containing '_' that are
+	// forwarded. Every other name with '_' is dropped before the upstream
+	// (and logged, event header_dropped): WSGI and CGI servers turn '-'
+	// into '_', so "Script_Name" or "X_Forwarded_Proto" reach an app as
+	// the variables the server or a proxy sets (gunicorn re-roots the
+	// path on a SCRIPT_NAME header). Names are compared
+	// case-insensitively. A name that folds to a stripped, client-identity
+	// or singleton header is refused at Validate. Zero: drop them all.
+	AllowUnderscoreHeaders []string `toml:"allow_underscore_headers"`
+	// PublicPorts are ports, besides the one of the listener a connection
+	// arrived on, that a Host header may name: the public ports of a
+	// load balancer or NAT that maps them onto the gateway's listeners.
+	// A request whose Host names another port is refused (400, event
+	// disallowed_host, reason port_not_served), so that a client cannot
+	// put a port of its choosing into the upstream's absolute URLs
+	// (Django's build_absolute_uri, password-reset mails). A Host without
+	// a port is always accepted. Zero: only the listener's own port.
+	PublicPorts []int `toml:"public_ports"`
+}
+
 // Defaults.
 const (
 	DefaultHTTPS          = ":443"
@@ -311,12 +361,13 @@ func (c Config) WithDefaults() Config {
 	// (cookie name, header name) describe nothing the edge does.
 	eff := c.CSRF
 	c.CSRF = csrf.Config{
-		TrustedOrigins:      eff.TrustedOrigins,
-		InsecureBypassPaths: eff.InsecureBypassPaths,
-		InsecureSkipTokens:  true,
-		Development:         eff.Development,
-		FailureHandler:      eff.FailureHandler,
-		Logger:              eff.Logger,
+		TrustedOrigins:       eff.TrustedOrigins,
+		InsecureBypassPaths:  eff.InsecureBypassPaths,
+		InsecureSkipTokens:   true,
+		RefererWithoutTokens: true,
+		Development:          eff.Development,
+		FailureHandler:       eff.FailureHandler,
+		Logger:               eff.Logger,
 	}
 	if c.Listen.HTTPS == "" {
 		c.Listen.HTTPS = DefaultHTTPS
@@ -326,6 +377,14 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Listen.Admin == "" {
 		c.Listen.Admin = DefaultAdmin
+	}
+	// The HTTP listener redirects to the HTTPS listener, not to the port
+	// the plain request came in on (which would land a browser on a TLS
+	// handshake with a plain-HTTP server). A port set in the file is the
+	// public one (a load balancer or a port mapping in front) and wins.
+	// A listener on port 0 gets its port when bound (see Gateway.Serve).
+	if c.HTTPS.RedirectPort == 0 {
+		c.HTTPS.RedirectPort = listenPort(c.Listen.HTTPS)
 	}
 	u := &c.Upstream
 	u.HealthInterval = orDur(u.HealthInterval, DefaultHealthInterval)
@@ -360,6 +419,7 @@ func (c Config) WithDefaults() Config {
 			c.Cluster.Prefix = cluster.DefaultPrefix
 		}
 	}
+	c.Buffering = c.Buffering.withDefaults(c.Uploads.TempDir)
 	return c
 }
 
@@ -424,18 +484,34 @@ func edgeless(table, line string) bool {
 }
 
 // Library returns the library configuration as the edge runs it: the
-// token layer of [csrf] off (the upstream owns its tokens) and accepted
-// uploads forwarded unchanged (the upstream reads them). Both are forced
+// token layer of [csrf] off (the upstream owns its tokens) with Django's
+// HTTPS Referer rule kept (csrf.Config.RefererWithoutTokens), and accepted
+// uploads forwarded unchanged (the upstream reads them). All are forced
 // rather than asked for, so that a file cannot configure a gateway that
 // refuses every form or swallows every upload.
 func (c Config) Library() bulwark.Config {
 	lc := c.Config
 	lc.CSRF.InsecureSkipTokens = true
-	if len(lc.Uploads.Paths) > 0 {
-		lc.Uploads.Forward = true
+	// Without tokens, Django's HTTPS Referer rule is the only check left
+	// for a request with neither Origin nor Sec-Fetch-Site (an old
+	// browser, or a page that suppressed both): a cross-origin Referer
+	// must not pass the edge when Django itself would refuse it. Clients
+	// that send none of the three (webhooks) need an exempt path.
+	lc.CSRF.RefererWithoutTokens = true
+	if len(lc.Uploads.Paths) == 0 {
+		// Every path: an upstream may take files on any view (Django's
+		// admin has one per model with a FileField), and a list of
+		// upload paths that forgets one leaves it uninspected.
+		// uploads.exempt_paths names the exceptions.
+		lc.Uploads.Paths = DefaultUploadPaths()
 	}
+	lc.Uploads.Forward = true
 	return lc
 }
+
+// DefaultUploadPaths is uploads.paths when the file leaves it out: every
+// path.
+func DefaultUploadPaths() []string { return []string{"/"} }
 
 // ErrInvalidConfig is wrapped by every configuration error.
 var ErrInvalidConfig = errors.New("gateway: invalid configuration")
@@ -461,6 +537,15 @@ func (c Config) Validate() error {
 	}
 	if c.Listen.Admin != Off && !c.Listen.AllowInsecureAdminAddress && !isLoopbackAddr(c.Listen.Admin) {
 		return invalid("listen.admin %q is not a loopback address (set allow_insecure_admin_address to expose metrics and health)", c.Listen.Admin)
+	}
+	if err := c.checkRedirectPort(); err != nil {
+		return err
+	}
+	if err := c.Health.validate(); err != nil {
+		return err
+	}
+	if _, err := c.Pages.load(c.Uploads.Policy.Allow); err != nil {
+		return err
 	}
 	if _, err := c.upstreamURL(); err != nil {
 		return err
@@ -531,12 +616,18 @@ func (c Config) Validate() error {
 	if _, err := pathset.Parse(c.Edge.CSRFPaths); err != nil {
 		return invalid("edge.csrf_paths: %w", err)
 	}
+	if err := c.Forwarding.validate(); err != nil {
+		return err
+	}
 	for _, n := range c.Edge.Cookies.HTTPOnly {
 		if n == "" || strings.ContainsAny(n, "=; \t,") {
 			return invalid("edge.cookies.http_only: %q is not a cookie name", n)
 		}
 	}
 	if err := c.Cluster.validate(); err != nil {
+		return err
+	}
+	if err := c.Buffering.validate(); err != nil {
 		return err
 	}
 	return c.validateSections()
@@ -616,6 +707,32 @@ func checkAddr(key, addr string, optional bool) error {
 		return invalid("%s %q is not host:port", key, addr)
 	}
 	return nil
+}
+
+// listenPort returns the port of a listener address, or 0 when it has
+// none or is "off".
+func listenPort(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return 0
+	}
+	return n
+}
+
+// checkRedirectPort refuses a redirect that would land on the gateway's
+// own plain-HTTP listener: the browser would try TLS on a port that
+// answers in clear (or, through an HTTP client, loop on the redirect).
+// The effective configuration (defaults applied) is checked.
+func (c Config) checkRedirectPort() error {
+	rp, hp := c.HTTPS.RedirectPort, listenPort(c.Listen.HTTP)
+	if c.Listen.HTTP == Off || hp == 0 || rp != hp || rp == listenPort(c.Listen.HTTPS) {
+		return nil
+	}
+	return invalid("https.redirect_port %d is the port of listen.http %q: the redirect would land on plain HTTP (leave redirect_port out to use the port of listen.https, or give the public HTTPS port)", rp, c.Listen.HTTP)
 }
 
 // isLoopbackAddr reports whether addr binds only loopback interfaces. An

@@ -17,6 +17,8 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/cluster"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bulwarkdev/bulwark/ratelimit"
 )
 
 // Gateway is the server: the HTTPS, HTTP and admin listeners in front of
@@ -43,6 +45,13 @@ type Gateway struct {
 
 	addrMu sync.Mutex
 	addrs  Addrs
+
+	rateMu     sync.Mutex
+	rateMemory *ratelimit.MemoryStore // under rateMu; see rateLimitStore
+	// httpsPort is the bound port of the HTTPS listener (0 before Serve):
+	// the redirect's target when the configuration names no port (a
+	// listener on port 0).
+	httpsPort atomic.Int32
 }
 
 // Listeners are the sockets Serve accepts on. A nil listener is not served.
@@ -265,6 +274,10 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	var servers []*http.Server
 	errc := make(chan error, 3)
 	g.mu.Lock() // Reload hands health checking over only while serving
+	if err := g.bindRedirectPort(ln.HTTPS); err != nil {
+		g.mu.Unlock()
+		return err
+	}
 	g.serving = true
 	g.tree.Load().health.start(nil)
 	g.mu.Unlock()
@@ -325,6 +338,33 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("gateway: %w", serveErr)
 	}
+	return nil
+}
+
+// bindRedirectPort points the HTTP redirect at the bound HTTPS listener
+// when the configuration left the port to the system (listen.https on
+// port 0, no https.redirect_port): the tree built by New did not know it.
+// Called with g.mu held, before serving.
+func (g *Gateway) bindRedirectPort(l net.Listener) error {
+	if l == nil {
+		return nil
+	}
+	a, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return nil
+	}
+	g.httpsPort.Store(int32(a.Port))
+	old := g.tree.Load()
+	if old.cfg.HTTPS.RedirectPort != 0 {
+		return nil
+	}
+	t, err := g.buildTree(old.cfg)
+	if err != nil {
+		return err
+	}
+	g.tree.Store(t)
+	old.transport.CloseIdleConnections()
+	old.close()
 	return nil
 }
 
