@@ -330,3 +330,73 @@ ticket_key_secret_env = "BULWARK_TEST_TICKET_SECRET"
 		})
 	}
 }
+
+// TestClusterRateLimit runs two gateway processes whose only link is the
+// [cluster] store (Redis, then PostgreSQL): a limit of 5/m holds across
+// them (8 requests spread over both: exactly 3 refusals with Retry-After),
+// and the app receives only the allowed requests.
+func TestClusterRateLimit(t *testing.T) {
+	for name, store := range clusterStores() {
+		t.Run(name, func(t *testing.T) {
+			url, prefix := store(t)
+			if name == "postgres" {
+				p := testsvc.Postgres(t)
+				t.Cleanup(func() { p.Exec(context.Background(), "DROP TABLE IF EXISTS "+prefix+"_ratelimit") })
+			}
+			up := newUpstream(t)
+			certFile, keyFile, pool := writeCert(t, t.TempDir())
+			cfg := fmt.Sprintf(`
+[listen]
+https = "127.0.0.1:0"
+http = "off"
+admin = "off"
+
+[tls]
+cert_file = %q
+key_file = %q
+
+[upstream]
+url = %q
+
+[hosts]
+allowed = ["site.test"]
+
+[cluster]
+store_env = "BULWARK_TEST_CLUSTER_STORE"
+prefix = %q
+
+[[rate_limit]]
+name = "api"
+paths = ["/api/"]
+rate = "5/m"
+`, certFile, keyFile, up.URL, prefix)
+			gws := startFleet(t, 2, cfg, "BULWARK_TEST_CLUSTER_STORE="+url)
+			before := up.hits.Load()
+			var allowed, refused int
+			for i := range 8 {
+				res, err := fleetClient(gws[i%2].HTTPS, pool, tls.VersionTLS13, nil).Get("https://" + siteHost + "/api/x")
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				switch res.StatusCode {
+				case http.StatusOK:
+					allowed++
+				case http.StatusTooManyRequests:
+					refused++
+					if res.Header.Get("Retry-After") == "" {
+						t.Error("429 without Retry-After")
+					}
+				default:
+					t.Fatalf("gateway %d: status %d", i%2, res.StatusCode)
+				}
+			}
+			if allowed != 5 || refused != 3 {
+				t.Fatalf("8 requests over two gateways at 5/m: %d allowed, %d refused; want 5 and 3", allowed, refused)
+			}
+			if n := up.hits.Load() - before; n != 5 {
+				t.Fatalf("the app received %d requests, want the 5 allowed", n)
+			}
+		})
+	}
+}

@@ -48,6 +48,7 @@ type Gateway struct {
 
 	rateMu     sync.Mutex
 	rateMemory *ratelimit.MemoryStore // under rateMu; see rateLimitStore
+	rateShared ratelimit.Store        // on the [cluster] store; nil without one
 	// httpsPort is the bound port of the HTTPS listener (0 before Serve):
 	// the redirect's target when the configuration names no port (a
 	// listener on port 0).
@@ -107,6 +108,14 @@ func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
 			return nil, err
 		}
 		g.cluster, g.owner, g.ticketSecret = store, cluster.NewOwner(), secret
+		// Made at start even without [[rate_limit]] rules, so that a
+		// reload adding the first one shares its counts too.
+		rl, err := clusterRateLimits(store, cfg.Cluster.Prefix)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.rateShared = rl
 	}
 	switch {
 	case cfg.TLS.GetCertificate != nil:
