@@ -28,9 +28,9 @@ type Outage struct {
 // RunOutage checks what a frozen store does to requests: with a session
 // established first, concurrent requests that read or write it while the
 // server is frozen end in 503 within the store timeout (plus scheduling
-// slack), one
-// session_store_error event each and no cookie; after the thaw the same
-// manager serves the session again, no restart, and nothing written during
+// slack), one session_store_error event each and no cookie; after the
+// thaw the same manager serves the session again, no restart, and nothing
+// written during
 // the freeze was half-applied (the session holds the value of before or
 // of a completed write, never a mix).
 func RunOutage(t *testing.T, o Outage) {
