@@ -111,11 +111,15 @@ type CookieConfig struct {
 }
 
 // WithDefaults returns c with the defaults New applies filled in (the
-// lifetime and the cookie's, see CookieConfig.WithDefaults): what
+// lifetime, the store timeout and the cookie's, see
+// CookieConfig.WithDefaults): what
 // "bulwark check" prints. The result means the same as c.
 func (c Config) WithDefaults() Config {
 	if c.Lifetime == 0 {
 		c.Lifetime = DefaultLifetime
+	}
+	if c.StoreTimeout == 0 {
+		c.StoreTimeout = DefaultStoreTimeout
 	}
 	c.Cookie = c.Cookie.WithDefaults()
 	return c

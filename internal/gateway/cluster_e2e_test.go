@@ -330,3 +330,4 @@ ticket_key_secret_env = "BULWARK_TEST_TICKET_SECRET"
 		})
 	}
 }
+
