@@ -330,4 +330,3 @@ ticket_key_secret_env = "BULWARK_TEST_TICKET_SECRET"
 		})
 	}
 }
-
