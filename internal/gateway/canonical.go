@@ -416,7 +416,7 @@ func (c *canonicalizer) logDropped(r *http.Request) {
 	var names []string
 	for k := range r.Header {
 		if c.fw.underscoreDropped(k) && len(names) < 8 {
-			names = append(names, truncate(k, 64))
+			names = append(names, refusal.Truncate(k, 64))
 		}
 	}
 	ip := ""

@@ -63,10 +63,12 @@
 // [[rate_limit]] tables are the library's rate-limit rules (package
 // ratelimit), keyed by the client the [proxy] section established. Their
 // counts live where rateLimitStore says, the one place that picks the
-// store: a Store given in Go (Config.RateLimitStore, e.g. a
-// ratelimit/redisstore or ratelimit/pgstore Store shared by several
-// gateways), else a memory store of the gateway's own that outlives
-// reloads. Every decision is counted in
+// store, once per gateway (a reload keeps the counts): a Store given in
+// Go (Config.RateLimitStore), else, with [cluster], the fleet's store
+// (ratelimit/redisstore on its Redis client, ratelimit/pgstore on its
+// PostgreSQL pool, table <prefix>_ratelimit, swept every minute), so that
+// every gateway counts against one limit; else a memory store of the
+// gateway's own. Every decision is counted in
 // bulwark_rate_limit_decisions_total{rule, decision}; refusals are also
 // refusal events (event rate_limit).
 //

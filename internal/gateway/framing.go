@@ -254,7 +254,7 @@ func (wt *watcher) claim(r *http.Request) (f framing, ok bool) {
 		if f.star && r.RequestURI != "*" {
 			continue
 		}
-		if string(f.method[:f.methodLen]) != truncate(r.Method, len(f.method)) {
+		if string(f.method[:f.methodLen]) != methodPrefix(r.Method, len(f.method)) {
 			return framing{}, false
 		}
 		return f, true
@@ -492,3 +492,11 @@ func (l *tlsListener) Close() error {
 
 // Addr is the inner listener's address.
 func (l *tlsListener) Addr() net.Addr { return l.inner.Addr() }
+
+// methodPrefix is the part of method a note keeps: its first n bytes.
+func methodPrefix(method string, n int) string {
+	if len(method) > n {
+		return method[:n]
+	}
+	return method
+}

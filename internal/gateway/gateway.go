@@ -46,8 +46,9 @@ type Gateway struct {
 	addrMu sync.Mutex
 	addrs  Addrs
 
-	rateMu     sync.Mutex
-	rateMemory *ratelimit.MemoryStore // under rateMu; see rateLimitStore
+	rateMu    sync.Mutex
+	rateStore ratelimit.Store // under rateMu; see rateLimitStore
+	rateStop  chan struct{}   // under rateMu; ends the PostgreSQL sweeper
 	// httpsPort is the bound port of the HTTPS listener (0 before Serve):
 	// the redirect's target when the configuration names no port (a
 	// listener on port 0).
@@ -147,6 +148,7 @@ func (g *Gateway) Close() {
 		g.closeLog.Close()
 		g.closeLog = nil
 	}
+	g.stopRateLimits()
 	if g.cluster != nil {
 		g.cluster.Close()
 		g.cluster = nil
