@@ -362,7 +362,7 @@ var catalogue = []Rule{
 		Fix:   "turn TLS 1.0 off; if it must stay, prefer no CBC suite in it",
 		Fixes: Fixes{Nginx: "ssl_protocols TLSv1.2 TLSv1.3;"}},
 	{ID: "BW231", Severity: Info, Scope: ScopeScan, Key: "tls",
-		Title: "CBC suites are accepted in TLS 1.2 (testssl.sh: obsoleted ciphers; padding-oracle prone)",
+		Title: "CBC suites are accepted in TLS 1.1 or 1.2 (testssl.sh: obsoleted ciphers, LUCKY13 potentially vulnerable; padding-oracle prone)",
 		Fix:   "offer AEAD suites only (AES-GCM, ChaCha20-Poly1305)",
 		Fixes: Fixes{Nginx: "ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20;"}},
 	{ID: "BW232", Severity: Info, Scope: ScopeScan, Key: "tls",

@@ -130,8 +130,8 @@ func (s *scanner) classify(addr string, accepted []tlsSuite) {
 		if strings.Contains(n, "_CBC_") {
 			if a.version == tls.VersionTLS10 {
 				once(&beast, n)
-			} else if a.version == tls.VersionTLS12 {
-				once(&cbc, n)
+			} else {
+				once(&cbc, tls.VersionName(a.version)+" "+n)
 			}
 		}
 	}
@@ -145,7 +145,7 @@ func (s *scanner) classify(addr string, accepted []tlsSuite) {
 		s.add(findf("BW230", "%s accepts CBC in TLS 1.0: %s", addr, strings.Join(beast, ", ")))
 	}
 	if len(cbc) > 0 {
-		s.add(findf("BW231", "%s accepts CBC in TLS 1.2: %s", addr, strings.Join(cbc, ", ")))
+		s.add(findf("BW231", "%s accepts CBC after TLS 1.0: %s", addr, strings.Join(cbc, ", ")))
 	}
 }
 
