@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"path"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,6 +14,9 @@ import (
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
+	"github.com/bulwarkdev/bulwark/internal/buildcount"
+	"github.com/bulwarkdev/bulwark/internal/pathset"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/session"
@@ -119,6 +121,9 @@ type middleware interface {
 	Handler(http.Handler) http.Handler
 }
 
+// chainBuilds counts the chains New has built (see internal/buildcount).
+var chainBuilds = &buildcount.Chains
+
 // Bulwark is the composed chain, built by New. It is immutable and safe for
 // concurrent use; to change the configuration, build a new one, swap the
 // handler, and Close the old one once its requests are done.
@@ -132,10 +137,16 @@ type Bulwark struct {
 	closers []func() error // roots opened by upload storage and media
 }
 
-// New validates every section of c and builds the chain. The error reports
-// every invalid section (errors.Join), each prefixed with its TOML key.
+// New validates every section of c (see Validate) and builds the chain.
+// The error reports every invalid section (errors.Join), each prefixed
+// with its TOML key, or what building found (a directory that cannot be
+// opened).
 func New(c Config) (*Bulwark, error) {
 	c = c.withLogger()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	chainBuilds.Add(1)
 	b := &Bulwark{}
 	var errs []error
 	fail := func(key string, err error) {
@@ -158,35 +169,17 @@ func New(c Config) (*Bulwark, error) {
 		fail("signing", err)
 	}
 
-	// Session: on with a store; settings without one would be ignored, so
-	// they are refused instead.
-	sessionWanted := c.Session.Store != nil || c.Session.CookieStore != nil
-	switch {
-	case sessionWanted:
+	if c.sessionWanted() {
 		m, err := session.New(c.Session)
 		if err != nil {
 			fail("session", err)
 		} else {
 			b.session = m
 		}
-	case configured(c.Session, "Logger", "Now"):
-		fail("session", errors.New("settings given but no store: set Config.Session.Store (or CookieStore) in Go"))
 	}
-
-	// CSRF: with use_sessions, the secret lives in the session layer. When
-	// that layer is configured but invalid, its own error is the one to
-	// read; a stand-in keeps the rest of [csrf] validated meanwhile.
-	cc := c.CSRF
-	if cc.UseSessions && cc.Sessions == nil {
-		switch {
-		case b.session != nil:
-			cc.Sessions = b.session
-		case sessionWanted:
-			cc.Sessions = unavailableSecrets{}
-		default:
-			fail("csrf", errors.New("use_sessions needs the session layer: set Config.Session.Store (or CookieStore)"))
-			cc.UseSessions = false
-		}
+	cc, err := c.csrfConfig(b.session)
+	if err != nil {
+		fail("csrf", err)
 	}
 	if p, err := csrf.New(cc); err != nil {
 		fail("csrf", err)
@@ -202,8 +195,6 @@ func New(c Config) (*Bulwark, error) {
 			b.uploads = u
 			b.closers = append(b.closers, u.u.Close)
 		}
-	} else if configured(c.Uploads, "Logger") {
-		fail("uploads", errors.New("settings given but no paths: set uploads.paths to the upload endpoints"))
 	}
 
 	if c.Media.Enabled() || configured(c.Media, "Logger") {
@@ -273,25 +264,99 @@ func (unavailableSecrets) CSRFSecret(*http.Request) (string, error) {
 
 func (unavailableSecrets) SetCSRFSecret(*http.Request, string) error { return session.ErrNoSession }
 
-// Validate reports every problem with c, as New does, without keeping what
-// it built.
+// Validate reports every problem with c (errors.Join), each prefixed with
+// its TOML key, without building the chain: it opens nothing (no media or
+// storage directory) and builds no layer. New reports the same problems,
+// plus those only building finds (a directory that cannot be opened).
 func (c Config) Validate() error {
-	b, err := New(c)
-	if err != nil {
-		return err
+	var errs []error
+	check := func(key string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bulwark: [%s]: %w", key, err))
+		}
 	}
-	return b.Close()
+	check("headers", c.Headers.Validate())
+	check("proxy", c.Proxy.Validate())
+	check("hosts", c.Hosts.Validate())
+	check("https", c.HTTPS.Validate())
+	check("limits", c.Limits.Validate())
+	check("session", c.validateSession())
+	cc, err := c.csrfConfig(nil)
+	check("csrf", err)
+	check("csrf", cc.Validate())
+	check("uploads", c.validateUploads())
+	check("signing", c.Signing.Validate())
+	if c.Media.Enabled() || configured(c.Media, "Logger") {
+		check("media", c.mediaConfigs().validate())
+	}
+	return errors.Join(errs...)
+}
+
+// sessionWanted reports whether the session layer is on: it needs a store.
+func (c Config) sessionWanted() bool { return c.Session.Store != nil || c.Session.CookieStore != nil }
+
+// validateSession: settings without a store would be ignored, so they are
+// refused instead.
+func (c Config) validateSession() error {
+	switch {
+	case c.sessionWanted():
+		return c.Session.Validate()
+	case configured(c.Session, "Logger", "Now"):
+		return errors.New("settings given but no store: set Config.Session.Store (or CookieStore) in Go")
+	}
+	return nil
+}
+
+// csrfConfig returns the [csrf] section as the chain runs it: with
+// use_sessions, the secret lives in the session layer m. While the chain
+// is validated (m nil), or when that layer is configured but invalid, a
+// stand-in keeps the rest of [csrf] validated. The error is a use_sessions
+// without any session layer; the section is then validated without it.
+func (c Config) csrfConfig(m *session.Manager) (csrf.Config, error) {
+	cc := c.CSRF
+	if !cc.UseSessions || cc.Sessions != nil {
+		return cc, nil
+	}
+	switch {
+	case m != nil:
+		cc.Sessions = m
+	case c.sessionWanted():
+		cc.Sessions = unavailableSecrets{}
+	default:
+		cc.UseSessions = false
+		return cc, errors.New("use_sessions needs the session layer: set Config.Session.Store (or CookieStore)")
+	}
+	return cc, nil
+}
+
+// validateUploads: the layer is on with paths; other settings without
+// paths would be ignored, so they are refused.
+func (c Config) validateUploads() error {
+	if len(c.Uploads.Paths) == 0 {
+		if configured(c.Uploads, "Logger") {
+			return errors.New("settings given but no paths: set uploads.paths to the upload endpoints")
+		}
+		return nil
+	}
+	if _, err := pathset.Parse(c.Uploads.Paths); err != nil {
+		return fmt.Errorf("paths: %w", err)
+	}
+	return c.Uploads.Config.Validate()
 }
 
 // Handler returns next wrapped in the whole chain, outermost first:
 //
-//	headers → proxy → (media host? hosts → https → media)
+//	record → headers → proxy → (media host? hosts → https → media)
 //	                → hosts → https → limits → session → csrf → uploads → next
 //
 // headers comes first so that every response Bulwark produces carries the
-// security headers, its own refusals and redirects included, as Django's
-// SecurityMiddleware (first in MIDDLEWARE) adds them to every response. It
-// reads no request facts, so its place does not change what the others
+// security headers, its own refusals and redirects included. That is more
+// than Django does: its SecurityMiddleware (first in MIDDLEWARE) adds them
+// to the responses it lets through and to its own HTTPS redirect, but not
+// to the 400 of the redirect path, where get_host() raises DisallowedHost
+// inside the middleware and the exception skips its process_response.
+// Bulwark adds them there too: an error page is a page, and a browser must
+// not sniff it into a script or frame it either. It reads no request facts, so its place does not change what the others
 // see. Then the request facts in dependency order: trustedproxy
 // establishes the client, scheme and host; a request for a media host
 // leaves for the media branch there, before the site's host check, so
@@ -301,6 +366,12 @@ func (c Config) Validate() error {
 // anything reads a body, the session before CSRF (which may keep its
 // secret in it), and CSRF before uploads, so that a forged upload is
 // refused before a byte of it is parsed.
+//
+// The record at the top is the request's per-request record, created once
+// (one context node holding it, and the request's shallow copy): every
+// layer behind writes its own part there (the client, the validated host,
+// its state) and reads the others' through accessors, so no layer needs a
+// context value or a request copy of its own.
 func (b *Bulwark) Handler(next http.Handler) http.Handler {
 	h := next
 	if b.uploads != nil {
@@ -317,7 +388,7 @@ func (b *Bulwark) Handler(next http.Handler) http.Handler {
 		h = b.media.switchTo(h)
 	}
 	h = b.proxy.Handler(h)
-	return b.headers.Handler(h)
+	return reqstate.Handler(b.headers.Handler(h))
 }
 
 // Session returns the session manager, or nil when the session layer is
@@ -371,22 +442,15 @@ func Nonce(r *http.Request) string { return headers.Nonce(r) }
 // uploads is the upload layer: the uploader on the configured paths.
 type uploads struct {
 	u     *upload.Uploader
-	paths []uploadPath
-}
-
-type uploadPath struct {
-	path   string
-	prefix bool
+	paths pathset.Set
 }
 
 func newUploads(c UploadsConfig) (*uploads, error) {
-	out := &uploads{}
-	for _, p := range c.Paths {
-		if !strings.HasPrefix(p, "/") || cleanPath(p) != p {
-			return nil, fmt.Errorf("paths: %q must be an absolute, clean path", p)
-		}
-		out.paths = append(out.paths, uploadPath{path: p, prefix: strings.HasSuffix(p, "/")})
+	paths, err := pathset.Parse(c.Paths)
+	if err != nil {
+		return nil, fmt.Errorf("paths: %w", err)
 	}
+	out := &uploads{paths: paths}
 	u, err := upload.New(c.Config)
 	if err != nil {
 		return nil, err
@@ -409,22 +473,7 @@ func (u *uploads) handler(next http.Handler) http.Handler {
 // match reports whether p is an upload path. Matching errs on the side of
 // inspecting: the cleaned path is compared, so "/a/../upload/x" is
 // inspected as "/upload/x", where a router would send it.
-func (u *uploads) match(p string) bool {
-	if p == "" {
-		p = "/"
-	}
-	p = cleanPath(p)
-	for _, up := range u.paths {
-		if up.prefix {
-			if strings.HasPrefix(p, up.path) || p+"/" == up.path {
-				return true
-			}
-		} else if p == up.path {
-			return true
-		}
-	}
-	return false
-}
+func (u *uploads) match(p string) bool { return u.paths.Match(pathset.Clean(p)) }
 
 // mediaBranch routes requests for the media hosts to package media, with
 // host validation and HTTPS of their own.
@@ -434,27 +483,52 @@ type mediaBranch struct {
 	handler *media.Handler
 }
 
-func newMediaBranch(c Config) (*mediaBranch, error) {
+// mediaConfigs are the configurations of the media branch's layers.
+type mediaConfigs struct {
+	media media.Config
+	https httpsonly.Config
+	hosts hosts.Config
+}
+
+func (c Config) mediaConfigs() mediaConfigs {
 	mc := c.Media
 	mc.SiteHosts = mediaSiteHosts(c)
-	mh, err := media.New(mc)
-	if err != nil {
-		return nil, err
-	}
-	m := &mediaBranch{hosts: map[string]bool{}, handler: mh}
-	for _, h := range mc.Hosts {
-		m.hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
-	}
 	// The media host gets the site's HTTPS policy, except a redirect host
 	// override, which names the site.
 	hc := c.HTTPS
 	hc.SSLHost = ""
-	https, err := httpsonly.New(hc)
+	return mediaConfigs{media: mc, https: hc, hosts: hosts.Config{Allowed: mc.Hosts, Logger: c.Hosts.Logger}}
+}
+
+func (m mediaConfigs) validate() error {
+	if err := m.media.Validate(); err != nil {
+		return err
+	}
+	if !m.media.Enabled() {
+		return fmt.Errorf("%w: hosts, site_hosts and dir are required", media.ErrInvalidConfig)
+	}
+	if err := m.https.Validate(); err != nil {
+		return err
+	}
+	return m.hosts.Validate()
+}
+
+func newMediaBranch(c Config) (*mediaBranch, error) {
+	mc := c.mediaConfigs()
+	mh, err := media.New(mc.media)
+	if err != nil {
+		return nil, err
+	}
+	m := &mediaBranch{hosts: map[string]bool{}, handler: mh}
+	for _, h := range mc.media.Hosts {
+		m.hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
+	}
+	https, err := httpsonly.New(mc.https)
 	if err != nil {
 		mh.Close()
 		return nil, err
 	}
-	hv, err := hosts.New(hosts.Config{Allowed: mc.Hosts, Logger: c.Hosts.Logger})
+	hv, err := hosts.New(mc.hosts)
 	if err != nil {
 		mh.Close()
 		return nil, err
@@ -492,29 +566,4 @@ func (m *mediaBranch) switchTo(site http.Handler) http.Handler {
 		}
 		site.ServeHTTP(w, r)
 	})
-}
-
-// cleanPath resolves dot segments and duplicate slashes as
-// http.ServeMux does, keeping a trailing slash; clean paths (the usual
-// case) are returned without allocating.
-func cleanPath(p string) string {
-	if isClean(p) {
-		return p
-	}
-	if p == "" || p[0] != '/' {
-		p = "/" + p
-	}
-	np := path.Clean(p)
-	if strings.HasSuffix(p, "/") && np != "/" {
-		np += "/"
-	}
-	return np
-}
-
-func isClean(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	return !strings.Contains(p, "//") && !strings.Contains(p, "/./") && !strings.Contains(p, "/../") &&
-		!strings.HasSuffix(p, "/.") && !strings.HasSuffix(p, "/..")
 }

@@ -200,9 +200,9 @@ func TestAllocsComposedGET(t *testing.T) {
 		clear(w.Header())
 		h.ServeHTTP(w, r)
 	})
-	// The request's shallow copy with its facts, the header values of the
-	// headers layer, csrf's state. The HSTS value and the state of limits
-	// and csrf live in the facts.
+	// The request's shallow copy with its record, the header values of
+	// the headers layer, csrf's state. The HSTS value and the state of
+	// limits and csrf live in the record.
 	if got > 4 {
 		t.Errorf("composed HTTPS GET: %v allocs, want ≤ 4", got)
 	}

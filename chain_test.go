@@ -390,10 +390,11 @@ func TestAllocsFullChain(t *testing.T) {
 		clear(w.Header())
 		h.ServeHTTP(w, r)
 	})
-	// headers: 1 (the value slices); trustedproxy: 2 (facts, request
-	// copy); session: 1 (its state); csrf: 1 (its state). httpsonly's
-	// HSTS value and the state of limits, session and csrf live in the
-	// facts: no context value or request copy of their own.
+	// The record: 2 (its context node, the request copy); headers: 1
+	// (the value slices); session: 1 (its state); csrf: 1 (its state).
+	// The client facts, the validated host, httpsonly's HSTS value and
+	// the state of limits, session and csrf live in the record: no
+	// context value or request copy of their own.
 	const want = 5
 	if got > want {
 		t.Errorf("full chain GET: %v allocs, want ≤ %d", got, want)

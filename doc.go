@@ -129,7 +129,9 @@
 //  1. headers: sets nosniff, Referrer-Policy, COOP, X-Frame-Options, CSP
 //     (before the application runs, so it can override them). It comes
 //     first so that Bulwark's own refusals and redirects carry the headers
-//     too, as Django's SecurityMiddleware gives them to every response.
+//     too. Django's SecurityMiddleware gives them to its redirects but not
+//     to the 400 of a disallowed host on the redirect path (the exception
+//     skips its process_response); Bulwark gives them to that 400 as well.
 //  2. trustedproxy: establishes the client address, scheme and host, from
 //     forwarded headers only when the TCP peer is a configured proxy;
 //     malformed headers from a proxy: 400.

@@ -50,7 +50,7 @@ func TestSectionSwitches(t *testing.T) {
 			c.CSRF.UseSessions = true
 		}, "bulwark: [session]: session: negative Lifetime"},
 		{"uploads settings without paths", func(c *bulwark.Config) { c.Uploads.Reencode = true }, "bulwark: [uploads]: settings given but no paths"},
-		{"uploads path not clean", func(c *bulwark.Config) { c.Uploads.Paths = []string{"/a/../upload/"} }, `bulwark: [uploads]: paths: "/a/../upload/" must be an absolute, clean path`},
+		{"uploads path not clean", func(c *bulwark.Config) { c.Uploads.Paths = []string{"/a/../upload/"} }, `bulwark: [uploads]: paths: invalid path pattern: "/a/../upload/" is not clean (write "/upload/")`},
 		{"media settings without hosts", func(c *bulwark.Config) { c.Media.CrossOriginResourcePolicy = "same-site" }, "bulwark: [media]: "},
 		{"media without a directory", func(c *bulwark.Config) { c.Media.Hosts = []string{"media.example.net"} }, "bulwark: [media]: media: invalid configuration: dir is required"},
 		{"media on a subdomain of the site", func(c *bulwark.Config) {

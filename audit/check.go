@@ -334,6 +334,9 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 	if hc.Development {
 		*fs = append(*fs, find("BW023", "hosts.development is set"))
 	}
+	if c.CSRF.Development {
+		*fs = append(*fs, find("BW060", "csrf.development is set"))
+	}
 
 	checkProxy(fs, c)
 }

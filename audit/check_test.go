@@ -82,6 +82,7 @@ func TestCheckDeployment(t *testing.T) {
 		}, []string{"BW022"}},
 		{"star without acknowledgement", func(d *audit.Deployment) { d.Config.Hosts.Allowed = []string{"*"} }, []string{"BW001"}},
 		{"development", func(d *audit.Deployment) { d.Config.Hosts.Development = true }, []string{"BW023"}},
+		{"csrf development", func(d *audit.Deployment) { d.Config.CSRF.Development = true }, []string{"BW060"}},
 		{"insecure key", func(d *audit.Deployment) {
 			d.Signing.Key = []byte("django-insecure-0123456789abcdefghijklmnopqrstuvwxyzABCDEF")
 		}, []string{"BW024"}},

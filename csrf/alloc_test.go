@@ -5,8 +5,10 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
+	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
+
 	"github.com/bulwarkdev/bulwark/csrf"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 type nopWriter struct{ h http.Header }
@@ -48,16 +50,15 @@ func TestAllocsToken(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }); n > 2 {
 		t.Errorf("%v allocations, want at most 2", n)
 	}
-	// Behind trustedproxy the state lives in the request's Facts: no
-	// request copy.
-	// (Each run starts from fresh facts, as each request does.)
-	f := &trustedproxy.Facts{Scheme: "http", Host: "example.com"}
-	rf := trustedproxy.WithFacts(r, f)
+	// Behind the top of the chain the state lives in the request's
+	// record: no request copy. (Each run starts from an empty record, as
+	// each request does.)
+	rf := reqstatetest.With(r, reqstate.Conn{Scheme: "http", Host: "example.com"}, "", false)
 	if n := testing.AllocsPerRun(100, func() {
-		f.SetSlot(trustedproxy.SlotCSRF, nil)
+		reqstatetest.Reset(rf)
 		h.ServeHTTP(w, rf)
 	}); n > 1 {
-		t.Errorf("with facts: %v allocations, want at most 1", n)
+		t.Errorf("with a record: %v allocations, want at most 1", n)
 	}
 	if err := p.Check(rf); err != nil {
 		t.Fatal(err)

@@ -143,14 +143,49 @@ type Config struct {
 
 	// FailureHandler serves refused requests (Django's CSRF_FAILURE_VIEW);
 	// FailureReason(r) gives it the reason. It must not call the
-	// application. Zero: 403 with the body "Forbidden".
+	// application. Zero: 403 with the body "Forbidden" (see Development).
 	FailureHandler http.Handler `toml:"-"`
+
+	// Development states the failure reason in the body of the default
+	// 403 page, as Django's failure view does with DEBUG = True, so that
+	// a developer sees why a form was refused. The reason may quote the
+	// request's Origin or Referer: it is HTML-escaped (as Django's
+	// template does) and cut to 1 KiB. It tells an attacker which check
+	// failed, so it has no place in a deployment (bulwark check reports
+	// it). It has no effect with a FailureHandler. Zero: the body is the
+	// status text only.
+	Development bool `toml:"development"`
 
 	// Logger receives one csrf_failure event per refusal and a
 	// csrf_cookie_replaced event when a malformed stored secret is
 	// replaced, at Info; never a cookie, token or query string. Zero:
 	// slog.Default().
 	Logger *slog.Logger `toml:"-"`
+}
+
+// WithDefaults returns c with the defaults New applies filled in (cookie
+// name, path, lifetime and SameSite, header name, form bound): what
+// "bulwark check" prints. The result means the same as c.
+func (c Config) WithDefaults() Config {
+	if c.CookieName == "" {
+		c.CookieName = DefaultCookieName
+	}
+	if c.CookiePath == "" {
+		c.CookiePath = "/"
+	}
+	if c.CookieMaxAge == 0 {
+		c.CookieMaxAge = DefaultCookieMaxAge
+	}
+	if c.CookieSameSite == "" {
+		c.CookieSameSite = "lax"
+	}
+	if c.HeaderName == "" {
+		c.HeaderName = DefaultHeaderName
+	}
+	if c.MaxFormBytes == 0 {
+		c.MaxFormBytes = DefaultMaxFormBytes
+	}
+	return c
 }
 
 // Validate reports configuration errors.
@@ -299,7 +334,7 @@ func build(c Config) (*Protection, error) {
 	}
 	p.failure = c.FailureHandler
 	if p.failure == nil {
-		p.failure = http.HandlerFunc(defaultFailure)
+		p.failure = failurePage(c.Development)
 	}
 	p.log = c.Logger
 	if p.log == nil {

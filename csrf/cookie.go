@@ -4,6 +4,10 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/cookie"
+
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // CookieName returns the name the secret's cookie has for r: "__Host-" +
@@ -17,8 +21,7 @@ import (
 // through plain HTTP can plant one (cookie tossing). On plain HTTP the
 // prefix cannot be used, and the Origin layer carries the defence alone.
 func (p *Protection) CookieName(r *http.Request) string {
-	f, _ := factsOf(r)
-	return p.cookieName(isSecure(r, f))
+	return p.cookieName(trustedproxy.IsSecure(r))
 }
 
 func (p *Protection) cookieName(secure bool) string {
@@ -32,9 +35,12 @@ func (p *Protection) cookieName(secure bool) string {
 // (d.9): Max-Age and Expires from CookieMaxAge, Domain, Path, SameSite,
 // HttpOnly; Secure whenever it can be (an HTTPS request, CookieSecure,
 // SameSite=None or a prefixed name).
+//
+// It is written by internal/cookie, the writer of the session cookie too,
+// in Django's exact format (Python's Morsel).
 func (p *Protection) newCookie(secure bool, secret string) string {
 	name := p.cookieName(secure)
-	c := http.Cookie{
+	c := cookie.Cookie{
 		Name:   name,
 		Value:  secret,
 		Path:   p.cookiePath,
@@ -42,13 +48,20 @@ func (p *Protection) newCookie(secure bool, secret string) string {
 		Secure: secure || p.cfg.CookieSecure || p.sameSite == http.SameSiteNoneMode ||
 			strings.HasPrefix(name, "__Host-") || strings.HasPrefix(name, "__Secure-"),
 		HttpOnly: p.cfg.CookieHTTPOnly,
-		SameSite: p.sameSite,
+		SameSite: sameSiteNames[p.sameSite],
 	}
 	if p.maxAge > 0 {
-		c.MaxAge = max(1, int(p.maxAge/time.Second))
-		c.Expires = time.Now().Add(time.Duration(c.MaxAge) * time.Second).UTC()
+		c.MaxAge, c.HasMaxAge = max(1, int(p.maxAge/time.Second)), true
+		c.ExpiresAt = time.Now().Add(time.Duration(c.MaxAge) * time.Second)
 	}
 	return c.String()
+}
+
+// sameSiteNames are the SameSite attribute values as Django writes them.
+var sameSiteNames = map[http.SameSite]string{
+	http.SameSiteLaxMode:    "Lax",
+	http.SameSiteStrictMode: "Strict",
+	http.SameSiteNoneMode:   "None",
 }
 
 // cookieValue returns the value of the cookie called name in r's Cookie
@@ -93,18 +106,4 @@ func unquoteCookie(v string) string {
 		return v[1 : len(v)-1]
 	}
 	return v
-}
-
-// addVary adds value to the Vary header unless it is already listed
-// (Django's patch_vary_headers).
-func addVary(h http.Header, value string) {
-	for _, line := range h["Vary"] {
-		for _, v := range strings.Split(line, ",") {
-			v = strings.TrimSpace(v)
-			if v == "*" || strings.EqualFold(v, value) {
-				return
-			}
-		}
-	}
-	h.Add("Vary", value)
 }

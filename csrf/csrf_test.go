@@ -9,14 +9,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
+	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
+
 	"github.com/BurntSushi/toml"
 
 	"github.com/bulwarkdev/bulwark/csrf"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // site is https://example.com behind a TLS-terminating proxy: the facts
@@ -26,7 +29,7 @@ func siteRequest(method, target string, h map[string]string) *http.Request {
 	for k, v := range h {
 		r.Header.Set(k, v)
 	}
-	return trustedproxy.WithFacts(r, &trustedproxy.Facts{Scheme: "https", Host: "example.com", Port: "443", HostChecked: true, AllowedHost: "example.com"})
+	return reqstatetest.With(r, reqstate.Conn{Scheme: "https", Host: "example.com", Port: "443"}, "example.com", true)
 }
 
 func mustNew(t testing.TB, c csrf.Config) *csrf.Protection {
@@ -152,15 +155,15 @@ func TestOriginFacts(t *testing.T) {
 		}, "http://[0:0::1]:8080", 200},
 		{"behind a TLS-terminating proxy", func() *http.Request {
 			r := httptest.NewRequest("POST", "http://app.internal/", nil)
-			return trustedproxy.WithFacts(r, &trustedproxy.Facts{Scheme: "https", Host: "shop.example", HostChecked: true, AllowedHost: "shop.example"})
+			return reqstatetest.With(r, reqstate.Conn{Scheme: "https", Host: "shop.example"}, "shop.example", true)
 		}, "https://shop.example", 200},
 		{"attack: host refused by the hosts layer", func() *http.Request {
 			r := httptest.NewRequest("POST", "http://evil.test/", nil)
-			return trustedproxy.WithFacts(r, &trustedproxy.Facts{Scheme: "http", Host: "evil.test", HostChecked: true})
+			return reqstatetest.With(r, reqstate.Conn{Scheme: "http", Host: "evil.test"}, "", true)
 		}, "http://evil.test", 403},
 		{"raw host when the hosts layer did not run", func() *http.Request {
 			r := httptest.NewRequest("POST", "http://x/", nil)
-			return trustedproxy.WithFacts(r, &trustedproxy.Facts{Scheme: "http", Host: "App.Example:8000"})
+			return reqstatetest.With(r, reqstate.Conn{Scheme: "http", Host: "App.Example:8000"}, "", false)
 		}, "http://app.example:8000", 200},
 	}
 	for _, tt := range tests {
@@ -343,7 +346,8 @@ func TestTokenCookie(t *testing.T) {
 	h.ServeHTTP(w, siteRequest("GET", "/form", nil))
 	res := w.Result()
 	sc := res.Header.Get("Set-Cookie")
-	for _, want := range []string{"__Host-csrftoken=", "Path=/", "Max-Age=31449600", "Expires=", "Secure", "SameSite=Lax"} {
+	// Django's Morsel spelling: "expires", lower case.
+	for _, want := range []string{"__Host-csrftoken=", "Path=/", "Max-Age=31449600", "expires=", "Secure", "SameSite=Lax"} {
 		if !strings.Contains(sc, want) {
 			t.Errorf("Set-Cookie %q lacks %q", sc, want)
 		}
@@ -550,7 +554,7 @@ func TestMalformedCookieReplacedAndLogged(t *testing.T) {
 		t.Fatalf("cookie not replaced: %q", res.Header.Values("Set-Cookie"))
 	}
 	ev := logs.find("csrf_cookie_replaced")
-	if len(ev) != 1 || ev[0]["level"] != "INFO" || ev[0]["reason"] != "CSRF cookie has incorrect length." {
+	if len(ev) != 1 || ev[0]["level"] != "INFO" || ev[0]["reason"] != "cookie_incorrect_length" || ev[0]["detail"] != `"CSRF cookie has incorrect length."` {
 		t.Fatalf("events %v", logs.events)
 	}
 	for _, e := range logs.events {
@@ -584,7 +588,7 @@ func TestFailureHandlerAndLog(t *testing.T) {
 	if len(ev) != 1 {
 		t.Fatalf("events %v", logs.events)
 	}
-	for k, v := range map[string]string{"reason": want, "method": "POST", "path": "/pay", "host": "example.com", "level": "INFO"} {
+	for k, v := range map[string]string{"reason": "bad_origin", "detail": strconv.Quote(want), "method": "POST", "path": "/pay", "host": "example.com", "level": "INFO"} {
 		if ev[0][k] != v {
 			t.Errorf("event %s = %q, want %q", k, ev[0][k], v)
 		}
@@ -683,7 +687,7 @@ func TestRefererCheck(t *testing.T) {
 			if tt.referer != nil {
 				r.Header["Referer"] = []string{*tt.referer}
 			}
-			r = trustedproxy.WithFacts(r, &trustedproxy.Facts{Scheme: "https", Host: "www.example.com", Port: tt.port, HostChecked: true, AllowedHost: "www.example.com"})
+			r = reqstatetest.With(r, reqstate.Conn{Scheme: "https", Host: "www.example.com", Port: tt.port}, "www.example.com", true)
 			if got := csrf.CheckReferer(p, r); got != tt.want {
 				t.Fatalf("reason %q, want %q", got, tt.want)
 			}
@@ -757,8 +761,8 @@ func TestRefererLoggedWithoutQuery(t *testing.T) {
 				t.Errorf("failure reason %q, want %q", reason, tt.reason)
 			}
 			ev := logs.find("csrf_failure")
-			if len(ev) != 1 || ev[0]["reason"] != tt.logged {
-				t.Fatalf("events %v, want one with reason %q", ev, tt.logged)
+			if len(ev) != 1 || ev[0]["reason"] != "bad_referer" || ev[0]["detail"] != strconv.Quote(tt.logged) {
+				t.Fatalf("events %v, want one with detail %q", ev, tt.logged)
 			}
 			for k, v := range ev[0] {
 				if strings.Contains(v, "s3cr3t") {
@@ -832,5 +836,46 @@ func TestCookieTossing(t *testing.T) {
 	}
 	if c.n.Load() != 1 {
 		t.Fatalf("%d state changes, want only the control", c.n.Load())
+	}
+}
+
+// TestDevelopmentPage: with Development and no FailureHandler the 403 page
+// states the reason, escaped and bounded; without it, only the status text.
+func TestDevelopmentPage(t *testing.T) {
+	long := "https://" + strings.Repeat("a", 3000) + ".example"
+	for _, tt := range []struct {
+		name        string
+		development bool
+		origin      string
+		want        []string
+		notWant     []string
+	}{
+		{"off", false, "https://evil.test", []string{"Forbidden"}, []string{"Origin checking failed"}},
+		{"on", true, "https://evil.test", []string{"Reason given for failure:", "Origin checking failed - https://evil.test does not match any trusted origins."}, nil},
+		{"attack: markup in the Origin is escaped", true, "https://<script>x</script>", []string{"https://&lt;script&gt;x&lt;/script&gt;"}, []string{"<script>x"}},
+		{"attack: a long Origin is cut", true, long, []string{"Origin checking failed - https://aaa"}, []string{".example does not match"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustNew(t, csrf.Config{Development: tt.development, Logger: slog.New(slog.DiscardHandler)})
+			res := serve(p.Handler(&counter{}), siteRequest("POST", "/", map[string]string{"Origin": tt.origin}))
+			b, _ := io.ReadAll(res.Body)
+			body := string(b)
+			if res.StatusCode != 403 {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("body lacks %q:\n%s", w, body)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(body, w) {
+					t.Errorf("body has %q:\n%s", w, body)
+				}
+			}
+			if len(body) > 2048 {
+				t.Errorf("body of %d bytes", len(body))
+			}
+		})
 	}
 }

@@ -18,6 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
+	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
+
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/internal/vectors"
@@ -410,11 +415,13 @@ func runDjangoVector(v djangoVector) error {
 	sessions := &testSessions{domain: s.sessionDomain}
 	// Django's failure view receives the reason; Bulwark's failure handler
 	// reads it with FailureError. The default handler then answers.
+	// With DEBUG, Config.Development's page states the reason.
 	var failure *csrf.Error
+	page := csrf.FailurePage(s.debug)
 	cfg := csrf.Config{
 		FailureHandler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			failure = csrf.FailureError(r)
-			csrf.DefaultFailure.ServeHTTP(w, r)
+			page.ServeHTTP(w, r)
 		}),
 		TrustedOrigins: s.trusted,
 		CookieName:     s.cookieName,
@@ -605,16 +612,16 @@ func runDjangoVector(v djangoVector) error {
 	if s.debug && len(allowed) == 0 {
 		allowed = []string{".localhost", "127.0.0.1", "[::1]"}
 	}
-	f.HostChecked = true
+	validated := ""
 	if d, _ := hosts.SplitDomainPort(f.Host); d != "" {
 		for _, pat := range allowed {
 			if pat == "*" || hosts.IsSameDomain(d, pat) {
-				f.AllowedHost = f.Host
+				validated = f.Host
 				break
 			}
 		}
 	}
-	r = trustedproxy.WithFacts(r, f)
+	r = reqstatetest.With(r, reqstate.Conn(*f), validated, true)
 
 	if secret != nil {
 		if s.useSessions {
@@ -703,8 +710,11 @@ func runDjangoVector(v djangoVector) error {
 				break
 			}
 			fails := logs.find("csrf_failure")
-			if len(fails) != 1 || fails[0]["reason"] != csrf.LogReason(failure) {
-				problems = append(problems, fmt.Sprintf("csrf_failure events = %v, want one with reason %q", fails, csrf.LogReason(failure)))
+			if slug := csrf.Slug(failure); !refusal.IsSlug(slug) || slug == "csrf_failure" {
+				problems = append(problems, fmt.Sprintf("no reason slug for %q: %q", failure.Reason, slug))
+			}
+			if len(fails) != 1 || fails[0]["reason"] != csrf.Slug(failure) || fails[0]["detail"] != strconv.Quote(csrf.LogReason(failure)) {
+				problems = append(problems, fmt.Sprintf("csrf_failure events = %v, want one with detail %q", fails, csrf.LogReason(failure)))
 			} else if fails[0]["path"] != r.URL.Path {
 				problems = append(problems, fmt.Sprintf("csrf_failure path = %q, want %q", fails[0]["path"], r.URL.Path))
 			}
@@ -734,6 +744,14 @@ func runDjangoVector(v djangoVector) error {
 			_ = json.Unmarshal(raw, &want)
 			if !slices.ContainsFunc(res.Header.Values("Vary"), func(v string) bool { return strings.Contains(v, want) }) {
 				problems = append(problems, fmt.Sprintf("Vary = %q, want it to contain %q", res.Header.Values("Vary"), want))
+			}
+		case "body_contains":
+			// Django's assertContains on the failure page: with DEBUG
+			// the reason is on it, escaped as the template escapes it.
+			var want string
+			_ = json.Unmarshal(raw, &want)
+			if body := w.Body.String(); !strings.Contains(body, want) {
+				problems = append(problems, fmt.Sprintf("body %q does not contain %q", body, want))
 			}
 		case "origin_verified", "check_referer_reason", "parsed_trusted_origins":
 		default:
@@ -777,6 +795,12 @@ func checkResponseCookie(p *csrf.Protection, r *http.Request, res *http.Response
 		case "value":
 			if value != w {
 				problems = append(problems, fmt.Sprintf("stored secret = %q, want %q", value, w))
+			}
+		case "value_not":
+			// The stored secret was replaced (a malformed cookie is not
+			// kept).
+			if value == w {
+				problems = append(problems, fmt.Sprintf("stored secret = %q, want anything else", value))
 			}
 		case "value_length":
 			if float64(len(value)) != w {
@@ -842,4 +866,39 @@ func checkResponseCookie(p *csrf.Protection, r *http.Request, res *http.Response
 		}
 	}
 	return problems
+}
+
+// TestDjangoHarnessFields: the fields Django's own tests assert on the
+// failure page (body_contains, with DEBUG) and on a replaced cookie
+// (value_not) are interpreted, and a vector that contradicts the
+// middleware fails.
+func TestDjangoHarnessFields(t *testing.T) {
+	tests := []struct {
+		name   string
+		vector string
+		ok     bool
+	}{
+		{"debug page states the reason", `{"id": "t1", "mode": "cookie", "settings": {"DEBUG": true}, "request": {"method": "POST"}, "view": "post_form",
+			"expected": {"accepted": false, "status": 403, "reason": "CSRF cookie not set.", "body_contains": "CSRF cookie not set."}}`, true},
+		{"debug page escapes as Django's template", `{"id": "t2", "mode": "cookie", "settings": {"DEBUG": true}, "request": {"method": "POST", "scheme": "https", "headers": {"Origin": "https://<evil>&x"}}, "view": "post_form",
+			"expected": {"accepted": false, "body_contains": "Origin checking failed - https://&lt;evil&gt;&amp;x does not match any trusted origins."}}`, true},
+		{"no reason without DEBUG", `{"id": "t3", "mode": "cookie", "settings": {}, "request": {"method": "POST"}, "view": "post_form",
+			"expected": {"accepted": false, "body_contains": "CSRF cookie not set."}}`, false},
+		{"malformed cookie replaced", `{"id": "t4", "mode": "cookie", "settings": {}, "request": {"method": "GET", "csrf_secret": "aaaaaaaaaaaaaaaa"}, "view": "token",
+			"expected": {"accepted": true, "response_cookie": {"value_not": "aaaaaaaaaaaaaaaa", "value_length": 32}}}`, true},
+		{"value_not catches a kept cookie", `{"id": "t5", "mode": "cookie", "settings": {}, "request": {"method": "GET", "csrf_secret": "lcccccccX2kcccccccY2jcccccccssIC"}, "view": "token",
+			"expected": {"accepted": true, "response_cookie": {"value_not": "lcccccccX2kcccccccY2jcccccccssIC"}}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v djangoVector
+			if err := json.Unmarshal([]byte(tt.vector), &v); err != nil {
+				t.Fatal(err)
+			}
+			err := runDjangoVector(v)
+			if (err == nil) != tt.ok {
+				t.Errorf("runDjangoVector = %v, want ok = %v", err, tt.ok)
+			}
+		})
+	}
 }

@@ -1,6 +1,9 @@
 package csrf
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Sentinel errors, wrapped by every *Error, to branch on with errors.Is.
 var (
@@ -98,4 +101,46 @@ func errBadReferer(u splitURL) *Error {
 		e.logReason = reasonBadRefererPrefix + u.String() + reasonBadRefererSuffix
 	}
 	return e
+}
+
+// slug is the stable reason slug of the csrf_failure event: what was
+// wrong, without the request data Django's sentence may quote (that goes,
+// quoted and bounded, in the event's detail).
+func (e *Error) slug() string {
+	r := e.Reason
+	switch {
+	case errors.Is(e.Err, ErrSessionStore):
+		return "session_store_error"
+	case strings.HasPrefix(r, reasonBadOriginPrefix):
+		return "bad_origin"
+	case r == reasonCrossSite:
+		return "cross_site"
+	case r == reasonSameSite:
+		return "same_site"
+	case r == reasonUnknownSite:
+		return "unknown_fetch_site"
+	case r == reasonNoReferer:
+		return "no_referer"
+	case r == reasonMalformedReferer:
+		return "malformed_referer"
+	case r == reasonInsecureReferer:
+		return "insecure_referer"
+	case strings.HasPrefix(r, reasonBadRefererPrefix):
+		return "bad_referer"
+	case r == reasonNoCookie:
+		return "no_cookie"
+	case r == reasonCookieLength:
+		return "cookie_incorrect_length"
+	case r == reasonCookieChars:
+		return "cookie_invalid_characters"
+	case r == reasonTokenMissing:
+		return "token_missing"
+	case strings.HasSuffix(r, "has incorrect length."):
+		return "token_incorrect_length"
+	case strings.HasSuffix(r, "has invalid characters."):
+		return "token_invalid_characters"
+	case strings.HasSuffix(r, " incorrect."):
+		return "token_incorrect"
+	}
+	return "csrf_failure"
 }

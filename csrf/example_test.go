@@ -38,7 +38,7 @@ func Example() {
 
 	fmt.Println(w.Code, w.Body.String(), "balance:", balance)
 	// Output:
-	// level=INFO msg="csrf failure" event=csrf_failure reason="Origin checking failed - https://evil.test does not match any trusted origins." host=bank.example method=POST path=/transfer
+	// level=INFO msg="csrf failure" event=csrf_failure reason=bad_origin host="\"bank.example\"" method=POST path=/transfer detail="\"Origin checking failed - https://evil.test does not match any trusted origins.\""
 	// 403 Forbidden balance: 100
 }
 

@@ -1,13 +1,17 @@
 package csrf
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/bulwarkdev/bulwark/trustedproxy"
+)
 
 // CheckReferer runs the Referer check alone (Django's _check_referer) and
 // returns its reason, "" when it passes. The conformance vectors pin it
 // separately from the middleware's decision.
 func CheckReferer(p *Protection, r *http.Request) string {
-	f, _ := factsOf(r)
-	if err := p.checkReferer(r, f); err != nil {
+	f := trustedproxy.FactsOf(r)
+	if err := p.checkReferer(r, &f); err != nil {
 		return err.Reason
 	}
 	return ""
@@ -16,8 +20,8 @@ func CheckReferer(p *Protection, r *http.Request) string {
 // OriginVerified runs the Origin comparison alone (Django's
 // _origin_verified).
 func OriginVerified(p *Protection, r *http.Request) bool {
-	f, _ := factsOf(r)
-	v, _ := p.checkOrigin(r, f)
+	f := trustedproxy.FactsOf(r)
+	v, _ := p.checkOrigin(r, &f)
 	return v == verdictBrowserOK
 }
 
@@ -107,3 +111,10 @@ func LogReason(e *Error) string { return e.logText() }
 // DefaultFailure is the failure handler used when Config.FailureHandler is
 // nil.
 var DefaultFailure http.Handler = http.HandlerFunc(defaultFailure)
+
+// FailurePage is the failure handler used when Config.FailureHandler is
+// nil, with Config.Development as given.
+func FailurePage(development bool) http.Handler { return failurePage(development) }
+
+// Slug is the reason slug an *Error's csrf_failure event carries.
+func Slug(e *Error) string { return e.slug() }

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
+	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
+
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/internal/vectors"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 const testSecret = "lcccccccX2kcccccccY2jcccccccssIC"
@@ -156,7 +158,7 @@ func FuzzOrigin(f *testing.F) {
 		}
 		r := httptest.NewRequest("POST", "/", nil)
 		r.Header["Origin"] = []string{origin}
-		r = trustedproxy.WithFacts(r, &trustedproxy.Facts{Scheme: "https", Host: "example.com"})
+		r = reqstatetest.With(r, reqstate.Conn{Scheme: "https", Host: "example.com"}, "", false)
 		accepted := p.Check(r) == nil
 		if accepted != (ok && canon == "https://example.com") {
 			t.Fatalf("Origin %q (canonical %q, %v): accepted = %v", origin, canon, ok, accepted)
@@ -177,7 +179,7 @@ func FuzzReferer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ref string) {
 		r := httptest.NewRequest("POST", "/", nil)
 		r.Header["Referer"] = []string{ref}
-		r = trustedproxy.WithFacts(r, &trustedproxy.Facts{Scheme: "https", Host: "www.example.com", Port: "443"})
+		r = reqstatetest.With(r, reqstate.Conn{Scheme: "https", Host: "www.example.com", Port: "443"}, "", false)
 		if csrf.CheckReferer(p, r) != "" {
 			return
 		}

@@ -7,9 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/net/idna"
+
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
-	"golang.org/x/net/idna"
 )
 
 // origin is a parsed web origin (RFC 6454): scheme, host and port, each in
@@ -49,7 +50,10 @@ func parseOrigin(s string) (origin, bool) {
 	// SplitDomainPort refuses '/', '?', '#', '@', '\\', spaces and any byte
 	// outside [A-Za-z0-9.-] in the host, and anything but digits in the port.
 	domain, port := hosts.SplitDomainPort(rest)
-	if domain == "" {
+	// SplitDomainPort drops one trailing dot, as Django does: a domain
+	// still ending in one ("x..", "..") has an empty label no browser
+	// sends, and its canonical form would not parse back to itself.
+	if domain == "" || domain[len(domain)-1] == '.' {
 		return origin{}, false
 	}
 	o := origin{scheme: scheme, host: domain}
@@ -145,20 +149,10 @@ func (o origin) String() string {
 // ok is false when there is no usable host, including a host the hosts
 // layer examined and refused: no Origin can then be same-origin.
 func ownOrigin(r *http.Request, f *trustedproxy.Facts) (o origin, ok bool) {
-	var scheme, host string
-	if f != nil {
-		scheme = f.Scheme
-		if f.HostChecked {
-			host = f.AllowedHost
-		} else {
-			host = f.Host
-		}
-	} else {
-		scheme = "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		host = r.Host
+	scheme := f.Scheme
+	host, validated := hosts.Host(r)
+	if !validated {
+		host = f.Host
 	}
 	domain, port := hosts.SplitDomainPort(host)
 	if domain == "" {

@@ -3,10 +3,13 @@ package csrf
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
@@ -34,11 +37,11 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := h.p
-	f, _ := trustedproxy.FactsFrom(r)
+	f := trustedproxy.FactsOf(r)
 	if p.cfg.InsecureSkipTokens {
 		// The Fetch Metadata path: no state, no allocation.
 		if !safeMethod(r.Method) && !p.bypassed(r) {
-			if v, err := p.checkOrigin(r, f); v == verdictRefused && !h.exempt(r) {
+			if v, err := p.checkOrigin(r, &f); v == verdictRefused && !h.exempt(r) {
 				p.refuse(w, r, err)
 				return
 			}
@@ -47,9 +50,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	st := &state{Context: r.Context(), p: p, secure: isSecure(r, f)}
+	st := &state{Context: r.Context(), p: p, secure: f.Scheme == "https"}
 	st.rw = responseWriter{ResponseWriter: w, st: st}
-	r = attachState(r, f, st)
+	r = attachState(r, st)
 	w = &st.rw
 	if !p.cfg.UseSessions {
 		// Cookie mode reads (and if need be replaces) the secret on every
@@ -58,7 +61,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !safeMethod(r.Method) && !p.bypassed(r) {
 		var err *Error
-		r, err = p.check(r, f, st, true)
+		r, err = p.check(r, &f, st, true)
 		if err != nil && !h.exempt(r) {
 			p.refuse(w, r, err)
 			st.flush()
@@ -78,15 +81,15 @@ func (p *Protection) Check(r *http.Request) error {
 	if safeMethod(r.Method) || p.bypassed(r) {
 		return nil
 	}
-	f, _ := trustedproxy.FactsFrom(r)
+	f := trustedproxy.FactsOf(r)
 	if p.cfg.InsecureSkipTokens {
-		if v, err := p.checkOrigin(r, f); v == verdictRefused {
+		if v, err := p.checkOrigin(r, &f); v == verdictRefused {
 			return err
 		}
 		return nil
 	}
-	st := &state{Context: r.Context(), p: p, secure: isSecure(r, f)}
-	if _, err := p.check(r, f, st, false); err != nil {
+	st := &state{Context: r.Context(), p: p, secure: f.Scheme == "https"}
+	if _, err := p.check(r, &f, st, false); err != nil {
 		return err
 	}
 	return nil
@@ -172,18 +175,13 @@ func (p *Protection) refuse(w http.ResponseWriter, r *http.Request, err *Error) 
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	}
-	attrs := []slog.Attr{
-		slog.String("event", "csrf_failure"),
-		slog.String("reason", err.logText()),
-		slog.String("client_ip", clientIP(r)),
-		slog.String("host", trustedproxy.Host(r)),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-	}
+	// Django's sentence may quote the Origin or Referer: it goes, quoted
+	// and bounded, in the detail; the reason is a slug.
+	extra := []slog.Attr{refusal.Detail(err.logText())}
 	if err.hint != "" {
-		attrs = append(attrs, slog.String("hint", err.hint))
+		extra = append(extra, slog.String("hint", err.hint))
 	}
-	p.log.LogAttrs(r.Context(), slog.LevelInfo, "csrf failure", attrs...)
+	refusal.Log(p.log, r, "csrf failure", "csrf_failure", err.slug(), extra...)
 	p.failure.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), failureKey{}, err)))
 }
 
@@ -196,13 +194,8 @@ func (p *Protection) refuse(w http.ResponseWriter, r *http.Request, err *Error) 
 func loggedBySession(err error) bool { return errors.Is(err, session.ErrStore) }
 
 func (p *Protection) logStoreError(r *http.Request, err error) {
-	p.log.LogAttrs(r.Context(), slog.LevelError, "csrf secret unavailable",
-		slog.String("event", "session_store_error"),
-		slog.String("reason", err.Error()),
-		slog.String("client_ip", clientIP(r)),
-		slog.String("host", trustedproxy.Host(r)),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path))
+	refusal.LogLevel(p.log, r, slog.LevelError, "csrf secret unavailable", "session_store_error", "csrf_secret_unavailable",
+		refusal.Detail(err.Error()))
 }
 
 // defaultFailure is Django's default failure view, less the page: 403,
@@ -216,17 +209,41 @@ func defaultFailure(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(http.StatusText(http.StatusForbidden)))
 }
 
-// Request facts, through trustedproxy (and the hosts layer's verdict in
-// them), falling back to the connection when no Bulwark layer ran.
-
-func factsOf(r *http.Request) (*trustedproxy.Facts, bool) { return trustedproxy.FactsFrom(r) }
-
-func isSecure(r *http.Request, f *trustedproxy.Facts) bool {
-	if f != nil {
-		return f.Scheme == "https"
+// failurePage is the failure handler when Config.FailureHandler is nil.
+func failurePage(development bool) http.Handler {
+	if development {
+		return http.HandlerFunc(developmentFailure)
 	}
-	return r.TLS != nil
+	return http.HandlerFunc(defaultFailure)
 }
+
+// maxDevelopmentReason bounds the reason on the development page: it may
+// quote an Origin or a Referer of any length.
+const maxDevelopmentReason = 1024
+
+// developmentFailure is defaultFailure stating the reason, as Django's
+// failure view does with DEBUG = True ("Reason given for failure:"). The
+// reason is escaped as Django's template autoescaping does and bounded.
+func developmentFailure(w http.ResponseWriter, r *http.Request) {
+	reason := refusal.Truncate(FailureReason(r), maxDevelopmentReason)
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = io.WriteString(w, `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="NONE,NOARCHIVE"><title>403 Forbidden</title></head>
+<body><h1>Forbidden (403)</h1>
+<p>CSRF verification failed. Request aborted.</p>
+<p>Reason given for failure:</p>
+<pre>`+djangoEscape.Replace(reason)+`</pre>
+<p>This page states the reason because csrf development mode is on. In a deployment the body is the status text only.</p>
+</body></html>
+`)
+}
+
+// djangoEscape is Django's django.utils.html.escape (Python's html.escape
+// with quote=True): what template autoescaping writes.
+var djangoEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;")
 
 // factHost is Django's get_host() for the Referer check: the host package
 // hosts validated, "" when that layer examined the host and refused it
@@ -238,18 +255,4 @@ func factHost(r *http.Request) string {
 		return h
 	}
 	return trustedproxy.Host(r)
-}
-
-func factPort(r *http.Request, f *trustedproxy.Facts) string {
-	if f != nil {
-		return f.Port
-	}
-	return trustedproxy.Port(r)
-}
-
-func clientIP(r *http.Request) string {
-	if a := trustedproxy.ClientIP(r); a.IsValid() {
-		return a.String()
-	}
-	return ""
 }

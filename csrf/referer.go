@@ -47,7 +47,7 @@ func (p *Protection) checkReferer(r *http.Request, f *trustedproxy.Facts) *Error
 		}
 	} else {
 		good = domain
-		if port := factPort(r, f); port != "" && port != "443" && port != "80" {
+		if port := f.Port; port != "" && port != "443" && port != "80" {
 			good += ":" + port
 		}
 	}

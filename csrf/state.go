@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"github.com/bulwarkdev/bulwark/internal/cookie"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
 
 type stateKey struct{}
@@ -41,9 +43,9 @@ type state struct {
 	hasSecret   bool
 	needsUpdate bool // cookie mode: send the cookie
 
-	// nested: this state is a context value because the request's Facts
+	// nested: this state is a context value because the request's record
 	// already held another Protection's state (a Handler behind another).
-	// shadowed: a nested state exists behind this one, kept in the Facts.
+	// shadowed: a nested state exists behind this one, kept in the record.
 	nested, shadowed bool
 }
 
@@ -57,17 +59,17 @@ func (s *state) Value(key any) any {
 }
 
 // stateOf finds the innermost state of r. The first Handler of a request
-// keeps its state in the request's trustedproxy.Facts when there are some
-// (no context value, no request copy); Handlers without Facts, or behind
+// keeps its state in the request's record when there is one (no context
+// value, no request copy); Handlers without a record, or behind
 // another one, use a context value.
 func stateOf(r *http.Request) *state {
-	if f, ok := trustedproxy.FactsFrom(r); ok {
-		if s, ok := f.Slot(trustedproxy.SlotCSRF).(*state); ok {
+	if rec := reqstate.From(r); rec != nil {
+		if s, ok := rec.CSRF().(*state); ok {
 			if !s.shadowed {
 				return s
 			}
 			// A context state marked nested was made behind s; any other
-			// (made before the Facts existed) is in front of it.
+			// (made before the record existed) is in front of it.
 			if c, ok := r.Context().Value(stateKey{}).(*state); ok && c.nested {
 				return c
 			}
@@ -78,13 +80,13 @@ func stateOf(r *http.Request) *state {
 	return s
 }
 
-// attachState makes st the state of r: in r's Facts when they have no
+// attachState makes st the state of r: in r's record when it has no
 // state yet, else in a context value (a shallow copy of r).
-func attachState(r *http.Request, f *trustedproxy.Facts, st *state) *http.Request {
-	if f != nil {
-		prev, _ := f.Slot(trustedproxy.SlotCSRF).(*state)
+func attachState(r *http.Request, st *state) *http.Request {
+	if rec := reqstate.From(r); rec != nil {
+		prev, _ := rec.CSRF().(*state)
 		if prev == nil {
-			f.SetSlot(trustedproxy.SlotCSRF, st)
+			reqstate.SetCSRF(rec, st)
 			return r
 		}
 		prev.shadowed, st.nested = true, true
@@ -128,17 +130,12 @@ func (s *state) load(r *http.Request) {
 		if s.rw.st == nil {
 			return // Check: nothing is sent, so nothing is replaced
 		}
-		why := "incorrect length"
+		why, slug := "incorrect length", "cookie_incorrect_length"
 		if s.problem == formatChars {
-			why = "invalid characters"
+			why, slug = "invalid characters", "cookie_invalid_characters"
 		}
-		p.log.LogAttrs(r.Context(), slog.LevelInfo, "csrf cookie replaced",
-			slog.String("event", "csrf_cookie_replaced"),
-			slog.String("reason", "CSRF cookie has "+why+"."),
-			slog.String("client_ip", clientIP(r)),
-			slog.String("host", trustedproxy.Host(r)),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path))
+		refusal.Log(p.log, r, "csrf cookie replaced", "csrf_cookie_replaced", slug,
+			refusal.Detail("CSRF cookie has "+why+"."))
 		return
 	}
 	s.stored, s.storedOK = toSecret(v), true
@@ -178,7 +175,7 @@ func (s *state) flush() {
 	h.Add("Set-Cookie", s.p.newCookie(s.secure, string(s.secret[:])))
 	// The response now depends on the request's cookies: shared caches
 	// must not serve it to anyone else (Django patches Vary too).
-	addVary(h, "Cookie")
+	cookie.Vary(h)
 }
 
 // ErrNotProtected is returned by Rotate for a request that did not pass

@@ -16,6 +16,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
+	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
+
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/internal/vectors"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
@@ -361,7 +364,7 @@ func runChain(r *http.Request, tp *trustedproxy.Resolver, hv *hosts.Validator, l
 		return res, fmt.Errorf("trustedproxy refused the request: %v", err)
 	}
 	res.facts = f
-	res.check = hv.Check(trustedproxy.WithFacts(r, &f))
+	res.check = hv.Check(reqstatetest.With(r, reqstate.Conn(f), "", false))
 	h := tp.Handler(hv.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res.host, _ = hosts.Host(r)
 		if inner != nil {
@@ -606,7 +609,7 @@ func checkBuildAbsoluteURI(v hostVector) error {
 	if res.code != http.StatusOK {
 		// The host was refused: only a location that needs no host can
 		// still be built, from the unvalidated request.
-		rr := trustedproxy.WithFacts(r, &res.facts)
+		rr := reqstatetest.With(r, reqstate.Conn(res.facts), "", false)
 		got, gotErr = build(rr)
 	}
 	if wantRaise.Raises != "" {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -245,36 +247,26 @@ func equalFoldLower(s, lowered string) bool {
 
 // Handler returns a handler that validates the host of every request
 // before anything else reads it. An allowed request continues with its
-// trustedproxy.Facts marked HostChecked (see Host); any other is refused
-// with 400 Bad Request (body: the status text, never the host) and one
-// "disallowed_host" event, and next is not called.
+// host recorded as validated in the per-request record (see Host); any
+// other is refused with 400 Bad Request (body: the status text, never the
+// host) and one "disallowed_host" refusal event, and next is not called.
 func (v *Validator) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r, f := trustedproxy.Ensure(r)
-		if err := v.check(f.Host); err != nil {
-			v.refuse(w, r, f, err.(*HostError))
+		r, rec := reqstate.Ensure(r)
+		raw := trustedproxy.Host(r)
+		if err := v.check(raw); err != nil {
+			v.refuse(w, r, err.(*HostError))
 			return
 		}
-		f.HostChecked, f.AllowedHost = true, f.Host
+		reqstate.SetValidatedHost(rec, raw)
 		next.ServeHTTP(w, r)
 	})
 }
 
-func (v *Validator) refuse(w http.ResponseWriter, r *http.Request, f *trustedproxy.Facts, err *HostError) {
-	client := ""
-	if f.ClientIP.IsValid() {
-		client = f.ClientIP.String()
-	}
-	// The host is attacker input: quoted (no control bytes reach the log)
-	// and truncated (no log flooding through a 1 MB header).
-	v.logger.LogAttrs(r.Context(), slog.LevelInfo, "disallowed host",
-		slog.String("event", "disallowed_host"),
-		slog.String("reason", err.Reason()),
-		slog.String("client_ip", client),
-		slog.String("host", strconv.Quote(truncate(err.Host, 256))),
-		slog.String("method", truncate(r.Method, 32)),
-		slog.String("path", truncate(r.URL.EscapedPath(), 256)),
-	)
+func (v *Validator) refuse(w http.ResponseWriter, r *http.Request, err *HostError) {
+	// The host is attacker input: the event quotes and bounds it (no
+	// control bytes reach the log, no log flooding through a 1 MB header).
+	refusal.Log(v.logger, r, "disallowed host", "disallowed_host", err.Reason())
 	http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 }
 
@@ -283,20 +275,5 @@ func (v *Validator) refuse(w http.ResponseWriter, r *http.Request, f *trustedpro
 // trailing dot kept), and true. It returns "", false when no hosts Handler
 // validated r; callers must then not use any host at all.
 func Host(r *http.Request) (string, bool) {
-	if f, ok := trustedproxy.FactsFrom(r); ok && f.HostChecked {
-		return f.AllowedHost, true
-	}
-	return "", false
-}
-
-// truncate shortens s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && s[i]&0xc0 == 0x80 {
-		i--
-	}
-	return s[:i] + "…"
+	return reqstate.From(r).ValidatedHost()
 }

@@ -10,8 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
+
 	"github.com/bulwarkdev/bulwark/hosts"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 var siteHosts = []string{"example.com", ".tenant.example", "192.0.2.1", "[2001:db8::1]", "INSENSITIVE.example"}
@@ -245,7 +246,7 @@ func TestHostAccessor(t *testing.T) {
 		t.Fatalf("Host without the handler = %q, %v", h, ok)
 	}
 	// Facts without validation are not enough either.
-	r2, _ := trustedproxy.Ensure(r)
+	r2, _ := reqstate.Ensure(r)
 	if _, ok := hosts.Host(r2); ok {
 		t.Fatal("Host is ok on unvalidated facts")
 	}
@@ -329,6 +330,18 @@ func TestRequestURL(t *testing.T) {
 		{"/a/b?x=1&y=%20", "http://example.com/a/b?x=1&y=%20"},
 		{"//evil.example/x", "http://example.com//evil.example/x"},
 		{"/caf%C3%A9/%3F?q=%C3%A9", "http://example.com/caf%C3%A9/%3F?q=%C3%A9"},
+		// Dot segments, as Django 3.2 resolves them (checked against
+		// build_absolute_uri): inner "/./" and "/../" resolved, a
+		// trailing "/." or "/.." kept, the query untouched.
+		{"/a/../b", "http://example.com/b"},
+		{"/a/./b", "http://example.com/a/b"},
+		{"/a/..", "http://example.com/a/.."},
+		{"/a/b/../../../c", "http://example.com/c"},
+		{"/a/./", "http://example.com/a/"},
+		{"/./", "http://example.com/"},
+		{"/a/../b?x=1&y=/../", "http://example.com/b?x=1&y=/../"},
+		{"/caf%C3%A9/../x", "http://example.com/x"},
+		{"//a/../b", "http://example.com//b"},
 	} {
 		r := httptest.NewRequest(http.MethodGet, tt.target, nil)
 		r.Host = "example.com"

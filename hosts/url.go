@@ -63,19 +63,22 @@ func AbsoluteURL(r *http.Request, location string) (string, error) {
 // RequestURL returns the absolute URL of r itself, as Django's
 // request.build_absolute_uri() (no location) does: scheme://host, the
 // escaped path and the query string. A path starting with "//" is kept
-// ("//x" gives scheme://host//x), never read as a host.
+// ("//x" gives scheme://host//x), never read as a host. A path with a
+// "/./" or "/../" segment is resolved, as Django resolves it ("/a/../b"
+// gives scheme://host/b); a trailing "/." or "/.." is kept, as in Django.
 func RequestURL(r *http.Request) (string, error) {
-	host, ok := Host(r)
-	if !ok {
+	if _, ok := Host(r); !ok {
 		return "", ErrHostNotValidated
 	}
 	full := escapeURIPath(r.URL.Path)
 	if r.URL.RawQuery != "" {
 		full += "?" + iriToURI(r.URL.RawQuery)
 	}
-	// Django builds "//" + full path and takes the simple branch of
-	// build_absolute_uri, which strips the two slashes again.
-	return iriToURI(trustedproxy.Scheme(r) + "://" + host + full), nil
+	// Django builds "//" + the full path and hands it to
+	// build_absolute_uri(location): the simple branch strips the two
+	// slashes again, and a path with dot segments goes through urljoin,
+	// which resolves them.
+	return AbsoluteURL(r, "//"+full)
 }
 
 // The rest of this file transcribes the parts of Python's urllib.parse and

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // An attacker sends a plain-HTTP request with its own Host header, hoping
@@ -28,11 +28,14 @@ func Example_unvalidatedHost() {
 	h.ServeHTTP(w, r)
 	fmt.Println(w.Code, w.Header().Get("Location") == "")
 
-	// The same request once package hosts validated example.com.
+	// Behind package hosts, which validates example.com.
+	v, err := hosts.New(hosts.Config{Allowed: []string{"example.com"}})
+	if err != nil {
+		panic(err)
+	}
 	r = httptest.NewRequest("GET", "http://example.com//evil.com", nil)
-	r = trustedproxy.WithFacts(r, &trustedproxy.Facts{Scheme: "http", Host: "example.com", HostChecked: true, AllowedHost: "example.com"})
 	w = httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	v.Handler(h).ServeHTTP(w, r)
 	fmt.Println(w.Code, w.Header().Get("Location"))
 	// Output:
 	// 400 true

@@ -2,10 +2,11 @@ package httpsonly
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -100,17 +101,16 @@ func (p *Policy) exempt(r *http.Request) bool {
 // "disallowed_redirect" event.
 func (p *Policy) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := trustedproxy.FactsFrom(r)
-		if ok && f.Scheme == "https" || !ok && trustedproxy.IsSecure(r) {
+		if trustedproxy.IsSecure(r) {
 			if p.c.hsts != nil {
 				h := w.Header()
 				if _, set := h[hstsHeader]; !set {
 					// A slice of this request's own: handlers may append
 					// to or edit header slices in place, so the shared
-					// precomputed one is never handed out. The Facts
-					// back it when present (no allocation).
-					if ok {
-						h[hstsHeader] = f.HeaderValue(trustedproxy.SlotHTTPSOnly, p.c.hstsVal)
+					// precomputed one is never handed out. The request's
+					// record backs it when there is one (no allocation).
+					if rec := reqstate.From(r); rec != nil {
+						h[hstsHeader] = reqstate.HSTS(rec, p.c.hstsVal)
 					} else {
 						h[hstsHeader] = []string{p.c.hstsVal}
 					}
@@ -152,11 +152,11 @@ func (p *Policy) location(r *http.Request) (string, error) {
 		// caches that store 301s). Django validates here through
 		// get_host(); we rely on package hosts having done it for every
 		// request, and fail closed when it has not.
-		f, ok := trustedproxy.FactsFrom(r)
-		if !ok || !f.HostChecked || f.AllowedHost == "" {
+		validated, ok := reqstate.From(r).ValidatedHost()
+		if !ok || validated == "" {
 			return "", ErrHostNotValidated
 		}
-		host = withPort(f.AllowedHost, p.c.port)
+		host = withPort(validated, p.c.port)
 	}
 	loc, ok := buildLocation(host, r.URL.Path, r.URL.RawQuery)
 	if !ok {
@@ -173,25 +173,10 @@ func (p *Policy) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrUnsafeMethod):
 		reason = "insecure_unsafe_method"
 	}
-	p.c.logger.LogAttrs(r.Context(), slog.LevelInfo, "request refused",
-		slog.String("event", "disallowed_redirect"),
-		slog.String("reason", reason),
-		slog.String("client_ip", clientIP(r)),
-		// Host and path are attacker-controlled and, for the
-		// too-long case, up to 16 KiB: they are cut so one request cannot
-		// write more than a line's worth into the log.
-		slog.String("host", truncate(trustedproxy.Host(r), 255)),
-		slog.String("method", truncate(r.Method, 32)),
-		slog.String("path", truncate(r.URL.Path, 256)),
-	)
+	// Host and path are attacker-controlled and, for the too-long case,
+	// up to 16 KiB: the event quotes and cuts them.
+	refusal.Log(p.c.logger, r, "request refused", "disallowed_redirect", reason)
 	http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
-}
-
-func clientIP(r *http.Request) string {
-	if a := trustedproxy.ClientIP(r); a.IsValid() {
-		return a.String()
-	}
-	return ""
 }
 
 // withPort applies the RedirectPort policy to a validated host: "" keeps
@@ -208,17 +193,4 @@ func withPort(host, port string) string {
 		return name
 	}
 	return name + ":" + port
-}
-
-// truncate shortens s to at most n bytes without splitting a UTF-8
-// sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && s[i]&0xc0 == 0x80 {
-		i--
-	}
-	return s[:i]
 }

@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
+	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
+
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -28,11 +30,7 @@ func request(method, scheme, host, path, query string, validated bool) *http.Req
 	if scheme == "https" {
 		r.TLS = &tls.ConnectionState{}
 	}
-	f := &trustedproxy.Facts{Scheme: scheme, Host: host, HostChecked: validated}
-	if validated {
-		f.AllowedHost = host
-	}
-	return trustedproxy.WithFacts(r, f)
+	return reqstatetest.With(r, reqstate.Conn{Scheme: scheme, Host: host}, host, validated)
 }
 
 var ok200 = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app") })

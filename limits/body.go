@@ -4,9 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path"
-
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // body is r.Body capped at max bytes, like http.MaxBytesReader but failing
@@ -14,14 +11,14 @@ import (
 // actually delivered, so a missing or understated Content-Length cannot
 // bypass it.
 type body struct {
-	rc     io.ReadCloser
-	n      int64 // bytes still allowed
-	max    int64
-	err    error
-	w      http.ResponseWriter
-	r      *http.Request
-	lg     *slog.Logger
-	logged bool
+	rc   io.ReadCloser
+	n    int64 // bytes still allowed
+	max  int64
+	err  error
+	w    http.ResponseWriter
+	r    *http.Request
+	lg   *slog.Logger
+	logs bool // logs the refusal when it detects it (the Handler's body)
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -44,10 +41,11 @@ func (b *body) Read(p []byte) (int, error) {
 	}
 	n = int(b.n)
 	b.n = 0
-	e := newError(ErrBodyTooLarge, KeyBody, b.max)
+	// The error says whether its event is out already, from its
+	// creation on: Refuse must not log the same refusal twice.
+	e := &Error{Kind: ErrBodyTooLarge, Limit: KeyBody, Value: b.max, reported: b.logs}
 	b.err = e
-	if !b.logged {
-		b.logged = true
+	if b.logs {
 		logRefusal(b.lg, b.r, e)
 		// Ask the server to close the connection rather than drain an
 		// attacker-sized remainder (effective when headers are unsent).
@@ -64,7 +62,7 @@ func NewReader(rc io.ReadCloser, max int64) io.ReadCloser {
 	if max < 0 {
 		return rc
 	}
-	return &body{rc: rc, n: max, max: max, w: discardHeaders{}, lg: slog.New(slog.DiscardHandler), r: &http.Request{}, logged: true}
+	return &body{rc: rc, n: max, max: max, w: discardHeaders{}, lg: slog.New(slog.DiscardHandler), r: &http.Request{}}
 }
 
 type discardHeaders struct{}
@@ -72,42 +70,3 @@ type discardHeaders struct{}
 func (discardHeaders) Header() http.Header         { return http.Header{} }
 func (discardHeaders) Write(p []byte) (int, error) { return len(p), nil }
 func (discardHeaders) WriteHeader(int)             {}
-
-func clientIP(r *http.Request) string {
-	if a := trustedproxy.ClientIP(r); a.IsValid() {
-		return a.String()
-	}
-	return ""
-}
-
-// cleanPath resolves dot segments and duplicate slashes as ServeMux does,
-// keeping a trailing slash. It does not allocate for clean paths.
-func cleanPath(p string) string {
-	if isClean(p) {
-		return p
-	}
-	np := path.Clean(p)
-	if p[len(p)-1] == '/' && np != "/" {
-		np += "/"
-	}
-	return np
-}
-
-func isClean(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] != '/' {
-			continue
-		}
-		rest := p[i+1:]
-		if len(rest) > 0 && rest[0] == '/' {
-			return false
-		}
-		if rest == "." || rest == ".." || len(rest) >= 2 && rest[:2] == "./" || len(rest) >= 3 && rest[:3] == "../" {
-			return false
-		}
-	}
-	return true
-}

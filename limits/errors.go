@@ -34,7 +34,10 @@ type Error struct {
 	Limit string // TOML key of the limit, e.g. "max_body_bytes"
 	Value int64  // the configured value that was exceeded
 
-	logged bool // the refusal event was already emitted
+	// reported is set, when the error is created, by the Handler's body
+	// reader, which logs its refusal event as it detects the overflow;
+	// Refuse then does not log it again. It never changes.
+	reported bool
 }
 
 func (e *Error) Error() string {

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"github.com/bulwarkdev/bulwark/internal/pathset"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
 
 // Django's defaults, used when a Config field is zero.
@@ -192,6 +194,18 @@ func (v Values) resolve(base Limits) Limits {
 	return l
 }
 
+// WithDefaults returns c with every unset top-level value set to the one
+// New applies (Default; an unset MaxFileBytes follows MaxBodyBytes):
+// what "bulwark check" prints. Routes keep their zero fields, which
+// inherit the top level. The result means the same as c.
+func (c Config) WithDefaults() Config {
+	l := c.Values.resolve(Default())
+	v := &c.Values
+	v.MaxBodyBytes, v.MaxFormBytes, v.MaxFields, v.MaxFiles = l.MaxBodyBytes, l.MaxFormBytes, l.MaxFields, l.MaxFiles
+	v.MaxFileBytes, v.MaxPartHeaderBytes, v.FileMemoryThreshold = l.MaxFileBytes, l.MaxPartHeaderBytes, l.FileMemoryThreshold
+	return c
+}
+
 type compiled struct {
 	def    *Limits
 	routes []route
@@ -217,8 +231,8 @@ func (c Config) compile() (compiled, error) {
 		if method != "" && !isToken(method) {
 			return compiled{}, fmt.Errorf("%w: %sbad method", ErrInvalidConfig, where)
 		}
-		if !strings.HasPrefix(p, "/") || cleanPath(p) != p {
-			return compiled{}, fmt.Errorf("%w: %spath must be absolute and clean", ErrInvalidConfig, where)
+		if err := pathset.Validate(p); err != nil {
+			return compiled{}, fmt.Errorf("%w: %s%w", ErrInvalidConfig, where, err)
 		}
 		if seen[method+" "+p] {
 			return compiled{}, fmt.Errorf("%w: %sduplicate pattern", ErrInvalidConfig, where)
@@ -268,22 +282,14 @@ func (l *Limiter) lookup(r *http.Request) *Limits {
 	if len(l.c.routes) == 0 {
 		return l.c.def
 	}
-	p := r.URL.Path
-	if p == "" {
-		p = "/"
-	}
-	p = cleanPath(p)
+	p := pathset.Clean(r.URL.Path)
 	best, bestScore := l.c.def, -1
 	for i := range l.c.routes {
 		rt := &l.c.routes[i]
 		if rt.method != "" && rt.method != r.Method {
 			continue
 		}
-		if rt.prefix {
-			if !strings.HasPrefix(p, rt.path) && p+"/" != rt.path {
-				continue
-			}
-		} else if p != rt.path {
+		if !pathset.Matches(rt.path, p) {
 			continue
 		}
 		score := len(rt.path) * 4
@@ -313,15 +319,13 @@ func With(r *http.Request, lim Limits) *http.Request {
 // always bounded.
 func From(r *http.Request) Limits {
 	// A context value, when there is one, is the innermost: the Handler
-	// keeps its limits in the request's trustedproxy.Facts only when no
+	// keeps its limits in the request's record only when no
 	// context value exists yet, so every context value was set behind it.
 	if l, ok := r.Context().Value(ctxKey{}).(*Limits); ok {
 		return *l
 	}
-	if f, ok := trustedproxy.FactsFrom(r); ok {
-		if l, ok := f.Slot(trustedproxy.SlotLimits).(*Limits); ok {
-			return *l
-		}
+	if l, ok := reqstate.From(r).Limits().(*Limits); ok {
+		return *l
 	}
 	return Default()
 }
@@ -364,13 +368,13 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			return
 		}
 		r2 := r
-		if f, ok := trustedproxy.FactsFrom(r); ok && f.Slot(trustedproxy.SlotLimits) == nil &&
+		if rec := reqstate.From(r); rec != nil && rec.Limits() == nil &&
 			r.Context().Value(ctxKey{}) == nil {
-			// The first limits of the request live in the shared Facts:
-			// no context value, no request copy. Nested Handlers and
-			// With (behind this one) use context values, which From
+			// The first limits of the request live in the request's
+			// record: no context value, no request copy. Nested Handlers
+			// and With (behind this one) use context values, which From
 			// consults first.
-			f.SetSlot(trustedproxy.SlotLimits, lim)
+			reqstate.SetLimits(rec, lim)
 		} else {
 			r2 = r.WithContext(context.WithValue(r.Context(), ctxKey{}, lim))
 		}
@@ -379,7 +383,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 				r2 = new(http.Request)
 				*r2 = *r
 			}
-			r2.Body = &body{rc: r.Body, n: lim.MaxBodyBytes, max: lim.MaxBodyBytes, w: w, r: r, lg: l.logger}
+			r2.Body = &body{rc: r.Body, n: lim.MaxBodyBytes, max: lim.MaxBodyBytes, w: w, r: r, lg: l.logger, logs: true}
 		}
 		next.ServeHTTP(w, r2)
 	})
@@ -394,7 +398,7 @@ func Refuse(w http.ResponseWriter, r *http.Request, lg *slog.Logger, err error) 
 	var le *Error
 	if errors.As(err, &le) {
 		status = le.Status()
-		if !le.logged {
+		if !le.reported {
 			// The body reader already reported an overflow it detected:
 			// one refusal, one event.
 			logRefusal(lg, r, le)
@@ -406,17 +410,8 @@ func Refuse(w http.ResponseWriter, r *http.Request, lg *slog.Logger, err error) 
 }
 
 func logRefusal(lg *slog.Logger, r *http.Request, e *Error) {
-	e.logged = true
 	if lg == nil {
 		lg = slog.Default()
 	}
-	lg.LogAttrs(r.Context(), slog.LevelInfo, "request refused by limits",
-		slog.String("event", e.Event()),
-		slog.String("reason", e.Limit),
-		slog.Int64("limit", e.Value),
-		slog.String("client_ip", clientIP(r)),
-		slog.String("host", r.Host),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-	)
+	refusal.Log(lg, r, "request refused by limits", e.Event(), e.Limit, slog.Int64("limit", e.Value))
 }

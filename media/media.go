@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bulwarkdev/bulwark/hosts"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // Config configures a media Handler. The zero Config means no media
@@ -52,6 +54,19 @@ var ErrInvalidConfig = errors.New("media: invalid configuration")
 func (c Config) Enabled() bool {
 	return len(c.Hosts) > 0 || len(c.SiteHosts) > 0 || c.Dir != ""
 }
+
+// WithDefaults returns c with the defaults New applies filled in (the
+// Cross-Origin-Resource-Policy): what "bulwark check" prints.
+func (c Config) WithDefaults() Config {
+	if c.CrossOriginResourcePolicy == "" {
+		c.CrossOriginResourcePolicy = defaultCORP
+	}
+	return c
+}
+
+// defaultCORP lets other sites embed the files (the site's pages are on
+// another origin by design).
+const defaultCORP = "cross-origin"
 
 // Validate reports the first problem in c. The zero Config (media
 // disabled) is valid.
@@ -149,7 +164,7 @@ func New(c Config) (*Handler, error) {
 		h.lookup = sidecars{root}
 	}
 	if h.corp == "" {
-		h.corp = "cross-origin"
+		h.corp = defaultCORP
 	}
 	if h.lg == nil {
 		h.lg = slog.Default()
@@ -169,30 +184,30 @@ var inline = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif":
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := hostOf(r)
 	if !h.hosts[host] {
-		h.refuse(w, r, http.StatusNotFound, "media_wrong_host")
+		h.refuse(w, r, http.StatusNotFound, "media_wrong_host", "wrong_host")
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		h.refuse(w, r, http.StatusMethodNotAllowed, "media_method")
+		h.refuse(w, r, http.StatusMethodNotAllowed, "media_method", "method_not_allowed")
 		return
 	}
 	name, ok := cleanName(r.URL.Path)
 	if !ok {
-		h.refuse(w, r, http.StatusNotFound, "media_bad_path")
+		h.refuse(w, r, http.StatusNotFound, "media_bad_path", "bad_path")
 		return
 	}
 	f, err := h.root.Open(name)
 	if err != nil {
 		// Escapes (.. or symlinks out of the root) fail here too.
-		h.refuse(w, r, http.StatusNotFound, "media_not_found")
+		h.refuse(w, r, http.StatusNotFound, "media_not_found", "not_found")
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
 		// Directories are never listed; devices and pipes never read.
-		h.refuse(w, r, http.StatusNotFound, "media_not_found")
+		h.refuse(w, r, http.StatusNotFound, "media_not_found", "not_found")
 		return
 	}
 	meta, err := h.lookup.Lookup(r.Context(), name)
@@ -261,27 +276,16 @@ func cleanName(p string) (string, bool) {
 }
 
 func hostOf(r *http.Request) string {
-	raw := trustedproxy.Host(r)
-	if f, ok := trustedproxy.FactsFrom(r); ok && f.HostChecked {
-		raw = f.AllowedHost
+	raw, ok := hosts.Host(r)
+	if !ok {
+		raw = trustedproxy.Host(r)
 	}
 	d, _ := hosts.SplitDomainPort(raw)
 	return strings.TrimSuffix(d, ".")
 }
 
-func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, event string) {
-	ip := ""
-	if a := trustedproxy.ClientIP(r); a.IsValid() {
-		ip = a.String()
-	}
-	h.lg.LogAttrs(r.Context(), slog.LevelInfo, "media request refused",
-		slog.String("event", event),
-		slog.String("reason", event),
-		slog.String("client_ip", ip),
-		slog.String("host", r.Host),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-	)
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, event, reason string) {
+	refusal.Log(h.lg, r, "media request refused", event, reason)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	http.Error(w, http.StatusText(status), status)
 }

@@ -100,6 +100,45 @@ type CookieConfig struct {
 	AllowInsecureNoSameSite bool `toml:"allow_insecure_no_same_site"`
 }
 
+// WithDefaults returns c with the defaults New applies filled in (the
+// lifetime and the cookie's, see CookieConfig.WithDefaults): what
+// "bulwark check" prints. The result means the same as c.
+func (c Config) WithDefaults() Config {
+	if c.Lifetime == 0 {
+		c.Lifetime = DefaultLifetime
+	}
+	c.Cookie = c.Cookie.WithDefaults()
+	return c
+}
+
+// WithDefaults returns c with the defaults the Manager applies filled in:
+// the path "/", the name (by Secure, Domain and Path: see Name) and
+// SameSite=Lax unless AllowInsecureNoSameSite.
+func (c CookieConfig) WithDefaults() CookieConfig {
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if c.Name == "" {
+		c.Name = defaultCookieName(!c.AllowInsecureCookie, c.Domain, c.Path)
+	}
+	if c.SameSite == "" && !c.AllowInsecureNoSameSite {
+		c.SameSite = "Lax"
+	}
+	return c
+}
+
+// defaultCookieName is the cookie name when none is set: the strongest
+// prefix the other attributes allow.
+func defaultCookieName(secure bool, domain, path string) string {
+	switch {
+	case !secure:
+		return "session"
+	case domain == "" && path == "/":
+		return "__Host-session"
+	}
+	return "__Secure-session"
+}
+
 // Validate reports whether c can build a Manager.
 func (c Config) Validate() error {
 	switch {
@@ -136,14 +175,7 @@ func (c CookieConfig) resolve() (resolved, error) {
 		r.path = "/"
 	}
 	if r.name == "" {
-		switch {
-		case !r.secure:
-			r.name = "session"
-		case r.domain == "" && r.path == "/":
-			r.name = "__Host-session"
-		default:
-			r.name = "__Secure-session"
-		}
+		r.name = defaultCookieName(r.secure, r.domain, r.path)
 	}
 	if !validToken(r.name) {
 		return r, fmt.Errorf("session: invalid cookie name %q", r.name)

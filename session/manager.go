@@ -13,11 +13,13 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/cookie"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
 
 // Errors returned by the session functions.
@@ -123,9 +125,9 @@ type state struct {
 
 	scratch [idLen]byte
 
-	// nested: this state is a context value because the request's Facts
+	// nested: this state is a context value because the request's record
 	// already held another session's state (a Handler behind another).
-	// shadowed: a nested state exists behind this one, kept in the Facts.
+	// shadowed: a nested state exists behind this one, kept in the record.
 	nested, shadowed bool
 }
 
@@ -138,17 +140,17 @@ func (st *state) Value(k any) any {
 }
 
 // stateOf finds the innermost session state of r. The first Handler of
-// a request keeps its state in the request's trustedproxy.Facts when there
-// are some (no context value, no request copy); Handlers without Facts,
+// a request keeps its state in the request's record when there is one (no
+// context value, no request copy); Handlers without a record,
 // or behind another one, use a context value.
 func stateOf(r *http.Request) (*state, error) {
-	if f, ok := trustedproxy.FactsFrom(r); ok {
-		if st, ok := f.Slot(trustedproxy.SlotSession).(*state); ok {
+	if rec := reqstate.From(r); rec != nil {
+		if st, ok := rec.Session().(*state); ok {
 			if !st.shadowed {
 				return st, nil
 			}
 			// A context state marked nested was made behind st; any other
-			// (made before the Facts existed) is in front of it.
+			// (made before the record existed) is in front of it.
 			if c, ok := r.Context().Value(ctxKey{}).(*state); ok && c.nested {
 				return c, nil
 			}
@@ -167,9 +169,9 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		st := &state{Context: r.Context(), m: m, req: r}
 		st.w = writer{ResponseWriter: w, st: st}
 		st.cookieVal, st.hadCookie = cookieValue(r.Header, m.ck.name)
-		if f, ok := trustedproxy.FactsFrom(r); ok {
-			if prev, _ := f.Slot(trustedproxy.SlotSession).(*state); prev == nil {
-				f.SetSlot(trustedproxy.SlotSession, st)
+		if rec := reqstate.From(r); rec != nil {
+			if prev, _ := rec.Session().(*state); prev == nil {
+				reqstate.SetSession(rec, st)
 			} else {
 				prev.shadowed, st.nested = true, true
 				r = r.WithContext(st)
@@ -190,12 +192,12 @@ func cookieValue(h http.Header, name string) (string, bool) {
 	for _, line := range h["Cookie"] {
 		for len(line) > 0 {
 			part := line
-			if i := indexByte(line, ';'); i >= 0 {
+			if i := strings.IndexByte(line, ';'); i >= 0 {
 				part, line = line[:i], line[i+1:]
 			} else {
 				line = ""
 			}
-			part = trimSpace(part)
+			part = strings.Trim(part, " \t")
 			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
 				v := part[len(name)+1:]
 				if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
@@ -206,25 +208,6 @@ func cookieValue(h http.Header, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func trimSpace(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // idLen is the length of a session id in the cookie: 32 random bytes in
@@ -378,22 +361,8 @@ func (st *state) fail(reason string, err error) {
 	st.logged = true
 	r := st.req
 	// Never the session id, the cookie or the query string.
-	st.m.log.LogAttrs(st.Context, slog.LevelError, "session store error",
-		slog.String("event", "session_store_error"),
-		slog.String("reason", reason),
-		slog.String("client_ip", clientIP(r)),
-		slog.String("host", trustedproxy.Host(r)),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("error", err.Error()),
-	)
-}
-
-func clientIP(r *http.Request) string {
-	if a := trustedproxy.ClientIP(r); a.IsValid() {
-		return a.String()
-	}
-	return ""
+	refusal.LogLevel(st.m.log, r, slog.LevelError, "session store error", "session_store_error", reason,
+		slog.String("error", err.Error()))
 }
 
 // commit runs when the response starts, with its status. It returns 0 to
@@ -425,11 +394,11 @@ func (st *state) commit(status int) int {
 	}
 	if st.hadCookie && empty {
 		st.deleteCookie(h)
-		addVary(h)
+		cookie.Vary(h)
 		return 0
 	}
 	if st.accessed {
-		addVary(h)
+		cookie.Vary(h)
 	}
 	if !st.loaded || empty {
 		return 0
@@ -495,7 +464,7 @@ func (st *state) commit(status int) int {
 		value = v
 	}
 	st.setCookie(h, value, exp, now)
-	addVary(h) // always with the cookie (CVE-2026-35192)
+	cookie.Vary(h) // always with the cookie (CVE-2026-35192)
 	return 0
 }
 
@@ -544,51 +513,6 @@ func (st *state) deleteCookie(h http.Header) {
 
 func hasSecurePrefix(name string) bool {
 	return len(name) >= 7 && name[:7] == "__Host-" || len(name) >= 9 && name[:9] == "__Secure-"
-}
-
-// addVary adds "Vary: Cookie" unless a Vary header already names Cookie.
-func addVary(h http.Header) {
-	for _, v := range h["Vary"] {
-		if containsToken(v, "Cookie") {
-			return
-		}
-	}
-	h["Vary"] = append(h["Vary"], "Cookie")
-}
-
-func containsToken(v, tok string) bool {
-	for len(v) > 0 {
-		part := v
-		if i := indexByte(v, ','); i >= 0 {
-			part, v = v[:i], v[i+1:]
-		} else {
-			v = ""
-		}
-		part = trimSpace(part)
-		if part == "*" || equalFold(part, tok) {
-			return true
-		}
-	}
-	return false
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // writer holds back the response until the session is committed.

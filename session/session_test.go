@@ -16,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
+	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
+
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/session/cookiestore"
 	"github.com/bulwarkdev/bulwark/session/memstore"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 var _ csrf.SessionSecrets = (*session.Manager)(nil)
@@ -656,18 +658,17 @@ func TestAllocs(t *testing.T) {
 	if allocs > 5 {
 		t.Fatalf("GET reading one value: %v allocations, want <= 5", allocs)
 	}
-	// Behind trustedproxy the state lives in the request's Facts: no
-	// request copy.
-	// (Each run starts from fresh facts, as each request does.)
-	f := &trustedproxy.Facts{}
-	rf := trustedproxy.WithFacts(req, f)
+	// Behind the top of the chain the state lives in the request's
+	// record: no request copy. (Each run starts from an empty record, as
+	// each request does.)
+	rf, _ := reqstate.Attach(req)
 	allocs = testing.AllocsPerRun(100, func() {
 		clear(w.h)
-		f.SetSlot(trustedproxy.SlotSession, nil)
+		reqstatetest.Reset(rf)
 		handler.ServeHTTP(w, rf)
 	})
 	if allocs > 4 {
-		t.Fatalf("GET reading one value, with facts: %v allocations, want <= 4", allocs)
+		t.Fatalf("GET reading one value, with a record: %v allocations, want <= 4", allocs)
 	}
 }
 

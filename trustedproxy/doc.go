@@ -64,12 +64,12 @@
 // elements. X-Forwarded-For entries left of the client are not read.
 //
 // The request is never modified: RemoteAddr stays the peer's address and
-// the facts travel in the context of a shallow copy. Attaching them costs
-// two allocations per request (the context node holding the Facts, and
-// the request copy), shared by every later Bulwark layer: packages
-// limits, session and csrf keep their per-request state in the Facts'
-// slots (see Slot) and httpsonly its HSTS value (see Facts.HeaderValue),
-// so none of them needs a context value or a request copy of its own.
+// the facts travel in the request's per-request record, a context node
+// created once at the top of the chain (by this Handler when it is the
+// first Bulwark layer: two allocations, the node and the request copy,
+// shared by every later layer). Only this package writes the facts there;
+// other layers and applications read them through ClientIP, Scheme,
+// IsSecure, Host, Port and FactsOf.
 //
 // # Threat model
 //

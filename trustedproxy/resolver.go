@@ -4,9 +4,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
 
 // Resolver establishes the Facts of each request from its connection and,
@@ -68,42 +70,36 @@ func (p *Resolver) Check(r *http.Request) error {
 	return nil
 }
 
-// Handler returns a handler that attaches the request's Facts to a shallow
-// copy of r and calls next with it. A request whose trusted proxy sent a
-// malformed forwarded header is refused with 400 Bad Request (body: the
-// status text) and one "forwarded_malformed" event naming the reason;
-// next is not called. r itself, RemoteAddr included, is never modified.
+// Handler returns a handler that records the request's Facts in its
+// per-request record (attaching one to a shallow copy of r when no layer
+// in front did) and calls next with it. A request whose trusted proxy sent
+// a malformed forwarded header is refused with 400 Bad Request (body: the
+// status text) and one "forwarded_malformed" refusal event naming the
+// reason, its facts those of the connection alone; next is not called. r
+// itself, RemoteAddr included, is never modified.
 func (p *Resolver) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r2, f := attach(r)
-		if err := p.fill(r, f); err != nil {
-			p.refuse(w, r, f, err)
+		r, rec := reqstate.Ensure(r)
+		var f Facts
+		if err := p.fill(r, &f); err != nil {
+			reqstate.SetConn(rec, reqstate.Conn(direct(r)))
+			p.refuse(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r2)
+		reqstate.SetConn(rec, reqstate.Conn(f))
+		next.ServeHTTP(w, r)
 	})
 }
 
-func (p *Resolver) refuse(w http.ResponseWriter, r *http.Request, f *Facts, err *MalformedError) {
-	client := ""
-	if f.Peer.IsValid() {
-		client = f.Peer.String()
-	}
-	p.c.logger.LogAttrs(r.Context(), slog.LevelInfo, "forwarded header refused",
-		slog.String("event", "forwarded_malformed"),
-		slog.String("reason", err.Reason),
-		slog.String("header", err.Header),
-		slog.String("client_ip", client),
-		slog.String("host", strconv.Quote(truncate(r.Host, 256))),
-		slog.String("method", truncate(r.Method, 32)),
-		slog.String("path", truncate(r.URL.EscapedPath(), 256)),
-	)
+func (p *Resolver) refuse(w http.ResponseWriter, r *http.Request, err *MalformedError) {
+	refusal.Log(p.c.logger, r, "forwarded header refused", "forwarded_malformed", err.Reason,
+		slog.String("header", err.Header))
 	http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 }
 
 // fill computes the facts of r into f. It reads r and never writes it.
 func (p *Resolver) fill(r *http.Request, f *Facts) *MalformedError {
-	Direct(r, f)
+	*f = direct(r)
 	if !p.IsTrusted(f.Peer) {
 		// Forwarded headers from anyone but a configured proxy are the
 		// client's own words: ignore them entirely, so that a direct client

@@ -150,86 +150,124 @@ func checkJPEG(br *bufio.Reader) (string, string) { return checkJPEGDepth(br, 0)
 // camera's extra images, such as gain maps, after the first EOI).
 const maxJPEGImages = 8
 
+// checkJPEGDepth checks one image: the SOI, then each marker in turn
+// (standalone markers, segments, the entropy-coded scan after SOS) until
+// EOI, then what follows EOI. depth counts the images before this one.
 func checkJPEGDepth(br *bufio.Reader, depth int) (string, string) {
 	var soi [2]byte
 	if _, err := io.ReadFull(br, soi[:]); err != nil || soi != [2]byte{0xff, 0xd8} {
 		return corrupt("bad JPEG start")
 	}
+	m, reason, msg := jpegMarker(br)
+	for reason == "" {
+		switch {
+		case m == 0xd9: // EOI
+			return jpegAfterEOI(br, depth)
+		case m == 0x01 || m >= 0xd0 && m <= 0xd7 || m == 0x00: // standalone
+			m, reason, msg = jpegMarker(br)
+		default:
+			if reason, msg = jpegSegment(br, m); reason != "" {
+				return reason, msg
+			}
+			if m == 0xda { // SOS: the scan runs up to the next marker
+				m, reason, msg = jpegScan(br)
+			} else {
+				m, reason, msg = jpegMarker(br)
+			}
+		}
+	}
+	return reason, msg
+}
+
+// jpegMarker reads the next marker: 0xff, any fill bytes (more 0xff),
+// then the marker byte.
+func jpegMarker(br *bufio.Reader) (byte, string, string) {
+	c, err := br.ReadByte()
+	if err != nil {
+		r, msg := corrupt("JPEG ends before EOI")
+		return 0, r, msg
+	}
+	if c != 0xff {
+		r, msg := corrupt("JPEG: expected a marker, found %#x", c)
+		return 0, r, msg
+	}
+	m, err := br.ReadByte()
+	for err == nil && m == 0xff { // fill bytes
+		m, err = br.ReadByte()
+	}
+	if err != nil {
+		r, msg := corrupt("JPEG ends before EOI")
+		return 0, r, msg
+	}
+	return m, "", ""
+}
+
+// jpegSegment reads the segment of marker m: its length, then its data,
+// which is searched for markup in APPn and COM segments and skipped in
+// the others.
+func jpegSegment(br *bufio.Reader, m byte) (string, string) {
+	var lb [2]byte
+	if _, err := io.ReadFull(br, lb[:]); err != nil {
+		return corrupt("JPEG segment truncated")
+	}
+	n := int(binary.BigEndian.Uint16(lb[:]))
+	if n < 2 {
+		return corrupt("JPEG segment length %d", n)
+	}
+	if m >= 0xe0 && m <= 0xef || m == 0xfe {
+		data := make([]byte, n-2)
+		if _, err := io.ReadFull(br, data); err != nil {
+			return corrupt("JPEG segment truncated")
+		}
+		if tag := findHTML(data); tag != "" {
+			return ReasonPolyglot, fmt.Sprintf("JPEG segment %#x contains %q", m, tag)
+		}
+		return "", ""
+	}
+	if _, err := br.Discard(n - 2); err != nil {
+		return corrupt("JPEG segment truncated")
+	}
+	return "", ""
+}
+
+// jpegScan skips entropy-coded data up to the first marker that is not a
+// stuffed zero or a restart marker, and returns that marker.
+func jpegScan(br *bufio.Reader) (byte, string, string) {
 	for {
 		c, err := br.ReadByte()
 		if err != nil {
-			return corrupt("JPEG ends before EOI")
+			r, msg := corrupt("JPEG scan truncated")
+			return 0, r, msg
 		}
 		if c != 0xff {
-			return corrupt("JPEG: expected a marker, found %#x", c)
+			continue
 		}
 		m, err := br.ReadByte()
-		for err == nil && m == 0xff { // fill bytes
+		for err == nil && m == 0xff {
 			m, err = br.ReadByte()
 		}
 		if err != nil {
-			return corrupt("JPEG ends before EOI")
+			r, msg := corrupt("JPEG scan truncated")
+			return 0, r, msg
 		}
-	marker:
-		switch {
-		case m == 0xd9: // EOI
-			if !trailing(br) {
-				return "", ""
-			}
-			// Only further complete JPEG images (MPF) may follow, each
-			// checked like the first.
-			if pk, _ := br.Peek(2); depth+1 < maxJPEGImages && pk[0] == 0xff && pk[1] == 0xd8 {
-				return checkJPEGDepth(br, depth+1)
-			}
-			return ReasonTrailingData, "data after JPEG EOI"
-		case m == 0x01 || m >= 0xd0 && m <= 0xd7 || m == 0x00:
+		if m == 0x00 || m >= 0xd0 && m <= 0xd7 {
 			continue
 		}
-		var lb [2]byte
-		if _, err := io.ReadFull(br, lb[:]); err != nil {
-			return corrupt("JPEG segment truncated")
-		}
-		n := int(binary.BigEndian.Uint16(lb[:]))
-		if n < 2 {
-			return corrupt("JPEG segment length %d", n)
-		}
-		if m >= 0xe0 && m <= 0xef || m == 0xfe {
-			data := make([]byte, n-2)
-			if _, err := io.ReadFull(br, data); err != nil {
-				return corrupt("JPEG segment truncated")
-			}
-			if tag := findHTML(data); tag != "" {
-				return ReasonPolyglot, fmt.Sprintf("JPEG segment %#x contains %q", m, tag)
-			}
-		} else if _, err := br.Discard(n - 2); err != nil {
-			return corrupt("JPEG segment truncated")
-		}
-		if m != 0xda {
-			continue
-		}
-		// Start of scan: entropy-coded data until a marker other than a
-		// stuffed zero or a restart marker.
-		for {
-			c, err := br.ReadByte()
-			if err != nil {
-				return corrupt("JPEG scan truncated")
-			}
-			if c != 0xff {
-				continue
-			}
-			m, err = br.ReadByte()
-			for err == nil && m == 0xff {
-				m, err = br.ReadByte()
-			}
-			if err != nil {
-				return corrupt("JPEG scan truncated")
-			}
-			if m == 0x00 || m >= 0xd0 && m <= 0xd7 {
-				continue
-			}
-			goto marker
-		}
+		return m, "", ""
 	}
+}
+
+// jpegAfterEOI accepts the end of the file, or a further complete image
+// (MPF), checked like the first, up to maxJPEGImages; anything else after
+// EOI is refused. A lone byte after EOI is not an image start.
+func jpegAfterEOI(br *bufio.Reader, depth int) (string, string) {
+	if !trailing(br) {
+		return "", ""
+	}
+	if pk, _ := br.Peek(2); depth+1 < maxJPEGImages && len(pk) == 2 && pk[0] == 0xff && pk[1] == 0xd8 {
+		return checkJPEGDepth(br, depth+1)
+	}
+	return ReasonTrailingData, "data after JPEG EOI"
 }
 
 // checkGIF walks the blocks, scanning comment, application and plain-text

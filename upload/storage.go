@@ -13,6 +13,12 @@ import (
 	"github.com/bulwarkdev/bulwark/media"
 )
 
+// The storage permissions when StorageConfig leaves them zero.
+const (
+	defaultFilePerm fs.FileMode = 0o644
+	defaultDirPerm  fs.FileMode = 0o755
+)
+
 // StorageConfig configures a Storage.
 type StorageConfig struct {
 	// Dir is the directory files are stored in (MEDIA_ROOT). Empty means
@@ -63,10 +69,10 @@ func NewStorage(c StorageConfig) (*Storage, error) {
 	}
 	s := &Storage{root: root, filePerm: c.FilePermissions, dirPerm: c.DirectoryPermissions}
 	if s.filePerm == 0 {
-		s.filePerm = 0o644
+		s.filePerm = defaultFilePerm
 	}
 	if s.dirPerm == 0 {
-		s.dirPerm = 0o755
+		s.dirPerm = defaultDirPerm
 	}
 	return s, nil
 }

@@ -8,11 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/limits"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // Config configures an Uploader. The zero Config accepts PNG, JPEG, GIF,
@@ -44,6 +45,27 @@ type Config struct {
 	// Logger receives one Info event per refused upload. Nil means
 	// slog.Default().
 	Logger *slog.Logger `toml:"-"`
+}
+
+// WithDefaults returns c with the defaults New applies filled in (the
+// policy's allow-list and pixel cap, the storage permissions when storage
+// is on): what "bulwark check" prints. The result means the same as c.
+func (c Config) WithDefaults() Config {
+	if c.Policy.Allow == nil {
+		c.Policy.Allow = slices.Clone(DefaultAllow)
+	}
+	if c.Policy.MaxPixels == 0 {
+		c.Policy.MaxPixels = DefaultMaxPixels
+	}
+	if c.Storage.Dir != "" {
+		if c.Storage.FilePermissions == 0 {
+			c.Storage.FilePermissions = defaultFilePerm
+		}
+		if c.Storage.DirectoryPermissions == 0 {
+			c.Storage.DirectoryPermissions = defaultDirPerm
+		}
+	}
+	return c
 }
 
 // Validate reports the first problem in c.
@@ -295,25 +317,16 @@ func (u *Uploader) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &re) {
 		status, event, reason = http.StatusUnsupportedMediaType, "upload_refused", re.Verdict.Reason
 	}
-	attrs := []slog.Attr{
-		slog.String("event", event),
-		slog.String("reason", reason),
-		slog.String("client_ip", clientIP(r)),
-		slog.String("host", r.Host),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-	}
+	var extra []slog.Attr
 	if re != nil {
-		attrs = append(attrs, slog.String("type", re.Verdict.Type), slog.String("field", re.Field))
+		// The field name is the client's; the message may quote file
+		// metadata: both quoted and bounded.
+		extra = []slog.Attr{slog.String("type", re.Verdict.Type), refusal.Quoted("field", re.Field)}
+		if re.Verdict.Message != "" {
+			extra = append(extra, refusal.Detail(re.Verdict.Message))
+		}
 	}
-	u.lg.LogAttrs(r.Context(), slog.LevelInfo, "upload refused", attrs...)
+	refusal.Log(u.lg, r, "upload refused", event, reason, extra...)
 	w.Header().Set("Connection", "close")
 	http.Error(w, http.StatusText(status), status)
-}
-
-func clientIP(r *http.Request) string {
-	if a := trustedproxy.ClientIP(r); a.IsValid() {
-		return a.String()
-	}
-	return ""
 }

@@ -7,5 +7,11 @@
 //     that an application using the library links none it did not choose,
 //     and the stores could move to modules of their own;
 //   - trustedproxy sits at the bottom and imports nothing else of the
-//     module, so every other package can read request facts through it.
+//     module but the per-request record (internal/reqstate) and the
+//     refusal event (internal/refusal), so every other package can read
+//     request facts through it and it knows none of them;
+//   - each part of the per-request record is written by its owner only:
+//     the writers of internal/reqstate are called from the owning package
+//     and nowhere else (tests use internal/reqstate/reqstatetest, which
+//     only tests may import).
 package archtest

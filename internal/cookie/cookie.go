@@ -282,3 +282,22 @@ func AppendHTTPDate(b []byte, t time.Time) []byte {
 	b = two(b, ss)
 	return append(b, " GMT"...)
 }
+
+// Vary adds "Cookie" to the Vary header of h unless a Vary line already
+// lists it (any case) or "*" (Django's patch_vary_headers(response,
+// ("Cookie",))). A response that depends on a cookie must say so, or a
+// shared cache hands one client's page to another. It does not allocate
+// when Cookie is listed already.
+func Vary(h http.Header) {
+	for _, line := range h["Vary"] {
+		for line != "" {
+			var v string
+			v, line, _ = strings.Cut(line, ",")
+			v = strings.Trim(v, " \t")
+			if v == "*" || strings.EqualFold(v, "Cookie") {
+				return
+			}
+		}
+	}
+	h["Vary"] = append(h["Vary"], "Cookie")
+}

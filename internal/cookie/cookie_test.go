@@ -3,6 +3,7 @@ package cookie_test
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -54,5 +55,34 @@ func TestAppendHTTPDate(t *testing.T) {
 		if got := string(cookie.AppendHTTPDate(nil, tm)); got != want {
 			t.Errorf("AppendHTTPDate(%d) = %q, want %q", sec, got, want)
 		}
+	}
+}
+
+func TestVary(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   []string
+		want []string
+	}{
+		{"none", nil, []string{"Cookie"}},
+		{"other", []string{"Accept-Encoding"}, []string{"Accept-Encoding", "Cookie"}},
+		{"listed", []string{"Accept-Encoding, cookie"}, []string{"Accept-Encoding, cookie"}},
+		{"star", []string{"*"}, []string{"*"}},
+		{"second line", []string{"Origin", " COOKIE "}, []string{"Origin", " COOKIE "}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.in != nil {
+				h["Vary"] = append([]string(nil), tt.in...)
+			}
+			cookie.Vary(h)
+			if !slices.Equal(h["Vary"], tt.want) {
+				t.Errorf("Vary = %q, want %q", h["Vary"], tt.want)
+			}
+		})
+	}
+	h := http.Header{"Vary": {"Cookie"}}
+	if n := testing.AllocsPerRun(100, func() { cookie.Vary(h) }); n != 0 {
+		t.Errorf("Vary allocates %v times when Cookie is listed", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -18,7 +19,6 @@ type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
-	facts *trustedproxy.Facts // set by recordFacts once the chain resolved them
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -50,12 +50,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
-// observe wraps the whole tree: it counts the answer and writes the
-// access log line, with the facts the chain established (see recordFacts)
-// or, for a request that never reached the proxy, the facts tp resolves.
+// observe wraps the whole tree: it is the top of the chain, where the
+// request's record is created; it counts the answer and writes the access
+// log line with the facts the chain established in the record or, for a
+// request that never reached the resolver (an ACME challenge), the facts
+// tp resolves.
 func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedproxy.Resolver) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r, rec := reqstate.Attach(r)
 		sw := statusWriters.Get().(*statusWriter)
 		*sw = statusWriter{ResponseWriter: w}
 		defer func() {
@@ -65,16 +68,16 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 			}
 			m.request(code)
 			if access != nil {
-				var resolved trustedproxy.Facts
-				f := sw.facts
-				if f == nil {
-					resolveFacts(tp, r, &resolved)
-					f = &resolved
+				var f trustedproxy.Facts
+				if c, ok := rec.Conn(); ok {
+					f = trustedproxy.Facts(c)
+				} else {
+					f = resolveFacts(tp, r)
 				}
 				// An unvalidated host is the client's own words: bounded.
-				host := truncate(f.Host, 256)
-				if f.HostChecked {
-					host = f.AllowedHost
+				host, ok := rec.ValidatedHost()
+				if !ok {
+					host = truncate(f.Host, 256)
 				}
 				ip := ""
 				if f.ClientIP.IsValid() {
@@ -100,20 +103,19 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 	})
 }
 
-// resolveFacts gives the access log the facts of a request the proxy did
-// not see: the client behind a trusted proxy, not the proxy, for a
-// request refused inside the chain. Only then (a refusal, a media file)
-// are the forwarded headers read a second time; from any other peer the
-// connection's facts are the chain's facts, and the resolver is not asked
-// (it would log the untrusted peer's forwarded headers again). A
-// malformed forwarded header, which the chain refused, leaves the peer.
-func resolveFacts(tp *trustedproxy.Resolver, r *http.Request, f *trustedproxy.Facts) {
-	trustedproxy.Direct(r, f)
+// resolveFacts gives the access log the facts of a request the resolver
+// of the chain did not see: the client behind a trusted proxy, not the
+// proxy. From any other peer the connection's facts are the chain's
+// facts, and the resolver is not asked (it would log the untrusted peer's
+// forwarded headers again). A malformed forwarded header leaves the peer.
+func resolveFacts(tp *trustedproxy.Resolver, r *http.Request) trustedproxy.Facts {
+	f := trustedproxy.FactsOf(r)
 	if tp != nil && tp.IsTrusted(f.Peer) {
 		if rf, err := tp.Facts(r); err == nil {
-			*f = rf
+			return rf
 		}
 	}
+	return f
 }
 
 // singleHeaders are the security headers that must leave exactly once.

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/acme/autocert"
+
 	"github.com/bulwarkdev/bulwark/internal/gateway"
 	"github.com/bulwarkdev/bulwark/internal/testsvc"
-	"golang.org/x/crypto/acme/autocert"
 )
 
 func TestACMEHostPolicy(t *testing.T) {

@@ -3,13 +3,13 @@ package gateway
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/internal/pathset"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -34,9 +34,13 @@ func (g *Gateway) composeChain(cfg Config, tp *trustedproxy.Resolver) (func(http
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	exemptAll := cfg.Edge.AllowInsecureNoCSRF
-	paths := cfg.Edge.CSRFPaths
+	paths, err := pathset.Parse(cfg.Edge.CSRFPaths)
+	if err != nil {
+		lib.Close()
+		return nil, nil, fmt.Errorf("%w: edge.csrf_paths: %w", ErrInvalidConfig, err)
+	}
 	return func(next http.Handler) http.Handler {
-		site := lib.Handler(recordFacts(next))
+		site := lib.Handler(next)
 		exempt := csrf.Exempt(site)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// Safe methods are never refused by the CSRF layer: they
@@ -80,22 +84,19 @@ func hasDotSegment(p string) bool {
 }
 
 // refuseDotSegment answers an unsafe request whose path has dot segments:
-// 400, before any layer reads it (see hasDotSegment).
+// 400, before any layer of the library reads it (see hasDotSegment). The
+// resolver runs first, so that the event names the client behind a
+// trusted proxy (and a malformed forwarded header is refused as such).
 func (g *Gateway) refuseDotSegment(w http.ResponseWriter, r *http.Request, tp *trustedproxy.Resolver) {
-	var f trustedproxy.Facts
-	resolveFacts(tp, r, &f)
-	ip := ""
-	if f.ClientIP.IsValid() {
-		ip = f.ClientIP.String()
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refusal.Log(g.events, r, "path refused", "path_refused", "dot_segment")
+		writeStatus(w, http.StatusBadRequest)
+	})
+	if tp == nil {
+		refuse.ServeHTTP(w, r)
+		return
 	}
-	g.events.LogAttrs(r.Context(), slog.LevelInfo, "path refused",
-		slog.String("event", "path_refused"),
-		slog.String("reason", "dot_segment"),
-		slog.String("client_ip", ip),
-		slog.String("host", strconv.Quote(truncate(f.Host, 256))),
-		slog.String("method", truncate(r.Method, 32)),
-		slog.String("path", strconv.Quote(truncate(r.URL.Path, 256))))
-	writeStatus(w, http.StatusBadRequest)
+	tp.Handler(refuse).ServeHTTP(w, r)
 }
 
 type closerFunc func() error
@@ -103,50 +104,14 @@ type closerFunc func() error
 func (f closerFunc) Close() error { return f() }
 
 // csrfCovers reports whether the edge CSRF check applies to path p: when
-// p is under one of the prefixes cleaned (what a router that normalises
-// paths dispatches on) or as sent (what one that does not dispatches on).
+// p matches the list cleaned (what a router that normalises paths
+// dispatches on) or as sent (what one that does not dispatches on).
 // Exempting only paths that are outside in both spellings means that
 // "/app/../api/x" and "/api/../app/x" are both checked when only "/app/"
 // is protected: an upstream may route either way.
-func csrfCovers(prefixes []string, p string) bool {
-	if len(prefixes) == 0 {
+func csrfCovers(paths pathset.Set, p string) bool {
+	if paths.Empty() {
 		return true // fail closed: an empty list is every path
 	}
-	if pathMatch(prefixes, p) {
-		return true
-	}
-	for _, pre := range prefixes {
-		if strings.HasSuffix(pre, "/") {
-			if strings.HasPrefix(p, pre) {
-				return true
-			}
-		} else if p == pre || strings.HasPrefix(p, pre) && len(p) > len(pre) && p[len(pre)] == '/' {
-			return true
-		}
-	}
-	return false
-}
-
-// recordFacts hands the request's facts, as the library chain established
-// them, to the access log: the statusWriter under w (layers may have
-// wrapped it; http.ResponseController's Unwrap convention finds it).
-// Requests that do not reach it (refused inside the chain, or served by
-// the media host) are logged with facts the access log resolves itself
-// (see observe).
-func recordFacts(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := w
-		for i := 0; i < 8 && rw != nil; i++ {
-			if sw, ok := rw.(*statusWriter); ok {
-				sw.facts, _ = trustedproxy.FactsFrom(r)
-				break
-			}
-			u, ok := rw.(interface{ Unwrap() http.ResponseWriter })
-			if !ok {
-				break
-			}
-			rw = u.Unwrap()
-		}
-		next.ServeHTTP(w, r)
-	})
+	return paths.Match(p) || paths.MatchAsSent(p)
 }

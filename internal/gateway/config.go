@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/internal/pathset"
 )
 
 // Config is the gateway's configuration: the server sections below plus the
@@ -196,13 +198,14 @@ type TimeoutsConfig struct {
 
 // EdgeConfig holds what only a gateway in front of another app needs.
 type EdgeConfig struct {
-	// CSRFPaths are path prefixes on which unsafe requests (POST, PUT,
+	// CSRFPaths are the paths on which unsafe requests (POST, PUT,
 	// PATCH, DELETE) must pass the Fetch Metadata / Origin check of
-	// [csrf]. A prefix ending in "/" covers everything below it; any
-	// other covers itself and what lies below it plus "/" ("/app" covers
-	// "/app" and "/app/x", not "/apps"). A request is checked when its
-	// path, as sent or cleaned of dot segments and doubled slashes, is
-	// covered: a spelling cannot slip past the check. Empty (nil or [])
+	// [csrf], in the one path grammar of the configuration: an entry
+	// ending in "/" covers itself, the same path without the slash and
+	// everything below it ("/app/" covers "/app", "/app/" and "/app/x",
+	// not "/apps"); any other entry covers exactly itself. A request is
+	// checked when its path, as sent or cleaned of dot segments and
+	// doubled slashes, is covered: a spelling cannot slip past the check. Empty (nil or [])
 	// means every path: leaving the list out never leaves a path
 	// unprotected; switching the check off takes AllowInsecureNoCSRF.
 	CSRFPaths []string `toml:"csrf_paths"`
@@ -274,19 +277,19 @@ func orDur(d, def time.Duration) time.Duration {
 // WithDefaults returns c with every zero field replaced by its default, the
 // effective configuration "bulwark serve --check" prints.
 func (c Config) WithDefaults() Config {
-	c.Config = c.Library()
-	if eff, err := c.Config.Effective(); err == nil {
-		c.Config = eff
-		// Only what the tokenless layer reads: the token layer's
-		// defaults (cookie name, header name) describe nothing the edge
-		// does.
-		c.CSRF = csrf.Config{
-			TrustedOrigins:      eff.CSRF.TrustedOrigins,
-			InsecureBypassPaths: eff.CSRF.InsecureBypassPaths,
-			InsecureSkipTokens:  true,
-			FailureHandler:      eff.CSRF.FailureHandler,
-			Logger:              eff.CSRF.Logger,
-		}
+	// The library's defaults, from the packages (no validation, nothing
+	// built: Validate reports problems).
+	c.Config = c.Library().WithDefaults()
+	// Only what the tokenless layer reads: the token layer's defaults
+	// (cookie name, header name) describe nothing the edge does.
+	eff := c.CSRF
+	c.CSRF = csrf.Config{
+		TrustedOrigins:      eff.TrustedOrigins,
+		InsecureBypassPaths: eff.InsecureBypassPaths,
+		InsecureSkipTokens:  true,
+		Development:         eff.Development,
+		FailureHandler:      eff.FailureHandler,
+		Logger:              eff.Logger,
 	}
 	if c.Listen.HTTPS == "" {
 		c.Listen.HTTPS = DefaultHTTPS
@@ -479,10 +482,8 @@ func (c Config) Validate() error {
 	if c.Upstream.MaxIdleConns < 0 {
 		return invalid("upstream.max_idle_conns must not be negative")
 	}
-	for _, p := range c.Edge.CSRFPaths {
-		if !strings.HasPrefix(p, "/") {
-			return invalid("edge.csrf_paths: %q must start with /", p)
-		}
+	if _, err := pathset.Parse(c.Edge.CSRFPaths); err != nil {
+		return invalid("edge.csrf_paths: %w", err)
 	}
 	for _, n := range c.Edge.Cookies.HTTPOnly {
 		if n == "" || strings.ContainsAny(n, "=; \t,") {

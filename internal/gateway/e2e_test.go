@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -335,13 +336,28 @@ func TestCookieHardening(t *testing.T) {
 }
 
 func TestNoSniffingOfUntypedResponses(t *testing.T) {
-	e := start(t, nil, nil)
-	resp, body := e.get(e.https + "/raw")
-	if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" {
-		t.Errorf("Content-Type = %q for an untyped HTML-looking body %q, want application/octet-stream", ct, body)
-	}
-	if v := resp.Header.Values("X-Content-Type-Options"); len(v) != 1 || v[0] != "nosniff" {
-		t.Errorf("X-Content-Type-Options = %q", v)
+	for _, tt := range []struct {
+		name          string
+		allowSniffing bool
+		want          []string
+	}{
+		{"default", false, []string{"nosniff"}},
+		// The operator's choice (Django's SECURE_CONTENT_TYPE_NOSNIFF =
+		// False) holds at the edge too: no nosniff from anywhere.
+		{"insecure_allow_sniffing", true, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t, nil, func(c *gateway.Config) { c.Headers.InsecureAllowSniffing = tt.allowSniffing })
+			for _, path := range []string{"/raw", "/echo"} {
+				resp, body := e.get(e.https + path)
+				if ct := resp.Header.Get("Content-Type"); path == "/raw" && ct != "application/octet-stream" {
+					t.Errorf("Content-Type = %q for an untyped HTML-looking body %q, want application/octet-stream", ct, body)
+				}
+				if v := resp.Header.Values("X-Content-Type-Options"); !slices.Equal(v, tt.want) {
+					t.Errorf("%s: X-Content-Type-Options = %q, want %q", path, v, tt.want)
+				}
+			}
+		})
 	}
 }
 

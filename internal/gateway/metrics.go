@@ -4,11 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 )
 
 // metrics are the gateway's Prometheus series, on a registry of its own
@@ -69,64 +70,20 @@ func (m *metrics) request(code int) {
 	c.Inc()
 }
 
+// refusal counts one refusal by its event and reason, as they are: every
+// layer logs a snake_case slug (internal/refusal), never request data, so
+// the label set is bounded by the code. A value that is not a slug (which
+// the helper never writes) is counted under refusal.InvalidReason rather
+// than as a series of its own.
 func (m *metrics) refusal(event, reason string) {
-	m.refusals.WithLabelValues(labelSafe(event), labelSafe(reason)).Inc()
+	m.refusals.WithLabelValues(label(event), label(reason)).Inc()
 }
 
-// labelSafe keeps label values to a bounded set of snake_case
-// identifiers: a reason that carried request data would otherwise let a
-// client create series without bound. Snake-case reasons pass as they are;
-// a sentence such as Django's CSRF reasons ("Origin checking failed -
-// https://evil.example does not match any trusted origins.") is cut
-// before " - ", where request data may start, and slugged
-// ("origin_checking_failed"); anything else is "other".
-func labelSafe(s string) string {
-	if s == "" {
-		return ""
-	}
-	if isSnake(s) {
+func label(s string) string {
+	if s == "" || refusal.IsSlug(s) {
 		return s
 	}
-	if i := strings.Index(s, " - "); i >= 0 {
-		s = s[:i]
-	}
-	var b []byte
-	under := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		case c == ' ' || c == '-' || c == '_' || c == '.':
-			under = len(b) > 0
-			continue
-		default:
-			return "other"
-		}
-		if under {
-			b = append(b, '_')
-			under = false
-		}
-		b = append(b, c)
-	}
-	if len(b) == 0 || len(b) > 64 {
-		return "other"
-	}
-	return string(b)
-}
-
-func isSnake(s string) bool {
-	if len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return refusal.InvalidReason
 }
 
 // countingHandler is the slog.Handler the protections log through: every

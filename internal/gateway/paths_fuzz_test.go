@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
@@ -28,7 +29,7 @@ var edgePathSeeds = []string{
 // upstream would route it: as sent (Django behind gunicorn does not clean
 // paths) or cleaned (a Go router).
 func under(p, pre string) bool {
-	return strings.HasPrefix(p, pre) || strings.HasPrefix(cleanPath(p), pre)
+	return strings.HasPrefix(p, pre) || strings.HasPrefix(pathset.Clean(p), pre)
 }
 
 // FuzzEdgePaths asserts, for the chain the gateway composes, that however

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
@@ -130,11 +132,11 @@ func stripProxyHeaders(h http.Header, keepTrusted bool) {
 // hosts layer validated. ok is false when no layer validated one; the
 // request is then refused rather than forwarded with a host nobody checked.
 func upstreamHost(r *http.Request) (string, bool) {
-	f, ok := trustedproxy.FactsFrom(r)
-	if !ok || !f.HostChecked || f.AllowedHost == "" {
+	h, ok := hosts.Host(r)
+	if !ok || h == "" {
 		return "", false
 	}
-	return f.AllowedHost, true
+	return h, true
 }
 
 // rewrite builds the outbound request (ReverseProxy.Rewrite; the request it
@@ -143,8 +145,8 @@ func upstreamHost(r *http.Request) (string, bool) {
 // useFwdPort is the chain's trustedproxy UseForwardedPort.
 func rewrite(target *url.URL, useFwdPort bool) func(*httputil.ProxyRequest) {
 	return func(pr *httputil.ProxyRequest) {
-		f, _ := trustedproxy.FactsFrom(pr.In)
-		trusted := f != nil && f.ViaProxy
+		f := trustedproxy.FactsOf(pr.In)
+		trusted := f.ViaProxy
 		stripProxyHeaders(pr.Out.Header, trusted)
 		if trusted {
 			// ReverseProxy dropped Forwarded before Rewrite; from a trusted
@@ -168,7 +170,7 @@ func rewrite(target *url.URL, useFwdPort bool) func(*httputil.ProxyRequest) {
 		// appended (the upstream sees the whole chain); from anyone else,
 		// just the peer's address.
 		var peer string
-		if f != nil && f.Peer.IsValid() {
+		if f.Peer.IsValid() {
 			peer = f.Peer.String()
 		} else if h, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
 			peer = h
@@ -186,19 +188,13 @@ func rewrite(target *url.URL, useFwdPort bool) func(*httputil.ProxyRequest) {
 		// upstream Django with SECURE_PROXY_SSL_HEADER =
 		// ("HTTP_X_FORWARDED_PROTO", "https") and USE_X_FORWARDED_HOST
 		// agrees with the gateway, whatever the client sent.
-		scheme := "http"
-		if f != nil {
-			scheme = f.Scheme
-		} else if pr.In.TLS != nil {
-			scheme = "https"
-		}
-		pr.Out.Header["X-Forwarded-Proto"] = []string{scheme}
+		pr.Out.Header["X-Forwarded-Proto"] = []string{f.Scheme}
 		pr.Out.Header["X-Forwarded-Host"] = []string{host}
 		// Port, for an upstream Django with USE_X_FORWARDED_PORT (its
 		// get_port), is likewise the gateway's own fact; any value the
 		// client sent was stripped above, and one from a trusted proxy is
 		// replaced unless the chain itself took it (UseForwardedPort).
-		if p := forwardedPort(pr.In, f, host, useFwdPort); p != "" {
+		if p := forwardedPort(pr.In, &f, host, useFwdPort); p != "" {
 			pr.Out.Header["X-Forwarded-Port"] = []string{p}
 		} else {
 			delete(pr.Out.Header, "X-Forwarded-Port")
@@ -213,7 +209,7 @@ func rewrite(target *url.URL, useFwdPort bool) func(*httputil.ProxyRequest) {
 // carries one (the client's view, which may differ from the listener's
 // behind a port mapping), else the listener's port. Empty when unknown.
 func forwardedPort(in *http.Request, f *trustedproxy.Facts, host string, useFwdPort bool) string {
-	if f != nil && f.ViaProxy && useFwdPort {
+	if f.ViaProxy && useFwdPort {
 		if _, ok := in.Header["X-Forwarded-Port"]; ok {
 			return f.Port
 		}
@@ -221,10 +217,7 @@ func forwardedPort(in *http.Request, f *trustedproxy.Facts, host string, useFwdP
 	if p := validatedHostPort(host); p != "" {
 		return p
 	}
-	if f != nil {
-		return f.Port
-	}
-	return trustedproxy.Port(in)
+	return f.Port
 }
 
 // validatedHostPort returns the port of a validated host ("example.com:8443",
@@ -253,7 +246,7 @@ func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *ht
 		case errors.As(err, &mbe):
 			// A body over the limit surfaces here mid-copy (chunked
 			// uploads); it is the client's fault, not the upstream's.
-			m.refusal("body_too_large", "max_bytes")
+			refusal.Log(logger, r, "request body too large", "body_too_large", "max_bytes")
 			writeStatus(w, http.StatusRequestEntityTooLarge)
 			return
 		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
@@ -271,9 +264,9 @@ func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *ht
 			slog.String("event", "upstream_error"),
 			slog.String("reason", reason),
 			slog.String("error", err.Error()),
-			slog.String("client_ip", clientIP(r)),
+			slog.String("client_ip", refusal.ClientIP(r)),
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path))
+			slog.String("path", refusal.Path(r)))
 		writeStatus(w, http.StatusBadGateway)
 	}
 }
@@ -286,11 +279,4 @@ func writeStatus(w http.ResponseWriter, code int) {
 	h.Del("Content-Length")
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(http.StatusText(code)))
-}
-
-func clientIP(r *http.Request) string {
-	if a := trustedproxy.ClientIP(r); a.IsValid() {
-		return a.String()
-	}
-	return ""
 }

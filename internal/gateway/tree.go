@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
-	pathpkg "path"
-	"strings"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -72,6 +72,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	t.closers = append(t.closers, closer)
 	cookies := newCookieHardener(cfg.Edge.Cookies)
 	logger := g.events
+	allowSniffing := cfg.Headers.InsecureAllowSniffing
 	rp := &httputil.ReverseProxy{
 		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort),
 		Transport:    t.transport,
@@ -87,8 +88,8 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			// Cookies: fail closed, without facts (never in this tree)
 			// assume HTTPS and add Secure.
 			secure := true
-			if f, ok := trustedproxy.FactsFrom(res.Request); ok {
-				secure = f.Scheme == "https"
+			if c, ok := reqstate.From(res.Request).Conn(); ok {
+				secure = c.Scheme == "https"
 			}
 			if n := cookies.harden(h, secure); n > 0 {
 				logger.LogAttrs(res.Request.Context(), slog.LevelInfo, "set-cookie dropped",
@@ -104,7 +105,12 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			if _, ok := h["Content-Type"]; !ok && mayHaveBody(res) {
 				h["Content-Type"] = octetStream
 			}
-			if _, ok := h["X-Content-Type-Options"]; !ok {
+			// Unless the operator allowed sniffing ([headers]
+			// insecure_allow_sniffing, Django's
+			// SECURE_CONTENT_TYPE_NOSNIFF = False): then the edge adds
+			// nosniff nowhere, as the headers layer does not either. The
+			// untyped body is still declared opaque above.
+			if _, ok := h["X-Content-Type-Options"]; !ok && !allowSniffing {
 				h["X-Content-Type-Options"] = nosniff
 			}
 			return nil
@@ -150,58 +156,11 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// configuration error, and forwarding the client's Host would
 		// hand the upstream an unchecked value (password-reset poisoning).
 		p.m.refusal("disallowed_host", "not_validated")
-		p.logger.LogAttrs(r.Context(), slog.LevelInfo, "host not validated",
-			slog.String("event", "disallowed_host"), slog.String("reason", "not_validated"),
-			slog.String("client_ip", clientIP(r)), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		refusal.Log(p.logger, r, "host not validated", "disallowed_host", "not_validated")
 		writeStatus(w, http.StatusBadRequest)
 		return
 	}
 	start := time.Now()
 	p.rp.ServeHTTP(w, r)
 	p.m.upstreamLatency.Observe(time.Since(start).Seconds())
-}
-
-// pathMatch reports whether path is under one of the prefixes. A prefix
-// ending in "/" matches everything below it; otherwise it matches the path
-// itself and everything below path+"/" ("/app" matches "/app" and
-// "/app/x" but not "/apps").
-//
-// The path is cleaned first ("/x/../app/" and "//app/" count as under
-// "/app/"): a dot segment or a doubled slash must not slip past a check
-// that an upstream normalising paths would route under the prefix (see
-// csrfCovers, which also matches the path as sent).
-func pathMatch(prefixes []string, p string) bool {
-	if len(prefixes) == 0 {
-		return false
-	}
-	path := cleanPath(p)
-	for _, p := range prefixes {
-		if strings.HasSuffix(p, "/") {
-			if strings.HasPrefix(path, p) {
-				return true
-			}
-			continue
-		}
-		if path == p || strings.HasPrefix(path, p) && len(path) > len(p) && path[len(p)] == '/' {
-			return true
-		}
-	}
-	return false
-}
-
-func cleanPath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	if p[0] != '/' {
-		p = "/" + p
-	}
-	c := pathpkg.Clean(p) // no allocation when p is already clean
-	if strings.HasSuffix(p, "/") && c != "/" {
-		if len(p) == len(c)+1 && p[:len(c)] == c {
-			return p
-		}
-		c += "/"
-	}
-	return c
 }

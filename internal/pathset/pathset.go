@@ -102,11 +102,41 @@ func (s Set) Match(p string) bool {
 		return true
 	}
 	for _, pre := range s.prefixes {
-		if strings.HasPrefix(p, pre) || len(p)+1 == len(pre) && pre[:len(p)] == p {
+		if matchPrefix(pre, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// MatchAsSent reports whether p, as the client spelt it, matches one of
+// the patterns, without cleaning it: for a check that must also cover the
+// path an upstream that does not clean paths (Django behind gunicorn)
+// routes on, so that "/app/../api/x" is under "/app/" too. A check is
+// then applied when Match or MatchAsSent holds. It does not allocate.
+func (s Set) MatchAsSent(p string) bool {
+	if _, ok := s.exact[p]; ok {
+		return true
+	}
+	for _, pre := range s.prefixes {
+		if matchPrefix(pre, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Matches reports whether the canonical path p matches the one valid
+// pattern. It does not allocate; p is not cleaned (see Clean).
+func Matches(pattern, p string) bool {
+	if strings.HasSuffix(pattern, "/") {
+		return matchPrefix(pattern, p)
+	}
+	return p == pattern
+}
+
+func matchPrefix(pre, p string) bool {
+	return strings.HasPrefix(p, pre) || len(p)+1 == len(pre) && pre[:len(p)] == p
 }
 
 // Empty reports whether the Set has no pattern.

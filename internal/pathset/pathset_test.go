@@ -107,3 +107,38 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+func TestMatchAsSentAndMatches(t *testing.T) {
+	s := pathset.MustParse("/app/", "/login")
+	for _, tt := range []struct {
+		p             string
+		match, asSent bool
+	}{
+		{"/app/x", true, true},
+		{"/app", true, true},
+		{"/app/../api/x", false, true}, // an upstream that does not clean routes it under /app/
+		{"/api/../app/x", true, false}, // a router that cleans does
+		{"/login", true, true},
+		{"/login/", false, false},
+		{"//login", true, false},
+		{"/apps", false, false},
+	} {
+		if got := s.Match(tt.p); got != tt.match {
+			t.Errorf("Match(%q) = %v, want %v", tt.p, got, tt.match)
+		}
+		if got := s.MatchAsSent(tt.p); got != tt.asSent {
+			t.Errorf("MatchAsSent(%q) = %v, want %v", tt.p, got, tt.asSent)
+		}
+	}
+	for _, tt := range []struct {
+		pattern, p string
+		want       bool
+	}{
+		{"/a/", "/a", true}, {"/a/", "/a/b", true}, {"/a/", "/ab", false},
+		{"/a", "/a", true}, {"/a", "/a/", false}, {"/", "/x", true},
+	} {
+		if got := pathset.Matches(tt.pattern, tt.p); got != tt.want {
+			t.Errorf("Matches(%q, %q) = %v, want %v", tt.pattern, tt.p, got, tt.want)
+		}
+	}
+}
