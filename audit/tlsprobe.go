@@ -82,6 +82,9 @@ func (s *scanner) checkTLS(ctx context.Context, u *url.URL) {
 		if _, err := s.handshake(ctx, addr, "tls post-quantum", tls.VersionTLS13, nil, []tls.CurveID{tls.X25519MLKEM768}); err != nil {
 			s.add(findf("BW232", "%s refused a TLS 1.3 handshake offering only X25519MLKEM768", addr))
 		}
+	} else if len(accepted) > 0 || leaf != nil {
+		// Hybrid key exchange exists only in TLS 1.3.
+		s.add(findf("BW232", "%s does not accept TLS 1.3, where post-quantum key exchange lives", addr))
 	}
 	s.classify(addr, accepted)
 	if leaf == nil {

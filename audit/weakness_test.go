@@ -169,7 +169,7 @@ func TestScanWeaknesses(t *testing.T) {
 		{name: "legacy TLS with RSA key exchange", tls: func(c *tls.Config) {
 			c.MinVersion, c.MaxVersion = tls.VersionTLS10, tls.VersionTLS12
 			c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}
-		}, want: []wantFinding{{"BW223", audit.Error}, {"BW229", audit.Warning}, {"BW230", audit.Warning}, {"BW231", audit.Info}}},
+		}, want: []wantFinding{{"BW223", audit.Error}, {"BW229", audit.Warning}, {"BW230", audit.Warning}, {"BW231", audit.Info}, {"BW232", audit.Info}}},
 		{name: "3DES", tls: func(c *tls.Config) {
 			c.CipherSuites = append(c.CipherSuites, tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA)
 		}, want: []wantFinding{{"BW228", audit.Error}, {"BW231", audit.Info}}},
