@@ -443,4 +443,10 @@ var catalogue = []Rule{
 	{ID: "BW247", Severity: Warning, Scope: ScopeScan, Key: "media",
 		Title: "the media host does not send X-Content-Type-Options: nosniff, or serves a file with a type a browser runs (text/html, image/svg+xml) inline",
 		Fix:   "send nosniff, and a download type (application/octet-stream) for active types"},
+	{ID: "BW248", Severity: Error, Scope: ScopeScan, Key: "<script src>",
+		Title: "the page loads a script over plain HTTP: anyone on the path can replace it and run code in the site",
+		Fix:   "load every script over https (or from the site itself)"},
+	{ID: "BW249", Severity: Info, Scope: ScopeScan, Key: "<script src>",
+		Title: "the page loads a script from another origin without Subresource Integrity: whoever controls that origin runs code in the site",
+		Fix:   "add an integrity=\"sha384-...\" attribute (and crossorigin) to third-party scripts, or host them yourself"},
 }

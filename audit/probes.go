@@ -426,3 +426,49 @@ func (s *scanner) checkMedia(ctx context.Context, m *url.URL) {
 		s.add(f)
 	}
 }
+
+// scriptTagRE finds script elements with a src attribute, and their
+// attributes.
+var (
+	scriptTagRE = regexp.MustCompile(`(?is)<script\b([^>]*)>`)
+	srcAttrRE   = regexp.MustCompile(`(?is)\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))`)
+	integrityRE = regexp.MustCompile(`(?is)\bintegrity\s*=`)
+)
+
+// checkScripts reports the page's scripts that another party can change:
+// loaded over plain HTTP (BW248), or from another origin without
+// Subresource Integrity (BW249), as the Observatory's SRI test does.
+func (s *scanner) checkScripts(u *url.URL, resp *http.Response, body []byte) {
+	if !isHTML(resp, body) {
+		return
+	}
+	var plain, noSRI []string
+	for _, m := range scriptTagRE.FindAllSubmatch(body, -1) {
+		attrs := m[1]
+		sm := srcAttrRE.FindSubmatch(attrs)
+		if sm == nil {
+			continue
+		}
+		src := string(sm[1]) + string(sm[2]) + string(sm[3])
+		t, err := resp.Request.URL.Parse(strings.TrimSpace(src))
+		if err != nil {
+			continue
+		}
+		switch {
+		case t.Scheme == "http":
+			if !slices.Contains(plain, t.Redacted()) {
+				plain = append(plain, t.Redacted())
+			}
+		case t.Scheme == "https" && !strings.EqualFold(t.Host, u.Host) && !integrityRE.Match(attrs):
+			if !slices.Contains(noSRI, t.Redacted()) {
+				noSRI = append(noSRI, t.Redacted())
+			}
+		}
+	}
+	if len(plain) > 0 {
+		s.add(findf("BW248", "%s loads %s", u.Path, strings.Join(plain, ", ")))
+	}
+	if len(noSRI) > 0 {
+		s.add(findf("BW249", "%s loads %s without integrity", u.Path, strings.Join(noSRI, ", ")))
+	}
+}

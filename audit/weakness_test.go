@@ -232,6 +232,15 @@ func TestScanWeaknesses(t *testing.T) {
 		{name: "CSP nonce reused", site: careful{headers: func(h http.Header, _ *http.Request) {
 			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-c2FtZQ'")
 		}}, want: []wantFinding{{"BW245", audit.Error}}},
+		{name: "script over plain HTTP", site: careful{page: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<script src="http://cdn.example/lib.js"></script><script src=/own.js></script>`)
+		}}, want: []wantFinding{{"BW248", audit.Error}}},
+		{name: "third-party script without integrity", site: careful{page: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<script src="https://cdn.example/lib.js"></script>`+
+				`<script src="https://cdn.example/ok.js" integrity="sha384-abc" crossorigin="anonymous"></script>`)
+		}}, want: []wantFinding{{"BW249", audit.Info}}},
 		{name: "media file served as a page", opts: audit.ScanOptions{MediaURLs: []string{media.URL + "/u/page.html"}},
 			want: []wantFinding{{"BW246", audit.Error}, {"BW247", audit.Warning}}},
 		{name: "media SVG served inline", opts: audit.ScanOptions{MediaURLs: []string{svgMedia.URL + "/u/image.svg"}},
@@ -256,6 +265,11 @@ func TestScanWeaknesses(t *testing.T) {
 				return f.ID == "BW208" && strings.Contains(f.Message, "plain HTTP does not redirect to HTTPS on the same host first")
 			}) {
 				t.Errorf("preload eligibility ignores the http→http first hop: %v", rep.Findings)
+			}
+			for _, f := range rep.Findings {
+				if f.ID == "BW249" && (!strings.Contains(f.Message, "lib.js") || strings.Contains(f.Message, "ok.js")) {
+					t.Errorf("BW249 names the wrong scripts: %v", f)
+				}
 			}
 			if tc.name == "careful site" {
 				base = map[string]bool{}
