@@ -43,7 +43,8 @@
 // X-Forwarded-* requests are answered on both ports; CORS answers to a
 // foreign and a null Origin; whether ambiguous framing (two Host or
 // Content-Type headers, Content-Length with Transfer-Encoding) is refused
-// or the connection closed; whether a CSP nonce repeats; the TLS
+// or the connection closed; whether a CSP nonce repeats; the scripts the
+// page loads (over plain HTTP, or without Subresource Integrity); the TLS
 // versions, every cipher suite Go can speak, post-quantum key exchange
 // and the certificate and its key; media files named with --media; and
 // (only on paths named with --post, because POSTs can change state)
