@@ -246,8 +246,7 @@ func (s *scanner) checkForwarded(ctx context.Context, u *url.URL, home []byte) {
 	}
 	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	req.Header.Set("X-Forwarded-For", xffProbe)
-	if resp, body, err := s.do("x-forwarded-for", req); err == nil && strings.Contains(string(body), xffProbe) && !strings.Contains(string(home), xffProbe) {
-		_ = resp
+	if _, body, err := s.do("x-forwarded-for", req); err == nil && strings.Contains(string(body), xffProbe) && !strings.Contains(string(home), xffProbe) {
 		s.add(findf("BW240", "X-Forwarded-For: %s from a direct client is reflected in the response", xffProbe))
 	}
 }
