@@ -84,10 +84,10 @@ func (s *scanner) judgeForeignHost(resp *http.Response, body []byte, key, what s
 	isRedirect := resp.StatusCode >= 300 && resp.StatusCode <= 399
 	refl := reflected(resp, body)
 	switch {
-	case refl && isRedirect:
 	case isRedirect:
-		// A redirect to the site's own host: nothing of the foreign host
-		// is used.
+		// A redirect serves no content: one to the site's own host uses
+		// nothing of the foreign host, one to the foreign host is BW220
+		// below.
 	case len(strings.TrimSpace(string(body))) == 0 && !refl:
 		f := findf("BW235", "%s was answered %d with an empty body", what, resp.StatusCode)
 		f.Key = key
