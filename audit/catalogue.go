@@ -449,4 +449,7 @@ var catalogue = []Rule{
 	{ID: "BW249", Severity: Info, Scope: ScopeScan, Key: "<script src>",
 		Title: "the page loads a script from another origin without Subresource Integrity: whoever controls that origin runs code in the site",
 		Fix:   "add an integrity=\"sha384-...\" attribute (and crossorigin) to third-party scripts, or host them yourself"},
+	{ID: "BW250", Severity: Error, Scope: ScopeScan, Key: "tls",
+		Title: "the certificate is signed with SHA-1 or MD5 (testssl.sh: NOT ok): signatures that can be forged by collision",
+		Fix:   "issue a new certificate signed with SHA-256 or better"},
 }

@@ -31,6 +31,6 @@ func ScanProbes() []ProbeInfo {
 		{8, "csp nonce", "a second GET of the page, when its CSP has a nonce (1)", []string{"BW245"}},
 		{9, "media file", "GET of each --media URL (one each)", []string{"BW246", "BW247"}},
 		{10, "csrf post", "per --post path: a cross-site POST and a same-origin POST carrying the page's token and cookies (2 each)", []string{"BW221", "BW222", "BW227"}},
-		{11, "tls", "handshakes only: TLS 1.0, 1.1 and 1.2 with every suite Go has, then each suite of an accepted version alone; TLS 1.3; TLS 1.3 offering only X25519MLKEM768", []string{"BW223", "BW224", "BW225", "BW228", "BW229", "BW230", "BW231", "BW232", "BW233"}},
+		{11, "tls", "handshakes only: TLS 1.0, 1.1 and 1.2 with every suite Go has, then each suite of an accepted version alone; TLS 1.3; TLS 1.3 offering only X25519MLKEM768", []string{"BW223", "BW224", "BW225", "BW228", "BW229", "BW230", "BW231", "BW232", "BW233", "BW250"}},
 	}
 }

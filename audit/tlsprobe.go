@@ -102,6 +102,10 @@ func (s *scanner) checkTLS(ctx context.Context, u *url.URL) {
 	if weak := weakCertKey(leaf); weak != "" {
 		s.add(findf("BW233", "the certificate's key is %s", weak))
 	}
+	switch leaf.SignatureAlgorithm {
+	case x509.MD2WithRSA, x509.MD5WithRSA, x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
+		s.add(findf("BW250", "the certificate is signed with %v", leaf.SignatureAlgorithm))
+	}
 }
 
 func suiteByID(id uint16) *tls.CipherSuite {

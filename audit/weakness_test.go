@@ -73,11 +73,11 @@ func carefulSite(t *testing.T, edit func(*tls.Config), c careful) *site {
 	})
 }
 
-// weakRSACert is a self-signed certificate for 127.0.0.1 with a 1024-bit
-// RSA key.
-func weakRSACert(t *testing.T) tls.Certificate {
+// weakRSACert is a self-signed certificate for 127.0.0.1 with an RSA key
+// of bits, signed with sig (0: the default).
+func weakRSACert(t *testing.T, bits int, sig x509.SignatureAlgorithm) tls.Certificate {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	key, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +87,7 @@ func weakRSACert(t *testing.T) tls.Certificate {
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"example.com"},
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
+		SignatureAlgorithm: sig,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -177,8 +178,11 @@ func TestScanWeaknesses(t *testing.T) {
 			c.CurvePreferences = []tls.CurveID{tls.X25519, tls.CurveP256}
 		}, want: []wantFinding{{"BW232", audit.Info}}},
 		{name: "weak certificate key", tls: func(c *tls.Config) {
-			c.Certificates = []tls.Certificate{weakRSACert(t)}
+			c.Certificates = []tls.Certificate{weakRSACert(t, 1024, 0)}
 		}, want: []wantFinding{{"BW233", audit.Error}}},
+		{name: "SHA-1 certificate signature", tls: func(c *tls.Config) {
+			c.Certificates = []tls.Certificate{weakRSACert(t, 2048, x509.SHA1WithRSA)}
+		}, want: []wantFinding{{"BW250", audit.Error}}},
 		{name: "weak headers", site: careful{headers: func(h http.Header, _ *http.Request) {
 			h.Del("X-Content-Type-Options")
 			h.Del("X-Frame-Options")
