@@ -122,6 +122,29 @@ type Server struct {
 	// NoSameSite is set when upstream cookies without SameSite are passed
 	// on unchanged.
 	NoSameSite bool
+	// UnderscoreHeaders are the header names with '_' the server
+	// forwards (all others it drops).
+	UnderscoreHeaders []string
+	// ClusterStore is the cluster store's URL as written in the file
+	// (empty when it comes from the environment or there is none).
+	ClusterStore string
+	// ClusterEnabled is set when a cluster store is configured (in the
+	// file or the environment).
+	ClusterEnabled bool
+	// ClusterTicketsShared is set when session tickets are shared through
+	// the cluster store.
+	ClusterTicketsShared bool
+	// ClusterTimeout bounds each call to the cluster store.
+	ClusterTimeout time.Duration
+	// StreamPaths are the paths whose request bodies the server streams
+	// to the upstream instead of buffering them.
+	StreamPaths []string
+	// HTTPAddr and HTTPSAddr are the plain-HTTP and HTTPS listeners
+	// ("host:port"; HTTPAddr "off" or empty: none).
+	HTTPAddr, HTTPSAddr string
+	// RedirectPort is the port the HTTP listener redirects to (0: the
+	// request's own port, or unknown).
+	RedirectPort int
 
 	// Now is the time certificates are checked against; zero means
 	// time.Now.

@@ -381,6 +381,9 @@ func (s *scanner) checkRedirect(ctx context.Context, u *url.URL) *url.URL {
 			return nil
 		}
 		if next.Scheme == "https" {
+			if !s.answersTLS(ctx, next) {
+				return nil
+			}
 			if viaHTTP {
 				s.add(findf("BW202", "%s reaches HTTPS only after another plain-HTTP redirect", u))
 				return next
@@ -397,6 +400,22 @@ func (s *scanner) checkRedirect(ctx context.Context, u *url.URL) *url.URL {
 	}
 	s.add(findf("BW202", "%s: too many redirects", u))
 	return nil
+}
+
+// answersTLS reports whether the redirect target u completes a TLS
+// handshake (BW260 when not): a redirect to the port of a plain-HTTP
+// listener is the usual mistake behind a port mapping.
+func (s *scanner) answersTLS(ctx context.Context, u *url.URL) bool {
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	if _, err := s.handshake(ctx, addr, "redirect target", 0, nil, nil); err != nil {
+		s.add(findf("BW260", "the redirect to %s: no TLS on port %s: %v", u.Redacted(), port, err))
+		return false
+	}
+	return true
 }
 
 // getHTTPS fetches u, following redirects on the same host; it returns

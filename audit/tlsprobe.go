@@ -173,8 +173,8 @@ func weakCertKey(c *x509.Certificate) string {
 	return ""
 }
 
-// handshake completes a TLS handshake with exactly version v (0: the
-// client's default range), offering suites (nil: the defaults) and
+// handshake completes a TLS handshake with exactly version v (0: any
+// version from 1.0, with every suite), offering suites (nil: the defaults) and
 // groups (nil: the defaults), records it as a probe and closes the
 // connection.
 func (s *scanner) handshake(ctx context.Context, addr, name string, v uint16, suites []uint16, groups []tls.CurveID) (tls.ConnectionState, error) {
@@ -208,6 +208,15 @@ func (s *scanner) rawHandshake(ctx context.Context, addr string, v uint16, suite
 	cfg := s.tlsConfig(true) // acceptance of a version, not trust, is measured here
 	if v != 0 {
 		cfg.MinVersion, cfg.MaxVersion = v, v
+	} else {
+		// Any TLS at all: every version and suite Go can speak, so that a
+		// legacy server is not mistaken for one without TLS.
+		cfg.MinVersion = tls.VersionTLS10
+		if suites == nil {
+			for _, cs := range allSuites() {
+				suites = append(suites, cs.ID)
+			}
+		}
 	}
 	cfg.CipherSuites = suites
 	cfg.CurvePreferences = groups

@@ -27,7 +27,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "report `format`: text, json (docs/scan-json.md) or sarif (SARIF 2.1.0)")
 	skipFiles := fs.Bool("skip-files", false, "do not read the files the configuration names (certificates, media root, key files): for CI, away from the server")
 	baseline := fs.String("baseline", "", "accept the findings listed in this `file` (a baseline, or an earlier --format json report)")
-	gw := fs.Bool("gateway", false, "the file is a gateway configuration (bulwark serve): also check listeners, certificates, upstream and timeouts")
+	gw := fs.Bool("gateway", false, "the file is a gateway configuration (bulwark serve): also check listeners, certificates, upstream and timeouts (the default for a file with [listen], [tls], [upstream] or another gateway-only section)")
 	failOn := fs.String("fail-on", "error", "exit 1 when a finding is at least this `severity` (error, warning or info)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: bulwark check [--config bulwark.toml] [--format text|json|sarif] [--gateway] [--skip-files] [--baseline FILE] [--fail-on error|warning|info]\n\n"+
@@ -61,6 +61,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 
 	var findings []audit.Finding
+	if !*gw {
+		// A file with a section only the gateway has is a gateway
+		// configuration (the README's own file is one): checked as such.
+		*gw = isGatewayFile(*path)
+	}
 	if *gw {
 		d, err := gatewayDeployment(*path)
 		if err != nil {
@@ -87,7 +92,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		findings = audit.CheckDeployment(audit.Deployment{Config: cfg, SkipFiles: *skipFiles})
 	}
 
-	rep := audit.CheckReport{Tool: "bulwark " + versionString(), Config: *path, Findings: findings}
+	rep := audit.CheckReport{Tool: "bulwark " + buildVersion(), Config: *path, Findings: findings}
 	base.Apply(rep.Config, rep.Findings)
 	if err := write(rep, stdout); err != nil {
 		fmt.Fprintf(stderr, "bulwark check: %v\n", err)
@@ -136,6 +141,15 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 			IdleTimeout:                eff.Timeouts.Idle,
 			NoCSRF:                     c.Edge.AllowInsecureNoCSRF,
 			NoSameSite:                 c.Edge.Cookies.AllowInsecureNoSameSite,
+			UnderscoreHeaders:          c.Forwarding.AllowUnderscoreHeaders,
+			ClusterStore:               c.Cluster.Store,
+			ClusterEnabled:             c.Cluster.Enabled(),
+			ClusterTicketsShared:       c.Cluster.TicketKeySecretEnv != "",
+			ClusterTimeout:             eff.Cluster.Timeout,
+			StreamPaths:                c.Buffering.InsecureStreamPaths,
+			HTTPAddr:                   eff.Listen.HTTP,
+			HTTPSAddr:                  eff.Listen.HTTPS,
+			RedirectPort:               eff.HTTPS.RedirectPort,
 		},
 	}
 	if c.TLS.ACME.Enabled {
@@ -145,12 +159,32 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 	return d, nil
 }
 
+// isGatewayFile reports whether the TOML file at path has a top-level
+// table or key that only a gateway configuration has. An unreadable or
+// invalid file is not (the library loader then reports why).
+func isGatewayFile(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var top map[string]any
+	if _, err := toml.Decode(string(b), &top); err != nil {
+		return false
+	}
+	for k := range top {
+		if gatewayKey(k) {
+			return true
+		}
+	}
+	return false
+}
+
 // gatewayKey reports whether a dotted key belongs to a section only the
 // gateway's configuration has.
 func gatewayKey(key string) bool {
 	section, _, _ := strings.Cut(key, ".")
 	switch section {
-	case "listen", "tls", "upstream", "timeouts", "edge", "access_log":
+	case "listen", "tls", "upstream", "timeouts", "edge", "access_log", "forwarding", "cluster", "health", "pages", "buffering":
 		return true
 	}
 	return false

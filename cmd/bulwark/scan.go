@@ -140,7 +140,7 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulwark scan: %v\n", err)
 		return 2
 	}
-	rep.Tool = "bulwark " + versionString()
+	rep.Tool = "bulwark " + buildVersion()
 	base.Apply(rep.URL, rep.Findings)
 	err = write(rep, stdout)
 	if err == nil && *htmlFile != "" {
