@@ -46,9 +46,9 @@
 // or the connection closed; whether a CSP nonce repeats; the scripts the
 // page loads (over plain HTTP, or without Subresource Integrity); the TLS
 // versions, every cipher suite Go can speak, post-quantum key exchange
-// and the certificate and its key; media files named with --media; and
-// (only on paths named with --post, because POSTs can change state)
-// whether a cross-site POST is refused. The framing probes are built so
+// and the certificate, its key and its signature; media files named with
+// --media; and (only on paths named with --post, because POSTs can change
+// state) whether a cross-site POST is refused. The framing probes are built so
 // that whichever length a server believes, the request ends at the same
 // byte: nothing is smuggled. A scan cannot see other paths, cookies set
 // only after login, behaviour behind authentication, or anything that
