@@ -495,8 +495,8 @@ var catalogue = []Rule{
 		Title: "the HTTP redirect's target does not answer TLS: browsers following it get an error page",
 		Fix:   "redirect to the port that serves HTTPS",
 		Fixes: Fixes{
-			Bulwark: "leave https.redirect_port out, or set the public HTTPS port",
-			Nginx:   "return 301 https://$host$request_uri; (no port, or the port the TLS server block listens on)",
+			Bulwark: "leave https.redirect_port out (the HTTPS listener's port), or set it to the public HTTPS port behind a port mapping",
+			Nginx:   "return 301 https://$host$request_uri; (no port) in the port-80 server block, or the public HTTPS port",
 			Django:  "SECURE_SSL_HOST without a port, or with the public HTTPS port",
 		}},
 }
