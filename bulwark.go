@@ -321,7 +321,6 @@ func (c Config) Validate() error {
 	check("csrf", err)
 	check("csrf", cc.Validate())
 	check("uploads", c.validateUploads())
-	check("signing", c.Signing.Validate())
 	if c.Media.Enabled() || configured(c.Media, "Logger") {
 		check("media", c.mediaConfigs().validate())
 	}
