@@ -20,6 +20,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/ratelimit"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/bulwarkdev/bulwark/upload"
@@ -55,6 +56,20 @@ type Config struct {
 	// Referrer-Policy same-origin, COOP same-origin, X-Frame-Options DENY.
 	Headers headers.Config `toml:"headers"`
 
+	// RateLimit lists the rate limits, one ratelimit.Rule per
+	// [[rate_limit]] table: the paths, methods and rate of each, keyed by
+	// the client the proxy layer established, refused with 429 and
+	// Retry-After (failed-login mode: Rule.CountStatuses). Django has no
+	// counterpart. Empty (the default): no rate limit.
+	RateLimit []ratelimit.Rule `toml:"rate_limit"`
+	// RateLimitStore keeps the counts of RateLimit (Go only): a
+	// ratelimit/redisstore or ratelimit/pgstore Store to share limits
+	// between instances. Nil means a memory store of this Bulwark's own.
+	RateLimitStore ratelimit.Store `toml:"-"`
+	// RateLimitObserve, if set, is called with every rate-limit decision
+	// (Go only), for metrics.
+	RateLimitObserve func(rule string, d ratelimit.Decision) `toml:"-"`
+
 	// Limits bounds request bodies, form fields and files (Django's
 	// DATA_UPLOAD_* and FILE_UPLOAD_MAX_MEMORY_SIZE). Always on. Zero:
 	// Django's defaults (1000 fields, 100 files, 2.5 MiB of form data)
@@ -87,6 +102,13 @@ type Config struct {
 	// never to the application. On when Media.Hosts is set. Zero: no
 	// media host.
 	Media media.Config `toml:"media"`
+
+	// Signing names where the secret signing key and its fallbacks come
+	// from (a file or an environment variable, never the key itself), so
+	// that "bulwark check" can lint the key (Django's security.W009 and
+	// W025) and the application can load it with Signing.Load. Zero: the
+	// configuration names no key.
+	Signing SigningConfig `toml:"signing"`
 
 	// Logger receives every refusal event of every layer whose own Logger
 	// is nil. Nil means slog.Default().
@@ -132,6 +154,7 @@ var chainBuilds = &buildcount.Chains
 // handler, and Close the old one once its requests are done.
 type Bulwark struct {
 	headers, proxy, hosts, https, limits middleware
+	ratelimit                            *ratelimit.Limiter // nil: no rate limits
 
 	session *session.Manager // nil: no session layer
 	csrf    *csrf.Protection
@@ -168,6 +191,17 @@ func New(c Config) (*Bulwark, error) {
 	build("hosts", &b.hosts, func() (middleware, error) { return hosts.New(c.Hosts) })
 	build("https", &b.https, func() (middleware, error) { return httpsonly.New(c.HTTPS) })
 	build("limits", &b.limits, func() (middleware, error) { return limits.New(c.Limits) })
+	// Rate limits: on with rules (Validate refused a store or observer
+	// without rules).
+	if len(c.RateLimit) > 0 {
+		l, err := ratelimit.New(ratelimit.Config{Rules: c.RateLimit, Store: c.RateLimitStore,
+			Observe: c.RateLimitObserve, Logger: c.Logger})
+		if err != nil {
+			fail("rate_limit", err)
+		} else {
+			b.ratelimit = l
+		}
+	}
 
 	if c.sessionWanted() {
 		m, err := session.New(c.Session)
@@ -280,6 +314,8 @@ func (c Config) Validate() error {
 	check("hosts", c.Hosts.Validate())
 	check("https", c.HTTPS.Validate())
 	check("limits", c.Limits.Validate())
+	check("signing", c.Signing.Validate())
+	check("rate_limit", c.validateRateLimits())
 	check("session", c.validateSession())
 	cc, err := c.csrfConfig(nil)
 	check("csrf", err)
@@ -289,6 +325,18 @@ func (c Config) Validate() error {
 		check("media", c.mediaConfigs().validate())
 	}
 	return errors.Join(errs...)
+}
+
+// validateRateLimits: a store or observer without rules would do nothing,
+// so it is refused.
+func (c Config) validateRateLimits() error {
+	if len(c.RateLimit) == 0 {
+		if c.RateLimitStore != nil || c.RateLimitObserve != nil {
+			return errors.New("a store or observer given but no rules: add [[rate_limit]] tables")
+		}
+		return nil
+	}
+	return ratelimit.Config{Rules: c.RateLimit}.Validate()
 }
 
 // sessionWanted reports whether the session layer is on: it needs a store.
@@ -349,7 +397,7 @@ func (c Config) validateUploads() error {
 // Handler returns next wrapped in the whole chain, outermost first:
 //
 //	record → headers → proxy → (media host? hosts → https → media)
-//	                → hosts → https → limits → session → csrf → uploads → next
+//	                → hosts → https → rate limits → limits → session → csrf → uploads → next
 //
 // headers comes first so that every response Bulwark produces carries the
 // security headers, its own refusals and redirects included. That is more
@@ -364,7 +412,10 @@ func (c Config) validateUploads() error {
 // leaves for the media branch there, before the site's host check, so
 // that the application never sees a media host and the site's
 // Hosts.Allowed need not list it; hosts validates the host; httpsonly
-// redirects to that validated host. Then Django's order: limits before
+// redirects to that validated host. Rate limits come next, keyed by the
+// client the proxy layer established, so that a client over its rate
+// costs no body reading (and a redirect to HTTPS is not counted). Then
+// Django's order: limits before
 // anything reads a body, the session before CSRF (which may keep its
 // secret in it), and CSRF before uploads, so that a forged upload is
 // refused before a byte of it is parsed.
@@ -384,6 +435,9 @@ func (b *Bulwark) Handler(next http.Handler) http.Handler {
 		h = b.session.Handler(h)
 	}
 	h = b.limits.Handler(h)
+	if b.ratelimit != nil {
+		h = b.ratelimit.Handler(h)
+	}
 	h = b.https.Handler(h)
 	h = b.hosts.Handler(h)
 	if b.media != nil {

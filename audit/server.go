@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-func checkServer(fs *[]Finding, d Deployment) {
+func checkServer(fs *[]Finding, d Deployment, skipped *[]string) {
 	s := d.Server
 	checkRedirectPort(fs, s)
 	if s.HealthPublicLive {
@@ -22,6 +22,7 @@ func checkServer(fs *[]Finding, d Deployment) {
 		if err := s.Validate(); err != nil && !reported(*fs, err) {
 			f := find("BW101", err.Error())
 			f.Key = ""
+			f.fileErr = isFileError(err)
 			*fs = append(*fs, f)
 		}
 	}
@@ -29,7 +30,10 @@ func checkServer(fs *[]Finding, d Deployment) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	if s.CertFile != "" || s.KeyFile != "" {
+	switch {
+	case (s.CertFile != "" || s.KeyFile != "") && d.SkipFiles:
+		*skipped = append(*skipped, "tls.cert_file", "tls.key_file")
+	case s.CertFile != "" || s.KeyFile != "":
 		checkCertFiles(fs, s, d.Config.Hosts.Allowed, now)
 	}
 	if a := s.AdminAddr; a != "" && a != "off" && !loopbackAddr(a) {
@@ -75,6 +79,38 @@ func checkServer(fs *[]Finding, d Deployment) {
 	}
 	if s.NoSameSite {
 		*fs = append(*fs, find("BW112", "edge.cookies.allow_insecure_no_same_site is set"))
+	}
+	if len(s.UnderscoreHeaders) > 0 {
+		*fs = append(*fs, findf("BW150", "forwarding.allow_underscore_headers lists %q", s.UnderscoreHeaders))
+	}
+	if len(s.StreamPaths) > 0 {
+		*fs = append(*fs, findf("BW116", "buffering.insecure_stream_paths is %q", s.StreamPaths))
+	}
+	checkRateLimits(fs, d.Config.RateLimit)
+	checkCluster(fs, s)
+}
+
+// checkCluster looks at the store a fleet of gateways shares.
+func checkCluster(fs *[]Finding, s *Server) {
+	if !s.ClusterEnabled {
+		return
+	}
+	if u, err := url.Parse(s.ClusterStore); err == nil && u.Host != "" {
+		if _, ok := u.User.Password(); ok {
+			// Never quote the URL: it holds the password.
+			*fs = append(*fs, find("BW130", "cluster.store has a password"))
+		}
+		clear := u.Scheme == "redis" ||
+			((u.Scheme == "postgres" || u.Scheme == "postgresql") && !strings.HasPrefix(u.Query().Get("sslmode"), "verify"))
+		if clear && !loopbackHost(u.Hostname()) {
+			*fs = append(*fs, findf("BW131", "cluster.store is %s://%s without verified TLS", u.Scheme, u.Host))
+		}
+	}
+	if !s.ClusterTicketsShared {
+		*fs = append(*fs, find("BW132", "cluster.ticket_key_secret_env is not set"))
+	}
+	if s.ClusterTimeout > 5*time.Second {
+		*fs = append(*fs, findf("BW133", "cluster.timeout is %v", s.ClusterTimeout))
 	}
 }
 

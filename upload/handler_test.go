@@ -50,7 +50,14 @@ func TestHandler(t *testing.T) {
 		event  string
 	}{
 		{"benign png", ct, field("title", "cat") + filePart("f", "cat.png", png) + end, 200, ""},
-		{"not multipart passes through", "application/json", `{}`, 200, ""},
+		{"urlencoded form passes through", "application/x-www-form-urlencoded", "a=1&b=2", 200, ""},
+		// A body that is not a form is inspected as one file.
+		{"raw png accepted", "image/png", png, 200, ""},
+		{"raw png without a type accepted", "application/octet-stream", png, 200, ""},
+		{"raw polyglot refused", "image/png", polyglot, 415, `"event":"upload_refused","reason":"polyglot_html"`},
+		{"raw html as png refused", "image/png", "<html><script>x</script>", 415, `"event":"upload_refused","reason":"html"`},
+		{"raw png declared gif refused", "image/gif", png, 415, `"event":"upload_refused","reason":"type_mismatch"`},
+		{"raw json refused", "application/json", `{}`, 415, `"event":"upload_refused","reason":"not_allowed"`},
 		{"polyglot refused", ct, filePart("f", "cat.png", polyglot) + end, 415, `"event":"upload_refused","reason":"polyglot_html"`},
 		{"html as png refused", ct, filePart("f", "cat.png", "<html><script>x</script>") + end, 415, `"event":"upload_refused","reason":"html"`},
 		{"too many files", ct, strings.Repeat(filePart("f", "a.png", png), 101) + end, 400, `"event":"too_many_files","reason":"max_files",`},

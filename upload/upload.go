@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/spool"
 	"github.com/bulwarkdev/bulwark/limits"
 )
 
@@ -36,12 +37,22 @@ type Config struct {
 	// Forward (the forwarded body is the original). False by default.
 	Reencode bool `toml:"reencode"`
 	// Forward makes the Handler keep a copy of the raw body (in memory up
-	// to the memory threshold, then in a private temporary file) and give
+	// to 64 KiB, then in a private temporary file without a name) and give
 	// it to the next handler as r.Body, with Content-Length set, once the
 	// upload has been accepted: for a proxy that must pass the body on
 	// unchanged. False (the default): the body is consumed and the next
 	// handler reads the parsed form through FormFrom.
 	Forward bool `toml:"forward"`
+	// RawBodies says what the Handler does with a body that is neither
+	// multipart nor a urlencoded form (a PUT or POST of an image with
+	// Content-Type: image/png), which an application reads as the
+	// request's body and may store as a file: RawInspect ("inspect", and
+	// the default when empty) inspects it as one file (InspectBody: by
+	// content, against Policy, the declared type agreeing) and refuses
+	// it with 415 as a file would be; RawRefuse ("refuse") refuses every
+	// such body with 415 (reason raw_body). An accepted body reaches the
+	// next handler as r.Body, spooled, with its Content-Length.
+	RawBodies string `toml:"raw_bodies"`
 	// Logger receives one Info event per refused upload. Nil means
 	// slog.Default().
 	Logger *slog.Logger `toml:"-"`
@@ -57,6 +68,9 @@ func (c Config) WithDefaults() Config {
 	if c.Policy.MaxPixels == 0 {
 		c.Policy.MaxPixels = DefaultMaxPixels
 	}
+	if c.RawBodies == "" {
+		c.RawBodies = RawInspect
+	}
 	if c.Storage.Dir != "" {
 		if c.Storage.FilePermissions == 0 {
 			c.Storage.FilePermissions = defaultFilePerm
@@ -70,6 +84,9 @@ func (c Config) WithDefaults() Config {
 
 // Validate reports the first problem in c.
 func (c Config) Validate() error {
+	if err := validRawBodies(c.RawBodies); err != nil {
+		return err
+	}
 	if c.Reencode && c.Forward {
 		return errors.New("upload: reencode and forward cannot be combined (the forwarded body is the original)")
 	}
@@ -91,6 +108,7 @@ type Uploader struct {
 	c       Config
 	lg      *slog.Logger
 	storage *Storage
+	spool   *spool.Spooler // raw copies of forwarded and non-form bodies
 }
 
 // New validates c and returns an Uploader.
@@ -102,7 +120,7 @@ func New(c Config) (*Uploader, error) {
 	if lg == nil {
 		lg = slog.Default()
 	}
-	u := &Uploader{c: c, lg: lg}
+	u := &Uploader{c: c, lg: lg, spool: spool.New(c.TempDir, 0)}
 	if c.Storage.Dir != "" {
 		s, err := NewStorage(c.Storage)
 		if err != nil {
@@ -234,12 +252,19 @@ func FormFrom(r *http.Request) (*Form, bool) {
 // malformed bodies are refused with 400, limit violations with their
 // limits status (400 or 413), refused content with 415, each with one Info
 // event. Accepted forms are available to next through FormFrom and are
-// removed from disk when next returns. Other requests pass untouched.
+// removed from disk when next returns. A body that is neither multipart
+// nor urlencoded is inspected as one file, or refused (see
+// Config.RawBodies). Requests without a body, and urlencoded forms, pass
+// untouched.
 func (u *Uploader) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := Boundary(r.Header.Get("Content-Type")); err != nil {
 			if isMultipart(r) {
 				u.refuse(w, r, err)
+				return
+			}
+			if isRawBody(r) {
+				u.serveRaw(w, r, next)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -250,12 +275,12 @@ func (u *Uploader) Handler(next http.Handler) http.Handler {
 			return
 		}
 		var body io.Reader = r.Body
-		var raw *rawSpool
+		var raw *spool.Body
 		if u.c.Forward {
 			// Keep the exact bytes for the upstream while parsing them;
 			// the copy is bounded by the same total cap.
-			raw = &rawSpool{dir: u.c.TempDir, mem: limits.From(r).FileMemoryThreshold}
-			defer raw.remove()
+			raw = u.spool.Get()
+			defer raw.Close()
 			body = io.TeeReader(limits.NewReader(r.Body, limits.From(r).MaxBodyBytes), raw)
 		}
 		form, err := u.parse(r, body)
@@ -274,12 +299,12 @@ func (u *Uploader) Handler(next http.Handler) http.Handler {
 		defer form.RemoveAll()
 		r2 := r.WithContext(context.WithValue(r.Context(), formKey{}, form))
 		if raw != nil {
-			rd, n, err := raw.reader()
-			if err != nil {
+			if err := raw.Finish(); err != nil {
 				u.refuse(w, r, err)
 				return
 			}
-			r2.Body, r2.ContentLength, r2.TransferEncoding = rd, n, nil
+			n := raw.Len()
+			r2.Body, r2.ContentLength, r2.TransferEncoding, r2.Trailer = raw, n, nil, nil
 			// The request's header map is shared with the caller's: copy
 			// it before changing it.
 			r2.Header = r.Header.Clone()
@@ -310,8 +335,10 @@ func (u *Uploader) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status, event, reason := http.StatusBadRequest, "upload_malformed", "malformed"
 	if !errors.Is(err, ErrMalformed) {
-		// The body could not be read to its end (client gone, short body).
-		reason = "read_error"
+		// The body could not be read to its end: the client stalled
+		// (408), went away, or broke the framing (400).
+		event = "request_body_refused"
+		status, reason = spool.Fault(err)
 	}
 	var re *RefusedError
 	if errors.As(err, &re) {

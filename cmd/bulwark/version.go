@@ -68,3 +68,10 @@ func versionString(linked string, bi *debug.BuildInfo) string {
 	}
 	return b.String()
 }
+
+// buildVersion is versionString for the running binary: what "bulwark
+// version" prints and what reports name as their tool.
+func buildVersion() string {
+	bi, _ := debug.ReadBuildInfo()
+	return versionString(version, bi)
+}

@@ -25,6 +25,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
+	body  *clientBody // set by bufferer.guard for a request with a body
 
 	rec      *reqstate.Record // holds the request id
 	accept   string           // the request's Accept, for the page's kind

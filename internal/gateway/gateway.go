@@ -15,8 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/cluster"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/crypto/acme/autocert"
+
+	"github.com/bulwarkdev/bulwark/ratelimit"
 )
 
 // Gateway is the server: the HTTPS, HTTP and admin listeners in front of
@@ -28,11 +30,14 @@ type Gateway struct {
 	metrics *metrics
 	buffers *bufferPool
 
-	getCert    func(*tls.ClientHelloInfo) (*tls.Certificate, error)
-	fileCerts  *fileCerts
-	acme       *autocert.Manager
-	closeCache func()
-	closeLog   io.Closer
+	getCert   func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	fileCerts *fileCerts
+	acme      *acmeManager
+	closeLog  io.Closer
+
+	cluster      cluster.Store // nil without [cluster]
+	owner        string        // this process in the store's leases
+	ticketSecret []byte        // nil: ticket keys are not shared
 
 	mu      sync.Mutex // serialises Reload and the start and end of Serve
 	serving bool       // under mu
@@ -41,6 +46,8 @@ type Gateway struct {
 	addrMu sync.Mutex
 	addrs  Addrs
 
+	rateMu     sync.Mutex
+	rateMemory *ratelimit.MemoryStore // under rateMu; see rateLimitStore
 	// httpsPort is the bound port of the HTTPS listener (0 before Serve):
 	// the redirect's target when the configuration names no port (a
 	// listener on port 0).
@@ -88,20 +95,30 @@ func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
 		g.closeLog = bf
 		g.access = slog.New(slog.NewJSONHandler(bf, nil))
 	}
-	switch {
-	case cfg.TLS.GetCertificate != nil:
-		g.getCert = cfg.TLS.GetCertificate
-	case cfg.TLS.ACME.Enabled:
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		cache, closeCache, err := acmeCache(ctx, cfg.TLS.ACME)
-		cancel()
+	if cfg.Cluster.Enabled() {
+		secret, err := cfg.Cluster.ticketSecret()
 		if err != nil {
 			g.Close()
 			return nil, err
 		}
-		g.closeCache = closeCache
-		g.acme = newACME(cfg.TLS.ACME, cache)
-		g.getCert = g.acme.GetCertificate
+		store, err := openCluster(cfg.Cluster)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.cluster, g.owner, g.ticketSecret = store, cluster.NewOwner(), secret
+	}
+	switch {
+	case cfg.TLS.GetCertificate != nil:
+		g.getCert = cfg.TLS.GetCertificate
+	case cfg.TLS.ACME.Enabled:
+		m, err := newACME(cfg.TLS.ACME, g.cluster, g.owner, logger)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.acme = m
+		g.getCert = m.GetCertificate
 	default:
 		fc, err := newFileCerts(cfg.TLS.CertFile, cfg.TLS.KeyFile)
 		if err != nil {
@@ -123,13 +140,16 @@ func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
 // Close releases what New opened (the ACME cache connection, the access
 // log file). Serve and Run call it when they return.
 func (g *Gateway) Close() {
-	if g.closeCache != nil {
-		g.closeCache()
-		g.closeCache = nil
+	if g.acme != nil {
+		g.acme.stop()
 	}
 	if g.closeLog != nil {
 		g.closeLog.Close()
 		g.closeLog = nil
+	}
+	if g.cluster != nil {
+		g.cluster.Close()
+		g.cluster = nil
 	}
 }
 
@@ -262,13 +282,16 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	g.tree.Load().health.start(nil)
 	g.mu.Unlock()
 	stopTickets := func() {}
+	if g.acme != nil {
+		g.acme.start(ln)
+	}
 	if ln.HTTPS != nil {
 		s := newServer(g)
 		s.TLSConfig = serverTLS(g.getCert, g.acme != nil)
 		// The tls.Config lives as long as Serve (a reload swaps handler
 		// trees, not the listener's TLS state), so its ticket keys survive
 		// a SIGHUP and sessions keep resuming across it.
-		stopTickets = newTicketKeys(s.TLSConfig).start(cfg.TLS.SessionTicketRotation)
+		stopTickets = g.startTickets(s.TLSConfig, cfg.TLS.SessionTicketRotation)
 		servers = append(servers, s)
 		go func() { errc <- s.ServeTLS(ln.HTTPS, "", "") }()
 	}
@@ -410,6 +433,22 @@ func restartOnly(a, b Config) error {
 		return fmt.Errorf("%w: [tls] changed", ErrRestartRequired)
 	case a.AccessLog.Path != b.AccessLog.Path:
 		return fmt.Errorf("%w: access_log.path changed", ErrRestartRequired)
+	case a.Cluster != b.Cluster:
+		return fmt.Errorf("%w: [cluster] changed", ErrRestartRequired)
 	}
 	return nil
+}
+
+// startTickets installs session ticket keys in conf and keeps them
+// rotating: shared through the cluster store when a ticket key secret is
+// configured, else in this process only. The returned function stops the
+// rotation.
+func (g *Gateway) startTickets(conf *tls.Config, every time.Duration) (stop func()) {
+	keys := newTicketKeys(conf) // local keys until the store answers
+	if g.cluster == nil || g.ticketSecret == nil {
+		return keys.start(every)
+	}
+	st := &sharedTickets{keys: keys, store: g.cluster, secret: g.ticketSecret, owner: g.owner,
+		every: every, log: g.logger, now: time.Now}
+	return st.start()
 }

@@ -24,6 +24,7 @@ type metrics struct {
 	upstreamErrors  *prometheus.CounterVec
 	upstreamUp      prometheus.Gauge
 	reloads         *prometheus.CounterVec
+	rateLimits      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -49,8 +50,12 @@ func newMetrics() *metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bulwark_config_reloads_total", Help: "Configuration reloads, by result.",
 		}, []string{"result"}),
+		rateLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bulwark_rate_limit_decisions_total",
+			Help: "Rate-limit decisions, by rule and decision (allowed, limited, failed_open, failed_closed, refunded).",
+		}, []string{"rule", "decision"}),
 	}
-	m.reg.MustRegister(m.requests, m.refusals, m.upstreamLatency, m.upstreamErrors, m.upstreamUp, m.reloads,
+	m.reg.MustRegister(m.requests, m.refusals, m.upstreamLatency, m.upstreamErrors, m.upstreamUp, m.reloads, m.rateLimits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

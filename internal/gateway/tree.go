@@ -70,16 +70,17 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	}
 	t.health = newHealth(cfg.Upstream, healthHost, target, t.transport, g.logger, g.metrics)
 
-	chain, closer, err := g.composeChain(cfg, resolver)
+	chain, closer, err := g.composeChain(cfg)
 	if err != nil {
 		return nil, err
 	}
 	t.closers = append(t.closers, closer)
 	cookies := newCookieHardener(cfg.Edge.Cookies)
+	fw := newForwarding(cfg.Forwarding)
 	logger := g.events
 	allowSniffing := cfg.Headers.InsecureAllowSniffing
 	rp := &httputil.ReverseProxy{
-		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort),
+		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort, fw),
 		Transport:    t.transport,
 		BufferPool:   g.buffers,
 		ErrorHandler: errorHandler(g.events, g.metrics),
@@ -121,7 +122,14 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 			return nil
 		},
 	}
-	app := chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger})
+	buf := newBufferer(cfg.Buffering, cfg.Timeouts.Read, g.events)
+	var app http.Handler = &canonicalizer{
+		next:   buf.guard(chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, events: g.events, fw: fw, buf: buf})),
+		fw:     fw,
+		events: g.events,
+		logger: g.logger,
+		tp:     resolver,
+	}
 	access := g.access
 	if cfg.AccessLog.Disabled {
 		access = nil
@@ -143,7 +151,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	if g.acme != nil {
 		// HTTP-01 challenges are answered before anything else; every
 		// other request goes through the chain, which redirects.
-		t.http = observe(g.acme.HTTPHandler(front), access, g.metrics, resolver, pg)
+		t.http = observe(g.acme.httpHandler(front), access, g.metrics, resolver, pg)
 	}
 	return t, nil
 }
@@ -164,6 +172,9 @@ type proxyHandler struct {
 	rp     *httputil.ReverseProxy
 	m      *metrics
 	logger *slog.Logger
+	events *slog.Logger // refusals (counted)
+	fw     *forwarding
+	buf    *bufferer
 }
 
 func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -176,6 +187,25 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refusal.Log(p.logger, r, "host not validated", "disallowed_host", "not_validated")
 		writeStatus(w, http.StatusBadRequest)
 		return
+	}
+	if host, _ := upstreamHost(r); !p.fw.portAllowed(r, host, trustedproxy.FactsOf(r)) {
+		// The port of the validated host is the upstream's idea of its
+		// own port (Django's get_port with USE_X_FORWARDED_PORT, and
+		// build_absolute_uri): one the gateway does not serve would put
+		// a client-chosen port into password-reset links.
+		refusal.Log(p.events, r, "port not served", "disallowed_host", "port_not_served")
+		writeStatus(w, http.StatusBadRequest)
+		return
+	}
+	// The body is read in full before the upstream is contacted (see
+	// BufferingConfig): a slow client never holds an upstream worker.
+	r, ok := p.buf.prepare(w, r)
+	if !ok {
+		return
+	}
+	if r.Body != nil {
+		// The transport closes it too, maybe later: spool.Body allows both.
+		defer r.Body.Close()
 	}
 	start := time.Now()
 	if sw := findStatusWriter(w); sw != nil {

@@ -1,0 +1,291 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/pathset"
+	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/spool"
+	"github.com/bulwarkdev/bulwark/limits"
+)
+
+// BufferingConfig is the [buffering] section: request bodies are read in
+// full by the gateway (in memory, then in a private temporary file)
+// before the upstream sees a byte of them, as nginx does in front of
+// gunicorn, whose sync workers must not wait on a slow client: a client
+// that trickles its body holds a gateway goroutine and a file
+// descriptor, never an application worker.
+//
+// Reading is bounded three ways: the body cap of [limits] (413), a wait
+// of IdleTimeout for each read (408), and timeouts.read for the whole
+// body, counted from the end of the request headers (408). A malformed
+// body (a broken chunked encoding) is a 400, and a client that closes the
+// connection before the end of its body gets a 400 too: these are the
+// client's faults, logged as one refusal each (event request_body_refused,
+// or request_too_large from [limits]), never as upstream errors. A
+// request's trailers are not forwarded (the body goes on with a
+// Content-Length).
+type BufferingConfig struct {
+	// MemoryBytes is how much of a body is held in memory; the rest goes
+	// to a private temporary file (a file without a name: O_TMPFILE, or
+	// unlinked on creation). Zero means 64 KiB; it must not be negative
+	// nor above 16 MiB (every request in flight may hold this much).
+	MemoryBytes int `toml:"memory_bytes"`
+	// IdleTimeout bounds the wait for each read of a body: a client that
+	// sends nothing for this long is answered 408. Zero means 10s.
+	IdleTimeout time.Duration `toml:"idle_timeout"`
+	// TempDir is where bodies larger than MemoryBytes are spooled. Empty
+	// means uploads.temp_dir when set, else the system's temporary
+	// directory. The files have no name, so nothing is left behind.
+	TempDir string `toml:"temp_dir"`
+	// InsecureStreamPaths are paths (the one path grammar of the
+	// configuration: "/x/" is a prefix, "/x" exact) whose bodies are
+	// streamed to the upstream as they arrive instead of buffered: for
+	// endpoints that consume a long stream as it comes. A slow client on
+	// such a path holds an application worker for up to timeouts.read:
+	// only list paths served by an upstream that does not block a worker
+	// per request (asynchronous workers). The idle and total timeouts and
+	// the body cap still apply, and body faults are still the client's.
+	// A chunked body is streamed chunked: Django under WSGI reads no
+	// body without a Content-Length, so it sees an empty one.
+	// Empty (the default): every body is buffered. "bulwark check" warns
+	// (BW116) when it is set.
+	InsecureStreamPaths []string `toml:"insecure_stream_paths"`
+}
+
+// Buffering defaults.
+const (
+	DefaultBufferMemory      = spool.DefaultMemory
+	MaxBufferMemory          = 16 << 20
+	DefaultBufferIdleTimeout = 10 * time.Second
+)
+
+func (b BufferingConfig) withDefaults(uploadTemp string) BufferingConfig {
+	if b.MemoryBytes == 0 {
+		b.MemoryBytes = DefaultBufferMemory
+	}
+	b.IdleTimeout = orDur(b.IdleTimeout, DefaultBufferIdleTimeout)
+	if b.TempDir == "" {
+		b.TempDir = uploadTemp
+	}
+	return b
+}
+
+func (b BufferingConfig) validate() error {
+	if b.MemoryBytes < 0 || b.MemoryBytes > MaxBufferMemory {
+		return invalid("buffering.memory_bytes %d is outside 0..%d", b.MemoryBytes, MaxBufferMemory)
+	}
+	if b.IdleTimeout < 0 {
+		return invalid("buffering.idle_timeout must not be negative")
+	}
+	if b.TempDir != "" {
+		if fi, err := os.Stat(b.TempDir); err != nil || !fi.IsDir() {
+			return invalid("buffering.temp_dir %q is not a directory", b.TempDir)
+		}
+	}
+	if _, err := pathset.Parse(b.InsecureStreamPaths); err != nil {
+		return invalid("buffering.insecure_stream_paths: %v", err)
+	}
+	return nil
+}
+
+// bufferer reads request bodies before they are proxied.
+type bufferer struct {
+	spool  *spool.Spooler
+	stream pathset.Set
+	idle   time.Duration
+	total  time.Duration
+	events *slog.Logger
+}
+
+func newBufferer(c BufferingConfig, read time.Duration, events *slog.Logger) *bufferer {
+	stream, _ := pathset.Parse(c.InsecureStreamPaths) // validated
+	return &bufferer{spool: spool.New(c.TempDir, c.MemoryBytes), stream: stream, idle: c.IdleTimeout, total: read, events: events}
+}
+
+// guard wraps next so that every request body is read under the
+// buffering bounds, whoever reads it (the upload layer on upload paths,
+// prepare otherwise, the transport on streaming paths): each read waits
+// at most the idle timeout and none goes past the total bound, and the
+// first read error is kept, so that a failure surfacing elsewhere is
+// still recognised as the client's (see clientFault). It sits under
+// observe, whose statusWriter carries the reader to the proxy's error
+// handler.
+func (b *bufferer) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// One allocation for the request copy and its body reader.
+		pr := &prepared{req: *r, cb: clientBody{rc: r.Body, idle: b.idle, end: time.Now().Add(b.total), rc2: http.NewResponseController(w)}}
+		pr.req.Body = &pr.cb
+		if sw := findStatusWriter(w); sw != nil {
+			sw.body = &pr.cb
+		}
+		next.ServeHTTP(w, &pr.req)
+	})
+}
+
+type prepared struct {
+	req http.Request
+	cb  clientBody
+}
+
+// prepare returns the request to proxy: r itself when it has no body, one
+// already spooled (by the upload layer), or one on a streaming path; else
+// a copy whose body is read in full first. ok is false when the body was
+// refused; the answer is then written.
+func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Request, ok bool) {
+	if r.Body == nil || r.Body == http.NoBody || spool.IsBody(r.Body) || b.stream.Match(r.URL.Path) {
+		return r, true
+	}
+	d := b.spool.Get()
+	_, err := d.ReadFrom(r.Body)
+	if err == nil {
+		err = d.Finish()
+	}
+	if err != nil {
+		d.Close()
+		if errors.Is(err, spool.ErrSpool) {
+			// Not the client's: the spool file could not be written.
+			b.events.LogAttrs(r.Context(), slog.LevelError, "request body not buffered",
+				slog.String("event", "buffering_failed"), slog.String("error", err.Error()))
+			writeStatus(w, http.StatusInternalServerError)
+			return nil, false
+		}
+		refuseBody(b.events, w, r, err)
+		return nil, false
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.ContentLength = d.Len()
+	r2.TransferEncoding = nil
+	r2.Trailer = nil
+	if _, ok := r.Header["Expect"]; ok {
+		// The gateway answered the client's 100-continue when it read
+		// the body; the upstream gets the whole body at once and must
+		// not make the transport wait for a 100 of its own.
+		r2.Header = r.Header.Clone()
+		delete(r2.Header, "Expect")
+	}
+	if d.Len() == 0 {
+		d.Close()
+		r2.Body = http.NoBody
+	} else {
+		r2.Body = d
+	}
+	return r2, true
+}
+
+// clientBody is a request body as the client sends it: each read waits
+// at most idle, and none goes past end; the first error is kept so that a
+// failure surfacing elsewhere (in the transport, streaming) is still
+// recognised as the client's.
+type clientBody struct {
+	rc   io.ReadCloser
+	rc2  *http.ResponseController
+	idle time.Duration
+	end  time.Time
+	err  error // first read error other than io.EOF
+	eof  bool
+	nodl bool // the connection takes no deadlines (a test recorder)
+}
+
+func (c *clientBody) Read(p []byte) (int, error) {
+	if c.eof {
+		return 0, io.EOF
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if !c.nodl {
+		dl := time.Now().Add(c.idle)
+		if dl.After(c.end) {
+			dl = c.end
+		}
+		if c.rc2.SetReadDeadline(dl) != nil {
+			c.nodl = true
+		}
+	}
+	n, err := c.rc.Read(p)
+	switch {
+	case err == io.EOF:
+		c.eof = true
+		c.done()
+	case err != nil:
+		c.err = err
+		c.stop()
+	}
+	return n, err
+}
+
+// stop makes every further read of the connection fail at once after a
+// body fault: the server would otherwise try to read the rest of the
+// body (up to 256 KiB) before closing, at the client's pace.
+func (c *clientBody) stop() {
+	if !c.nodl {
+		_ = c.rc2.SetReadDeadline(time.Now())
+	}
+}
+
+// done lifts the read deadline once the body is read: the server keeps
+// reading the connection in the background (to notice a client that
+// goes away), and an expired deadline there would cancel the request
+// while the upstream answers.
+func (c *clientBody) done() {
+	if !c.nodl {
+		_ = c.rc2.SetReadDeadline(time.Time{})
+	}
+}
+
+func (c *clientBody) Close() error { return c.rc.Close() }
+
+// clientFault returns the body error of the request served with w, if
+// any: what guard's reader kept.
+func clientFault(w http.ResponseWriter) error {
+	for i := 0; i < 8 && w != nil; i++ {
+		if sw, ok := w.(*statusWriter); ok {
+			if sw.body != nil {
+				return sw.body.err
+			}
+			return nil
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+	return nil
+}
+
+// refuseBody answers a request whose body failed to arrive: the client's
+// fault, never the upstream's. A body over the cap was already logged
+// by [limits] (request_too_large); the others log one
+// request_body_refused event.
+func refuseBody(events *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	var le *limits.Error
+	if errors.As(err, &le) {
+		limits.Refuse(w, r, events, le)
+		return
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		refusal.Log(events, r, "request body too large", "body_too_large", "max_bytes")
+		w.Header().Set("Connection", "close")
+		writeStatus(w, http.StatusRequestEntityTooLarge)
+		return
+	}
+	status, reason := spool.Fault(err)
+	refusal.Log(events, r, "request body refused", "request_body_refused", reason)
+	// The connection holds an unknown part of the body, or none can be
+	// read from it any more: it is not reused.
+	w.Header().Set("Connection", "close")
+	writeStatus(w, status)
+}

@@ -1,0 +1,196 @@
+package upload_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gabriel-vasile/mimetype"
+
+	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
+	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/upload"
+)
+
+// TestHandlerRawBody: a body that is not a form is inspected as a file
+// and reaches the next handler byte for byte, with its length; refused,
+// it never reaches it.
+func TestHandlerRawBody(t *testing.T) {
+	png := uploadcorpus.PNG()
+	polyglot := uploadcorpus.PNGChunk(uploadcorpus.PNG(), "tEXt", []byte("c\x00<script>alert(1)</script>"))
+	for _, tc := range []struct {
+		name    string
+		raw     string
+		method  string
+		ct      string
+		body    []byte
+		chunked bool
+		lim     func(*limits.Limits)
+		status  int
+		event   string
+	}{
+		{"png put", "", "PUT", "image/png", png, false, nil, 200, ""},
+		{"png post chunked", "", "POST", "image/png", png, true, nil, 200, ""},
+		{"png patch, no type", "inspect", "PATCH", "", png, false, nil, 200, ""},
+		{"empty body passes", "", "PUT", "image/png", nil, false, nil, 200, ""},
+		{"polyglot", "", "PUT", "image/png", polyglot, false, nil, 415, `"event":"upload_refused","reason":"polyglot_html"`},
+		{"polyglot declared octet-stream", "", "POST", "application/octet-stream", polyglot, true, nil, 415, `"reason":"polyglot_html"`},
+		{"refuse mode", "refuse", "PUT", "image/png", png, false, nil, 415, `"event":"upload_refused","reason":"raw_body"`},
+		{"file cap", "", "PUT", "image/png", png, false, func(l *limits.Limits) { l.MaxFileBytes = 10 }, 413, `"event":"file_too_large"`},
+		{"body cap", "", "PUT", "image/png", png, true, func(l *limits.Limits) { l.MaxBodyBytes = 10 }, 413, `"event":"request_too_large"`},
+		{"json api body passes", "", "POST", "application/json", []byte(`{"name":"<b>x</b>","n":1}`), false, nil, 200, ""},
+		{"problem+json passes", "", "PATCH", "application/merge-patch+json", []byte(`{"a":null}`), true, nil, 200, ""},
+		{"plain text passes", "", "PUT", "text/plain; charset=utf-8", []byte("hello\n"), false, nil, 200, ""},
+		{"attack: html declared as json", "", "POST", "application/json", []byte("<!DOCTYPE html><html><script>alert(1)</script>"), false, nil, 415, `"reason":"type_mismatch"`},
+		{"attack: svg declared as xml", "", "PUT", "application/xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`), false, nil, 415, `"reason":"type_mismatch"`},
+		{"attack: polyglot declared as text", "", "PUT", "text/plain", polyglot, false, nil, 415, `"reason":"type_mismatch"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			u, err := upload.New(upload.Config{TempDir: t.TempDir(), RawBodies: tc.raw, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			var gotLen int64 = -2
+			reached := false
+			h := u.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reached = true
+				got, _ = io.ReadAll(r.Body)
+				gotLen = r.ContentLength
+			}))
+			var rd io.Reader = bytes.NewReader(tc.body)
+			if tc.chunked {
+				rd = io.MultiReader(rd)
+			}
+			r := httptest.NewRequest(tc.method, "/upload/", rd)
+			if tc.chunked {
+				r.ContentLength = -1
+			}
+			if tc.ct != "" {
+				r.Header.Set("Content-Type", tc.ct)
+			}
+			lim := limits.Default()
+			if tc.lim != nil {
+				tc.lim(&lim)
+			}
+			r = limits.With(r, lim)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d; logs %s", w.Code, tc.status, logs.String())
+			}
+			if tc.status != 200 {
+				if reached {
+					t.Error("a refused body reached the next handler")
+				}
+				if strings.Count(logs.String(), "\n") != 1 || !strings.Contains(logs.String(), tc.event) {
+					t.Errorf("want one %s event, got %s", tc.event, logs.String())
+				}
+				return
+			}
+			if !reached || !bytes.Equal(got, tc.body) {
+				t.Fatalf("next handler got %d bytes, want %d", len(got), len(tc.body))
+			}
+			if len(tc.body) > 0 && gotLen != int64(len(tc.body)) {
+				t.Errorf("Content-Length %d, want %d", gotLen, len(tc.body))
+			}
+		})
+	}
+	if _, err := upload.New(upload.Config{RawBodies: "skip"}); err == nil {
+		t.Error("raw_bodies = \"skip\" accepted")
+	}
+}
+
+// FuzzInspectBody: whatever the body and its declared type, a body
+// InspectBody allows has a detected type in the allow-list, agrees with a
+// specific declared type, and is allowed by Inspect itself under that
+// type's extension (the two decisions never diverge).
+func FuzzInspectBody(f *testing.F) {
+	png := uploadcorpus.PNG()
+	for _, s := range []struct {
+		ct   string
+		body []byte
+	}{
+		{"image/png", png},
+		{"", png},
+		{"application/octet-stream", png},
+		{"image/gif", png},
+		{"image/png", uploadcorpus.PNGChunk(png, "tEXt", []byte("c\x00<html>"))},
+		{"text/html", []byte("<html>")},
+		{"application/json", []byte(`{"a":1}`)},
+		{"application/json", []byte("<html><body>")},
+		{"text/plain", png},
+		{"image/png; charset=x", []byte("\x89PNG\r\n\x1a\n<script>")},
+	} {
+		f.Add(s.ct, s.body)
+	}
+	allowed := map[string]bool{}
+	for _, t := range upload.DefaultAllow {
+		allowed[t] = true
+	}
+	ext := map[string]string{"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp", "application/pdf": ".pdf"}
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		v, err := upload.InspectBody(bytes.NewReader(body), ct, upload.Policy{})
+		if err != nil {
+			t.Fatalf("read error from memory: %v", err)
+		}
+		if !v.Allowed {
+			return
+		}
+		if declared, _, err := mime.ParseMediaType(ct); err == nil && isData(declared) {
+			// Data (an API's JSON): text, never markup a browser renders.
+			if v.Type != declared {
+				t.Fatalf("data declared %q, allowed as %q", declared, v.Type)
+			}
+			head := body[:min(len(body), 3072)]
+			if d := mimetype.Detect(head); !d.Is("text/plain") && !isTextChild(d) || isMarkup(d) {
+				t.Fatalf("data declared %q allowed with %s content", declared, d)
+			}
+			return
+		}
+		if !allowed[v.Type] {
+			t.Fatalf("allowed type %q not in the allow-list", v.Type)
+		}
+		if declared, _, err := mime.ParseMediaType(ct); err == nil && declared != "application/octet-stream" &&
+			declared != "binary/octet-stream" && declared != v.Type {
+			t.Fatalf("declared %q, allowed as %q", declared, v.Type)
+		}
+		if w, _ := upload.Inspect(bytes.NewReader(body), "x"+ext[v.Type], upload.Policy{}); !w.Allowed {
+			t.Fatalf("InspectBody allowed %q (%s) but Inspect refuses it: %+v", ct, v.Type, w)
+		}
+	})
+}
+
+// isData mirrors the types InspectBody treats as data, for the property.
+func isData(t string) bool {
+	switch t {
+	case "application/json", "application/xml", "text/xml", "text/plain", "text/csv",
+		"application/x-ndjson", "application/graphql", "application/graphql-response+json":
+		return true
+	}
+	return strings.HasPrefix(t, "application/") && (strings.HasSuffix(t, "+json") || strings.HasSuffix(t, "+xml"))
+}
+
+func isTextChild(m *mimetype.MIME) bool {
+	for ; m != nil; m = m.Parent() {
+		if m.Is("text/plain") {
+			return true
+		}
+	}
+	return false
+}
+
+func isMarkup(m *mimetype.MIME) bool {
+	for ; m != nil; m = m.Parent() {
+		if m.Is("text/html") || m.Is("application/xhtml+xml") || m.Is("image/svg+xml") {
+			return true
+		}
+	}
+	return false
+}
