@@ -57,7 +57,7 @@ func TestHandler(t *testing.T) {
 		{"raw polyglot refused", "image/png", polyglot, 415, `"event":"upload_refused","reason":"polyglot_html"`},
 		{"raw html as png refused", "image/png", "<html><script>x</script>", 415, `"event":"upload_refused","reason":"html"`},
 		{"raw png declared gif refused", "image/gif", png, 415, `"event":"upload_refused","reason":"type_mismatch"`},
-		{"raw json refused", "application/json", `{}`, 415, `"event":"upload_refused","reason":"not_allowed"`},
+		{"raw json passes as data", "application/json", `{}`, 200, ""},
 		{"polyglot refused", ct, filePart("f", "cat.png", polyglot) + end, 415, `"event":"upload_refused","reason":"polyglot_html"`},
 		{"html as png refused", ct, filePart("f", "cat.png", "<html><script>x</script>") + end, 415, `"event":"upload_refused","reason":"html"`},
 		{"too many files", ct, strings.Repeat(filePart("f", "a.png", png), 101) + end, 400, `"event":"too_many_files","reason":"max_files",`},
