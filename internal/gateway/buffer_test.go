@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -377,5 +378,58 @@ func TestStalledBodyOverHTTP2(t *testing.T) {
 	}
 	if n := e.up.hits.Load(); n != 0 {
 		t.Errorf("upstream contacted %d times", n)
+	}
+}
+
+// TestBufferingConfig: the section's values are checked, named in the
+// error, and its defaults are what --check prints.
+func TestBufferingConfig(t *testing.T) {
+	base := func() gateway.Config {
+		var c gateway.Config
+		c.Upstream.URL = "http://127.0.0.1:8000"
+		c.TLS.CertFile, c.TLS.KeyFile = "c.pem", "k.pem"
+		c.Hosts.Allowed = []string{siteHost}
+		return c
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*gateway.BufferingConfig)
+		want   string // "" for valid
+	}{
+		{"zero", func(*gateway.BufferingConfig) {}, ""},
+		{"all set", func(b *gateway.BufferingConfig) {
+			b.MemoryBytes, b.IdleTimeout, b.TempDir, b.InsecureStreamPaths = 1<<20, time.Second, t.TempDir(), []string{"/events/", "/feed"}
+		}, ""},
+		{"negative memory", func(b *gateway.BufferingConfig) { b.MemoryBytes = -1 }, "buffering.memory_bytes"},
+		{"huge memory", func(b *gateway.BufferingConfig) { b.MemoryBytes = 1 << 30 }, "buffering.memory_bytes"},
+		{"negative idle", func(b *gateway.BufferingConfig) { b.IdleTimeout = -time.Second }, "buffering.idle_timeout"},
+		{"missing temp dir", func(b *gateway.BufferingConfig) { b.TempDir = t.TempDir() + "/nope" }, "buffering.temp_dir"},
+		{"unclean stream path", func(b *gateway.BufferingConfig) { b.InsecureStreamPaths = []string{"/a/../b/"} }, "buffering.insecure_stream_paths"},
+		{"relative stream path", func(b *gateway.BufferingConfig) { b.InsecureStreamPaths = []string{"events/"} }, "buffering.insecure_stream_paths"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base()
+			tc.mutate(&c.Buffering)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, gateway.ErrInvalidConfig) || !strings.Contains(fmt.Sprint(err), tc.want) {
+				t.Fatalf("Validate: %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+	d := base().WithDefaults().Buffering
+	if d.MemoryBytes != 64<<10 || d.IdleTimeout != 10*time.Second || len(d.InsecureStreamPaths) != 0 {
+		t.Errorf("defaults %+v", d)
+	}
+	c := base()
+	c.Uploads.Paths = []string{"/upload/"}
+	c.Uploads.TempDir = "/var/tmp"
+	if d := c.WithDefaults().Buffering; d.TempDir != "/var/tmp" {
+		t.Errorf("temp_dir does not follow uploads.temp_dir: %q", d.TempDir)
 	}
 }
