@@ -433,3 +433,37 @@ func TestBufferingConfig(t *testing.T) {
 		t.Errorf("temp_dir does not follow uploads.temp_dir: %q", d.TempDir)
 	}
 }
+
+// TestTricklingBodyHitsTheTotalBound: a client that never pauses long
+// enough for the idle timeout, but whose body takes longer than
+// timeouts.read, is cut at timeouts.read with a 408.
+func TestTricklingBodyHitsTheTotalBound(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Edge.AllowInsecureNoCSRF = true
+		c.Timeouts.Read = 700 * time.Millisecond
+		c.Buffering.IdleTimeout = 10 * time.Second
+	})
+	c := e.rawConn(t)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "POST /echo HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n", siteHost)
+	t0 := time.Now()
+	go func() {
+		for i := 0; i < 100; i++ {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := io.WriteString(c, "a"); err != nil {
+				return
+			}
+		}
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if d := time.Since(t0); resp.StatusCode != http.StatusRequestTimeout || d > 3*time.Second {
+		t.Fatalf("status %d after %v, want 408 at about 700ms", resp.StatusCode, d)
+	}
+	if n := e.up.hits.Load(); n != 0 {
+		t.Errorf("upstream contacted %d times", n)
+	}
+}
