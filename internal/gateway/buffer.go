@@ -44,8 +44,9 @@ type BufferingConfig struct {
 	// directory. The files have no name, so nothing is left behind.
 	TempDir string `toml:"temp_dir"`
 	// InsecureStreamPaths are paths (the one path grammar of the
-	// configuration: "/x/" is a prefix, "/x" exact) whose bodies are
-	// streamed to the upstream as they arrive instead of buffered: for
+	// configuration: "/x/" is a prefix, "/x" exact; a request's path must
+	// be under one both as sent and cleaned) whose bodies are streamed to
+	// the upstream as they arrive instead of buffered: for
 	// endpoints that consume a long stream as it comes. A slow client on
 	// such a path holds an application worker for up to timeouts.read:
 	// only list paths served by an upstream that does not block a worker
@@ -142,7 +143,7 @@ type prepared struct {
 // a copy whose body is read in full first. ok is false when the body was
 // refused; the answer is then written.
 func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Request, ok bool) {
-	if r.Body == nil || r.Body == http.NoBody || spool.IsBody(r.Body) || b.stream.Match(r.URL.Path) {
+	if r.Body == nil || r.Body == http.NoBody || spool.IsBody(r.Body) || b.streamed(r.URL.Path) {
 		return r, true
 	}
 	d := b.spool.Get()
@@ -181,6 +182,13 @@ func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Re
 		r2.Body = d
 	}
 	return r2, true
+}
+
+// streamed reports whether bodies on path p are streamed: only when p is
+// under insecure_stream_paths both cleaned and as sent, so that no
+// spelling widens the opt-out (fail closed: in doubt, buffer).
+func (b *bufferer) streamed(p string) bool {
+	return b.stream.Match(p) && b.stream.MatchAsSent(p)
 }
 
 // clientBody is a request body as the client sends it: each read waits

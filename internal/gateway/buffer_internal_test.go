@@ -156,3 +156,26 @@ type failConn struct {
 }
 
 func (c *failConn) Write([]byte) (int, error) { return 0, c.err }
+
+// TestStreamedPaths: the opt-out holds only for paths under the list both
+// as sent and cleaned.
+func TestStreamedPaths(t *testing.T) {
+	b := newBufferer(BufferingConfig{InsecureStreamPaths: []string{"/events/", "/feed"}}.withDefaults(""), time.Minute, slog.New(slog.DiscardHandler))
+	for p, want := range map[string]bool{
+		"/events/":           true,
+		"/events/x":          true,
+		"/events":            true,
+		"/feed":              true,
+		"/feed/":             false,
+		"/eventsx":           false,
+		"/upload/":           false,
+		"/events/../upload/": false,
+		"/x/../events/":      false,
+		"//events/":          false,
+		"/events//x":         true,
+	} {
+		if got := b.streamed(p); got != want {
+			t.Errorf("streamed(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
