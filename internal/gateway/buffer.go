@@ -257,12 +257,17 @@ func (c *clientBody) Close() error { return c.rc.Close() }
 // clientFault returns the body error of the request served with w, if
 // any: what guard's reader kept.
 func clientFault(w http.ResponseWriter) error {
+	if cb := guarded(w); cb != nil {
+		return cb.err
+	}
+	return nil
+}
+
+// guarded returns guard's reader of the request served with w, or nil.
+func guarded(w http.ResponseWriter) *clientBody {
 	for i := 0; i < 8 && w != nil; i++ {
 		if sw, ok := w.(*statusWriter); ok {
-			if sw.body != nil {
-				return sw.body.err
-			}
-			return nil
+			return sw.body
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
@@ -278,6 +283,11 @@ func clientFault(w http.ResponseWriter) error {
 // by [limits] (request_too_large); the others log one
 // request_body_refused event.
 func refuseBody(events *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	if cb := guarded(w); cb != nil {
+		// A fault found above the reader (the body cap): stop reading
+		// the connection all the same.
+		cb.stop()
+	}
 	var le *limits.Error
 	if errors.As(err, &le) {
 		limits.Refuse(w, r, events, le)
