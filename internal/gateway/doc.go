@@ -7,7 +7,7 @@
 // ([proxy], [hosts], [https], [headers], [limits], [csrf], [uploads],
 // [media]) mean what they mean to an application, and the server's own
 // sections ([listen], [tls], [upstream], [timeouts], [edge],
-// [access_log]). The protections the gateway shares with applications are
+// [access_log], [buffering]). The protections the gateway shares with applications are
 // the library's chain, built by bulwark.New from those sections: one
 // implementation, one set of defaults. New builds a Gateway; Serve (or
 // Run) accepts connections until its context is done; Reload swaps in a
