@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/pathset"
@@ -129,6 +130,7 @@ func (b *bufferer) guard(next http.Handler) http.Handler {
 		if sw, ok := w.(*statusWriter); ok {
 			sw.body = &pr.cb
 		}
+		defer pr.cb.finish()
 		next.ServeHTTP(w, &pr.req)
 	})
 }
@@ -195,22 +197,37 @@ func (b *bufferer) streamed(p string) bool {
 // at most idle, and none goes past end; the first error is kept so that a
 // failure surfacing elsewhere (in the transport, streaming) is still
 // recognised as the client's.
+//
+// On a streaming path the transport may still read the body after the
+// handler returned (an upstream that answered early); the connection may
+// then be serving the next request, whose deadlines must not be touched:
+// once guard's handler has returned, reads fail and no deadline is set.
 type clientBody struct {
 	rc   io.ReadCloser
 	rc2  *http.ResponseController
 	idle time.Duration
 	end  time.Time
-	err  error // first read error other than io.EOF
-	eof  bool
-	nodl bool // the connection takes no deadlines (a test recorder)
+
+	mu       sync.Mutex
+	err      error // first read error other than io.EOF
+	eof      bool
+	finished bool // the handler returned
+	nodl     bool // the connection takes no deadlines (a test recorder)
 }
 
 func (c *clientBody) Read(p []byte) (int, error) {
-	if c.eof {
+	c.mu.Lock()
+	switch {
+	case c.finished:
+		c.mu.Unlock()
+		return 0, http.ErrBodyReadAfterClose
+	case c.eof:
+		c.mu.Unlock()
 		return 0, io.EOF
-	}
-	if c.err != nil {
-		return 0, c.err
+	case c.err != nil:
+		err := c.err
+		c.mu.Unlock()
+		return 0, err
 	}
 	if !c.nodl {
 		dl := time.Now().Add(c.idle)
@@ -221,35 +238,55 @@ func (c *clientBody) Read(p []byte) (int, error) {
 			c.nodl = true
 		}
 	}
+	c.mu.Unlock()
 	n, err := c.rc.Read(p)
-	switch {
-	case err == io.EOF:
-		c.eof = true
-		c.done()
-	case err != nil:
-		c.err = err
-		c.stop()
+	if err != nil {
+		c.mu.Lock()
+		if err == io.EOF {
+			c.eof = true
+			c.setDeadline(time.Time{})
+		} else if c.err == nil {
+			c.err = err
+			c.setDeadline(time.Now())
+		}
+		c.mu.Unlock()
 	}
 	return n, err
 }
 
-// stop makes every further read of the connection fail at once after a
-// body fault: the server would otherwise try to read the rest of the
-// body (up to 256 KiB) before closing, at the client's pace.
-func (c *clientBody) stop() {
-	if !c.nodl {
-		_ = c.rc2.SetReadDeadline(time.Now())
+// setDeadline sets the connection's read deadline while the handler runs
+// (c.mu held). After a body fault it is now: every further read fails at
+// once, where the server would otherwise read the rest of the body (up to
+// 256 KiB) at the client's pace before closing. After the body's end it
+// is lifted: the server keeps reading the connection in the background
+// (to notice a client that goes away), and an expired deadline there
+// would cancel the request while the upstream answers.
+func (c *clientBody) setDeadline(t time.Time) {
+	if !c.nodl && !c.finished {
+		_ = c.rc2.SetReadDeadline(t)
 	}
 }
 
-// done lifts the read deadline once the body is read: the server keeps
-// reading the connection in the background (to notice a client that
-// goes away), and an expired deadline there would cancel the request
-// while the upstream answers.
-func (c *clientBody) done() {
-	if !c.nodl {
-		_ = c.rc2.SetReadDeadline(time.Time{})
-	}
+// stop makes further reads of the connection fail at once (a body fault
+// found above the reader: the body cap).
+func (c *clientBody) stop() {
+	c.mu.Lock()
+	c.setDeadline(time.Now())
+	c.mu.Unlock()
+}
+
+// finish marks the handler as returned.
+func (c *clientBody) finish() {
+	c.mu.Lock()
+	c.finished = true
+	c.mu.Unlock()
+}
+
+// fault returns the first read error, if any.
+func (c *clientBody) fault() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 func (c *clientBody) Close() error { return c.rc.Close() }
@@ -258,7 +295,7 @@ func (c *clientBody) Close() error { return c.rc.Close() }
 // any: what guard's reader kept.
 func clientFault(w http.ResponseWriter) error {
 	if cb := guarded(w); cb != nil {
-		return cb.err
+		return cb.fault()
 	}
 	return nil
 }

@@ -179,3 +179,32 @@ func TestStreamedPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestClientBodyAfterHandler: a streamed body read after the handler
+// returned (by a transport still writing it) fails, and the connection's
+// deadline, perhaps another request's by then, is not touched.
+func TestClientBodyAfterHandler(t *testing.T) {
+	b := newBufferer(BufferingConfig{InsecureStreamPaths: []string{"/s/"}}.withDefaults(""), time.Minute, slog.New(slog.DiscardHandler))
+	w := &deadlineWriter{discardWriter{h: http.Header{}}, 0}
+	var kept io.Reader
+	h := b.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out, _ := b.prepare(w, r)
+		kept = out.Body
+		var one [1]byte
+		if _, err := out.Body.Read(one[:]); err != nil {
+			t.Fatal(err)
+		}
+	}))
+	req, _ := http.NewRequest("POST", "https://example.com/s/x", io.NopCloser(strings.NewReader("abc")))
+	h.ServeHTTP(w, req)
+	calls := w.calls
+	if calls == 0 {
+		t.Fatal("no deadline set while the handler ran")
+	}
+	if _, err := kept.Read(make([]byte, 8)); !errors.Is(err, http.ErrBodyReadAfterClose) {
+		t.Errorf("read after the handler: %v, want ErrBodyReadAfterClose", err)
+	}
+	if w.calls != calls {
+		t.Errorf("a deadline was set after the handler returned")
+	}
+}
