@@ -15,10 +15,12 @@ import (
 	"github.com/bulwarkdev/bulwark/hosts"
 	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/internal/buildcount"
+	"github.com/bulwarkdev/bulwark/internal/mediameta"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/ratelimit"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/bulwarkdev/bulwark/upload"
@@ -54,6 +56,20 @@ type Config struct {
 	// Referrer-Policy same-origin, COOP same-origin, X-Frame-Options DENY.
 	Headers headers.Config `toml:"headers"`
 
+	// RateLimit lists the rate limits, one ratelimit.Rule per
+	// [[rate_limit]] table: the paths, methods and rate of each, keyed by
+	// the client the proxy layer established, refused with 429 and
+	// Retry-After (failed-login mode: Rule.CountStatuses). Django has no
+	// counterpart. Empty (the default): no rate limit.
+	RateLimit []ratelimit.Rule `toml:"rate_limit"`
+	// RateLimitStore keeps the counts of RateLimit (Go only): a
+	// ratelimit/redisstore or ratelimit/pgstore Store to share limits
+	// between instances. Nil means a memory store of this Bulwark's own.
+	RateLimitStore ratelimit.Store `toml:"-"`
+	// RateLimitObserve, if set, is called with every rate-limit decision
+	// (Go only), for metrics.
+	RateLimitObserve func(rule string, d ratelimit.Decision) `toml:"-"`
+
 	// Limits bounds request bodies, form fields and files (Django's
 	// DATA_UPLOAD_* and FILE_UPLOAD_MAX_MEMORY_SIZE). Always on. Zero:
 	// Django's defaults (1000 fields, 100 files, 2.5 MiB of form data)
@@ -87,6 +103,13 @@ type Config struct {
 	// media host.
 	Media media.Config `toml:"media"`
 
+	// Signing names where the secret signing key and its fallbacks come
+	// from (a file or an environment variable, never the key itself), so
+	// that "bulwark check" can lint the key (Django's security.W009 and
+	// W025) and the application can load it with Signing.Load. Zero: the
+	// configuration names no key.
+	Signing SigningConfig `toml:"signing"`
+
 	// Logger receives every refusal event of every layer whose own Logger
 	// is nil. Nil means slog.Default().
 	Logger *slog.Logger `toml:"-"`
@@ -106,6 +129,15 @@ type UploadsConfig struct {
 	// settings in the section are then an error.
 	Paths []string `toml:"paths"`
 
+	// ExemptPaths are paths under Paths that are not inspected (a view
+	// that takes multipart bodies and no files, or checks them itself),
+	// in the same grammar as Paths (package internal/pathset). A request
+	// is exempt only when its path, as sent, is clean and matches: a
+	// spelling with dot segments or doubled slashes is inspected (an
+	// upstream that does not clean paths may route it to an upload view).
+	// Empty (the default): nothing under Paths is exempt.
+	ExemptPaths []string `toml:"exempt_paths"`
+
 	upload.Config
 }
 
@@ -122,6 +154,7 @@ var chainBuilds = &buildcount.Chains
 // handler, and Close the old one once its requests are done.
 type Bulwark struct {
 	headers, proxy, hosts, https, limits middleware
+	ratelimit                            *ratelimit.Limiter // nil: no rate limits
 
 	session *session.Manager // nil: no session layer
 	csrf    *csrf.Protection
@@ -158,6 +191,17 @@ func New(c Config) (*Bulwark, error) {
 	build("hosts", &b.hosts, func() (middleware, error) { return hosts.New(c.Hosts) })
 	build("https", &b.https, func() (middleware, error) { return httpsonly.New(c.HTTPS) })
 	build("limits", &b.limits, func() (middleware, error) { return limits.New(c.Limits) })
+	// Rate limits: on with rules (Validate refused a store or observer
+	// without rules).
+	if len(c.RateLimit) > 0 {
+		l, err := ratelimit.New(ratelimit.Config{Rules: c.RateLimit, Store: c.RateLimitStore,
+			Observe: c.RateLimitObserve, Logger: c.Logger})
+		if err != nil {
+			fail("rate_limit", err)
+		} else {
+			b.ratelimit = l
+		}
+	}
 
 	if c.sessionWanted() {
 		m, err := session.New(c.Session)
@@ -193,7 +237,7 @@ func New(c Config) (*Bulwark, error) {
 			fail("media", err)
 		} else {
 			b.media = m
-			b.closers = append(b.closers, m.handler.Close)
+			b.closers = append(b.closers, m.close)
 		}
 	}
 
@@ -270,6 +314,8 @@ func (c Config) Validate() error {
 	check("hosts", c.Hosts.Validate())
 	check("https", c.HTTPS.Validate())
 	check("limits", c.Limits.Validate())
+	check("signing", c.Signing.Validate())
+	check("rate_limit", c.validateRateLimits())
 	check("session", c.validateSession())
 	cc, err := c.csrfConfig(nil)
 	check("csrf", err)
@@ -279,6 +325,18 @@ func (c Config) Validate() error {
 		check("media", c.mediaConfigs().validate())
 	}
 	return errors.Join(errs...)
+}
+
+// validateRateLimits: a store or observer without rules would do nothing,
+// so it is refused.
+func (c Config) validateRateLimits() error {
+	if len(c.RateLimit) == 0 {
+		if c.RateLimitStore != nil || c.RateLimitObserve != nil {
+			return errors.New("a store or observer given but no rules: add [[rate_limit]] tables")
+		}
+		return nil
+	}
+	return ratelimit.Config{Rules: c.RateLimit}.Validate()
 }
 
 // sessionWanted reports whether the session layer is on: it needs a store.
@@ -330,13 +388,16 @@ func (c Config) validateUploads() error {
 	if _, err := pathset.Parse(c.Uploads.Paths); err != nil {
 		return fmt.Errorf("paths: %w", err)
 	}
+	if _, err := pathset.Parse(c.Uploads.ExemptPaths); err != nil {
+		return fmt.Errorf("exempt_paths: %w", err)
+	}
 	return c.Uploads.Config.Validate()
 }
 
 // Handler returns next wrapped in the whole chain, outermost first:
 //
 //	record → headers → proxy → (media host? hosts → https → media)
-//	                → hosts → https → limits → session → csrf → uploads → next
+//	                → hosts → https → rate limits → limits → session → csrf → uploads → next
 //
 // headers comes first so that every response Bulwark produces carries the
 // security headers, its own refusals and redirects included. That is more
@@ -351,7 +412,10 @@ func (c Config) validateUploads() error {
 // leaves for the media branch there, before the site's host check, so
 // that the application never sees a media host and the site's
 // Hosts.Allowed need not list it; hosts validates the host; httpsonly
-// redirects to that validated host. Then Django's order: limits before
+// redirects to that validated host. Rate limits come next, keyed by the
+// client the proxy layer established, so that a client over its rate
+// costs no body reading (and a redirect to HTTPS is not counted). Then
+// Django's order: limits before
 // anything reads a body, the session before CSRF (which may keep its
 // secret in it), and CSRF before uploads, so that a forged upload is
 // refused before a byte of it is parsed.
@@ -371,6 +435,9 @@ func (b *Bulwark) Handler(next http.Handler) http.Handler {
 		h = b.session.Handler(h)
 	}
 	h = b.limits.Handler(h)
+	if b.ratelimit != nil {
+		h = b.ratelimit.Handler(h)
+	}
 	h = b.https.Handler(h)
 	h = b.hosts.Handler(h)
 	if b.media != nil {
@@ -430,8 +497,9 @@ func Nonce(r *http.Request) string { return headers.Nonce(r) }
 
 // uploads is the upload layer: the uploader on the configured paths.
 type uploads struct {
-	u     *upload.Uploader
-	paths pathset.Set
+	u      *upload.Uploader
+	paths  pathset.Set
+	exempt pathset.Set
 }
 
 func newUploads(c UploadsConfig) (*uploads, error) {
@@ -439,7 +507,11 @@ func newUploads(c UploadsConfig) (*uploads, error) {
 	if err != nil {
 		return nil, fmt.Errorf("paths: %w", err)
 	}
-	out := &uploads{paths: paths}
+	exempt, err := pathset.Parse(c.ExemptPaths)
+	if err != nil {
+		return nil, fmt.Errorf("exempt_paths: %w", err)
+	}
+	out := &uploads{paths: paths, exempt: exempt}
 	u, err := upload.New(c.Config)
 	if err != nil {
 		return nil, err
@@ -459,10 +531,16 @@ func (u *uploads) handler(next http.Handler) http.Handler {
 	})
 }
 
-// match reports whether p is an upload path. Matching errs on the side of
-// inspecting: the cleaned path is compared, so "/a/../upload/x" is
-// inspected as "/upload/x", where a router would send it.
-func (u *uploads) match(p string) bool { return u.paths.Match(pathset.Clean(p)) }
+// match reports whether p is inspected. Matching errs on the side of
+// inspecting: the cleaned path is compared to Paths, so "/a/../upload/x"
+// is inspected as "/upload/x", where a router would send it; and only a
+// path that is clean as sent can be exempt.
+func (u *uploads) match(p string) bool {
+	if !u.paths.Match(pathset.Clean(p)) {
+		return false
+	}
+	return !(pathset.IsClean(p) && u.exempt.Match(p))
+}
 
 // mediaBranch routes requests for the media hosts to package media, with
 // host validation and HTTPS of their own.
@@ -470,6 +548,16 @@ type mediaBranch struct {
 	hosts   map[string]bool
 	branch  http.Handler
 	handler *media.Handler
+	typer   *mediameta.Lookup // nil when Media.Lookup was given
+}
+
+// close releases the media root and the typer's.
+func (m *mediaBranch) close() error {
+	err := m.handler.Close()
+	if m.typer != nil {
+		err = errors.Join(err, m.typer.Close())
+	}
+	return err
 }
 
 // mediaConfigs are the configurations of the media branch's layers.
@@ -504,22 +592,36 @@ func (m mediaConfigs) validate() error {
 
 func newMediaBranch(c Config) (*mediaBranch, error) {
 	mc := c.mediaConfigs()
+	var typer *mediameta.Lookup
+	if mc.media.Lookup == nil {
+		// Files are typed by content whatever stored them (the
+		// application's own FileField included), with the upload policy's
+		// allow-list: the same inspector decides at upload and at serving.
+		t, err := mediameta.New(mc.media.Dir, c.Uploads.Policy)
+		if err != nil {
+			return nil, err
+		}
+		typer, mc.media.Lookup = t, t
+	}
 	mh, err := media.New(mc.media)
 	if err != nil {
+		if typer != nil {
+			typer.Close()
+		}
 		return nil, err
 	}
-	m := &mediaBranch{hosts: map[string]bool{}, handler: mh}
+	m := &mediaBranch{hosts: map[string]bool{}, handler: mh, typer: typer}
 	for _, h := range mc.media.Hosts {
 		m.hosts[strings.ToLower(strings.TrimSuffix(h, "."))] = true
 	}
 	https, err := httpsonly.New(mc.https)
 	if err != nil {
-		mh.Close()
+		m.close()
 		return nil, err
 	}
 	hv, err := hosts.New(mc.hosts)
 	if err != nil {
-		mh.Close()
+		m.close()
 		return nil, err
 	}
 	m.branch = hv.Handler(https.Handler(mh))

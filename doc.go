@@ -49,14 +49,27 @@
 //		})
 //		mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 //			// ... check the credentials, then, as Django's login():
-//			session.Renew(r)
+//			if err := session.Renew(r); err != nil {
+//				http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+//				return
+//			}
 //			session.Put(r, "user", r.PostFormValue("user"))
 //			csrf.Rotate(r)
+//			http.Redirect(w, r, "/", http.StatusSeeOther)
 //		})
 //		mux.HandleFunc("POST /upload/avatar", func(w http.ResponseWriter, r *http.Request) {
-//			form, _ := upload.FormFrom(r) // parsed, limited and inspected
+//			form, ok := upload.FormFrom(r) // parsed, limited and inspected
+//			if !ok || len(form.File["avatar"]) != 1 {
+//				http.Error(w, "Bad Request", http.StatusBadRequest)
+//				return
+//			}
 //			name, err := b.Uploader().Save(form.File["avatar"][0])
-//			// ... served as https://media.example-usercontent.net/<name>
+//			if err != nil {
+//				http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+//				return
+//			}
+//			// Served by the media host, typed by its content.
+//			http.Redirect(w, r, "https://media.example-usercontent.net/"+name, http.StatusSeeOther)
 //		})
 //		log.Fatal(http.ListenAndServe("127.0.0.1:8080", b.Handler(mux)))
 //	}
@@ -87,6 +100,13 @@
 //	[[headers.csp]]
 //	name = "script-src"
 //	values = ["'self'", "<CSP_NONCE_SENTINEL>"]
+//
+//	[[rate_limit]]
+//	name = "login"                    # failed sign-ins: 5 an hour per client
+//	paths = ["/accounts/login/"]
+//	methods = ["POST"]
+//	rate = "5/h"
+//	count_statuses = [200]            # Django re-renders a failed login with 200
 //
 //	[limits]
 //	max_body_bytes = 1048576          # 1 MiB for every request...
@@ -144,17 +164,21 @@
 //     anything else: 400.
 //  5. httpsonly: redirects plain HTTP to https://<validated host> (301, or
 //     308), sends HSTS on secure responses.
-//  6. limits (always): refuses a declared body over the cap (413) or a
+//  6. ratelimit (when RateLimit has rules): counts the request under every
+//     matching rule, keyed by the client established above; over a rate:
+//     429 with Retry-After. A failed-login rule refunds the count once the
+//     answer shows a status it does not count.
+//  7. limits (always): refuses a declared body over the cap (413) or a
 //     query string with too many fields (400), caps the body while it
 //     streams, and gives the route's limits to the layers and handlers
 //     after it (limits.From, limits.ParseForm, upload).
-//  7. session (when Session.Store or Session.CookieStore is set): lazy
+//  8. session (when Session.Store or Session.CookieStore is set): lazy
 //     sessions, saved when the response starts; a store failure is a 503.
-//  8. csrf (always): the Fetch Metadata and Origin check on every unsafe
+//  9. csrf (always): the Fetch Metadata and Origin check on every unsafe
 //     request, then Django's token check unless CSRF.InsecureSkipTokens is
 //     set (403). With CSRF.UseSessions the secret is kept in the session
 //     layer, which New wires in.
-//  9. uploads (on Uploads.Paths only): multipart bodies are parsed under
+//  10. uploads (on Uploads.Paths only): multipart bodies are parsed under
 //     the limits and every file inspected by content before the
 //     application runs: malformed 400, too many fields or files 400, too
 //     large 413, refused content (polyglots, HTML, executables, types

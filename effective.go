@@ -1,5 +1,7 @@
 package bulwark
 
+import "github.com/bulwarkdev/bulwark/ratelimit"
+
 // Effective validates c and returns it with the defaults of every section
 // filled in (see WithDefaults): what New will actually do. It is what
 // "bulwark check" prints and what the configuration golden files record.
@@ -20,6 +22,7 @@ func (c Config) Effective() (Config, error) {
 func (c Config) WithDefaults() Config {
 	c.HTTPS = c.HTTPS.WithDefaults()
 	c.Headers = c.Headers.WithDefaults()
+	c.RateLimit = ratelimit.WithDefaults(c.RateLimit)
 	c.Limits = c.Limits.WithDefaults()
 	c.CSRF = c.CSRF.WithDefaults()
 	if c.sessionWanted() {

@@ -18,6 +18,9 @@ var update = flag.Bool("update", false, "rewrite docs/checks.md from the catalog
 var (
 	idRE     = regexp.MustCompile(`^BW[0-2][0-9][0-9]$`)
 	djangoRE = regexp.MustCompile(`^security\.[WE][0-9]{3}$`)
+	// productKey matches a dotted snake_case setting (https.hsts_max_age),
+	// an underscore key, a TOML section or an all-caps Django setting.
+	productKey = regexp.MustCompile(`[a-z]+\.[a-z]+_[a-z_]+|\b[a-z]+_[a-z_]+\b|\[[a-z.]+\]|\b[A-Z]+_[A-Z_]+\b`)
 )
 
 func TestCatalogue(t *testing.T) {
@@ -44,6 +47,11 @@ func TestCatalogue(t *testing.T) {
 		if r.ID[2] != block {
 			t.Errorf("%s: scope %q is numbered in the wrong block", r.ID, r.Scope)
 		}
+		// A generic scan fix names no product's settings: a site whose
+		// family is unknown must not be told about Bulwark's keys.
+		if r.Scope == audit.ScopeScan && productKey.MatchString(r.Fix) {
+			t.Errorf("%s: generic fix %q names a setting; move it to Fixes", r.ID, r.Fix)
+		}
 		if got, ok := audit.Lookup(r.ID); !ok || got != r {
 			t.Errorf("Lookup(%s) = %v, %v", r.ID, got, ok)
 		}
@@ -57,6 +65,7 @@ func markdown() []byte {
 	b.WriteString("Generated from the catalogue in package audit (`go test ./audit -run TestChecksDoc -update`).\n")
 	b.WriteString("`bulwark check` reports the configuration (BW0xx) and server (BW1xx) rules, `bulwark scan` the scan rules (BW2xx).\n")
 	b.WriteString("The Django column names the `check --deploy` counterpart.\n")
+	b.WriteString("A scan's fix text is chosen for the server family it saw (the `Server` header, cookie names): the family's text below when there is one, else the generic one.\n")
 	for _, s := range []struct {
 		scope audit.Scope
 		title string
@@ -67,10 +76,42 @@ func markdown() []byte {
 				continue
 			}
 			esc := func(x string) string { return strings.ReplaceAll(x, "|", `\|`) }
-			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s |\n", r.ID, r.Severity, r.Django, esc(r.Key), esc(r.Title), esc(r.Fix))
+			fix := esc(r.Fix)
+			for _, fam := range []audit.Family{audit.FamilyBulwark, audit.FamilyNginx, audit.FamilyCaddy, audit.FamilyDjango} {
+				if t := r.Fixes.For(fam); t != "" {
+					fix += "<br>**" + string(fam) + "**: `" + strings.ReplaceAll(esc(t), "`", "'") + "`"
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s | %s |\n", r.ID, r.Severity, r.Django, esc(r.Key), esc(r.Title), fix)
 		}
 	}
+	b.WriteString("\n## Scan probes\n\nWhat `bulwark scan` sends, in order, and the rules each probe can report. Only the scanned host is contacted (and the `--media` URLs).\n\n| # | probe | sends | rules |\n| --- | --- | --- | --- |\n")
+	for _, p := range audit.ScanProbes() {
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", p.N, p.Name, strings.ReplaceAll(p.Sends, "|", `\|`), strings.Join(p.Rules, ", "))
+	}
 	return b.Bytes()
+}
+
+// Every scan rule is reported by a documented probe, and every probe
+// names rules of the catalogue.
+func TestScanProbesCoverRules(t *testing.T) {
+	covered := map[string]bool{}
+	for i, p := range audit.ScanProbes() {
+		if p.N != i+1 {
+			t.Errorf("probe %q is numbered %d, want %d", p.Name, p.N, i+1)
+		}
+		for _, id := range p.Rules {
+			if r, ok := audit.Lookup(id); !ok || r.Scope != audit.ScopeScan {
+				t.Errorf("probe %q names %s, no scan rule", p.Name, id)
+			}
+			covered[id] = true
+		}
+	}
+	for _, r := range audit.Rules() {
+		if r.Scope == audit.ScopeScan && !covered[r.ID] {
+			t.Errorf("%s is reported by no documented probe", r.ID)
+		}
+	}
 }
 
 // TestChecksDoc keeps docs/checks.md in sync with the catalogue.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -60,6 +61,12 @@ type Deployment struct {
 	// means the chain runs inside an application's own server, which
 	// Check cannot see.
 	Server *Server
+
+	// SkipFiles leaves out every check that reads a file the
+	// configuration names (certificates and keys, the media root, secret
+	// key files), for a check run in CI, away from the machine that has
+	// them; one BW114 finding lists what was not read.
+	SkipFiles bool
 }
 
 // layers fills the nil layer fields from d.Config.
@@ -115,9 +122,29 @@ type Server struct {
 	// NoSameSite is set when upstream cookies without SameSite are passed
 	// on unchanged.
 	NoSameSite bool
+	// UnderscoreHeaders are the header names with '_' the server
+	// forwards (all others it drops).
+	UnderscoreHeaders []string
+	// ClusterStore is the cluster store's URL as written in the file
+	// (empty when it comes from the environment or there is none).
+	ClusterStore string
+	// ClusterEnabled is set when a cluster store is configured (in the
+	// file or the environment).
+	ClusterEnabled bool
+	// ClusterTicketsShared is set when session tickets are shared through
+	// the cluster store.
+	ClusterTicketsShared bool
+	// ClusterTimeout bounds each call to the cluster store.
+	ClusterTimeout time.Duration
 	// StreamPaths are the paths whose request bodies the server streams
 	// to the upstream instead of buffering them.
 	StreamPaths []string
+	// HTTPAddr and HTTPSAddr are the plain-HTTP and HTTPS listeners
+	// ("host:port"; HTTPAddr "off" or empty: none).
+	HTTPAddr, HTTPSAddr string
+	// RedirectPort is the port the HTTP listener redirects to (0: the
+	// request's own port, or unknown).
+	RedirectPort int
 
 	// Now is the time certificates are checked against; zero means
 	// time.Now.
@@ -152,6 +179,7 @@ func checkComposed(fs *[]Finding, cfg bulwark.Config) {
 		}
 		f := find("BW001", e.Error())
 		f.Key = ""
+		f.fileErr = isFileError(e)
 		// Errors name their section as "bulwark: [key]: ...".
 		if _, rest, ok := strings.Cut(e.Error(), "["); ok {
 			if key, _, ok := strings.Cut(rest, "]"); ok && !strings.ContainsAny(key, " \"") {
@@ -165,10 +193,16 @@ func checkComposed(fs *[]Finding, cfg bulwark.Config) {
 // CheckDeployment lints d: the root configuration, every layer that is set
 // and, with d.Server, the server around them.
 func CheckDeployment(d Deployment) []Finding {
-	d = d.layers()
 	var fs []Finding
+	var skipped []string
+	if cfg, ok := withGoStore(d.Config); ok {
+		d.Config = cfg
+		fs = append(fs, find("BW041", "the file configures sessions but names no store (a program sets Config.Session.Store or CookieStore in Go): checked as if it were set"))
+	}
+	d = d.layers()
 	checkConfig(&fs, &d.Config)
 	checkSigning(&fs, d.Signing)
+	checkSigningSources(&fs, d.Config.Signing, d.SkipFiles, &skipped)
 	checkCSRF(&fs, d)
 	checkSession(&fs, d.Session)
 	checkLimits(&fs, d.Limits)
@@ -176,7 +210,21 @@ func CheckDeployment(d Deployment) []Finding {
 	checkMedia(&fs, d)
 	checkComposed(&fs, d.Config)
 	if d.Server != nil {
-		checkServer(&fs, d)
+		checkServer(&fs, d, &skipped)
+	}
+	if d.SkipFiles {
+		fs = slices.DeleteFunc(fs, func(f Finding) bool {
+			if f.fileErr && !slices.Contains(skipped, f.Key) {
+				skipped = append(skipped, f.Key)
+			}
+			return f.fileErr
+		})
+		if len(skipped) > 0 {
+			fs = append(fs, findf("BW114", "not read (--skip-files): %s", strings.Join(skipped, ", ")))
+		}
+	}
+	for i := range fs {
+		fs[i].fileErr = false
 	}
 	return fs
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/bulwarkdev/bulwark/headers"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/ratelimit"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/signing"
 	"github.com/bulwarkdev/bulwark/upload"
@@ -39,6 +41,8 @@ func hardened() audit.Deployment {
 	d.Limits = &limits.Config{}
 	d.Upload = &upload.Config{Reencode: true}
 	d.Media = &media.Config{Hosts: []string{"example-media.net"}, Dir: "/srv/media"}
+	d.Config.RateLimit = []ratelimit.Rule{{Name: "login", Paths: []string{"/admin/login/", "/accounts/login/"},
+		Methods: []string{"POST"}, Rate: "5/h", CountStatuses: []int{200}}}
 	return d
 }
 
@@ -212,4 +216,38 @@ func ExampleCheck() {
 	}
 	// Output:
 	// BW034 error proxy.trusted
+}
+
+func TestCheckCluster(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    audit.Server
+		want []string
+	}{
+		{"none", audit.Server{}, nil},
+		{"loopback, shared tickets", audit.Server{ClusterEnabled: true, ClusterStore: "redis://127.0.0.1:6379/0", ClusterTicketsShared: true, ClusterTimeout: time.Second}, nil},
+		{"from the environment", audit.Server{ClusterEnabled: true, ClusterTicketsShared: true}, nil},
+		{"password in file", audit.Server{ClusterEnabled: true, ClusterStore: "rediss://u:pw-9f3a@redis.internal:6380", ClusterTicketsShared: true}, []string{"BW130"}},
+		{"clear redis", audit.Server{ClusterEnabled: true, ClusterStore: "redis://redis.internal:6379", ClusterTicketsShared: true}, []string{"BW131"}},
+		{"clear postgres", audit.Server{ClusterEnabled: true, ClusterStore: "postgres://db.internal/fleet?sslmode=require", ClusterTicketsShared: true}, []string{"BW131"}},
+		{"verified postgres", audit.Server{ClusterEnabled: true, ClusterStore: "postgres://db.internal/fleet?sslmode=verify-full", ClusterTicketsShared: true}, nil},
+		{"tickets not shared", audit.Server{ClusterEnabled: true, ClusterStore: "redis://127.0.0.1:6379"}, []string{"BW132"}},
+		{"long timeout", audit.Server{ClusterEnabled: true, ClusterTicketsShared: true, ClusterTimeout: 20 * time.Second}, []string{"BW133"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := hardened()
+			s := tc.s
+			s.UpstreamURL = "http://127.0.0.1:8000"
+			d.Server = &s
+			fs := audit.CheckDeployment(d)
+			if got := ids(fs); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+			for _, f := range fs {
+				if strings.Contains(f.Message, "pw-9f3a") {
+					t.Errorf("%s quotes the password: %q", f.ID, f.Message)
+				}
+			}
+		})
+	}
 }

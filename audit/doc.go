@@ -36,15 +36,29 @@
 // known weakening patterns, not proof of safety: a clean report means
 // none of the catalogue's rules fired.
 //
-// A black-box scan sees what any client sees on the paths it probes:
-// redirects, response headers, cookies set on those responses, how
-// forged Host, absolute-form and X-Forwarded-Host requests are answered,
-// the TLS versions and certificate offered, and (only on paths named with
-// --post, because POSTs can change state) whether a cross-site POST is
-// refused. It cannot see other paths, cookies set only after login,
-// behaviour behind authentication, or anything that depends on a
-// network position it does not have (a trusted proxy's address). It sends
-// requests only to the host of the URL it is given (or the address given
-// for it), never follows a redirect to another host, and sends nothing
-// that should change state unless told to.
+// A black-box scan sees what any client sees on the paths it probes
+// (ScanProbes lists them, numbered): redirects and the cookies set on
+// every hop, plain HTTP included; response headers on the page, a few of
+// its links and a missing page; how foreign Host, absolute-form and
+// X-Forwarded-* requests are answered on both ports; CORS answers to a
+// foreign and a null Origin; whether ambiguous framing (two Host or
+// Content-Type headers, Content-Length with Transfer-Encoding) is refused
+// or the connection closed; whether a CSP nonce repeats; the TLS
+// versions, every cipher suite Go can speak, post-quantum key exchange
+// and the certificate and its key; media files named with --media; and
+// (only on paths named with --post, because POSTs can change state)
+// whether a cross-site POST is refused. The framing probes are built so
+// that whichever length a server believes, the request ends at the same
+// byte: nothing is smuggled. A scan cannot see other paths, cookies set
+// only after login, behaviour behind authentication, or anything that
+// depends on a network position it does not have (a trusted proxy's
+// address). It sends requests only to the host of the URL it is given
+// (or the address given for it) and to the media URLs it is given, never
+// follows a redirect to another host, and sends nothing that should
+// change state unless told to.
+//
+// Reports come as text, HTML, JSON (versioned, docs/scan-json.md) and
+// SARIF 2.1.0, with findings the most severe first and fix texts for the
+// server family the scan saw (Family). A Baseline accepts known findings
+// so that a CI gate (--fail-on) fails only on new ones.
 package audit

@@ -1,5 +1,7 @@
 package audit
 
+import "net/url"
+
 // Hooks for the black-box tests.
 
 // ParseHSTS is parseHSTS.
@@ -20,3 +22,12 @@ func ScriptWeakness(policy string) (inline, weak string, ok bool) {
 
 // FramingRestricted is framingRestricted.
 func FramingRestricted(policies ...string) bool { return framingRestricted(policies) }
+
+// SamplePaths is samplePaths on a page of base.
+func SamplePaths(base, page string, n int) []string {
+	u, err := url.Parse(base)
+	if err != nil {
+		panic(err)
+	}
+	return samplePaths(u, []byte(page), n)
+}

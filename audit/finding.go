@@ -78,8 +78,14 @@ type Finding struct {
 	Key string `json:"key,omitempty"`
 	// Message says what is wrong, with the values involved.
 	Message string `json:"message"`
-	// Fix says how to fix it.
+	// Fix says how to fix it, for the server family the scan saw (see
+	// Family) or, for Check, in Bulwark's configuration keys.
 	Fix string `json:"fix,omitempty"`
+	// Baselined is set when a baseline file accepts the finding (see
+	// Baseline): it is still reported, but Max and so --fail-on ignore it.
+	Baselined bool `json:"baselined,omitempty"`
+
+	fileErr bool // the finding is a file the configuration names failing to open
 }
 
 // String formats f as the text report does:
@@ -108,17 +114,22 @@ func (f Finding) String() string {
 	return b.String()
 }
 
-// Max returns the highest severity among findings, and false when there
-// are none.
+// Max returns the highest severity among findings that no baseline
+// accepted, and false when there are none.
 func Max(findings []Finding) (Severity, bool) {
-	if len(findings) == 0 {
-		return Info, false
-	}
-	m := Info
+	m, any := Info, false
 	for _, f := range findings {
-		m = max(m, f.Severity)
+		if !f.Baselined {
+			m, any = max(m, f.Severity), true
+		}
 	}
-	return m, true
+	return m, any
+}
+
+// Sort orders findings the most severe first, keeping their order within
+// a severity (the order of the probes or sections that found them).
+func Sort(findings []Finding) {
+	slices.SortStableFunc(findings, func(a, b Finding) int { return int(b.Severity) - int(a.Severity) })
 }
 
 // Scope says where a rule runs.
@@ -151,8 +162,12 @@ type Rule struct {
 	Key string `json:"key,omitempty"`
 	// Title is a one-line description of the condition that fires it.
 	Title string `json:"title"`
-	// Fix is the default advice.
+	// Fix is the default advice. For scan rules it names no product's
+	// settings: Fixes holds those.
 	Fix string `json:"fix"`
+	// Fixes are the fix texts for particular server families (scan
+	// rules); a scan uses the one for the family it saw, else Fix.
+	Fixes Fixes `json:"fixes"`
 }
 
 // Rules returns the catalogue of every rule, in ID order. The slice is a

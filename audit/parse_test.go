@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -162,4 +163,43 @@ func TestFramingRestricted(t *testing.T) {
 			t.Errorf("FramingRestricted(%q) = %v, want %v", tt.policies, got, tt.want)
 		}
 	}
+}
+
+// FuzzSamplePaths: the links the headers-by-path probe follows come from
+// the scanned page. Property: every sampled path is a path (it starts
+// with "/"), at most the bound are returned, none repeats, and the page
+// cannot send the scan to another host or scheme.
+func FuzzSamplePaths(f *testing.F) {
+	seeds := []string{
+		`<a href="/about">a</a><a href='/x?y#z'>b</a>`,
+		`<a href="https://evil.example/">e</a><a href="//evil.example/p">p</a>`,
+		`<a class=x href = "/a/../b">c</a><A HREF="http://example.com/plain">d</A>`,
+		`<a href="javascript:alert(1)">j</a><a href="data:text/html,x">d</a>`,
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	if len(seeds) == 0 {
+		f.Fatal("empty seed corpus")
+	}
+	f.Fuzz(func(t *testing.T, page string) {
+		paths := audit.SamplePaths("https://example.com/", page, 3)
+		if len(paths) > 3 {
+			t.Fatalf("%d paths", len(paths))
+		}
+		seen := map[string]bool{}
+		for _, p := range paths {
+			if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || seen[p] {
+				t.Fatalf("path %q from %q", p, page)
+			}
+			seen[p] = true
+			u, err := url.Parse("https://example.com/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, err := u.Parse(p); err != nil || r.Host != "example.com" || r.Scheme != "https" {
+				t.Fatalf("path %q leaves the site", p)
+			}
+		}
+	})
 }

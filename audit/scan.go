@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -38,6 +37,13 @@ type ScanOptions struct {
 	// one. POSTs may change state, so none is sent unless a path is named.
 	PostPaths []string
 
+	// MediaURLs are files on the site's media host (user uploads served
+	// from another domain), preferably an HTML file and an SVG: each is
+	// fetched once and its type, nosniff, Content-Disposition and
+	// sandbox CSP are checked. Their hosts are the only other hosts the
+	// scan contacts.
+	MediaURLs []string
+
 	// Timeout bounds each request. Zero: 10 seconds.
 	Timeout time.Duration
 
@@ -45,35 +51,51 @@ type ScanOptions struct {
 	Now time.Time
 }
 
-// Probe is one request Scan sent, for the report.
+// Probe is one request or TLS handshake Scan sent, for the report.
 type Probe struct {
+	// Kind is "http" for a request, "tls" for a handshake that sent no
+	// request (the version, suite and key-exchange probes).
+	Kind string `json:"kind"`
 	// Name says what the probe checks ("https get", "host header").
 	Name string `json:"name"`
-	// Method and URL are the request's.
-	Method string `json:"method"`
+	// Method and URL are the request's; for a handshake, Method is empty
+	// and URL is "tls://host:port".
+	Method string `json:"method,omitempty"`
 	URL    string `json:"url"`
 	// Status is the response's status, 0 when there was none.
 	Status int `json:"status,omitempty"`
 	// Location is the redirect target, if any.
 	Location string `json:"location,omitempty"`
-	// Error is the transport error, if any.
+	// TLS is what a handshake offered and what was negotiated
+	// ("TLS 1.0 TLS_RSA_WITH_AES_128_CBC_SHA"), for handshakes.
+	TLS string `json:"tls,omitempty"`
+	// Error is the transport error, if any (a refused handshake is one).
 	Error string `json:"error,omitempty"`
 }
 
-// Report is the result of Scan.
+// Report is the result of Scan. Its JSON form is versioned and documented
+// in docs/scan-json.md (see WriteJSON).
 type Report struct {
 	// URL is the scanned URL.
-	URL string `json:"url"`
+	URL string
+	// Tool names the program and version that produced the report
+	// ("bulwark v1.2.0"); set by the caller, empty otherwise.
+	Tool string
 	// Start and Duration say when the scan ran and how long it took.
-	Start    time.Time     `json:"start"`
-	Duration time.Duration `json:"duration"`
+	Start    time.Time
+	Duration time.Duration
 	// TLSVersion is the negotiated version of the main HTTPS connection
 	// ("TLS 1.3"), empty for a plain-HTTP site.
-	TLSVersion string `json:"tls_version,omitempty"`
-	// Findings are the problems found, in probe order.
-	Findings []Finding `json:"findings"`
-	// Probes lists every request sent.
-	Probes []Probe `json:"probes"`
+	TLSVersion string
+	// Families are the server families the fix texts were chosen for,
+	// front server first (nginx, then django); empty when the site
+	// showed none, and the generic fix texts are used.
+	Families []Family
+	// Findings are the problems found, the most severe first, in probe
+	// order within a severity.
+	Findings []Finding
+	// Probes lists every request and handshake sent.
+	Probes []Probe
 }
 
 // ErrForeignHost is returned (wrapped) for any attempt to connect to a
@@ -119,6 +141,13 @@ func Scan(ctx context.Context, rawURL string, opts ScanOptions) (Report, error) 
 			return Report{}, fmt.Errorf("audit: POST path %q is not a path on %q", p, s.host)
 		}
 	}
+	for _, m := range opts.MediaURLs {
+		mu, err := url.Parse(m)
+		if err != nil || (mu.Scheme != "http" && mu.Scheme != "https") || mu.Hostname() == "" || mu.User != nil {
+			return Report{}, fmt.Errorf("audit: media URL %q is not an http or https URL", m)
+		}
+		s.media = append(s.media, mu)
+	}
 	if s.opts.Timeout == 0 {
 		s.opts.Timeout = 10 * time.Second
 	}
@@ -151,7 +180,10 @@ func Scan(ctx context.Context, rawURL string, opts ScanOptions) (Report, error) 
 		if err != nil || pu.Scheme != "http" || !strings.EqualFold(pu.Hostname(), s.host) {
 			return Report{}, fmt.Errorf("audit: HTTP URL %q is not an http URL on host %q", hu, s.host)
 		}
-		s.redirectOK = s.checkRedirect(ctx, pu) != nil
+		// checkRedirect sets redirectOK only for a first hop straight to
+		// HTTPS on the same host: an http→http first hop is not
+		// preload-eligible, even though HTTPS is reached in the end.
+		s.checkRedirect(ctx, pu)
 	}
 
 	resp, chain, body, err := s.getHTTPS(ctx, httpsURL)
@@ -162,10 +194,23 @@ func Scan(ctx context.Context, rawURL string, opts ScanOptions) (Report, error) 
 		}
 		return Report{}, fmt.Errorf("audit: %s: %w", httpsURL, err)
 	}
+	s.homeRedirected = len(chain) > 1 || (resp.StatusCode >= 300 && resp.StatusCode <= 399)
 	s.checkHSTS(resp, chain)
-	s.checkHeaders(resp)
+	s.checkHeaders(resp, body)
+	s.checkPlainCookies()
 	s.checkCookies(chain)
 	s.checkHostInjection(ctx, httpsURL)
+	if s.plainURL != nil && !s.httpDown {
+		s.checkHostInjection(ctx, s.plainURL)
+	}
+	s.checkCORS(ctx, httpsURL)
+	s.checkForwarded(ctx, httpsURL, body)
+	s.checkFraming(ctx, httpsURL)
+	s.checkPaths(ctx, httpsURL, resp, body)
+	s.checkNonce(ctx, httpsURL, resp)
+	for _, m := range s.media {
+		s.checkMedia(ctx, m)
+	}
 	form := formCredentials{token: csrfToken(body), cookies: cookieHeader(chain)}
 	for _, p := range opts.PostPaths {
 		s.checkCSRF(ctx, httpsURL, p, form)
@@ -175,23 +220,45 @@ func Scan(ctx context.Context, rawURL string, opts ScanOptions) (Report, error) 
 }
 
 type scanner struct {
-	opts       ScanOptions
-	host       string
-	client     *http.Client
-	report     Report
-	verifyErr  error // the certificate verification error, if any
-	insecure   bool  // the client skips verification after BW224
-	redirectOK bool  // plain HTTP redirects to https on the same host
-	httpDown   bool  // plain HTTP could not be reached at all
+	opts           ScanOptions
+	host           string
+	client         *http.Client
+	report         Report
+	verifyErr      error            // the certificate verification error, if any
+	insecure       bool             // the client skips verification after BW224
+	redirectOK     bool             // plain HTTP redirects to https on the same host
+	httpDown       bool             // plain HTTP could not be reached at all
+	plainURL       *url.URL         // the plain-HTTP URL probed for the redirect
+	plainChain     []*http.Response // the plain-HTTP responses of the redirect
+	media          []*url.URL       // opts.MediaURLs, parsed
+	homeRedirected bool             // the HTTPS URL itself redirects
+	server         string           // the first Server header seen
+	cookies        []string         // the names of every cookie set
 }
 
 func (s *scanner) add(f Finding) { s.report.Findings = append(s.report.Findings, f) }
+
+// seen notes what a response shows of the site's software: the Server
+// header and cookie names choose the fix texts.
+func (s *scanner) seen(resp *http.Response) {
+	if s.server == "" {
+		s.server = resp.Header.Get("Server")
+	}
+	s.cookies = append(s.cookies, cookieNames(resp)...)
+}
 
 func (s *scanner) finish() Report {
 	s.report.Duration = time.Since(s.report.Start).Round(time.Millisecond)
 	if s.report.Findings == nil {
 		s.report.Findings = []Finding{}
 	}
+	s.report.Families = detectFamilies(s.server, s.cookies)
+	for i, f := range s.report.Findings {
+		if r, ok := Lookup(f.ID); ok && r.Scope == ScopeScan {
+			s.report.Findings[i].Fix = fixFor(r, s.report.Families)
+		}
+	}
+	Sort(s.report.Findings)
 	return s.report
 }
 
@@ -202,10 +269,11 @@ func (s *scanner) dial(ctx context.Context, network, addr string) (net.Conn, err
 	if err != nil {
 		return nil, err
 	}
-	if !strings.EqualFold(host, s.host) {
+	host = strings.ToLower(host)
+	if host != s.host && !s.mediaHost(host) {
 		return nil, fmt.Errorf("%w: %q", ErrForeignHost, host)
 	}
-	if to, ok := s.opts.Resolve[s.host]; ok {
+	if to, ok := s.opts.Resolve[host]; ok {
 		if h, p, err := net.SplitHostPort(to); err == nil {
 			host, port = h, p
 		} else {
@@ -225,12 +293,20 @@ func (s *scanner) tlsConfig(insecure bool) *tls.Config {
 }
 
 func (s *scanner) newClient(insecure bool) *http.Client {
+	// The client speaks every version and suite Go has, so that a legacy
+	// site (TLS 1.0 with RSA key exchange only) is scanned, not skipped:
+	// what it accepts is reported by the TLS probes.
+	tc := s.tlsConfig(insecure)
+	tc.MinVersion = tls.VersionTLS10
+	for _, cs := range allSuites() {
+		tc.CipherSuites = append(tc.CipherSuites, cs.ID)
+	}
 	return &http.Client{
 		Timeout: s.opts.Timeout,
 		Transport: &http.Transport{
 			Proxy:               nil, // never through environment proxies: only the site is contacted
 			DialContext:         s.dial,
-			TLSClientConfig:     s.tlsConfig(insecure),
+			TLSClientConfig:     tc,
 			TLSHandshakeTimeout: s.opts.Timeout,
 			ForceAttemptHTTP2:   false,
 		},
@@ -242,7 +318,7 @@ func (s *scanner) newClient(insecure bool) *http.Client {
 // do sends req and records the probe; the body is read (up to maxBody)
 // and returned.
 func (s *scanner) do(name string, req *http.Request) (*http.Response, []byte, error) {
-	p := Probe{Name: name, Method: req.Method, URL: req.URL.String()}
+	p := Probe{Kind: "http", Name: name, Method: req.Method, URL: req.URL.String()}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		p.Error = err.Error()
@@ -254,6 +330,7 @@ func (s *scanner) do(name string, req *http.Request) (*http.Response, []byte, er
 	p.Status = resp.StatusCode
 	p.Location = resp.Header.Get("Location")
 	s.report.Probes = append(s.report.Probes, p)
+	s.seen(resp)
 	return resp, body, nil
 }
 
@@ -261,11 +338,15 @@ func (s *scanner) do(name string, req *http.Request) (*http.Response, []byte, er
 // host. It returns the HTTPS URL reached, or nil when plain HTTP does not
 // lead to HTTPS on this host.
 func (s *scanner) checkRedirect(ctx context.Context, u *url.URL) *url.URL {
+	s.plainURL = u
 	cur := u
 	viaHTTP := false
 	for hop := 0; hop < 10; hop++ {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cur.String(), nil)
 		resp, _, err := s.do("http redirect", req)
+		if err == nil {
+			s.plainChain = append(s.plainChain, resp)
+		}
 		if err != nil {
 			if hop == 0 {
 				s.httpDown = true
@@ -298,6 +379,9 @@ func (s *scanner) checkRedirect(ctx context.Context, u *url.URL) *url.URL {
 			return nil
 		}
 		if next.Scheme == "https" {
+			if !s.answersTLS(ctx, next) {
+				return nil
+			}
 			if viaHTTP {
 				s.add(findf("BW202", "%s reaches HTTPS only after another plain-HTTP redirect", u))
 				return next
@@ -314,6 +398,22 @@ func (s *scanner) checkRedirect(ctx context.Context, u *url.URL) *url.URL {
 	}
 	s.add(findf("BW202", "%s: too many redirects", u))
 	return nil
+}
+
+// answersTLS reports whether the redirect target u completes a TLS
+// handshake (BW260 when not): a redirect to the port of a plain-HTTP
+// listener is the usual mistake behind a port mapping.
+func (s *scanner) answersTLS(ctx context.Context, u *url.URL) bool {
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	if _, err := s.handshake(ctx, addr, "redirect target", 0, nil, nil); err != nil {
+		s.add(findf("BW260", "the redirect to %s: no TLS on port %s: %v", u.Redacted(), port, err))
+		return false
+	}
+	return true
 }
 
 // getHTTPS fetches u, following redirects on the same host; it returns
@@ -488,7 +588,7 @@ var (
 	coopTokens = map[string]bool{"same-origin": true, "same-origin-allow-popups": true, "unsafe-none": true, "noopener-allow-popups": true}
 )
 
-func (s *scanner) checkHeaders(resp *http.Response) {
+func (s *scanner) checkHeaders(resp *http.Response, body []byte) {
 	h := resp.Header
 	if !strings.EqualFold(strings.TrimSpace(h.Get("X-Content-Type-Options")), "nosniff") {
 		s.add(find("BW209", describe(h, "X-Content-Type-Options")))
@@ -520,7 +620,15 @@ func (s *scanner) checkHeaders(resp *http.Response) {
 		s.add(find("BW212", describe(h, "Cross-Origin-Opener-Policy")))
 	}
 	if csp == "" {
-		s.add(find("BW213", "no Content-Security-Policy header (report-only policies do not protect)"))
+		// Calibrated on the Observatory, which takes 25 points from an
+		// HTML site without a CSP (grade B at best): a warning on an HTML
+		// page, information on anything else (an API answering JSON).
+		f := find("BW213", "no Content-Security-Policy header on an HTML page (report-only policies do not protect)")
+		if !isHTML(resp, body) {
+			f.Severity = Info
+			f.Message = fmt.Sprintf("no Content-Security-Policy header (the response is %q, not HTML)", resp.Header.Get("Content-Type"))
+		}
+		s.add(f)
 		return
 	}
 	// Each header is a separate policy and all must allow a script; a
@@ -679,94 +787,6 @@ func refused(status int) bool {
 	return status == http.StatusBadRequest || status == http.StatusMisdirectedRequest
 }
 
-func (s *scanner) checkHostInjection(ctx context.Context, u *url.URL) {
-	// A foreign Host header.
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	req.Host = evilHost
-	if resp, body, err := s.do("host header", req); err == nil {
-		if !refused(resp.StatusCode) {
-			f := findf("BW219", "GET %s with Host: %s was answered %d", u.Path, evilHost, resp.StatusCode)
-			f.Key = "Host"
-			s.add(f)
-		}
-		if reflected(resp, body) {
-			f := findf("BW220", "Host: %s is reflected in the response", evilHost)
-			f.Key = "Host"
-			s.add(f)
-		}
-	}
-
-	// An absolute-form request target naming a foreign host, with the
-	// real Host header: the target's authority wins (RFC 9112 §3.2.2).
-	if resp, body, err := s.rawAbsoluteForm(ctx, u); err == nil {
-		if !refused(resp.StatusCode) {
-			f := findf("BW219", "GET https://%s%s (absolute form) was answered %d", evilHost, u.Path, resp.StatusCode)
-			f.Key = "request-target"
-			s.add(f)
-		}
-		if reflected(resp, body) {
-			f := findf("BW220", "the absolute-form host %s is reflected in the response", evilHost)
-			f.Key = "request-target"
-			s.add(f)
-		}
-	}
-
-	// X-Forwarded-Host from a client that is no proxy must be ignored.
-	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	req.Header.Set("X-Forwarded-Host", evilHost)
-	if resp, body, err := s.do("x-forwarded-host", req); err == nil && reflected(resp, body) {
-		f := findf("BW220", "X-Forwarded-Host: %s from a direct client is reflected in the response", evilHost)
-		f.Key = "X-Forwarded-Host"
-		s.add(f)
-	}
-}
-
-// rawAbsoluteForm sends "GET https://evil.example/path HTTP/1.1" on a
-// connection of its own (net/http's client always sends origin-form to a
-// server).
-func (s *scanner) rawAbsoluteForm(ctx context.Context, u *url.URL) (*http.Response, []byte, error) {
-	target := "https://" + evilHost + u.EscapedPath()
-	p := Probe{Name: "absolute-form target", Method: http.MethodGet, URL: target}
-	record := func(resp *http.Response, err error) {
-		if err != nil {
-			p.Error = err.Error()
-		} else {
-			p.Status, p.Location = resp.StatusCode, resp.Header.Get("Location")
-		}
-		s.report.Probes = append(s.report.Probes, p)
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	port := u.Port()
-	if port == "" {
-		port = "443"
-	}
-	conn, err := s.dial(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
-	if err != nil {
-		record(nil, err)
-		return nil, nil, err
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	tc := tls.Client(conn, s.tlsConfig(true)) // verification is the main probe's job
-	if err := tc.HandshakeContext(ctx); err != nil {
-		record(nil, err)
-		return nil, nil, err
-	}
-	fmt.Fprintf(tc, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: bulwark-scan\r\nConnection: close\r\n\r\n", target, u.Host)
-	resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
-	if err != nil {
-		record(nil, err)
-		return nil, nil, err
-	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	resp.Body.Close()
-	record(resp, nil)
-	return resp, body, nil
-}
-
 // formCredentials are what a page gives a browser to post its form: the
 // CSRF token of its hidden field and the cookies set on the way.
 type formCredentials struct {
@@ -861,64 +881,4 @@ func (s *scanner) checkCSRF(ctx context.Context, u *url.URL, path string, form f
 		f.Key = "POST " + target.Path
 		s.add(f)
 	}
-}
-
-func (s *scanner) checkTLS(ctx context.Context, u *url.URL) {
-	port := u.Port()
-	if port == "" {
-		port = "443"
-	}
-	addr := net.JoinHostPort(u.Hostname(), port)
-	var leaf *x509.Certificate
-	for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12} {
-		cs, err := s.handshake(ctx, addr, v)
-		if err != nil {
-			continue
-		}
-		if v < tls.VersionTLS12 {
-			f := findf("BW223", "%s accepted a %s handshake", addr, tls.VersionName(v))
-			s.add(f)
-		}
-		if len(cs.PeerCertificates) > 0 {
-			leaf = cs.PeerCertificates[0]
-		}
-	}
-	if leaf == nil {
-		if cs, err := s.handshake(ctx, addr, 0); err == nil && len(cs.PeerCertificates) > 0 {
-			leaf = cs.PeerCertificates[0]
-		}
-	}
-	if leaf == nil {
-		return
-	}
-	now := s.opts.Now
-	switch {
-	case s.verifyErr != nil:
-		// Already reported by the main probe.
-	case now.After(leaf.NotAfter) || now.Before(leaf.NotBefore):
-		s.add(findf("BW224", "the certificate is valid from %s to %s", leaf.NotBefore.UTC().Format(time.DateOnly), leaf.NotAfter.UTC().Format(time.DateOnly)))
-	case leaf.NotAfter.Sub(now) < 30*24*time.Hour:
-		s.add(findf("BW225", "the certificate expires on %s", leaf.NotAfter.UTC().Format(time.DateOnly)))
-	}
-}
-
-// handshake completes a TLS handshake with exactly version v (0: the
-// client's default range) and closes the connection.
-func (s *scanner) handshake(ctx context.Context, addr string, v uint16) (tls.ConnectionState, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	conn, err := s.dial(ctx, "tcp", addr)
-	if err != nil {
-		return tls.ConnectionState{}, err
-	}
-	defer conn.Close()
-	cfg := s.tlsConfig(true) // acceptance of a version, not trust, is measured here
-	if v != 0 {
-		cfg.MinVersion, cfg.MaxVersion = v, v
-	}
-	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return tls.ConnectionState{}, err
-	}
-	return tc.ConnectionState(), nil
 }

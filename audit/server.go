@@ -7,16 +7,19 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
 
-func checkServer(fs *[]Finding, d Deployment) {
+func checkServer(fs *[]Finding, d Deployment, skipped *[]string) {
 	s := d.Server
+	checkRedirectPort(fs, s)
 	if s.Validate != nil {
 		if err := s.Validate(); err != nil && !reported(*fs, err) {
 			f := find("BW101", err.Error())
 			f.Key = ""
+			f.fileErr = isFileError(err)
 			*fs = append(*fs, f)
 		}
 	}
@@ -24,7 +27,10 @@ func checkServer(fs *[]Finding, d Deployment) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	if s.CertFile != "" || s.KeyFile != "" {
+	switch {
+	case (s.CertFile != "" || s.KeyFile != "") && d.SkipFiles:
+		*skipped = append(*skipped, "tls.cert_file", "tls.key_file")
+	case s.CertFile != "" || s.KeyFile != "":
 		checkCertFiles(fs, s, d.Config.Hosts.Allowed, now)
 	}
 	if a := s.AdminAddr; a != "" && a != "off" && !loopbackAddr(a) {
@@ -71,9 +77,69 @@ func checkServer(fs *[]Finding, d Deployment) {
 	if s.NoSameSite {
 		*fs = append(*fs, find("BW112", "edge.cookies.allow_insecure_no_same_site is set"))
 	}
+	if len(s.UnderscoreHeaders) > 0 {
+		*fs = append(*fs, findf("BW150", "forwarding.allow_underscore_headers lists %q", s.UnderscoreHeaders))
+	}
 	if len(s.StreamPaths) > 0 {
 		*fs = append(*fs, findf("BW116", "buffering.insecure_stream_paths is %q", s.StreamPaths))
 	}
+	checkRateLimits(fs, d.Config.RateLimit)
+	checkCluster(fs, s)
+}
+
+// checkCluster looks at the store a fleet of gateways shares.
+func checkCluster(fs *[]Finding, s *Server) {
+	if !s.ClusterEnabled {
+		return
+	}
+	if u, err := url.Parse(s.ClusterStore); err == nil && u.Host != "" {
+		if _, ok := u.User.Password(); ok {
+			// Never quote the URL: it holds the password.
+			*fs = append(*fs, find("BW130", "cluster.store has a password"))
+		}
+		clear := u.Scheme == "redis" ||
+			((u.Scheme == "postgres" || u.Scheme == "postgresql") && !strings.HasPrefix(u.Query().Get("sslmode"), "verify"))
+		if clear && !loopbackHost(u.Hostname()) {
+			*fs = append(*fs, findf("BW131", "cluster.store is %s://%s without verified TLS", u.Scheme, u.Host))
+		}
+	}
+	if !s.ClusterTicketsShared {
+		*fs = append(*fs, find("BW132", "cluster.ticket_key_secret_env is not set"))
+	}
+	if s.ClusterTimeout > 5*time.Second {
+		*fs = append(*fs, findf("BW133", "cluster.timeout is %v", s.ClusterTimeout))
+	}
+}
+
+// checkRedirectPort reports a redirect to the plain listener's own port
+// (BW115; the gateway refuses to start with it, and the same words make
+// BW101 skip it) and one to a port no listener binds (BW120).
+func checkRedirectPort(fs *[]Finding, s *Server) {
+	rp := s.RedirectPort
+	if rp == 0 || s.HTTPAddr == "" || s.HTTPAddr == "off" {
+		return
+	}
+	hp, sp := addrPort(s.HTTPAddr), addrPort(s.HTTPSAddr)
+	switch {
+	case rp == sp || sp == 0:
+	case rp == hp:
+		*fs = append(*fs, findf("BW115", "https.redirect_port %d is the port of listen.http %q", rp, s.HTTPAddr))
+	default:
+		*fs = append(*fs, findf("BW120", "the redirect goes to port %d; listen.https is %q", rp, s.HTTPSAddr))
+	}
+}
+
+// addrPort is the port of a "host:port" address, or 0.
+func addrPort(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func checkCertFiles(fs *[]Finding, s *Server, allowed []string, now time.Time) {

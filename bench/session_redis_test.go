@@ -67,7 +67,7 @@ func rsDial(n *atomic.Int64) func(ctx context.Context, network, addr string) (ne
 // when BULWARK_REQUIRE_SERVICES is set.
 func rsClient(b *testing.B, n *atomic.Int64) *redis.Client {
 	b.Helper()
-	c := redis.NewClient(&redis.Options{Addr: rsAddr(), Dialer: rsDial(n), PoolSize: 4})
+	c := redis.NewClient(&redis.Options{Addr: rsAddr(), Dialer: rsDial(n), PoolSize: 4, ContextTimeoutEnabled: true})
 	if err := c.Ping(context.Background()).Err(); err != nil {
 		c.Close()
 		if os.Getenv("BULWARK_REQUIRE_SERVICES") != "" {

@@ -75,6 +75,21 @@ type Config struct {
 	// then trusted outright. Zero: tokens are required.
 	InsecureSkipTokens bool `toml:"insecure_skip_tokens"`
 
+	// RefererWithoutTokens keeps Django's strict Referer check (d.6) when
+	// InsecureSkipTokens is set: an unsafe HTTPS request that carries
+	// neither Origin nor Sec-Fetch-Site is accepted only with a Referer
+	// that is https and names this host or a trusted origin, as Django's
+	// CsrfViewMiddleware requires. A cross-origin Referer is then the
+	// signal it is, instead of no signal at all. It also refuses clients
+	// that send none of the three (scripts, webhooks, API clients):
+	// exempt their paths (InsecureBypassPaths, Exempt) or have them send
+	// Sec-Fetch-Site or Origin. Plain-HTTP requests are not checked, as in
+	// Django (a Referer is routinely dropped on them). With the token
+	// layer on, the Referer check always runs and this has no effect.
+	// The gateway ("bulwark serve") always sets it. Zero: with tokens off,
+	// a request without Origin or Sec-Fetch-Site passes.
+	RefererWithoutTokens bool `toml:"referer_without_tokens"`
+
 	// CookieName is the name of the cookie holding the secret (Django's
 	// CSRF_COOKIE_NAME). Over HTTPS the cookie is sent and read as
 	// "__Host-" + CookieName (or "__Secure-" + CookieName when CookieDomain

@@ -879,3 +879,66 @@ func TestDevelopmentPage(t *testing.T) {
 		})
 	}
 }
+
+// TestRefererWithoutTokens: with the token layer off, RefererWithoutTokens
+// applies Django's HTTPS Referer rule to requests that carry neither
+// Origin nor Sec-Fetch-Site, and only to them.
+func TestRefererWithoutTokens(t *testing.T) {
+	strict := csrf.Config{InsecureSkipTokens: true, RefererWithoutTokens: true, TrustedOrigins: []string{"https://partner.test"}}
+	loose := csrf.Config{InsecureSkipTokens: true}
+	for _, tc := range []struct {
+		name   string
+		cfg    csrf.Config
+		https  bool
+		hdr    map[string]string
+		want   int
+		reason string // a prefix of the failure reason
+	}{
+		{"same-origin referer", strict, true, map[string]string{"Referer": "https://example.com/form"}, 200, ""},
+		{"trusted origin's referer", strict, true, map[string]string{"Referer": "https://partner.test/x"}, 200, ""},
+		{"attack: cross-origin referer", strict, true, map[string]string{"Referer": "https://evil.test/"}, 403, "Referer checking failed - https://evil.test/ does not match"},
+		{"attack: no referer", strict, true, nil, 403, "Referer checking failed - no Referer."},
+		{"attack: malformed referer", strict, true, map[string]string{"Referer": "not a url"}, 403, "Referer checking failed - Referer is malformed."},
+		{"attack: insecure referer", strict, true, map[string]string{"Referer": "http://example.com/form"}, 403, "Referer checking failed - Referer is insecure"},
+		{"attack: subdomain referer", strict, true, map[string]string{"Referer": "https://a.example.com/"}, 403, "Referer checking failed - https://a.example.com/"},
+		{"sec-fetch-site speaks first", strict, true, map[string]string{"Sec-Fetch-Site": "same-origin", "Referer": "https://evil.test/"}, 200, ""},
+		{"origin speaks first", strict, true, map[string]string{"Origin": "https://example.com"}, 200, ""},
+		{"attack: cross-site origin still refused", strict, true, map[string]string{"Origin": "https://evil.test", "Referer": "https://example.com/"}, 403, "Origin checking failed"},
+		{"plain http is not checked", strict, false, map[string]string{"Referer": "https://evil.test/"}, 200, ""},
+		{"zero value: no signal passes", loose, true, map[string]string{"Referer": "https://evil.test/"}, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var reason string
+			cfg := tc.cfg
+			cfg.FailureHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reason = csrf.FailureReason(r)
+				w.WriteHeader(http.StatusForbidden)
+			})
+			p := mustNew(t, cfg)
+			r := siteRequest("POST", "/form", tc.hdr)
+			if !tc.https {
+				r = httptest.NewRequest("POST", "/form", nil)
+				for k, v := range tc.hdr {
+					r.Header.Set(k, v)
+				}
+				r = reqstatetest.With(r, reqstate.Conn{Scheme: "http", Host: "example.com", Port: "80"}, "example.com", true)
+			}
+			c := &counter{}
+			if got := serve(p.Handler(c), r).StatusCode; got != tc.want {
+				t.Fatalf("status %d, want %d (reason %q)", got, tc.want, reason)
+			}
+			if tc.want == 403 {
+				if c.n.Load() != 0 {
+					t.Fatal("refused request reached the handler")
+				}
+				if !strings.HasPrefix(reason, tc.reason) {
+					t.Errorf("reason %q, want prefix %q", reason, tc.reason)
+				}
+			}
+			// Check agrees with the handler.
+			if err := p.Check(r); (err == nil) != (tc.want == 200) {
+				t.Errorf("Check = %v, handler said %d", err, tc.want)
+			}
+		})
+	}
+}

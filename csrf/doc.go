@@ -25,6 +25,13 @@
 // Django's texts, byte for byte; tokens and cookies interoperate with
 // Django's.
 //
+// Config.RefererWithoutTokens keeps that Referer rule when the token layer
+// is off: over HTTPS, an unsafe request with neither Origin nor
+// Sec-Fetch-Site passes only with a same-origin (or trusted) https
+// Referer, so a cross-origin Referer, the one signal such a request
+// carries, is not ignored. "bulwark serve" runs the tokenless layer this
+// way in front of Django, which keeps its own tokens.
+//
 //	p, err := csrf.New(csrf.Config{TrustedOrigins: []string{"https://*.example.com"}})
 //	if err != nil { ... }
 //	http.ListenAndServe(addr, p.Handler(mux))
@@ -74,8 +81,10 @@
 //     checked. Applications must not change state on them.
 //   - Non-browser clients: a request with neither Sec-Fetch-Site nor
 //     Origin passes the first layer (curl is not a confused deputy); the
-//     token layer still requires a token. Authenticate APIs without
-//     ambient credentials.
+//     token layer still requires a token, and over HTTPS the Referer rule
+//     (with tokens, or RefererWithoutTokens) a same-origin Referer, which
+//     a client that is not a browser can simply send. Authenticate APIs
+//     without ambient credentials.
 //   - Plain HTTP without HSTS: a network attacker can rewrite our pages
 //     themselves. The Referer check runs only over HTTPS, as in Django.
 //   - Exempted handlers and InsecureBypassPaths: they must authenticate

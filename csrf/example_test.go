@@ -93,3 +93,22 @@ func ExampleExempt() {
 	// /hooks/payments 200
 	// /hooks 403
 }
+
+// Without tokens, Django's Referer rule still judges an HTTPS request from
+// a browser that sent neither Origin nor Sec-Fetch-Site: its Referer must
+// be this site's.
+func ExampleConfig_refererWithoutTokens() {
+	p, _ := csrf.New(csrf.Config{InsecureSkipTokens: true, RefererWithoutTokens: true, Logger: slog.New(slog.DiscardHandler)})
+	for _, referer := range []string{"https://bank.example/transfer", "https://evil.test/", "http://bank.example/", ""} {
+		r := httptest.NewRequest("POST", "https://bank.example/transfer", nil)
+		if referer != "" {
+			r.Header.Set("Referer", referer)
+		}
+		fmt.Printf("%q %v\n", referer, p.Check(r))
+	}
+	// Output:
+	// "https://bank.example/transfer" <nil>
+	// "https://evil.test/" csrf: Referer checking failed - https://evil.test/ does not match any trusted origins.
+	// "http://bank.example/" csrf: Referer checking failed - Referer is insecure while host is secure.
+	// "" csrf: Referer checking failed - no Referer.
+}

@@ -41,7 +41,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.cfg.InsecureSkipTokens {
 		// The Fetch Metadata path: no state, no allocation.
 		if !safeMethod(r.Method) && !p.bypassed(r) {
-			if v, err := p.checkOrigin(r, &f); v == verdictRefused && !h.exempt(r) {
+			if err := p.checkTokenless(r, &f); err != nil && !h.exempt(r) {
 				p.refuse(w, r, err)
 				return
 			}
@@ -83,7 +83,7 @@ func (p *Protection) Check(r *http.Request) error {
 	}
 	f := trustedproxy.FactsOf(r)
 	if p.cfg.InsecureSkipTokens {
-		if v, err := p.checkOrigin(r, &f); v == verdictRefused {
+		if err := p.checkTokenless(r, &f); err != nil {
 			return err
 		}
 		return nil
@@ -113,6 +113,21 @@ func (p *Protection) check(r *http.Request, f *trustedproxy.Facts, st *state, re
 		}
 	}
 	return p.checkToken(r, st, readBody)
+}
+
+// checkTokenless is the check with the token layer off: the Fetch
+// Metadata and Origin layer, then, with RefererWithoutTokens, Django's
+// HTTPS Referer rule for requests that carry neither Origin nor
+// Sec-Fetch-Site.
+func (p *Protection) checkTokenless(r *http.Request, f *trustedproxy.Facts) *Error {
+	v, err := p.checkOrigin(r, f)
+	switch {
+	case v == verdictRefused:
+		return err
+	case v == verdictNoSignal && p.cfg.RefererWithoutTokens && f.Scheme == "https":
+		return p.checkReferer(r, f)
+	}
+	return nil
 }
 
 // checkToken is Django's _check_token (d.8).

@@ -11,7 +11,8 @@ import (
 
 // checkReferer is Django's strict Referer check (d.6), run only for HTTPS
 // requests that carry neither Origin nor Sec-Fetch-Site, that is from
-// browsers too old for either, and only with the token layer on. It keeps
+// browsers too old for either, with the token layer on or
+// RefererWithoutTokens set. It keeps
 // Django's semantics exactly, including its string comparisons, so that
 // Django's vectors apply: the Referer's netloc (with any port and user
 // info, not lower-cased) must be the host, a subdomain of the cookie's

@@ -67,7 +67,14 @@ func WriteSidecar(root *os.Root, name string, m Meta, perm fs.FileMode) error {
 type sidecars struct{ root *os.Root }
 
 func (s sidecars) Lookup(_ context.Context, name string) (Meta, error) {
-	f, err := s.root.Open(SidecarName(name))
+	return ReadSidecar(s.root, name)
+}
+
+// ReadSidecar reads the sidecar metadata of name under root (see
+// WriteSidecar): ErrNoMeta when there is none; an error for a sidecar
+// larger than 16 KiB or that does not parse. The type is lower-cased.
+func ReadSidecar(root *os.Root, name string) (Meta, error) {
+	f, err := root.Open(SidecarName(name))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Meta{}, ErrNoMeta

@@ -56,6 +56,16 @@ type Config struct {
 	// reversed either way). Changing it ends every session.
 	StoreKeySecret []byte `toml:"store_key_secret"`
 
+	// StoreTimeout bounds each call to Store or CookieStore (load, save,
+	// delete): a store that stops answering (a frozen Redis or
+	// PostgreSQL, a partition that drops packets) fails the request with
+	// 503 after this long instead of holding it for the whole outage, and
+	// the next request tries again (no restart needed once the store is
+	// back). The deadline is passed in the context; stores must honour it
+	// (redisstore requires a client with ContextTimeoutEnabled for that).
+	// Zero: DefaultStoreTimeout (1s); negative is invalid.
+	StoreTimeout time.Duration `toml:"store_timeout"`
+
 	// Logger receives session_store_error events. Nil: slog.Default().
 	Logger *slog.Logger `toml:"-"`
 
@@ -150,6 +160,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("session: negative Lifetime %v", c.Lifetime)
 	case c.IdleTimeout < 0:
 		return fmt.Errorf("session: negative IdleTimeout %v", c.IdleTimeout)
+	case c.StoreTimeout < 0:
+		return fmt.Errorf("session: negative StoreTimeout %v", c.StoreTimeout)
 	}
 	return c.Cookie.Validate()
 }

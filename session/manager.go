@@ -58,6 +58,7 @@ type Manager struct {
 	browser     bool
 	saveEvery   bool
 	storeSecret []byte
+	timeout     time.Duration
 	log         *slog.Logger
 	now         func() time.Time
 }
@@ -71,7 +72,10 @@ func New(c Config) (*Manager, error) {
 	m := &Manager{
 		store: c.Store, cookies: c.CookieStore, ck: ck,
 		lifetime: c.Lifetime, idle: c.IdleTimeout, browser: c.BrowserSession,
-		saveEvery: c.SaveEveryRequest, log: c.Logger, now: c.Now,
+		saveEvery: c.SaveEveryRequest, timeout: c.StoreTimeout, log: c.Logger, now: c.Now,
+	}
+	if m.timeout == 0 {
+		m.timeout = DefaultStoreTimeout
 	}
 	if len(c.StoreKeySecret) > 0 {
 		m.storeSecret = append([]byte(nil), c.StoreKeySecret...)
@@ -124,6 +128,7 @@ type state struct {
 	kv  [4]kv // backing array of rec.values for small sessions
 
 	scratch [idLen]byte
+	call    callCtx // the context of the store call in progress
 
 	// nested: this state is a context value because the request's record
 	// already held another session's state (a Handler behind another).
@@ -280,10 +285,11 @@ func (st *state) load() error {
 			return nil
 		}
 		key = m.storeKey(st.cookieVal, &st.scratch)
-		data, found, err = m.store.Find(st.Context, key)
+		data, found, err = m.store.Find(st.storeCtx(), key)
 	} else {
-		key, data, found, err = m.cookies.Open(st.Context, st.cookieVal)
+		key, data, found, err = m.cookies.Open(st.storeCtx(), st.cookieVal)
 	}
+	st.call.end()
 	if err != nil {
 		st.fail("load_failed", err)
 		return st.err
@@ -424,9 +430,10 @@ func (st *state) commit(status int) int {
 		if st.id == "" {
 			st.id = newID()
 			st.key = m.storeKey(st.id, &st.scratch)
-			err = m.store.Commit(st.Context, st.key, data, exp)
+			err = m.store.Commit(st.storeCtx(), st.key, data, exp)
+			st.call.end()
 		} else {
-			found, err = m.update(st.Context, st.key, data, exp)
+			found, err = m.update(st, st.key, data, exp)
 		}
 		if err != nil {
 			st.fail("save_failed", err)
@@ -444,7 +451,8 @@ func (st *state) commit(status int) int {
 		if st.key == "" {
 			st.key = m.storeKey(newID(), &st.scratch)
 		}
-		v, err := m.cookies.Seal(st.Context, st.key, data, exp)
+		v, err := m.cookies.Seal(st.storeCtx(), st.key, data, exp)
+		st.call.end()
 		if err != nil {
 			if errors.Is(err, ErrRevoked) {
 				// Logged out by a concurrent request: do not resurrect
@@ -470,15 +478,27 @@ func (st *state) commit(status int) int {
 
 var errInterrupted = errors.New("session: record deleted during the request (concurrent logout or renew)")
 
-// update replaces an existing record, and only an existing one.
-func (m *Manager) update(ctx context.Context, key string, data []byte, exp time.Time) (bool, error) {
+// update replaces an existing record, and only an existing one. Each
+// store call has its own deadline.
+func (m *Manager) update(st *state, key string, data []byte, exp time.Time) (bool, error) {
 	if u, ok := m.store.(Updater); ok {
-		return u.Update(ctx, key, data, exp)
+		defer st.call.end()
+		return u.Update(st.storeCtx(), key, data, exp)
 	}
-	if _, found, err := m.store.Find(ctx, key); err != nil || !found {
+	_, found, err := m.store.Find(st.storeCtx(), key)
+	st.call.end()
+	if err != nil || !found {
 		return false, err
 	}
-	return true, m.store.Commit(ctx, key, data, exp)
+	defer st.call.end()
+	return true, m.store.Commit(st.storeCtx(), key, data, exp)
+}
+
+// storeCtx arms the state's call context for one store call: the
+// request's context with the StoreTimeout deadline. The caller ends it
+// with st.call.end() when the call returns.
+func (st *state) storeCtx() context.Context {
+	return st.call.begin(st.Context, st.m.timeout)
 }
 
 // setCookie writes the session cookie in Django's exact format.

@@ -202,10 +202,11 @@ func (st *state) dropRecord() error {
 	if st.key != "" {
 		var err error
 		if st.m.store != nil {
-			err = st.m.store.Delete(st.Context, st.key)
+			err = st.m.store.Delete(st.storeCtx(), st.key)
 		} else {
-			err = st.m.cookies.Revoke(st.Context, st.key)
+			err = st.m.cookies.Revoke(st.storeCtx(), st.key)
 		}
+		st.call.end()
 		if err != nil {
 			st.fail("delete_failed", err)
 			return st.err

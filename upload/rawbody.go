@@ -10,21 +10,22 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/spool"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/gabriel-vasile/mimetype"
 )
 
 // Values of Config.RawBodies.
 const (
-	// RawInspect (the default) inspects a body that is not a form as one
-	// file.
+	// RawInspect (the default) inspects a body that is neither a form
+	// nor data (JSON, plain text) as one file.
 	RawInspect = "inspect"
-	// RawRefuse refuses a body that is not a form with 415.
+	// RawRefuse refuses a body that is neither a form nor data with 415.
 	RawRefuse = "refuse"
 )
 
-// ReasonRawBody is the Verdict reason of a body refused because it is not
-// a form (Config.RawBodies = RawRefuse).
+// ReasonRawBody is the Verdict reason of a body refused because it is
+// neither a form nor data (Config.RawBodies = RawRefuse).
 const ReasonRawBody = "raw_body"
 
 // RawField is the field name a raw body is reported under (RefusedError,
@@ -58,6 +59,9 @@ func InspectBody(r io.Reader, contentType string, policy Policy) (Verdict, error
 		declared = ""
 	}
 	declared = strings.ToLower(declared)
+	if isDataType(declared) {
+		return inspectData(head, declared), nil
+	}
 	t := declared
 	if t == "" || t == "application/octet-stream" || t == "binary/octet-stream" {
 		// No claim: the content's own type names it.
@@ -72,6 +76,40 @@ func InspectBody(r io.Reader, contentType string, policy Policy) (Verdict, error
 		name = "body" + exts[0]
 	}
 	return Inspect(br, name, policy)
+}
+
+// isDataType reports whether t is a type of structured data that an
+// application parses (an API's JSON, XML or text) rather than stores and
+// serves as a file: such a body is checked for content that a browser
+// could run or render (inspectData), not against the file allow-list.
+func isDataType(t string) bool {
+	switch t {
+	case "application/json", "application/xml", "text/xml", "text/plain", "text/csv",
+		"application/x-ndjson", "application/graphql", "application/graphql-response+json":
+		return true
+	}
+	return strings.HasPrefix(t, "application/") && (strings.HasSuffix(t, "+json") || strings.HasSuffix(t, "+xml"))
+}
+
+// inspectData judges a body declared as data (isDataType) by its first
+// bytes: it is allowed when its content is text, and not markup a
+// browser renders (HTML, XHTML, SVG) nor a file format of another type;
+// anything else is type_mismatch, as a file named for another type is.
+func inspectData(head []byte, declared string) Verdict {
+	v := Verdict{Type: declared, Size: int64(len(head))}
+	det := mimetype.Detect(head)
+	for m := det; m != nil; m = m.Parent() {
+		switch {
+		case m.Is("text/html"), m.Is("application/xhtml+xml"), m.Is("image/svg+xml"):
+			v.Reason, v.Message = ReasonTypeMismatch, fmt.Sprintf("%s content declared as %s", det.String(), declared)
+			return v
+		case m.Is("text/plain"):
+			v.Allowed = true
+			return v
+		}
+	}
+	v.Reason, v.Message = ReasonTypeMismatch, fmt.Sprintf("%s content declared as %s", det.String(), declared)
+	return v
 }
 
 // isRawBody reports whether r carries a body that is neither multipart
@@ -93,11 +131,6 @@ func isRawBody(r *http.Request) bool {
 // then hands next a request whose body is the spooled copy, with its
 // length.
 func (u *Uploader) serveRaw(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if u.c.RawBodies == RawRefuse {
-		u.refuse(w, r, &RefusedError{Field: RawField, Verdict: Verdict{Type: r.Header.Get("Content-Type"),
-			Reason: ReasonRawBody, Message: "the body is not a form"}})
-		return
-	}
 	lim := limits.From(r)
 	d := u.spool.Get()
 	defer d.Close()
@@ -114,7 +147,7 @@ func (u *Uploader) serveRaw(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	var v Verdict
 	if err == nil {
-		v, err = InspectBody(d, r.Header.Get("Content-Type"), u.c.Policy)
+		v, err = u.judgeRaw(d, r.Header.Get("Content-Type"))
 	}
 	if err == nil && !v.Allowed {
 		err = &RefusedError{Field: RawField, Verdict: v}
@@ -133,4 +166,38 @@ func (u *Uploader) serveRaw(w http.ResponseWriter, r *http.Request, next http.Ha
 	r2.Header.Del("Transfer-Encoding")
 	r2.Header.Set("Content-Length", strconv.FormatInt(d.Len(), 10))
 	next.ServeHTTP(w, r2)
+}
+
+// judgeRaw decides what a raw body is, from its declared type and its
+// first bytes, and whether it passes. Data is what an API exchanges: a
+// body declared as data (isDataType) is judged as data by InspectBody
+// (text, not renderable markup); an undeclared (or
+// application/octet-stream) body whose content is such text is data too.
+// Anything else is a file: inspected by InspectBody (RawInspect) or
+// refused (RawRefuse, reason raw_body).
+func (u *Uploader) judgeRaw(d *spool.Body, contentType string) (Verdict, error) {
+	declared, _, perr := mime.ParseMediaType(contentType)
+	if perr != nil {
+		declared = ""
+	}
+	declared = strings.ToLower(declared)
+	if !isDataType(declared) {
+		var buf [headSize]byte
+		n, err := io.ReadFull(d, buf[:])
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return Verdict{}, err
+		}
+		if err := d.Rewind(); err != nil {
+			return Verdict{}, err
+		}
+		generic := declared == "" || declared == "application/octet-stream" || declared == "binary/octet-stream"
+		if v := inspectData(buf[:n], "no type"); generic && v.Allowed {
+			v.Type, v.Size = "text/plain", d.Len()
+			return v, nil
+		}
+		if u.c.RawBodies == RawRefuse {
+			return Verdict{Type: declared, Reason: ReasonRawBody, Message: "the body is a file, not a form"}, nil
+		}
+	}
+	return InspectBody(d, contentType, u.c.Policy)
 }

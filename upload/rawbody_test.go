@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gabriel-vasile/mimetype"
+
 	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/upload"
@@ -39,8 +41,16 @@ func TestHandlerRawBody(t *testing.T) {
 		{"polyglot", "", "PUT", "image/png", polyglot, false, nil, 415, `"event":"upload_refused","reason":"polyglot_html"`},
 		{"polyglot declared octet-stream", "", "POST", "application/octet-stream", polyglot, true, nil, 415, `"reason":"polyglot_html"`},
 		{"refuse mode", "refuse", "PUT", "image/png", png, false, nil, 415, `"event":"upload_refused","reason":"raw_body"`},
+		{"refuse mode, json passes", "refuse", "POST", "application/json", []byte(`{"a":1}`), false, nil, 200, ""},
+		{"refuse mode, text without a type passes", "refuse", "POST", "", []byte("plain words"), true, nil, 200, ""},
 		{"file cap", "", "PUT", "image/png", png, false, func(l *limits.Limits) { l.MaxFileBytes = 10 }, 413, `"event":"file_too_large"`},
 		{"body cap", "", "PUT", "image/png", png, true, func(l *limits.Limits) { l.MaxBodyBytes = 10 }, 413, `"event":"request_too_large"`},
+		{"json api body passes", "", "POST", "application/json", []byte(`{"name":"<b>x</b>","n":1}`), false, nil, 200, ""},
+		{"problem+json passes", "", "PATCH", "application/merge-patch+json", []byte(`{"a":null}`), true, nil, 200, ""},
+		{"plain text passes", "", "PUT", "text/plain; charset=utf-8", []byte("hello\n"), false, nil, 200, ""},
+		{"attack: html declared as json", "", "POST", "application/json", []byte("<!DOCTYPE html><html><script>alert(1)</script>"), false, nil, 415, `"reason":"type_mismatch"`},
+		{"attack: svg declared as xml", "", "PUT", "application/xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`), false, nil, 415, `"reason":"type_mismatch"`},
+		{"attack: polyglot declared as text", "", "PUT", "text/plain", polyglot, false, nil, 415, `"reason":"type_mismatch"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -115,6 +125,9 @@ func FuzzInspectBody(f *testing.F) {
 		{"image/gif", png},
 		{"image/png", uploadcorpus.PNGChunk(png, "tEXt", []byte("c\x00<html>"))},
 		{"text/html", []byte("<html>")},
+		{"application/json", []byte(`{"a":1}`)},
+		{"application/json", []byte("<html><body>")},
+		{"text/plain", png},
 		{"image/png; charset=x", []byte("\x89PNG\r\n\x1a\n<script>")},
 	} {
 		f.Add(s.ct, s.body)
@@ -132,6 +145,17 @@ func FuzzInspectBody(f *testing.F) {
 		if !v.Allowed {
 			return
 		}
+		if declared, _, err := mime.ParseMediaType(ct); err == nil && isData(declared) {
+			// Data (an API's JSON): text, never markup a browser renders.
+			if v.Type != declared {
+				t.Fatalf("data declared %q, allowed as %q", declared, v.Type)
+			}
+			head := body[:min(len(body), 3072)]
+			if d := mimetype.Detect(head); !d.Is("text/plain") && !isTextChild(d) || isMarkup(d) {
+				t.Fatalf("data declared %q allowed with %s content", declared, d)
+			}
+			return
+		}
 		if !allowed[v.Type] {
 			t.Fatalf("allowed type %q not in the allow-list", v.Type)
 		}
@@ -143,4 +167,32 @@ func FuzzInspectBody(f *testing.F) {
 			t.Fatalf("InspectBody allowed %q (%s) but Inspect refuses it: %+v", ct, v.Type, w)
 		}
 	})
+}
+
+// isData mirrors the types InspectBody treats as data, for the property.
+func isData(t string) bool {
+	switch t {
+	case "application/json", "application/xml", "text/xml", "text/plain", "text/csv",
+		"application/x-ndjson", "application/graphql", "application/graphql-response+json":
+		return true
+	}
+	return strings.HasPrefix(t, "application/") && (strings.HasSuffix(t, "+json") || strings.HasSuffix(t, "+xml"))
+}
+
+func isTextChild(m *mimetype.MIME) bool {
+	for ; m != nil; m = m.Parent() {
+		if m.Is("text/plain") {
+			return true
+		}
+	}
+	return false
+}
+
+func isMarkup(m *mimetype.MIME) bool {
+	for ; m != nil; m = m.Parent() {
+		if m.Is("text/html") || m.Is("application/xhtml+xml") || m.Is("image/svg+xml") {
+			return true
+		}
+	}
+	return false
 }

@@ -98,14 +98,18 @@ func parsePorts(s string) (http, https int, err error) {
 	return http, https, nil
 }
 
-// defaultStateDir follows the XDG base directory spec: state that should
-// persist between runs but is not worth backing up.
-func defaultStateDir() string {
+// defaultStateDir is the demo's state directory (see stateDir).
+func defaultStateDir() string { return stateDir("bulwark-demo") }
+
+// stateDir follows the XDG base directory spec: state that should persist
+// between runs but is not worth backing up, in $XDG_STATE_HOME/name or
+// ~/.local/state/name; "" when neither is known.
+func stateDir(name string) string {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "bulwark-demo")
+		return filepath.Join(d, name)
 	}
 	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "state", "bulwark-demo")
+		return filepath.Join(h, ".local", "state", name)
 	}
 	return ""
 }

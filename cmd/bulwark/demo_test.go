@@ -202,4 +202,11 @@ func TestReadmeQuickstartConfig(t *testing.T) {
 			t.Errorf("effective config lacks %q", want)
 		}
 	}
+	// bulwark check reads it as the gateway configuration it is, without
+	// --gateway: the certificate files it names are looked for (BW102).
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"check", "--config", path}, &out, &errb); code == 2 || !strings.Contains(out.String(), "BW102") {
+		t.Errorf("README config: check exit %d:\n%s%s", code, out.String(), errb.String())
+	}
 }

@@ -33,6 +33,7 @@ var commands = []command{
 	{"scan", "audit a live site from outside: redirects, HSTS, cookies, host header, CSRF, media, TLS", runScan},
 	{"inspect", "decide whether uploaded files are safe to accept, by content", runInspect},
 	{"sessions", "manage session stores (purge expired sessions)", runSessions},
+	{"cert", "make a TLS certificate for a development or staging host, from a name-constrained CA", runCert},
 	{"version", "print the version", runVersion},
 	{"help", "list the commands", nil},
 }

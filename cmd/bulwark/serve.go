@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/bulwarkdev/bulwark/audit"
 	"github.com/bulwarkdev/bulwark/internal/gateway"
 )
 
@@ -43,6 +44,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "# %s: valid. Effective configuration (defaults filled in):\n\n", *path)
 		stdout.Write(buf.Bytes())
+		// Where the HTTP redirect lands is valid but easy to get wrong
+		// behind a port mapping: say it.
+		if d, err := gatewayDeployment(*path); err == nil {
+			for _, f := range audit.CheckDeployment(d) {
+				if f.ID == "BW115" || f.ID == "BW120" {
+					fmt.Fprintf(stderr, "bulwark serve: note: %s\n", f.String())
+				}
+			}
+		}
 		return 0
 	}
 

@@ -7,6 +7,11 @@ import (
 	"time"
 )
 
+// chromiumTrust is the shell line that adds the CA (%[1]s) to Chromium's
+// NSS database on Linux, making the database first when Chromium has not
+// run yet (certutil -A fails on a missing one).
+const chromiumTrust = `mkdir -p $HOME/.pki/nssdb && { [ -e $HOME/.pki/nssdb/cert9.db ] || certutil -d sql:$HOME/.pki/nssdb -N --empty-password; } && certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n bulwark-demo -i %[1]s`
+
 // printBanner tells the user where everything is and how to trust the CA.
 func printBanner(w io.Writer, in Info, caCreated bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -31,7 +36,8 @@ func printBanner(w io.Writer, in Info, caCreated bool) {
     Go, Python  SSL_CERT_FILE=%[1]s (replaces the system roots for that process;
                 REQUESTS_CA_BUNDLE for Python requests)
     Chromium    Settings > Privacy and security > Security > Manage certificates >
-                Authorities > Import, or: certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n bulwark-demo -i %[1]s
+                Authorities > Import, or (certutil: Debian's libnss3-tools):
+                `+chromiumTrust+`
     Firefox     Settings > Privacy & Security > Certificates > View Certificates >
                 Authorities > Import
     Debian      sudo cp %[1]s /usr/local/share/ca-certificates/bulwark-demo.crt && sudo update-ca-certificates

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,22 +16,67 @@ import (
 // statusWriter records the status and the body size for the access log and
 // the metrics. Unwrap lets http.ResponseController (used by ReverseProxy
 // for flushing and deadlines) reach the connection's writer.
+//
+// It also owns the gateway's refusals: a status of 400 or more that the
+// gateway itself answers (not one proxied from the upstream) gets
+// X-Request-Id and, when [pages] has a template for it, the configured
+// page instead of the layer's body (see PagesConfig).
 type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
 	body  *clientBody // set by bufferer.guard for a request with a body
+
+	rec      *reqstate.Record // holds the request id
+	accept   string           // the request's Accept, for the page's kind
+	pages    *pages
+	upstream bool // the proxy is writing the upstream's response
+	replaced bool // a page was written: the layer's body is dropped
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	if w.replaced {
+		return
+	}
 	if w.code == 0 && code >= 200 {
 		w.code = code
+		if code >= 400 && !w.upstream && w.refusal(code) {
+			return
+		}
 		dedupe(w.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// refusal marks a response the gateway answers itself with the request
+// id and writes the configured page for it, if any (reporting true).
+func (w *statusWriter) refusal(code int) bool {
+	id, ok := w.rec.RequestID()
+	if !ok {
+		return false
+	}
+	h := w.Header()
+	h.Set("X-Request-Id", id)
+	body, ctype, ok := w.pages.render(code, w.accept, id)
+	if !ok {
+		return false
+	}
+	w.replaced = true
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	dedupe(h)
+	w.ResponseWriter.WriteHeader(code)
+	n, _ := w.ResponseWriter.Write(body)
+	w.bytes += int64(n)
+	return true
+}
+
 func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil // the layer's own body, replaced by the page
+	}
 	if w.code == 0 {
 		w.code = http.StatusOK
 		dedupe(w.Header())
@@ -41,6 +87,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Flush() {
+	if w.replaced {
+		return
+	}
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
@@ -49,19 +98,41 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// findStatusWriter returns the statusWriter under w (layers may have
+// wrapped it; http.ResponseController's Unwrap convention finds it).
+func findStatusWriter(w http.ResponseWriter) *statusWriter {
+	for i := 0; i < 8 && w != nil; i++ {
+		if sw, ok := w.(*statusWriter); ok {
+			return sw
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+	return nil
+}
+
 var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
 // observe wraps the whole tree: it is the top of the chain, where the
 // request's record is created; it counts the answer and writes the access
 // log line with the facts the chain established in the record or, for a
 // request that never reached the resolver (an ACME challenge), the facts
-// tp resolves.
-func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedproxy.Resolver) http.Handler {
+// tp resolves. It gives every request its id (see newRequestID), kept in
+// the record, which the refusal pages (pg), the refusal events and the
+// access log share.
+func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedproxy.Resolver, pg *pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		r, rec := reqstate.Attach(r)
+		reqstate.SetRequestID(rec, newRequestID())
 		sw := statusWriters.Get().(*statusWriter)
-		*sw = statusWriter{ResponseWriter: w}
+		*sw = statusWriter{ResponseWriter: w, rec: rec, pages: pg}
+		if pg != nil {
+			sw.accept = r.Header.Get("Accept")
+		}
 		defer func() {
 			code := sw.code
 			if code == 0 {
@@ -84,6 +155,7 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 				if f.ClientIP.IsValid() {
 					ip = f.ClientIP.String()
 				}
+				id, _ := rec.RequestID()
 				// Path only: a query string can hold tokens and personal
 				// data; cookies and Authorization are never logged.
 				access.LogAttrs(r.Context(), slog.LevelInfo, "request",
@@ -95,7 +167,8 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 					slog.Int64("bytes", sw.bytes),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("client_ip", ip),
-					slog.String("proto", r.Proto))
+					slog.String("proto", r.Proto),
+					slog.String("request_id", id))
 			}
 			*sw = statusWriter{}
 			statusWriters.Put(sw)

@@ -55,8 +55,10 @@ type BufferingConfig struct {
 	// the body cap still apply, and body faults are still the client's.
 	// A chunked body is streamed chunked: Django under WSGI reads no
 	// body without a Content-Length, so it sees an empty one.
-	// Empty (the default): every body is buffered. "bulwark check" warns
-	// (BW116) when it is set.
+	// A streaming path must be outside [uploads] (listed in
+	// uploads.exempt_paths: the upload layer reads the bodies it inspects
+	// in full). Empty (the default): every body is buffered. "bulwark
+	// check" warns (BW116) when it is set.
 	InsecureStreamPaths []string `toml:"insecure_stream_paths"`
 }
 
@@ -78,7 +80,7 @@ func (b BufferingConfig) withDefaults(uploadTemp string) BufferingConfig {
 	return b
 }
 
-func (b BufferingConfig) validate() error {
+func (b BufferingConfig) validate(uploadPaths, uploadExempt []string) error {
 	if b.MemoryBytes < 0 || b.MemoryBytes > MaxBufferMemory {
 		return invalid("buffering.memory_bytes %d is outside 0..%d", b.MemoryBytes, MaxBufferMemory)
 	}
@@ -92,6 +94,16 @@ func (b BufferingConfig) validate() error {
 	}
 	if _, err := pathset.Parse(b.InsecureStreamPaths); err != nil {
 		return invalid("buffering.insecure_stream_paths: %v", err)
+	}
+	// The upload layer reads the bodies of its paths in full (to inspect
+	// them) before the proxy: a streaming path there would be buffered
+	// anyway, and the setting would not mean what it says.
+	up, _ := pathset.Parse(uploadPaths)
+	ex, _ := pathset.Parse(uploadExempt)
+	for _, p := range b.InsecureStreamPaths {
+		if up.Match(p) && !ex.Match(p) {
+			return invalid("buffering.insecure_stream_paths: %q is inspected by [uploads] (uploads.paths, every path by default), which reads its bodies in full; add it to uploads.exempt_paths", p)
+		}
 	}
 	return nil
 }
@@ -127,7 +139,7 @@ func (b *bufferer) guard(next http.Handler) http.Handler {
 		// One allocation for the request copy and its body reader.
 		pr := &prepared{req: *r, cb: clientBody{rc: r.Body, idle: b.idle, end: time.Now().Add(b.total), rc2: http.NewResponseController(w)}}
 		pr.req.Body = &pr.cb
-		if sw, ok := w.(*statusWriter); ok {
+		if sw := findStatusWriter(w); sw != nil {
 			sw.body = &pr.cb
 		}
 		defer pr.cb.finish()
@@ -145,6 +157,9 @@ type prepared struct {
 // a copy whose body is read in full first. ok is false when the body was
 // refused; the answer is then written.
 func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Request, ok bool) {
+	if b == nil {
+		return r, true // a proxy built without buffering (tests of the forwarding alone)
+	}
 	if r.Body == nil || r.Body == http.NoBody || spool.IsBody(r.Body) || b.streamed(r.URL.Path) {
 		return r, true
 	}

@@ -39,8 +39,8 @@ func startGunicorn(t *testing.T, mutate func(*gateway.Config)) (*env, *testsvc.G
 	return e, g
 }
 
-// rawConn opens an HTTP/1.1 TLS connection to the gateway.
-func (e *env) rawConn(t *testing.T) *tls.Conn {
+// tlsConn opens an HTTP/1.1 TLS connection to the gateway.
+func (e *env) tlsConn(t *testing.T) *tls.Conn {
 	t.Helper()
 	c, err := tls.Dial("tcp", "127.0.0.1:"+e.httpsPrt, &tls.Config{RootCAs: e.pool, ServerName: siteHost, NextProtos: []string{"http/1.1"}})
 	if err != nil {
@@ -87,13 +87,16 @@ func TestSlowClientsDoNotHoldWorkers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e, g := startGunicorn(t, func(c *gateway.Config) {
 				c.Buffering.InsecureStreamPaths = tc.stream
+				// Outside [uploads], whose layer reads the bodies it
+				// inspects in full: the bufferer alone is measured.
+				c.Uploads.ExemptPaths = []string{"/slowpost/"}
 				c.Edge.AllowInsecureNoCSRF = true
 			})
 			const slow = 4 // twice the workers
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			for i := 0; i < slow; i++ {
-				c := e.rawConn(t)
+				c := e.tlsConn(t)
 				fmt.Fprintf(c, "POST /slowpost/%d HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nfirst", i, siteHost)
 				wg.Add(1)
 				go func() {
@@ -144,6 +147,9 @@ func TestBodiesReachTheAppIntact(t *testing.T) {
 	e, g := startGunicorn(t, func(c *gateway.Config) {
 		c.Edge.AllowInsecureNoCSRF = true
 		c.Buffering.MemoryBytes = 16 << 10
+		// Random bytes are no file type [uploads] allows: the path is
+		// exempt, the bufferer alone carries them.
+		c.Uploads.ExemptPaths = []string{"/data/"}
 	})
 	for _, size := range []int{1, 100, 16 << 10, 16<<10 + 1, 3 << 20} {
 		for _, chunked := range []bool{false, true} {
@@ -206,7 +212,7 @@ func TestBodyFaultsAreClientFaults(t *testing.T) {
 		for _, path := range []string{"/buffered/", "/_slow/1000/", "/upload/"} {
 			t.Run(tc.name+path, func(t *testing.T) {
 				before := strings.Count(e.logs.String(), `"reason":"`+tc.reason+`"`)
-				c := e.rawConn(t)
+				c := e.tlsConn(t)
 				c.SetDeadline(time.Now().Add(5 * time.Second))
 				fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\n%s\r\n%s", path, siteHost, tc.head, tc.body)
 				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -389,6 +395,7 @@ func TestBufferingConfig(t *testing.T) {
 		c.Upstream.URL = "http://127.0.0.1:8000"
 		c.TLS.CertFile, c.TLS.KeyFile = "c.pem", "k.pem"
 		c.Hosts.Allowed = []string{siteHost}
+		c.Uploads.ExemptPaths = []string{"/events/", "/feed"}
 		return c
 	}
 	for _, tc := range []struct {
@@ -406,6 +413,7 @@ func TestBufferingConfig(t *testing.T) {
 		{"missing temp dir", func(b *gateway.BufferingConfig) { b.TempDir = t.TempDir() + "/nope" }, "buffering.temp_dir"},
 		{"unclean stream path", func(b *gateway.BufferingConfig) { b.InsecureStreamPaths = []string{"/a/../b/"} }, "buffering.insecure_stream_paths"},
 		{"relative stream path", func(b *gateway.BufferingConfig) { b.InsecureStreamPaths = []string{"events/"} }, "buffering.insecure_stream_paths"},
+		{"stream path under uploads", func(b *gateway.BufferingConfig) { b.InsecureStreamPaths = []string{"/api/"} }, "add it to uploads.exempt_paths"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := base()
@@ -443,7 +451,7 @@ func TestTricklingBodyHitsTheTotalBound(t *testing.T) {
 		c.Timeouts.Read = 700 * time.Millisecond
 		c.Buffering.IdleTimeout = 10 * time.Second
 	})
-	c := e.rawConn(t)
+	c := e.tlsConn(t)
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	fmt.Fprintf(c, "POST /echo HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n", siteHost)
 	t0 := time.Now()

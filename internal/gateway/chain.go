@@ -9,8 +9,6 @@ import (
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
-	"github.com/bulwarkdev/bulwark/internal/refusal"
-	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // composeChain builds the chain around the edge: the library chain of
@@ -26,9 +24,10 @@ import (
 // runs, and the library's csrf layer, which still runs in its place
 // (after limits, before uploads, so that a forged upload is refused
 // before a byte of it is parsed), lets a marked request through.
-func (g *Gateway) composeChain(cfg Config, tp *trustedproxy.Resolver) (func(http.Handler) http.Handler, io.Closer, error) {
+func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.Closer, error) {
 	bc := cfg.Library()
 	bc.Logger = g.events
+	g.withRateLimits(cfg, &bc)
 	lib, err := bulwark.New(bc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
@@ -46,10 +45,6 @@ func (g *Gateway) composeChain(cfg Config, tp *trustedproxy.Resolver) (func(http
 			// Safe methods are never refused by the CSRF layer: they
 			// need no mark (and the mark costs a context).
 			if !isSafeMethod(r.Method) {
-				if hasDotSegment(r.URL.Path) {
-					g.refuseDotSegment(w, r, tp)
-					return
-				}
 				if exemptAll || !csrfCovers(paths, r.URL.Path) {
 					exempt.ServeHTTP(w, r)
 					return
@@ -66,7 +61,8 @@ func (g *Gateway) composeChain(cfg Config, tp *trustedproxy.Resolver) (func(http
 // ambiguous: the library's layers match path lists on the cleaned path,
 // as a Go router would dispatch it, while an upstream that does not clean
 // paths (Django behind gunicorn) routes the path as sent, so that
-// "/upload/../x" could reach a wildcard upload view uninspected.
+// "/upload/../x" could reach a wildcard upload view uninspected. The
+// canonicalizer refuses such paths for every method (canonicalPath).
 func hasDotSegment(p string) bool {
 	for len(p) > 0 {
 		i := strings.IndexByte(p, '/')
@@ -81,22 +77,6 @@ func hasDotSegment(p string) bool {
 		}
 	}
 	return false
-}
-
-// refuseDotSegment answers an unsafe request whose path has dot segments:
-// 400, before any layer of the library reads it (see hasDotSegment). The
-// resolver runs first, so that the event names the client behind a
-// trusted proxy (and a malformed forwarded header is refused as such).
-func (g *Gateway) refuseDotSegment(w http.ResponseWriter, r *http.Request, tp *trustedproxy.Resolver) {
-	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		refusal.Log(g.events, r, "path refused", "path_refused", "dot_segment")
-		writeStatus(w, http.StatusBadRequest)
-	})
-	if tp == nil {
-		refuse.ServeHTTP(w, r)
-		return
-	}
-	tp.Handler(refuse).ServeHTTP(w, r)
 }
 
 type closerFunc func() error

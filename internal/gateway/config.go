@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/internal/cluster"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
 )
 
@@ -38,7 +40,8 @@ type Config struct {
 	// Referrer-Policy and COOP same-origin, X-Frame-Options DENY),
 	// [limits] (zero: Django's limits and a 32 MiB body cap), [csrf]
 	// (zero: unsafe requests only from the site's own origin), [uploads]
-	// (zero: no upload path) and [media] (zero: no media host;
+	// (zero: every multipart body on every path is inspected, unlike the
+	// library's zero; uploads.exempt_paths names the exceptions) and [media] (zero: no media host;
 	// media.site_hosts defaults to the names of hosts.allowed).
 	//
 	// Three sections mean less at the edge than in an application, because
@@ -68,9 +71,20 @@ type Config struct {
 	Edge EdgeConfig `toml:"edge"`
 	// AccessLog configures the JSON access log.
 	AccessLog AccessLogConfig `toml:"access_log"`
+	// Forwarding shapes what the upstream receives: which client headers
+	// are removed and which ports a Host may name (see canonical.go).
+	Forwarding ForwardingConfig `toml:"forwarding"`
+	// Cluster names the store several gateways share (ticket keys, ACME).
+	Cluster ClusterConfig `toml:"cluster"`
 	// Buffering reads request bodies in full before the upstream sees
 	// them (see BufferingConfig).
 	Buffering BufferingConfig `toml:"buffering"`
+	// Health is a health path on the public listeners, for load
+	// balancers. Zero: none (the admin listener's /healthz remains).
+	Health HealthConfig `toml:"health"`
+	// Pages are the bodies of the gateway's own refusals, per status, in
+	// HTML or JSON. Zero: the status text as plain text.
+	Pages PagesConfig `toml:"pages"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -108,10 +122,12 @@ type TLSConfig struct {
 	// the newest key and accepted under the newest and the one before, so
 	// a ticket resumes a session for at least one interval and at most
 	// two, and a stolen key opens the tickets of at most two intervals.
-	// Zero means 24h; it must lie between 1m and 168h. Keys live only in
-	// the process's memory: several gateways don't share them (a client
-	// sent to another gateway makes a full handshake), and a restart
-	// starts afresh. A change needs a restart.
+	// Zero means 24h; it must lie between 1m and 168h. Without a
+	// [cluster] store (or without its ticket_key_secret_env), keys live
+	// only in the process's memory: several gateways don't share them (a
+	// client sent to another gateway makes a full handshake), and a
+	// restart starts afresh. With them, the fleet shares the keys (see
+	// ClusterConfig). A change needs a restart.
 	SessionTicketRotation time.Duration `toml:"session_ticket_rotation"`
 
 	// GetCertificate, when set (from Go only), supplies certificates
@@ -119,8 +135,8 @@ type TLSConfig struct {
 	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error) `toml:"-"`
 }
 
-// ACMEConfig configures automatic certificates (RFC 8555), through
-// golang.org/x/crypto/acme/autocert.
+// ACMEConfig configures automatic certificates (RFC 8555), obtained and
+// renewed by certmagic, for an exact list of names.
 type ACMEConfig struct {
 	// Enabled turns ACME on. False (the default) requires CertFile/KeyFile.
 	Enabled bool `toml:"enabled"`
@@ -135,13 +151,35 @@ type ACMEConfig struct {
 	// DirectoryURL is the CA's directory. Empty means Let's Encrypt's
 	// production directory.
 	DirectoryURL string `toml:"directory_url"`
-	// CacheDir stores account keys and certificates on disk (mode 0700).
-	// Exactly one of CacheDir and CachePostgresURL must be set.
+	// DirectoryCAFile is a PEM file of the authorities the directory's
+	// own TLS certificate is verified against, for a private CA. Empty
+	// means the system roots.
+	DirectoryCAFile string `toml:"directory_ca_file"`
+	// Challenges are the challenge types offered to the CA: "http-01"
+	// (answered on the HTTP listener) and "tls-alpn-01" (answered on the
+	// HTTPS listener). Empty means both (http-01 only while the HTTP
+	// listener is on). Every gateway of a fleet answers every challenge:
+	// challenge data is kept in the storage.
+	Challenges []string `toml:"challenges"`
+	// CacheDir stores the account key and certificates on disk (mode
+	// 0700), for a single gateway. With a [cluster] store they live in
+	// the store instead, shared by every gateway with issuance locks (so
+	// gateways starting together place one order per name), and
+	// CacheDir must be empty. One of the two is required.
 	CacheDir string `toml:"cache_dir"`
-	// CachePostgresURL stores them in PostgreSQL, shared by several
-	// gateways. A value of the form "env:NAME" reads the URL from the
-	// environment variable NAME, so the password stays out of the file.
-	CachePostgresURL string `toml:"cache_postgres_url"`
+}
+
+// challenge reports whether challenge type name is offered.
+func (c ACMEConfig) challenge(name string) bool {
+	if len(c.Challenges) == 0 {
+		return true
+	}
+	for _, ch := range c.Challenges {
+		if strings.EqualFold(ch, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // UpstreamConfig is the application behind the gateway.
@@ -244,6 +282,42 @@ type AccessLogConfig struct {
 	Path string `toml:"path"`
 }
 
+// ForwardingConfig shapes the request the upstream receives. The gateway
+// forwards a canonical request, the one its checks judged: singleton
+// headers once, no header names a WSGI or CGI server would fold into
+// something else, no client claims about the client, and a Host port the
+// gateway serves. The zero value is the strict default.
+type ForwardingConfig struct {
+	// StripHeaders are removed from every request before the upstream
+	// sees it, in addition to the built-in list of client-identity
+	// headers (X-Forwarded-*, Forwarded, X-Real-IP, Client-IP,
+	// True-Client-IP and the rest that IP libraries read; see
+	// isProxyHeader): typically headers an upstream trusts as an identity,
+	// such as Remote-User or X-Auth-User. Names are compared
+	// case-insensitively with '_' and '-' folded, so every spelling goes;
+	// from a trusted proxy ([proxy] trusted) the canonical spelling is
+	// kept, as the proxy's own statement. Zero: only the built-in list.
+	StripHeaders []string `toml:"strip_headers"`
+	// AllowUnderscoreHeaders are header names containing '_' that are
+	// forwarded. Every other name with '_' is dropped before the upstream
+	// (and logged, event header_dropped): WSGI and CGI servers turn '-'
+	// into '_', so "Script_Name" or "X_Forwarded_Proto" reach an app as
+	// the variables the server or a proxy sets (gunicorn re-roots the
+	// path on a SCRIPT_NAME header). Names are compared
+	// case-insensitively. A name that folds to a stripped, client-identity
+	// or singleton header is refused at Validate. Zero: drop them all.
+	AllowUnderscoreHeaders []string `toml:"allow_underscore_headers"`
+	// PublicPorts are ports, besides the one of the listener a connection
+	// arrived on, that a Host header may name: the public ports of a
+	// load balancer or NAT that maps them onto the gateway's listeners.
+	// A request whose Host names another port is refused (400, event
+	// disallowed_host, reason port_not_served), so that a client cannot
+	// put a port of its choosing into the upstream's absolute URLs
+	// (Django's build_absolute_uri, password-reset mails). A Host without
+	// a port is always accepted. Zero: only the listener's own port.
+	PublicPorts []int `toml:"public_ports"`
+}
+
 // Defaults.
 const (
 	DefaultHTTPS          = ":443"
@@ -287,12 +361,13 @@ func (c Config) WithDefaults() Config {
 	// (cookie name, header name) describe nothing the edge does.
 	eff := c.CSRF
 	c.CSRF = csrf.Config{
-		TrustedOrigins:      eff.TrustedOrigins,
-		InsecureBypassPaths: eff.InsecureBypassPaths,
-		InsecureSkipTokens:  true,
-		Development:         eff.Development,
-		FailureHandler:      eff.FailureHandler,
-		Logger:              eff.Logger,
+		TrustedOrigins:       eff.TrustedOrigins,
+		InsecureBypassPaths:  eff.InsecureBypassPaths,
+		InsecureSkipTokens:   true,
+		RefererWithoutTokens: true,
+		Development:          eff.Development,
+		FailureHandler:       eff.FailureHandler,
+		Logger:               eff.Logger,
 	}
 	if c.Listen.HTTPS == "" {
 		c.Listen.HTTPS = DefaultHTTPS
@@ -302,6 +377,14 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Listen.Admin == "" {
 		c.Listen.Admin = DefaultAdmin
+	}
+	// The HTTP listener redirects to the HTTPS listener, not to the port
+	// the plain request came in on (which would land a browser on a TLS
+	// handshake with a plain-HTTP server). A port set in the file is the
+	// public one (a load balancer or a port mapping in front) and wins.
+	// A listener on port 0 gets its port when bound (see Gateway.Serve).
+	if c.HTTPS.RedirectPort == 0 {
+		c.HTTPS.RedirectPort = listenPort(c.Listen.HTTPS)
 	}
 	u := &c.Upstream
 	u.HealthInterval = orDur(u.HealthInterval, DefaultHealthInterval)
@@ -330,6 +413,12 @@ func (c Config) WithDefaults() Config {
 	if c.Edge.Cookies.HTTPOnly == nil {
 		c.Edge.Cookies.HTTPOnly = []string{"sessionid"}
 	}
+	if c.Cluster.Enabled() {
+		c.Cluster.Timeout = orDur(c.Cluster.Timeout, cluster.DefaultTimeout)
+		if c.Cluster.Prefix == "" {
+			c.Cluster.Prefix = cluster.DefaultPrefix
+		}
+	}
 	c.Buffering = c.Buffering.withDefaults(c.Uploads.TempDir)
 	return c
 }
@@ -341,7 +430,9 @@ func (c Config) WithDefaults() Config {
 // runs. The output is itself a valid configuration.
 func (c Config) EncodeEffective(w io.Writer) error {
 	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(c.WithDefaults()); err != nil {
+	eff := c.WithDefaults()
+	eff.Cluster.Store = redactURL(eff.Cluster.Store)
+	if err := toml.NewEncoder(&buf).Encode(eff); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	table := ""
@@ -393,18 +484,34 @@ func edgeless(table, line string) bool {
 }
 
 // Library returns the library configuration as the edge runs it: the
-// token layer of [csrf] off (the upstream owns its tokens) and accepted
-// uploads forwarded unchanged (the upstream reads them). Both are forced
+// token layer of [csrf] off (the upstream owns its tokens) with Django's
+// HTTPS Referer rule kept (csrf.Config.RefererWithoutTokens), and accepted
+// uploads forwarded unchanged (the upstream reads them). All are forced
 // rather than asked for, so that a file cannot configure a gateway that
 // refuses every form or swallows every upload.
 func (c Config) Library() bulwark.Config {
 	lc := c.Config
 	lc.CSRF.InsecureSkipTokens = true
-	if len(lc.Uploads.Paths) > 0 {
-		lc.Uploads.Forward = true
+	// Without tokens, Django's HTTPS Referer rule is the only check left
+	// for a request with neither Origin nor Sec-Fetch-Site (an old
+	// browser, or a page that suppressed both): a cross-origin Referer
+	// must not pass the edge when Django itself would refuse it. Clients
+	// that send none of the three (webhooks) need an exempt path.
+	lc.CSRF.RefererWithoutTokens = true
+	if len(lc.Uploads.Paths) == 0 {
+		// Every path: an upstream may take files on any view (Django's
+		// admin has one per model with a FileField), and a list of
+		// upload paths that forgets one leaves it uninspected.
+		// uploads.exempt_paths names the exceptions.
+		lc.Uploads.Paths = DefaultUploadPaths()
 	}
+	lc.Uploads.Forward = true
 	return lc
 }
+
+// DefaultUploadPaths is uploads.paths when the file leaves it out: every
+// path.
+func DefaultUploadPaths() []string { return []string{"/"} }
 
 // ErrInvalidConfig is wrapped by every configuration error.
 var ErrInvalidConfig = errors.New("gateway: invalid configuration")
@@ -431,6 +538,15 @@ func (c Config) Validate() error {
 	if c.Listen.Admin != Off && !c.Listen.AllowInsecureAdminAddress && !isLoopbackAddr(c.Listen.Admin) {
 		return invalid("listen.admin %q is not a loopback address (set allow_insecure_admin_address to expose metrics and health)", c.Listen.Admin)
 	}
+	if err := c.checkRedirectPort(); err != nil {
+		return err
+	}
+	if err := c.Health.validate(); err != nil {
+		return err
+	}
+	if _, err := c.Pages.load(c.Uploads.Policy.Allow); err != nil {
+		return err
+	}
 	if _, err := c.upstreamURL(); err != nil {
 		return err
 	}
@@ -454,8 +570,19 @@ func (c Config) Validate() error {
 				return invalid("tls.acme.hosts: %q is not an exact host name", h)
 			}
 		}
-		if (a.CacheDir == "") == (a.CachePostgresURL == "") {
-			return invalid("tls.acme: set exactly one of cache_dir and cache_postgres_url")
+		switch {
+		case c.Cluster.Enabled() && a.CacheDir != "":
+			return invalid("tls.acme.cache_dir: certificates live in the [cluster] store; remove cache_dir")
+		case !c.Cluster.Enabled() && a.CacheDir == "":
+			return invalid("tls.acme: set cache_dir, or a [cluster] store shared by the gateways")
+		}
+		for _, ch := range a.Challenges {
+			if !strings.EqualFold(ch, ChallengeHTTP01) && !strings.EqualFold(ch, ChallengeTLSALPN01) {
+				return invalid("tls.acme.challenges: %q is not %q or %q", ch, ChallengeHTTP01, ChallengeTLSALPN01)
+			}
+		}
+		if a.challenge(ChallengeHTTP01) && !a.challenge(ChallengeTLSALPN01) && c.Listen.HTTP == Off {
+			return invalid("tls.acme.challenges: http-01 needs the HTTP listener (listen.http is off)")
 		}
 		if a.DirectoryURL != "" {
 			if u, err := url.Parse(a.DirectoryURL); err != nil || u.Scheme != "https" || u.Host == "" {
@@ -489,12 +616,18 @@ func (c Config) Validate() error {
 	if _, err := pathset.Parse(c.Edge.CSRFPaths); err != nil {
 		return invalid("edge.csrf_paths: %w", err)
 	}
+	if err := c.Forwarding.validate(); err != nil {
+		return err
+	}
 	for _, n := range c.Edge.Cookies.HTTPOnly {
 		if n == "" || strings.ContainsAny(n, "=; \t,") {
 			return invalid("edge.cookies.http_only: %q is not a cookie name", n)
 		}
 	}
-	if err := c.Buffering.validate(); err != nil {
+	if err := c.Cluster.validate(); err != nil {
+		return err
+	}
+	if err := c.Buffering.validate(c.Uploads.Paths, c.Uploads.ExemptPaths); err != nil {
 		return err
 	}
 	return c.validateSections()
@@ -576,6 +709,32 @@ func checkAddr(key, addr string, optional bool) error {
 	return nil
 }
 
+// listenPort returns the port of a listener address, or 0 when it has
+// none or is "off".
+func listenPort(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return 0
+	}
+	return n
+}
+
+// checkRedirectPort refuses a redirect that would land on the gateway's
+// own plain-HTTP listener: the browser would try TLS on a port that
+// answers in clear (or, through an HTTP client, loop on the redirect).
+// The effective configuration (defaults applied) is checked.
+func (c Config) checkRedirectPort() error {
+	rp, hp := c.HTTPS.RedirectPort, listenPort(c.Listen.HTTP)
+	if c.Listen.HTTP == Off || hp == 0 || rp != hp || rp == listenPort(c.Listen.HTTPS) {
+		return nil
+	}
+	return invalid("https.redirect_port %d is the port of listen.http %q: the redirect would land on plain HTTP (leave redirect_port out to use the port of listen.https, or give the public HTTPS port)", rp, c.Listen.HTTP)
+}
+
 // isLoopbackAddr reports whether addr binds only loopback interfaces. An
 // empty host (":9090") binds every interface and is not loopback.
 func isLoopbackAddr(addr string) bool {
@@ -642,6 +801,8 @@ func movedHint(k toml.Key) string {
 	switch {
 	case len(k) >= 2 && k[0] == "edge" && k[1] == "upload_paths":
 		return " (now uploads.paths)"
+	case len(k) >= 3 && k[0] == "tls" && k[1] == "acme" && k[2] == "cache_postgres_url":
+		return " (now [cluster] store_env, shared with the other gateways)"
 	case len(k) >= 1 && k[0] == "upload":
 		return fmt.Sprintf(" (now %q)", "uploads"+strings.TrimPrefix(k.String(), "upload"))
 	}

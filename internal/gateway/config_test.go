@@ -150,3 +150,35 @@ func TestEncodeEffective(t *testing.T) {
 		t.Errorf("printout loads as another configuration:\n%+v\n%+v", again.WithDefaults(), c.WithDefaults())
 	}
 }
+
+func TestForwardingConfig(t *testing.T) {
+	const base = `
+[upstream]
+url = "http://127.0.0.1:8000"
+[tls]
+cert_file = "c.pem"
+key_file = "k.pem"
+[forwarding]
+`
+	c, err := gateway.Parse([]byte(base + `strip_headers = ["Remote-User"]
+allow_underscore_headers = ["X_Legacy_Token"]
+public_ports = [443, 8443]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := gateway.ForwardingConfig{StripHeaders: []string{"Remote-User"}, AllowUnderscoreHeaders: []string{"X_Legacy_Token"}, PublicPorts: []int{443, 8443}}
+	if !reflect.DeepEqual(c.Forwarding, want) {
+		t.Errorf("decoded %+v, want %+v", c.Forwarding, want)
+	}
+	for _, bad := range []string{
+		`allow_underscore_headers = ["Script_Name"]`,
+		`allow_underscore_headers = ["X_Forwarded_Proto"]`,
+		`public_ports = [70000]`,
+		`strip_headers = ["bad name"]`,
+	} {
+		if _, err := gateway.Parse([]byte(base + bad + "\n")); !errors.Is(err, gateway.ErrInvalidConfig) || !strings.Contains(err.Error(), "forwarding.") {
+			t.Errorf("%s: error %v, want one naming forwarding.", bad, err)
+		}
+	}
+}

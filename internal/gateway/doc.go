@@ -27,10 +27,11 @@
 //
 // The HTTPS listener speaks TLS 1.3 and TLS 1.2 with ECDHE and AEAD suites
 // only, HTTP/2 and HTTP/1.1. Certificates come from files (re-read on
-// Reload, so SIGHUP picks up a renewal) or from ACME
-// (golang.org/x/crypto/acme/autocert) for an exact list of names, cached
-// on disk or in PostgreSQL (PostgresCache) so several gateways share them.
-// The HTTP listener answers ACME HTTP-01 challenges and redirects the rest.
+// Reload, so SIGHUP picks up a renewal) or from ACME (certmagic) for an
+// exact list of names, stored on disk or in the [cluster] store, where
+// several gateways share them with issuance locks (one order per name).
+// The HTTP listener answers ACME HTTP-01 challenges and redirects the rest;
+// the HTTPS listener answers TLS-ALPN-01.
 //
 // Session tickets (TLS resumption) are encrypted under keys the gateway
 // makes itself from crypto/rand and keeps only in memory: a fresh key
@@ -38,27 +39,54 @@
 // accepted, older ones dropped. A ticket therefore resumes a session for
 // one to two intervals; crypto/tls on its own accepts keys for 7 days. The
 // keys belong to the listener, not the handler tree, so a reload keeps
-// them; a restart makes new ones. Gateways behind one load balancer do
-// not share keys: a client sent to another gateway makes a full
-// handshake, which costs latency, not security. The lifetime a TLS 1.3
+// them; a restart makes new ones. Gateways behind one load balancer share
+// them through the [cluster] store when ticket_key_secret_env is set (the
+// store holds seeds; keys are derived under the secret, so a store reader
+// cannot decrypt traffic; a store outage keeps the last keys); otherwise
+// a client sent to another gateway makes a full handshake, which costs
+// latency, not security. The lifetime a TLS 1.3
 // ticket advertises stays crypto/tls's fixed 7 days (scanners such as
 // testssl.sh report it); the server stops accepting it when its key goes.
 // The admin listener, loopback only unless allow_insecure_admin_address,
-// serves Prometheus /metrics and /healthz (the upstream's health).
+// serves Prometheus /metrics and /healthz (the upstream's health); a
+// load balancer gets the same answer on the public listeners at
+// health.path. The HTTP listener redirects to the HTTPS listener's port,
+// or to https.redirect_port, the public one behind a port mapping.
+//
+// Every request gets an id at the top of the tree, kept in its record: a
+// refusal the gateway answers itself carries it in X-Request-Id (and, with
+// [pages], on its page), and the access log line and the refusal event
+// name it, so a user's reference finds the log lines.
+//
+// # Rate limits
+//
+// [[rate_limit]] tables are the library's rate-limit rules (package
+// ratelimit), keyed by the client the [proxy] section established. Their
+// counts live where rateLimitStore says, the one place that picks the
+// store: a Store given in Go (Config.RateLimitStore, e.g. a
+// ratelimit/redisstore or ratelimit/pgstore Store shared by several
+// gateways), else a memory store of the gateway's own that outlives
+// reloads. Every decision is counted in
+// bulwark_rate_limit_decisions_total{rule, decision}; refusals are also
+// refusal events (event rate_limit).
 //
 // # Request flow
 //
 // Each request runs, in one handler tree built from one Config:
 //
-//	access log + metrics
-//	 → unsafe requests with "." or ".." path segments refused (400)
+//	access log + metrics (the request's record and id; refusal pages)
+//	 → [health] path, answered here for any host (GET, HEAD)
+//	 → canonicalizer: singleton headers once, an HTTP/2 host field equal to
+//	   :authority, a path without dot segments, %2F, %5C, backslashes or
+//	   control bytes (400 otherwise), doubled slashes merged
 //	 → csrf exemption mark (unsafe requests outside edge.csrf_paths)
 //	 → bulwark.New chain: headers → trustedproxy (client, scheme, host;
 //	   forwarded headers only from trusted peers)
 //	   ├ media host → hosts (media names) → httpsonly → media (read-only files)
-//	   └ hosts → httpsonly (redirect, HSTS) → limits
+//	   └ hosts → httpsonly (redirect, HSTS) → rate limits → limits
 //	     → csrf (Fetch Metadata/Origin; exempt-marked requests pass)
-//	     → uploads (on uploads.paths, forwarded) → body buffering
+//	     → uploads (every path but uploads.exempt_paths, forwarded)
+//	     → body buffering
 //	     → ReverseProxy (Rewrite) → upstream
 //
 // Body buffering comes last, once every check that needs only the headers
@@ -84,16 +112,41 @@
 // Empty edge.csrf_paths means every path; a path is exempt only when it
 // is outside the list both as sent and cleaned of doubled slashes.
 //
-// Browsers resolve dot segments before sending a URL, so an unsafe
-// request whose path still has one comes from a tool or an attacker, and
-// its path is ambiguous: the library matches uploads.paths on the cleaned
-// path, as a Go router dispatches, while an upstream that does not clean
-// paths routes "/upload/../x" as sent. The gateway refuses such requests
-// (event path_refused, reason dot_segment) rather than guess.
+// # Canonical forwarding
+//
+// The edge's checks protect the upstream only if the upstream reads each
+// request as the edge judged it. The canonicalizer, first in the tree,
+// makes the request unambiguous before any layer reads it (canonical.go):
+//   - A singleton header (Host, Content-Type, Content-Length,
+//     Authorization, Cookie, Origin, Referer, Sec-Fetch-*, ...) sent twice
+//     is refused (event header_refused, reason duplicate_header): gunicorn
+//     joins or takes the last of two, Go reads the first, so a second
+//     Content-Type could turn an uninspected body into a multipart upload.
+//   - An HTTP/2 host field that differs from :authority is refused
+//     (host_mismatch).
+//   - A path with "." or ".." segments (also percent-encoded), %2F, %5C,
+//     a backslash, NUL or another control byte is refused (path_refused)
+//     for every method; doubled slashes are merged and the escaping made
+//     canonical. Browsers never send the refused forms; servers route
+//     them differently ("/upload/../x" is cleaned by a Go matcher and
+//     routed as sent by Django).
+//   - Header names containing '_' are dropped before the upstream (event
+//     header_dropped; forwarding.allow_underscore_headers keeps named
+//     ones): WSGI servers map "Script_Name" onto SCRIPT_NAME, and gunicorn
+//     then re-roots the path past path-scoped rules.
+//   - An HTTP/1 request with a chunked body closes its connection after
+//     the answer (RFC 9112 section 6.3, for Content-Length beside
+//     Transfer-Encoding, which net/http cannot tell apart).
 //
 // On the way to the upstream, client-sent forwarded headers are removed
-// (Forwarded, X-Forwarded, X-Forwarded-*, X-Real-IP and similar, and their
-// underscore spellings), then X-Forwarded-For/-Proto/-Host/-Port are set
+// (Forwarded, X-Forwarded, X-Forwarded-*, X-Real-IP, Client-IP,
+// Forwarded-For, True-Client-IP, CF-Connecting-IP, Via and the rest IP
+// libraries read, request overrides such as X-Original-URL and
+// X-HTTP-Method-Override, forwarding.strip_headers, and the underscore
+// spellings of all of them), the validated host's port is checked against
+// the ports the gateway serves (its listener's, forwarding.public_ports, a
+// trusted proxy's X-Forwarded-Port; else 400, disallowed_host,
+// port_not_served), then X-Forwarded-For/-Proto/-Host/-Port are set
 // from what the gateway established, and Host is the validated host.
 // X-Forwarded-Port (what Django reads with USE_X_FORWARDED_PORT) is the
 // trusted proxy's X-Forwarded-Port when [proxy] use_forwarded_port is set,
@@ -118,10 +171,23 @@
 //   - Downgrade and cookie theft on the network: HTTP redirects to HTTPS,
 //     HSTS is sent, every upstream cookie is Secure.
 //   - Cross-site request forgery from current browsers on edge.csrf_paths,
-//     before the upstream runs.
-//   - Path games against the path lists: an unsafe request with dot
-//     segments is refused; doubled slashes are matched both ways.
-//   - Dangerous uploads: on uploads.paths, a multipart body is spooled
+//     before the upstream runs; and, over HTTPS, from browsers that send
+//     neither Origin nor Sec-Fetch-Site, by Django's Referer rule.
+//   - Parser differentials between the edge and the app server: duplicate
+//     singleton headers, '_' header names that WSGI maps onto CGI
+//     variables (SCRIPT_NAME), client-identity headers that IP libraries
+//     believe, an HTTP/2 host field that disagrees with :authority.
+//   - Path games against the path lists: dot segments, encoded separators,
+//     backslashes and control bytes are refused for every method; doubled
+//     slashes are merged, so the upstream routes the path the edge matched.
+//   - A client-chosen port in the upstream's absolute URLs: a Host port the
+//     gateway does not serve is refused.
+//   - Request smuggling through Content-Length beside Transfer-Encoding:
+//     net/http decodes the chunked body (Transfer-Encoding wins), the
+//     upstream receives one request, and the connection is closed after
+//     the answer.
+//   - Dangerous uploads: on every path (uploads.paths, default "/", less
+//     uploads.exempt_paths), a multipart body is spooled
 //     and every file inspected by content (type allow-list, PNG+HTML
 //     polyglots, SVG with script, decompression bombs) before the upstream
 //     sees a byte; a body that is not a form (a PUT or POST of raw bytes,
@@ -146,7 +212,10 @@
 //   - Long-lived ticket keys: a session ticket key read from the
 //     gateway's memory opens only the TLS 1.2 sessions of its last two
 //     rotation intervals (TLS 1.3 resumption adds a fresh key exchange),
-//     not a week's.
+//     not a week's. Shared through the [cluster] store, the keys never
+//     are in the store: a store reader gets seeds without the secret.
+//   - A hung cluster store: every call has a deadline (cluster.timeout);
+//     TLS keeps its last ticket keys and certificates in memory.
 //
 // What it does not stop:
 //   - Attacks inside the upstream's own logic (SQL injection, XSS in its
@@ -157,7 +226,16 @@
 //   - An attacker who can reach the upstream directly, bypassing the
 //     gateway: bind the upstream to loopback or a private network.
 //   - A trusted proxy that lies: networks in [proxy] trusted are believed.
-//   - Files outside uploads.paths.
+//   - Files on uploads.exempt_paths (or outside uploads.paths when it is
+//     set).
+//   - A request with both Content-Length and Transfer-Encoding is not
+//     refused: net/http removes Content-Length before any handler runs,
+//     so the gateway cannot tell it from a chunked request; it is
+//     forwarded with its chunked body decoded and its connection closed.
+//   - Header semantics an app gives to names outside the lists above (an
+//     identity header the app trusts must go in forwarding.strip_headers).
+//   - Clients with neither Origin, Sec-Fetch-Site nor Referer on paths
+//     outside edge.csrf_paths: there the upstream's token check is alone.
 //   - Slow clients on buffering.insecure_stream_paths: their bodies are
 //     streamed, and each holds an upstream worker for up to timeouts.read
 //     ("bulwark check" warns, BW116).
@@ -167,4 +245,11 @@
 //     gateway or in the network.
 //   - Exposure through the admin listener when allow_insecure_admin_address
 //     is set.
+//   - Someone who can write to the [cluster] store: they can delete
+//     certificates, hold the issuance and rotation leases, or make the
+//     gateways reuse old ticket seeds (denial of service, and longer-lived
+//     ticket keys); they cannot make a gateway use a ticket key they know,
+//     nor obtain a certificate. Keep the store as private as the keys in
+//     it (ACME account and certificate keys are stored in clear, as in
+//     any shared certificate store).
 package gateway

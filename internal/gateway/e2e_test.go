@@ -187,7 +187,9 @@ func TestForwardedHeadersFromTrustedProxyPass(t *testing.T) {
 		"X-Forwarded-Proto", "https",
 		"X-Real-Ip", "203.0.113.9",
 		"Forwarded", "for=203.0.113.9;proto=https",
-		"X_Forwarded_For", "6.6.6.6")
+		"X_Forwarded_For", "6.6.6.6",
+		"Client-Ip", "6.6.6.6", // passed through by a proxy, never its own statement
+		"X-Original-Url", "/admin/")
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d %q", resp.StatusCode, body)
 	}
@@ -204,6 +206,11 @@ func TestForwardedHeadersFromTrustedProxyPass(t *testing.T) {
 	if _, ok := got.Header[http.CanonicalHeaderKey("X_Forwarded_For")]; ok {
 		t.Errorf("underscore variant passed from behind a trusted proxy")
 	}
+	for _, h := range []string{"Client-Ip", "X-Original-Url"} {
+		if v, ok := got.Header[h]; ok {
+			t.Errorf("%s passed from behind a trusted proxy: %q", h, v)
+		}
+	}
 	if g := got.Header.Get("X-Forwarded-Proto"); g != "https" {
 		t.Errorf("X-Forwarded-Proto = %q", g)
 	}
@@ -216,16 +223,21 @@ func TestForwardedHeadersFromTrustedProxyPass(t *testing.T) {
 // gateway established (what Django's get_port reads with
 // USE_X_FORWARDED_PORT): the validated host's port, else the listener's,
 // and a proxy's X-Forwarded-Port only when the proxy is trusted and the
-// chain reads it. A client's own value never passes.
+// chain reads it. A client's own value never passes, and a Host port the
+// gateway does not serve (not its listener's, not in
+// forwarding.public_ports, not the trusted proxy's) is refused.
 func TestForwardedPort(t *testing.T) {
+	public := func(c *gateway.Config) { c.Forwarding.PublicPorts = []int{8443} }
 	trust := func(useFwdPort bool) func(*gateway.Config) {
 		return func(c *gateway.Config) {
+			public(c)
 			c.Proxy.Trusted = []string{"loopback"}
 			c.Proxy.SSLHeader, c.Proxy.SSLHeaderValue = "X-Forwarded-Proto", "https"
 			c.Proxy.UseForwardedPort = useFwdPort
 		}
 	}
-	const listener = "" // stands for the gateway's HTTPS listener port
+	const listener = ""         // stands for the gateway's HTTPS listener port
+	const refused = "(refused)" // 400, the upstream not contacted
 	type portRow struct {
 		name string
 		hdr  []string // header name, value pairs ("Host" sets the Host)
@@ -236,9 +248,12 @@ func TestForwardedPort(t *testing.T) {
 		mutate func(*gateway.Config)
 		rows   []portRow
 	}{
-		{"direct", nil, []portRow{
+		{"direct", public, []portRow{
 			{"host without port", []string{"Host", siteHost}, listener},
-			{"host with port", []string{"Host", siteHost + ":8443"}, "8443"},
+			{"host with a public port", []string{"Host", siteHost + ":8443"}, "8443"},
+			{"host with the listener's port", []string{"Host", "(listener)"}, listener},
+			{"attack: host with a port not served", []string{"Host", siteHost + ":6666"}, refused},
+			{"attack: port with a leading zero", []string{"Host", siteHost + ":08443"}, refused},
 			{"attack: client-sent port", []string{"Host", siteHost, "X-Forwarded-Port", "1234"}, listener},
 			{"attack: client-sent port, host with port", []string{"Host", siteHost + ":8443", "X-Forwarded-Port", "1234"}, "8443"},
 			{"attack: underscore spelling", []string{"Host", siteHost, "X_Forwarded_Port", "1234"}, listener},
@@ -246,10 +261,13 @@ func TestForwardedPort(t *testing.T) {
 		{"trusted proxy, use_forwarded_port off", trust(false), []portRow{
 			{"proxy port not read", []string{"Host", siteHost, "X-Forwarded-Proto", "https", "X-Forwarded-Port", "1234"}, listener},
 			{"host with port", []string{"Host", siteHost + ":8443", "X-Forwarded-Proto", "https"}, "8443"},
+			{"attack: host with a port not served", []string{"Host", siteHost + ":6666", "X-Forwarded-Proto", "https", "X-Forwarded-Port", "6666"}, refused},
 		}},
 		{"trusted proxy, use_forwarded_port on", trust(true), []portRow{
 			{"proxy port", []string{"Host", siteHost, "X-Forwarded-Proto", "https", "X-Forwarded-Port", "8443"}, "8443"},
-			{"proxy port wins over host port", []string{"Host", siteHost + ":9000", "X-Forwarded-Proto", "https", "X-Forwarded-Port", "8443"}, "8443"},
+			{"proxy port wins over host port", []string{"Host", siteHost, "X-Forwarded-Proto", "https", "X-Forwarded-Port", "9443"}, "9443"},
+			{"host port is the proxy's port", []string{"Host", siteHost + ":9443", "X-Forwarded-Proto", "https", "X-Forwarded-Port", "9443"}, "9443"},
+			{"attack: host port neither served nor the proxy's", []string{"Host", siteHost + ":9000", "X-Forwarded-Proto", "https", "X-Forwarded-Port", "8443"}, refused},
 			{"no proxy port", []string{"Host", siteHost, "X-Forwarded-Proto", "https"}, listener},
 			{"attack: underscore spelling behind the proxy", []string{"Host", siteHost, "X-Forwarded-Proto", "https", "X_Forwarded_Port", "1234"}, listener},
 		}},
@@ -258,7 +276,24 @@ func TestForwardedPort(t *testing.T) {
 			e := start(t, nil, cfg.mutate)
 			for _, row := range cfg.rows {
 				t.Run(row.name, func(t *testing.T) {
-					resp, body := e.get(e.https+"/echo", row.hdr...)
+					hdr := append([]string(nil), row.hdr...)
+					if hdr[1] == "(listener)" {
+						hdr[1] = siteHost + ":" + e.httpsPrt
+					}
+					hits := e.up.hits.Load()
+					resp, body := e.get(e.https+"/echo", hdr...)
+					if row.want == refused {
+						if resp.StatusCode != http.StatusBadRequest {
+							t.Fatalf("status %d %q, want 400", resp.StatusCode, body)
+						}
+						if e.up.hits.Load() != hits {
+							t.Fatal("the upstream was contacted")
+						}
+						if !contains(e.logs.String(), `"event":"disallowed_host","reason":"port_not_served"`) {
+							t.Error("no disallowed_host port_not_served event")
+						}
+						return
+					}
 					if resp.StatusCode != 200 {
 						t.Fatalf("status %d %q", resp.StatusCode, body)
 					}
@@ -510,6 +545,11 @@ func TestReloadRefusesRestartOnlyChanges(t *testing.T) {
 	cfg.TLS.SessionTicketRotation = time.Hour
 	if err := e.g.Reload(cfg); !errors.Is(err, gateway.ErrRestartRequired) {
 		t.Errorf("Reload with a new session ticket rotation: %v, want ErrRestartRequired", err)
+	}
+	cfg = e.cfg
+	cfg.Cluster.Store = "redis://127.0.0.1:6379/0"
+	if err := e.g.Reload(cfg); !errors.Is(err, gateway.ErrRestartRequired) {
+		t.Errorf("Reload with a new [cluster] store: %v, want ErrRestartRequired", err)
 	}
 }
 

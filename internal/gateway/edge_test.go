@@ -92,11 +92,16 @@ func TestUploadInspection(t *testing.T) {
 	if !contains(e.logs.String(), `"event":"path_refused","reason":"dot_segment"`) {
 		t.Errorf("no path_refused event")
 	}
-	// A safe request with dot segments is the upstream's to answer.
+	// A safe request with dot segments is refused too: the upstream would
+	// route it differently from the edge's path rules.
+	hits := e.up.hits.Load()
 	req, _ := http.NewRequest("GET", e.https+"/x/../echo", nil)
 	req.URL.Opaque = "//" + req.URL.Host + "/x/../echo"
-	if resp, body := e.do(req); resp.StatusCode != 200 {
-		t.Errorf("GET with dot segments: %d %q, want 200", resp.StatusCode, body)
+	if resp, body := e.do(req); resp.StatusCode != 400 {
+		t.Errorf("GET with dot segments: %d %q, want 400", resp.StatusCode, body)
+	}
+	if e.up.hits.Load() != hits {
+		t.Errorf("the upstream saw a GET with dot segments")
 	}
 }
 

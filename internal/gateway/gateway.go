@@ -15,8 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/cluster"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/crypto/acme/autocert"
+
+	"github.com/bulwarkdev/bulwark/ratelimit"
 )
 
 // Gateway is the server: the HTTPS, HTTP and admin listeners in front of
@@ -28,11 +30,14 @@ type Gateway struct {
 	metrics *metrics
 	buffers *bufferPool
 
-	getCert    func(*tls.ClientHelloInfo) (*tls.Certificate, error)
-	fileCerts  *fileCerts
-	acme       *autocert.Manager
-	closeCache func()
-	closeLog   io.Closer
+	getCert   func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	fileCerts *fileCerts
+	acme      *acmeManager
+	closeLog  io.Closer
+
+	cluster      cluster.Store // nil without [cluster]
+	owner        string        // this process in the store's leases
+	ticketSecret []byte        // nil: ticket keys are not shared
 
 	mu      sync.Mutex // serialises Reload and the start and end of Serve
 	serving bool       // under mu
@@ -40,6 +45,13 @@ type Gateway struct {
 
 	addrMu sync.Mutex
 	addrs  Addrs
+
+	rateMu     sync.Mutex
+	rateMemory *ratelimit.MemoryStore // under rateMu; see rateLimitStore
+	// httpsPort is the bound port of the HTTPS listener (0 before Serve):
+	// the redirect's target when the configuration names no port (a
+	// listener on port 0).
+	httpsPort atomic.Int32
 }
 
 // Listeners are the sockets Serve accepts on. A nil listener is not served.
@@ -83,20 +95,30 @@ func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
 		g.closeLog = bf
 		g.access = slog.New(slog.NewJSONHandler(bf, nil))
 	}
-	switch {
-	case cfg.TLS.GetCertificate != nil:
-		g.getCert = cfg.TLS.GetCertificate
-	case cfg.TLS.ACME.Enabled:
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		cache, closeCache, err := acmeCache(ctx, cfg.TLS.ACME)
-		cancel()
+	if cfg.Cluster.Enabled() {
+		secret, err := cfg.Cluster.ticketSecret()
 		if err != nil {
 			g.Close()
 			return nil, err
 		}
-		g.closeCache = closeCache
-		g.acme = newACME(cfg.TLS.ACME, cache)
-		g.getCert = g.acme.GetCertificate
+		store, err := openCluster(cfg.Cluster)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.cluster, g.owner, g.ticketSecret = store, cluster.NewOwner(), secret
+	}
+	switch {
+	case cfg.TLS.GetCertificate != nil:
+		g.getCert = cfg.TLS.GetCertificate
+	case cfg.TLS.ACME.Enabled:
+		m, err := newACME(cfg.TLS.ACME, g.cluster, g.owner, logger)
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.acme = m
+		g.getCert = m.GetCertificate
 	default:
 		fc, err := newFileCerts(cfg.TLS.CertFile, cfg.TLS.KeyFile)
 		if err != nil {
@@ -118,13 +140,16 @@ func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
 // Close releases what New opened (the ACME cache connection, the access
 // log file). Serve and Run call it when they return.
 func (g *Gateway) Close() {
-	if g.closeCache != nil {
-		g.closeCache()
-		g.closeCache = nil
+	if g.acme != nil {
+		g.acme.stop()
 	}
 	if g.closeLog != nil {
 		g.closeLog.Close()
 		g.closeLog = nil
+	}
+	if g.cluster != nil {
+		g.cluster.Close()
+		g.cluster = nil
 	}
 }
 
@@ -249,17 +274,24 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	var servers []*http.Server
 	errc := make(chan error, 3)
 	g.mu.Lock() // Reload hands health checking over only while serving
+	if err := g.bindRedirectPort(ln.HTTPS); err != nil {
+		g.mu.Unlock()
+		return err
+	}
 	g.serving = true
 	g.tree.Load().health.start(nil)
 	g.mu.Unlock()
 	stopTickets := func() {}
+	if g.acme != nil {
+		g.acme.start(ln)
+	}
 	if ln.HTTPS != nil {
 		s := newServer(g)
 		s.TLSConfig = serverTLS(g.getCert, g.acme != nil)
 		// The tls.Config lives as long as Serve (a reload swaps handler
 		// trees, not the listener's TLS state), so its ticket keys survive
 		// a SIGHUP and sessions keep resuming across it.
-		stopTickets = newTicketKeys(s.TLSConfig).start(cfg.TLS.SessionTicketRotation)
+		stopTickets = g.startTickets(s.TLSConfig, cfg.TLS.SessionTicketRotation)
 		servers = append(servers, s)
 		go func() { errc <- s.ServeTLS(ln.HTTPS, "", "") }()
 	}
@@ -306,6 +338,33 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("gateway: %w", serveErr)
 	}
+	return nil
+}
+
+// bindRedirectPort points the HTTP redirect at the bound HTTPS listener
+// when the configuration left the port to the system (listen.https on
+// port 0, no https.redirect_port): the tree built by New did not know it.
+// Called with g.mu held, before serving.
+func (g *Gateway) bindRedirectPort(l net.Listener) error {
+	if l == nil {
+		return nil
+	}
+	a, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return nil
+	}
+	g.httpsPort.Store(int32(a.Port))
+	old := g.tree.Load()
+	if old.cfg.HTTPS.RedirectPort != 0 {
+		return nil
+	}
+	t, err := g.buildTree(old.cfg)
+	if err != nil {
+		return err
+	}
+	g.tree.Store(t)
+	old.transport.CloseIdleConnections()
+	old.close()
 	return nil
 }
 
@@ -374,6 +433,22 @@ func restartOnly(a, b Config) error {
 		return fmt.Errorf("%w: [tls] changed", ErrRestartRequired)
 	case a.AccessLog.Path != b.AccessLog.Path:
 		return fmt.Errorf("%w: access_log.path changed", ErrRestartRequired)
+	case a.Cluster != b.Cluster:
+		return fmt.Errorf("%w: [cluster] changed", ErrRestartRequired)
 	}
 	return nil
+}
+
+// startTickets installs session ticket keys in conf and keeps them
+// rotating: shared through the cluster store when a ticket key secret is
+// configured, else in this process only. The returned function stops the
+// rotation.
+func (g *Gateway) startTickets(conf *tls.Config, every time.Duration) (stop func()) {
+	keys := newTicketKeys(conf) // local keys until the store answers
+	if g.cluster == nil || g.ticketSecret == nil {
+		return keys.start(every)
+	}
+	st := &sharedTickets{keys: keys, store: g.cluster, secret: g.ticketSecret, owner: g.owner,
+		every: every, log: g.logger, now: time.Now}
+	return st.start()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/bulwarkdev/bulwark/internal/refusal"
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
 
 // metrics are the gateway's Prometheus series, on a registry of its own
@@ -23,6 +24,7 @@ type metrics struct {
 	upstreamErrors  *prometheus.CounterVec
 	upstreamUp      prometheus.Gauge
 	reloads         *prometheus.CounterVec
+	rateLimits      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -48,8 +50,12 @@ func newMetrics() *metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bulwark_config_reloads_total", Help: "Configuration reloads, by result.",
 		}, []string{"result"}),
+		rateLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bulwark_rate_limit_decisions_total",
+			Help: "Rate-limit decisions, by rule and decision (allowed, limited, failed_open, failed_closed, refunded).",
+		}, []string{"rule", "decision"}),
 	}
-	m.reg.MustRegister(m.requests, m.refusals, m.upstreamLatency, m.upstreamErrors, m.upstreamUp, m.reloads,
+	m.reg.MustRegister(m.requests, m.refusals, m.upstreamLatency, m.upstreamErrors, m.upstreamUp, m.reloads, m.rateLimits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -109,13 +115,15 @@ var notRefusals = map[string]bool{
 }
 
 func (h *countingHandler) Handle(ctx context.Context, r slog.Record) error {
-	event, reason := h.event, ""
+	event, reason, hasID := h.event, "", false
 	r.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
 		case "event":
 			event = a.Value.String()
 		case "reason":
 			reason = a.Value.String()
+		case "request_id":
+			hasID = true
 		}
 		return true
 	})
@@ -123,6 +131,13 @@ func (h *countingHandler) Handle(ctx context.Context, r slog.Record) error {
 		h.m.refusal(event, reason)
 	}
 	if h.next.Enabled(ctx, r.Level) {
+		// Refusal events carry the request id already (package
+		// refusal); the gateway's other events about a request (an
+		// upstream error) get it here.
+		if id, ok := reqstate.FromContext(ctx).RequestID(); ok && !hasID {
+			r = r.Clone()
+			r.AddAttrs(slog.String("request_id", id))
+		}
 		return h.next.Handle(ctx, r)
 	}
 	return nil

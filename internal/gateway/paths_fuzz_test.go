@@ -32,7 +32,8 @@ func under(p, pre string) bool {
 	return strings.HasPrefix(p, pre) || strings.HasPrefix(pathset.Clean(p), pre)
 }
 
-// FuzzEdgePaths asserts, for the chain the gateway composes, that however
+// FuzzEdgePaths asserts, for the chain the gateway composes behind its
+// canonicalizer, that however
 // the path is spelt, no upload polyglot reaches an upstream view under an
 // upload path and no cross-site POST reaches a view under a CSRF path,
 // whether the upstream routes the path as sent or cleaned.
@@ -42,30 +43,15 @@ func FuzzEdgePaths(f *testing.F) {
 	}
 	var cfg Config
 	cfg.Upstream.URL = "http://127.0.0.1:8000"
-	cfg.TLS.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil }
-	cfg.Hosts.Allowed = []string{"site.test"}
 	cfg.Uploads.Paths = []string{"/upload/"}
 	cfg.Edge.CSRFPaths = []string{"/app/"}
-	if err := cfg.Validate(); err != nil {
-		f.Fatal(err)
-	}
-	cfg = cfg.WithDefaults()
-	tp, err := trustedproxy.New(cfg.Proxy)
-	if err != nil {
-		f.Fatal(err)
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	g := &Gateway{logger: quiet, events: quiet, metrics: newMetrics()}
-	chain, closer, err := g.composeChain(cfg, tp)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { closer.Close() })
+	cfg, g, chain, tp := fuzzEdge(f, cfg)
+	quiet := g.logger
 	var reached string
-	h := chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := &canonicalizer{next: chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		reached = r.URL.Path
-	}))
+	})), fw: newForwarding(cfg.Forwarding), events: quiet, logger: quiet, tp: tp}
 	polyglot := uploadcorpus.PNGChunk(uploadcorpus.PNG(), "tEXt", []byte("c\x00<script>alert(1)</script>"))
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -100,4 +86,29 @@ func TestEdgePathSeedsNotEmpty(t *testing.T) {
 	if len(edgePathSeeds) == 0 {
 		t.Fatal("no seeds")
 	}
+}
+
+// fuzzEdge validates cfg (site.test allowed, a certificate source set)
+// and builds what the gateway puts in front of its proxy: a Gateway with
+// quiet loggers, the composed chain and the chain's proxy resolver.
+func fuzzEdge(f *testing.F, cfg Config) (Config, *Gateway, func(http.Handler) http.Handler, *trustedproxy.Resolver) {
+	f.Helper()
+	cfg.TLS.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return nil, nil }
+	cfg.Hosts.Allowed = []string{"site.test"}
+	if err := cfg.Validate(); err != nil {
+		f.Fatal(err)
+	}
+	cfg = cfg.WithDefaults()
+	tp, err := trustedproxy.New(cfg.Proxy)
+	if err != nil {
+		f.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	g := &Gateway{logger: quiet, events: quiet, metrics: newMetrics()}
+	chain, closer, err := g.composeChain(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { closer.Close() })
+	return cfg, g, chain, tp
 }

@@ -68,12 +68,17 @@ func (b *bufferPool) Put(s []byte) { b.p.Put(&s) }
 var _ httputil.BufferPool = (*bufferPool)(nil)
 
 // proxyHeaders are the headers that carry claims about the client or the
-// original request (address, scheme, host, port). A client can send any of
-// them; an upstream that believes one (Django with SECURE_PROXY_SSL_HEADER or
-// USE_X_FORWARDED_HOST, a logger reading X-Real-IP) would take the
-// client's word for it. They are compared after folding '_' to '-', since
-// WSGI and CGI servers map both spellings to the same variable
-// (HTTP_X_FORWARDED_PROTO).
+// original request (address, scheme, host, port) and that proxies in
+// front of a gateway commonly write (nginx's X-Real-IP, CDNs' client
+// headers). A client can send any of them; an upstream that believes one
+// (Django with SECURE_PROXY_SSL_HEADER or USE_X_FORWARDED_HOST, a logger
+// reading X-Real-IP) would take the client's word for it. They are
+// stripped from every request except, in their canonical spelling, from a
+// trusted proxy. They are compared after folding '_' to '-', since WSGI
+// and CGI servers map both spellings to the same variable
+// (HTTP_X_FORWARDED_PROTO). X-Forwarded and every X-Forwarded-* name
+// (-For, -Host, -Proto, -Port, -Prefix, -Server, -Scheme, -Ssl...) are
+// matched by prefix in isProxyHeader.
 var proxyHeaders = map[string]bool{
 	"forwarded":                true,
 	"x-real-ip":                true,
@@ -87,14 +92,70 @@ var proxyHeaders = map[string]bool{
 	"front-end-https":          true,
 }
 
-// isProxyHeader reports whether name (any case, '_' or '-') claims facts
-// about the client: one of proxyHeaders, or X-Forwarded and X-Forwarded-*.
-func isProxyHeader(name string) bool {
+// strippedHeaders are the other client claims that IP and proxy libraries
+// of popular frameworks read (django-ipware's Client-IP, Forwarded-For and
+// Via; Rails' Client-IP; Express's request-ip; Symfony's X-Original-URL)
+// and request overrides (Symfony and IIS rewrite the path from
+// X-Original-URL or X-Rewrite-URL; method-override middleware takes the
+// method from X-HTTP-Method-Override), which would make an app route a
+// request other than the one the edge judged. They are stripped from every
+// request, a trusted proxy's included: a load balancer passes headers it
+// does not know through unchanged, so their presence says nothing about
+// who wrote them, and the upstream learns the client from the gateway's
+// X-Forwarded-For.
+var strippedHeaders = map[string]bool{
+	"client-ip":                true,
+	"forwarded-for":            true,
+	"via":                      true,
+	"cf-connecting-ipv6":       true,
+	"cf-pseudo-ipv4":           true,
+	"cf-visitor":               true,
+	"x-appengine-user-ip":      true,
+	"x-envoy-external-address": true,
+	"x-originating-ip":         true,
+	"x-remote-ip":              true,
+	"x-remote-addr":            true,
+	"x-proxyuser-ip":           true,
+	"wl-proxy-client-ip":       true,
+	"proxy-client-ip":          true,
+	"x-scheme":                 true,
+	"x-host":                   true,
+	"x-original-host":          true,
+	"x-original-url":           true,
+	"x-rewrite-url":            true,
+	"x-http-method-override":   true,
+	"x-http-method":            true,
+	"x-method-override":        true,
+}
+
+// proxyHeaderKind reports whether name (any case, '_' or '-') claims facts
+// about the client (proxy: one of proxyHeaders or strippedHeaders, or
+// X-Forwarded and X-Forwarded-*), and whether it is stripped even from a
+// trusted proxy (always). It does not allocate.
+func proxyHeaderKind(name string) (proxy, always bool) {
 	var buf [64]byte
-	if len(name) > len(buf) {
-		return false
+	b, ok := foldInto(&buf, name)
+	if !ok {
+		return false, false
 	}
-	b := buf[:len(name)]
+	if bytes.Equal(b, []byte("x-forwarded")) || bytes.HasPrefix(b, []byte("x-forwarded-")) {
+		return true, false
+	}
+	// The conversions in map indexes do not allocate.
+	if strippedHeaders[string(b)] {
+		return true, true
+	}
+	return proxyHeaders[string(b)], false
+}
+
+// foldInto writes name into buf lower-cased with '_' as '-', the spelling
+// WSGI and CGI servers make of both, and returns it; ok is false when name
+// is longer than buf (no header this package looks for is).
+func foldInto(buf *[64]byte, name string) (b []byte, ok bool) {
+	if len(name) > len(buf) {
+		return nil, false
+	}
+	b = buf[:len(name)]
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch {
@@ -105,23 +166,29 @@ func isProxyHeader(name string) bool {
 		}
 		b[i] = c
 	}
-	if bytes.Equal(b, []byte("x-forwarded")) || bytes.HasPrefix(b, []byte("x-forwarded-")) {
-		return true
-	}
-	return proxyHeaders[string(b)] // the conversion in a map index does not allocate
+	return b, true
+}
+
+// isProxyHeader reports whether name (any case, '_' or '-') claims facts
+// about the client (see proxyHeaderKind).
+func isProxyHeader(name string) bool {
+	p, _ := proxyHeaderKind(name)
+	return p
 }
 
 // stripProxyHeaders deletes the headers isProxyHeader names from h. When
-// keepTrusted is set (the peer is a trusted proxy), the canonical spellings
-// are kept and only the underscore variants go: a proxy we trust writes
-// X-Forwarded-For, never X_Forwarded_For, so an underscore variant can only
-// come from the client behind it.
+// keepTrusted is set (the peer is a trusted proxy), the canonical
+// spellings of proxyHeaders are kept; the underscore variants and
+// strippedHeaders go: a proxy we trust writes X-Forwarded-For, never
+// X_Forwarded_For, so an underscore variant can only come from the client
+// behind it.
 func stripProxyHeaders(h http.Header, keepTrusted bool) {
 	for k := range h {
-		if !isProxyHeader(k) {
+		proxy, always := proxyHeaderKind(k)
+		if !proxy {
 			continue
 		}
-		if keepTrusted && !strings.Contains(k, "_") {
+		if keepTrusted && !always && !strings.Contains(k, "_") {
 			continue
 		}
 		delete(h, k)
@@ -143,11 +210,12 @@ func upstreamHost(r *http.Request) (string, bool) {
 // is given is never the inbound one). ReverseProxy has already removed
 // hop-by-hop headers, Forwarded, X-Forwarded, -For, -Host and -Proto.
 // useFwdPort is the chain's trustedproxy UseForwardedPort.
-func rewrite(target *url.URL, useFwdPort bool) func(*httputil.ProxyRequest) {
+func rewrite(target *url.URL, useFwdPort bool, fw *forwarding) func(*httputil.ProxyRequest) {
 	return func(pr *httputil.ProxyRequest) {
 		f := trustedproxy.FactsOf(pr.In)
 		trusted := f.ViaProxy
 		stripProxyHeaders(pr.Out.Header, trusted)
+		fw.outbound(pr.Out.Header, trusted)
 		if trusted {
 			// ReverseProxy dropped Forwarded before Rewrite; from a trusted
 			// proxy it is the proxy's own statement and passes on.
@@ -234,6 +302,9 @@ func validatedHostPort(host string) string {
 // text only: the error can hold upstream addresses and internals.
 func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
+		if sw := findStatusWriter(w); sw != nil {
+			sw.upstream = false // the gateway answers
+		}
 		if cerr := clientFault(w); cerr != nil {
 			// A streamed body failed on the client's side: whatever
 			// the transport made of it, the client is at fault.

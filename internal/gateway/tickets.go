@@ -51,6 +51,14 @@ func (t *ticketKeys) rotate() {
 	t.conf.SetSessionTicketKeys(keys)
 }
 
+// set installs keys (the first encrypts new tickets; all decrypt).
+func (t *ticketKeys) set(keys [][32]byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.keys = append([][32]byte(nil), keys...)
+	t.conf.SetSessionTicketKeys(t.keys)
+}
+
 // current returns a copy of the accepted keys, newest first.
 func (t *ticketKeys) current() [][32]byte {
 	t.mu.Lock()

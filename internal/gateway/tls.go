@@ -5,12 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync/atomic"
 
 	"golang.org/x/crypto/acme"
-	"golang.org/x/crypto/acme/autocert"
 )
 
 // cipherSuites are the TLS 1.2 suites offered: ECDHE key exchange (forward
@@ -77,12 +75,12 @@ func (f *fileCerts) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, erro
 // tls.acme.hosts.
 var ErrHostNotAllowed = errors.New("gateway: host not allowed for ACME")
 
-// HostPolicy returns the autocert host policy for an exact list of names:
+// HostPolicy returns the ACME host policy for an exact list of names:
 // a certificate is requested only for them. A client choosing the SNI name
 // must not make the gateway ask the CA for certificates for names of its
 // choice (that exhausts rate limits and fills the cache). Matching is
 // case-insensitive and ignores a trailing dot.
-func HostPolicy(hosts []string) autocert.HostPolicy {
+func HostPolicy(hosts []string) func(ctx context.Context, host string) error {
 	allowed := make(map[string]bool, len(hosts))
 	for _, h := range hosts {
 		allowed[normHost(h)] = true
@@ -106,47 +104,4 @@ func normHost(h string) string {
 		}
 	}
 	return string(b)
-}
-
-// newACME builds the autocert manager; cache is the certificate store.
-func newACME(c ACMEConfig, cache autocert.Cache) *autocert.Manager {
-	m := &autocert.Manager{
-		Prompt:     autocert.AcceptTOS,
-		Cache:      cache,
-		HostPolicy: HostPolicy(c.Hosts),
-		Email:      c.Email,
-	}
-	if c.DirectoryURL != "" {
-		m.Client = &acme.Client{DirectoryURL: c.DirectoryURL}
-	}
-	return m
-}
-
-// acmeCache opens the configured certificate store.
-func acmeCache(ctx context.Context, c ACMEConfig) (autocert.Cache, func(), error) {
-	if c.CacheDir != "" {
-		if err := os.MkdirAll(c.CacheDir, 0o700); err != nil {
-			return nil, nil, fmt.Errorf("gateway: acme cache: %w", err)
-		}
-		return autocert.DirCache(c.CacheDir), func() {}, nil
-	}
-	url := c.CachePostgresURL
-	if name, ok := cutPrefix(url, "env:"); ok {
-		url = os.Getenv(name)
-		if url == "" {
-			return nil, nil, fmt.Errorf("%w: tls.acme.cache_postgres_url: environment variable %q is empty", ErrInvalidConfig, name)
-		}
-	}
-	pc, err := NewPostgresCache(ctx, url)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pc, pc.Close, nil
-}
-
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
-	}
-	return s, false
 }

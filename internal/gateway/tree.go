@@ -42,6 +42,11 @@ var (
 )
 
 func (g *Gateway) buildTree(cfg Config) (*tree, error) {
+	if cfg.HTTPS.RedirectPort == 0 {
+		// listen.https on port 0: redirect to the port it was bound to
+		// (see bindRedirectPort); before that, to the request's port.
+		cfg.HTTPS.RedirectPort = int(g.httpsPort.Load())
+	}
 	target, err := cfg.upstreamURL()
 	if err != nil {
 		return nil, err
@@ -65,16 +70,17 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	}
 	t.health = newHealth(cfg.Upstream, healthHost, target, t.transport, g.logger, g.metrics)
 
-	chain, closer, err := g.composeChain(cfg, resolver)
+	chain, closer, err := g.composeChain(cfg)
 	if err != nil {
 		return nil, err
 	}
 	t.closers = append(t.closers, closer)
 	cookies := newCookieHardener(cfg.Edge.Cookies)
+	fw := newForwarding(cfg.Forwarding)
 	logger := g.events
 	allowSniffing := cfg.Headers.InsecureAllowSniffing
 	rp := &httputil.ReverseProxy{
-		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort),
+		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort, fw),
 		Transport:    t.transport,
 		BufferPool:   g.buffers,
 		ErrorHandler: errorHandler(g.events, g.metrics),
@@ -117,17 +123,35 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 		},
 	}
 	buf := newBufferer(cfg.Buffering, cfg.Timeouts.Read, g.events)
-	app := buf.guard(chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, buf: buf}))
+	var app http.Handler = &canonicalizer{
+		next:   buf.guard(chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, events: g.events, fw: fw, buf: buf})),
+		fw:     fw,
+		events: g.events,
+		logger: g.logger,
+		tp:     resolver,
+	}
 	access := g.access
 	if cfg.AccessLog.Disabled {
 		access = nil
 	}
-	t.https = observe(app, access, g.metrics, resolver)
+	// The public health path is answered before the chain: a load
+	// balancer's check names no allowed host and may speak plain HTTP.
+	front, err := newPublicHealth(cfg.Health, t.health, app)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	pg, err := cfg.Pages.load(cfg.Uploads.Policy.Allow)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	t.https = observe(front, access, g.metrics, resolver, pg)
 	t.http = t.https
 	if g.acme != nil {
 		// HTTP-01 challenges are answered before anything else; every
 		// other request goes through the chain, which redirects.
-		t.http = observe(g.acme.HTTPHandler(app), access, g.metrics, resolver)
+		t.http = observe(g.acme.httpHandler(front), access, g.metrics, resolver, pg)
 	}
 	return t, nil
 }
@@ -148,6 +172,8 @@ type proxyHandler struct {
 	rp     *httputil.ReverseProxy
 	m      *metrics
 	logger *slog.Logger
+	events *slog.Logger // refusals (counted)
+	fw     *forwarding
 	buf    *bufferer
 }
 
@@ -162,6 +188,15 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusBadRequest)
 		return
 	}
+	if host, _ := upstreamHost(r); !p.fw.portAllowed(r, host, trustedproxy.FactsOf(r)) {
+		// The port of the validated host is the upstream's idea of its
+		// own port (Django's get_port with USE_X_FORWARDED_PORT, and
+		// build_absolute_uri): one the gateway does not serve would put
+		// a client-chosen port into password-reset links.
+		refusal.Log(p.events, r, "port not served", "disallowed_host", "port_not_served")
+		writeStatus(w, http.StatusBadRequest)
+		return
+	}
 	// The body is read in full before the upstream is contacted (see
 	// BufferingConfig): a slow client never holds an upstream worker.
 	r, ok := p.buf.prepare(w, r)
@@ -173,6 +208,11 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer r.Body.Close()
 	}
 	start := time.Now()
+	if sw := findStatusWriter(w); sw != nil {
+		// What follows is the upstream's answer: its error pages are its
+		// own (errorHandler takes the mark back for the gateway's 502).
+		sw.upstream = true
+	}
 	p.rp.ServeHTTP(w, r)
 	p.m.upstreamLatency.Observe(time.Since(start).Seconds())
 }

@@ -42,7 +42,7 @@ func (ca *CA) Issue(names ...string) (*Leaf, error) {
 	var dns []string
 	var ips []net.IP
 	for _, n := range names {
-		d, ip, err := checkName(n)
+		d, ip, err := ca.checkName(n)
 		if err != nil {
 			return nil, err
 		}
@@ -137,26 +137,38 @@ func (ca *CA) reusable(root *os.Root, certName, keyName string, dns []string, ip
 
 // checkName validates one requested name against the CA's constraints and
 // returns it canonical: a lower-case DNS name, or an IP address.
-func checkName(n string) (string, netip.Addr, error) {
+func (ca *CA) checkName(n string) (string, netip.Addr, error) {
 	if ip, err := netip.ParseAddr(n); err == nil {
 		ip = ip.Unmap()
-		if ip.Zone() != "" || (ip != netip.MustParseAddr("127.0.0.1") && ip != netip.IPv6Loopback()) {
+		if ip.Zone() != "" || !slices.Contains(ca.limits.IPs, ip) {
 			return "", netip.Addr{}, fmt.Errorf("%w: %q", ErrNotPermitted, n)
 		}
 		return "", ip, nil
 	}
-	d := strings.ToLower(strings.TrimSuffix(n, "."))
-	if d != "localhost" && !strings.HasSuffix(d, ".localhost") {
+	d, err := dnsName(n)
+	if err != nil {
+		return "", netip.Addr{}, err
+	}
+	if !ca.limits.permitsDNS(d) {
 		return "", netip.Addr{}, fmt.Errorf("%w: %q", ErrNotPermitted, n)
 	}
-	// No wildcards: the demo names its hosts, and a wildcard leaf is one
-	// more thing a leaked key would be worth.
+	return d, netip.Addr{}, nil
+}
+
+// dnsName returns n as a canonical DNS name: lower case, no trailing dot,
+// valid labels. No wildcards: a host names itself, and a wildcard leaf is
+// one more thing a leaked key would be worth.
+func dnsName(n string) (string, error) {
+	d := strings.ToLower(strings.TrimSuffix(n, "."))
+	if d == "" {
+		return "", fmt.Errorf("localca: invalid DNS name %q", n)
+	}
 	for l := range strings.SplitSeq(d, ".") {
 		if !validLabel(l) {
-			return "", netip.Addr{}, fmt.Errorf("localca: invalid DNS name %q", n)
+			return "", fmt.Errorf("localca: invalid DNS name %q", n)
 		}
 	}
-	return d, netip.Addr{}, nil
+	return d, nil
 }
 
 func validLabel(l string) bool {

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"math/big"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,23 +49,74 @@ var (
 	// ErrForeignCA is returned by Open when the CA on disk is not one this
 	// package would make (not a CA, other key type, broader or missing name
 	// constraints, key not matching the certificate).
-	ErrForeignCA = errors.New("localca: existing CA is not a name-constrained loopback CA")
+	ErrForeignCA = errors.New("localca: existing CA is not a name-constrained CA for these names")
 )
 
-// permittedDNS and permittedIPs are the CA's name constraints. A DNS
-// constraint "localhost" permits localhost and every name under it
-// (RFC 5280 section 4.2.1.10), which RFC 6761 reserves for loopback.
-var (
-	permittedDNS = []string{"localhost"}
-	permittedIPs = []*net.IPNet{
-		{IP: net.IPv4(127, 0, 0, 1).To4(), Mask: net.CIDRMask(32, 32)},
-		{IP: net.IPv6loopback, Mask: net.CIDRMask(128, 128)},
+// permittedDNS is the loopback CA's DNS constraint. A DNS constraint
+// "localhost" permits localhost and every name under it (RFC 5280 section
+// 4.2.1.10), which RFC 6761 reserves for loopback.
+var permittedDNS = []string{"localhost"}
+
+// Constraints are the names a CA may vouch for, written into its
+// certificate as critical X.509 name constraints: DNS names (each with
+// every name below it) and single IP addresses.
+type Constraints struct {
+	DNS []string
+	IPs []netip.Addr
+}
+
+// Loopback are the demo CA's constraints: localhost, *.localhost,
+// 127.0.0.1 and ::1.
+var Loopback = Constraints{DNS: permittedDNS, IPs: []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()}}
+
+// ConstraintsFor returns the narrowest constraints covering names (DNS
+// names or IP addresses, no wildcards): each DNS name and each address
+// exactly.
+func ConstraintsFor(names ...string) (Constraints, error) {
+	var c Constraints
+	for _, n := range names {
+		if ip, err := netip.ParseAddr(n); err == nil {
+			if ip.Zone() != "" {
+				return Constraints{}, fmt.Errorf("localca: %q: an address with a zone", n)
+			}
+			c.IPs = append(c.IPs, ip.Unmap())
+			continue
+		}
+		d, err := dnsName(n)
+		if err != nil {
+			return Constraints{}, err
+		}
+		c.DNS = append(c.DNS, d)
 	}
-)
+	if len(c.DNS) == 0 && len(c.IPs) == 0 {
+		return Constraints{}, errors.New("localca: no names")
+	}
+	return c, nil
+}
+
+func (c Constraints) nets() []*net.IPNet {
+	var out []*net.IPNet
+	for _, ip := range c.IPs {
+		bits := ip.BitLen()
+		out = append(out, &net.IPNet{IP: net.IP(ip.AsSlice()), Mask: net.CIDRMask(bits, bits)})
+	}
+	return out
+}
+
+// permits reports whether c allows the canonical DNS name d.
+func (c Constraints) permitsDNS(d string) bool {
+	for _, p := range c.DNS {
+		if d == p || strings.HasSuffix(d, "."+p) {
+			return true
+		}
+	}
+	return false
+}
 
 // CA is a loaded local certificate authority. It is safe for concurrent use.
 type CA struct {
 	dir     string
+	limits  Constraints
 	cert    *x509.Certificate
 	certPEM []byte
 	key     *ecdsa.PrivateKey
@@ -75,7 +127,15 @@ type CA struct {
 // none exists. It refuses a directory or key file accessible to other users
 // (ErrInsecurePermissions) and a CA on disk without this package's name
 // constraints (ErrForeignCA): a state directory is never trusted blindly.
-func Open(dir string) (*CA, error) {
+func Open(dir string) (*CA, error) { return OpenConstrained(dir, Loopback) }
+
+// OpenConstrained is Open for a CA limited to c instead of loopback
+// names: a development or staging host's own names. A CA on disk with
+// other constraints is refused (ErrForeignCA).
+func OpenConstrained(dir string, c Constraints) (*CA, error) {
+	if len(c.DNS) == 0 && len(c.IPs) == 0 {
+		return nil, errors.New("localca: no name constraints")
+	}
 	if dir == "" {
 		return nil, errors.New("localca: empty state directory")
 	}
@@ -103,7 +163,7 @@ func Open(dir string) (*CA, error) {
 	}
 	defer root.Close()
 
-	ca := &CA{dir: dir}
+	ca := &CA{dir: dir, limits: c}
 	// Two processes may open a new state directory at once (two demos
 	// started together). create links the key into place exclusively, so
 	// one of them makes the CA and the other waits for its certificate and
@@ -202,8 +262,8 @@ func (ca *CA) create(root *os.Root) error {
 		// Critical, so a client that does not understand name constraints
 		// must reject the chain rather than ignore them.
 		PermittedDNSDomainsCritical: true,
-		PermittedDNSDomains:         permittedDNS,
-		PermittedIPRanges:           permittedIPs,
+		PermittedDNSDomains:         ca.limits.DNS,
+		PermittedIPRanges:           ca.limits.nets(),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -256,8 +316,8 @@ func (ca *CA) load(certPEM, keyPEM []byte) error {
 		return fmt.Errorf("%w: not a CA certificate", ErrForeignCA)
 	case !key.PublicKey.Equal(cert.PublicKey):
 		return fmt.Errorf("%w: key does not match the certificate", ErrForeignCA)
-	case !cert.PermittedDNSDomainsCritical || !slices.Equal(cert.PermittedDNSDomains, permittedDNS) ||
-		!sameNets(cert.PermittedIPRanges, permittedIPs):
+	case !cert.PermittedDNSDomainsCritical || !slices.Equal(cert.PermittedDNSDomains, ca.limits.DNS) ||
+		!sameNets(cert.PermittedIPRanges, ca.limits.nets()):
 		// A CA with broader (or no) constraints must not be used even if
 		// we hold its key: the user trusted something narrower.
 		return fmt.Errorf("%w: name constraints differ", ErrForeignCA)

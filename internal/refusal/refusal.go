@@ -14,6 +14,8 @@
 //	path       the escaped path (no control bytes), cut to 256 bytes
 //	detail     optional: a human explanation (Django's sentence), quoted
 //	           and cut to 256 bytes, since it may hold request data
+//	request_id behind the gateway: the id of the request, as in its
+//	           access log line and on its refusal page (X-Request-Id)
 //
 // followed by any attributes of the caller's own ("header", "limit"...).
 // Request data thus reaches the log only quoted and bounded: one request
@@ -64,7 +66,7 @@ func LogLevel(logger *slog.Logger, r *http.Request, level slog.Level, msg, event
 	if !IsSlug(reason) {
 		reason = InvalidReason
 	}
-	attrs := make([]slog.Attr, 0, 6+len(extra))
+	attrs := make([]slog.Attr, 0, 7+len(extra))
 	attrs = append(attrs,
 		slog.String("event", event),
 		slog.String("reason", reason),
@@ -73,6 +75,11 @@ func LogLevel(logger *slog.Logger, r *http.Request, level slog.Level, msg, event
 		slog.String("method", Truncate(r.Method, MaxMethod)),
 		slog.String("path", Path(r)),
 	)
+	// The id the gateway gave the request: the same in the access log
+	// and on the refusal page (X-Request-Id).
+	if id, ok := reqstate.From(r).RequestID(); ok {
+		attrs = append(attrs, slog.String("request_id", id))
+	}
 	attrs = append(attrs, extra...)
 	logger.LogAttrs(ctx, level, msg, attrs...)
 }

@@ -70,7 +70,7 @@ func Redis(t testing.TB) redis.UniversalClient {
 		unavailable(t, "Redis at "+RedisAddr(), err)
 	}
 	conn.Close()
-	c := redis.NewClient(&redis.Options{Addr: RedisAddr(), DialTimeout: 2 * time.Second})
+	c := redis.NewClient(&redis.Options{Addr: RedisAddr(), DialTimeout: 2 * time.Second, ContextTimeoutEnabled: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {

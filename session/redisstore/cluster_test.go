@@ -126,7 +126,7 @@ func TestCluster(t *testing.T) {
 		t.Skip("starts a Redis Cluster")
 	}
 	addrs := startCluster(t)
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { client.Close() })
 
 	sessiontest.Run(t, func(t *testing.T) session.Store {

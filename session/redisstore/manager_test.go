@@ -21,7 +21,7 @@ import (
 // the client holds.
 func TestManagerRoundTrips(t *testing.T) {
 	testsvc.Redis(t)
-	client := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr()})
+	client := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { client.Close() })
 	client.Ping(context.Background())
 	store, prefix := newStore(t, client)

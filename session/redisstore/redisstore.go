@@ -45,10 +45,34 @@ var (
 	_ session.Updater = (*Store)(nil)
 )
 
+// ErrNoContextTimeout is returned by New for a client built without
+// ContextTimeoutEnabled.
+var ErrNoContextTimeout = errors.New("redisstore: client ignores context deadlines (set ContextTimeoutEnabled in its options)")
+
 // New returns a Store using client, which stays the caller's to close.
+//
+// The client must be built with ContextTimeoutEnabled: without it go-redis
+// ignores context deadlines once a command is sent, and a frozen Redis
+// would hold every request for the client's ReadTimeout times its retries
+// instead of the manager's StoreTimeout. New refuses such a client
+// (ErrNoContextTimeout) rather than let an outage hang the site.
 func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: nil client")
+	}
+	var ctxTimeout bool
+	switch c := client.(type) {
+	case *redis.Client:
+		ctxTimeout = c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		ctxTimeout = c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		ctxTimeout = c.Options().ContextTimeoutEnabled
+	default:
+		ctxTimeout = true // another implementation: its own business
+	}
+	if !ctxTimeout {
+		return nil, ErrNoContextTimeout
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -52,7 +52,7 @@ func TestConformance(t *testing.T) {
 // Cluster client, and the store issues only single-key commands either way.
 func TestUniversalClient(t *testing.T) {
 	testsvc.Redis(t) // skip or fail as for the others
-	c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{testsvc.RedisAddr()}})
+	c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{testsvc.RedisAddr()}, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() }) // after newStore's cleanup
 	s, _ := newStore(t, c)
 	k := sessiontest.Key()
@@ -151,7 +151,7 @@ func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 // costs Redis one GET.
 func TestOneRoundTripEach(t *testing.T) {
 	testsvc.Redis(t)
-	client := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr()})
+	client := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { client.Close() }) // after newStore's cleanup
 	client.Ping(context.Background())    // connection set-up is not a request's cost
 	var c counter
@@ -201,10 +201,11 @@ func TestUnreachableIsAnError(t *testing.T) {
 	}()
 	redis.SetLogger(discard{})
 	client := redis.NewClient(&redis.Options{
-		Addr:         ln.Addr().String(),
-		ReadTimeout:  100 * time.Millisecond,
-		WriteTimeout: 100 * time.Millisecond,
-		MaxRetries:   -1,
+		ContextTimeoutEnabled: true,
+		Addr:                  ln.Addr().String(),
+		ReadTimeout:           100 * time.Millisecond,
+		WriteTimeout:          100 * time.Millisecond,
+		MaxRetries:            -1,
 	})
 	defer client.Close()
 	s, err := redisstore.New(client, redisstore.Config{})
@@ -237,7 +238,7 @@ func TestConfig(t *testing.T) {
 }
 
 func Example() {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 	defer client.Close()
 	store, err := redisstore.New(client, redisstore.Config{Prefix: "myapp:session:"})
 	if err != nil {

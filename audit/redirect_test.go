@@ -1,0 +1,77 @@
+package audit_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/bulwarkdev/bulwark/audit"
+)
+
+// A site whose plain-HTTP listener redirects to its own port (the mistake
+// behind a port mapping): the target answers no TLS, BW260.
+func TestScanRedirectTargetWithoutTLS(t *testing.T) {
+	s := startSite(t, 0, func(int) http.Handler { return http.NotFoundHandler() })
+	plainPort := strconv.Itoa(s.plain.Listener.Addr().(*net.TCPAddr).Port)
+	loop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://127.0.0.1:"+plainPort+r.URL.Path, http.StatusMovedPermanently)
+	})
+	s.plain.Config.Handler = loop
+
+	rep, err := audit.Scan(context.Background(), s.plain.URL+"/", audit.ScanOptions{RootCAs: s.pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(rep.Findings); !slices.Contains(got, "BW260") {
+		t.Errorf("from plain HTTP: findings %v, want BW260", got)
+	}
+
+	rep = scan(t, s, audit.ScanOptions{})
+	if got := ids(rep.Findings); !slices.Contains(got, "BW260") {
+		t.Errorf("from HTTPS: findings %v, want BW260", got)
+	}
+}
+
+// A redirect to the HTTPS port: no BW260.
+func TestScanRedirectTargetWithTLS(t *testing.T) {
+	rep := scan(t, hardenedSite(t), audit.ScanOptions{})
+	if got := ids(rep.Findings); slices.Contains(got, "BW260") {
+		t.Errorf("findings %v, want no BW260", got)
+	}
+}
+
+func TestCheckRedirectPort(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		http, https string
+		port        int
+		want        string
+	}{
+		{"to the https listener", ":8080", ":8443", 8443, ""},
+		{"to the http listener", ":8080", ":8443", 8080, "BW115"},
+		{"to a public port", ":8080", ":8443", 443, "BW120"},
+		{"http off", "off", ":8443", 8080, ""},
+		{"unknown", ":8080", ":8443", 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d audit.Deployment
+			d.Config.Hosts.Allowed = []string{"example.com"}
+			d.Server = &audit.Server{HTTPAddr: tc.http, HTTPSAddr: tc.https, RedirectPort: tc.port}
+			var got []string
+			for _, id := range ids(audit.CheckDeployment(d)) {
+				if id == "BW115" || id == "BW120" {
+					got = append(got, id)
+				}
+			}
+			switch {
+			case tc.want == "" && len(got) > 0:
+				t.Errorf("got %v, want none", got)
+			case tc.want != "" && !slices.Equal(got, []string{tc.want}):
+				t.Errorf("got %v, want [%s]", got, tc.want)
+			}
+		})
+	}
+}
