@@ -190,8 +190,9 @@
 //     uploads.exempt_paths), a multipart body is spooled
 //     and every file inspected by content (type allow-list, PNG+HTML
 //     polyglots, SVG with script, decompression bombs) before the upstream
-//     sees a byte; a body that is not a form (a PUT or POST of raw bytes,
-//     whatever its Content-Type) is inspected as one file, or refused with
+//     sees a byte; a body that is neither a form nor data (JSON, XML,
+//     text: checked to be text and not renderable markup), such as a PUT
+//     of an image, is inspected as one file, or refused with
 //     uploads.raw_bodies = "refuse"; a refused file is 415, an oversized
 //     body 413 (never a 502), and the upstream is not contacted.
 //   - Resource exhaustion by slow or large clients: header, body, write
