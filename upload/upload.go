@@ -45,9 +45,10 @@ type Config struct {
 	Forward bool `toml:"forward"`
 	// RawBodies says what the Handler does with a body that is neither
 	// multipart nor a urlencoded form. Data passes: a body declared as
-	// JSON or text/plain whose content is JSON or plain text (a declared
-	// data type over other content is refused, 415 type_mismatch), or an
-	// undeclared (or application/octet-stream) one whose content is. Any
+	// data (JSON, XML, text, CSV, NDJSON, GraphQL, */*+json, */*+xml)
+	// whose content is text and not markup a browser renders (else 415
+	// type_mismatch), or an undeclared (or application/octet-stream) one
+	// whose content is such text. Any
 	// other body (a PUT or POST of an image with Content-Type:
 	// image/png), which an application reads as the request's body and
 	// may store, is a file: RawInspect ("inspect", and the default when
