@@ -484,5 +484,10 @@ var catalogue = []Rule{
 		Fix:   "send nosniff, and a download type (application/octet-stream) for active types"},
 	{ID: "BW260", Severity: Error, Scope: ScopeScan, Key: "http",
 		Title: "the HTTP redirect's target does not answer TLS: browsers following it get an error page",
-		Fix:   "redirect to the port that serves HTTPS (bulwark serve: leave https.redirect_port out, or set the public HTTPS port)"},
+		Fix:   "redirect to the port that serves HTTPS",
+		Fixes: Fixes{
+			Bulwark: "leave https.redirect_port out (the HTTPS listener's port), or set it to the public HTTPS port behind a port mapping",
+			Nginx:   "return 301 https://$host$request_uri; (no port) in the port-80 server block, or the public HTTPS port",
+			Django:  "SECURE_SSL_HOST without a port, or with the public HTTPS port",
+		}},
 }

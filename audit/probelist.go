@@ -21,7 +21,7 @@ type ProbeInfo struct {
 // ScanOptions.MediaURLs.
 func ScanProbes() []ProbeInfo {
 	return []ProbeInfo{
-		{1, "http redirect", "GET of the plain-HTTP URL, following same-host redirects (at most 10)", []string{"BW201", "BW202", "BW203", "BW204", "BW234"}},
+		{1, "http redirect", "GET of the plain-HTTP URL, following same-host redirects (at most 10); a TLS handshake with each https:// target", []string{"BW201", "BW202", "BW203", "BW204", "BW234", "BW260"}},
 		{2, "https get", "GET of the HTTPS URL, following same-host redirects (at most 5); without a trusted certificate, once more without verification", []string{"BW205", "BW206", "BW207", "BW208", "BW209", "BW210", "BW211", "BW212", "BW213", "BW214", "BW215", "BW216", "BW217", "BW218", "BW224", "BW226"}},
 		{3, "host header", "GET with Host: evil.example, a GET with an absolute-form target naming evil.example, and a GET with X-Forwarded-Host: evil.example, on HTTPS and on plain HTTP (6)", []string{"BW219", "BW220", "BW235"}},
 		{4, "cors origin", "GET with Origin: https://evil.example, then Origin: null (2)", []string{"BW236", "BW237", "BW238"}},

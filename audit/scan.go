@@ -410,6 +410,12 @@ func (s *scanner) answersTLS(ctx context.Context, u *url.URL) bool {
 	}
 	addr := net.JoinHostPort(u.Hostname(), port)
 	if _, err := s.handshake(ctx, addr, "redirect target", 0, nil, nil); err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && (op.Op == "remote error" || op.Op == "local error") {
+			// The target speaks TLS and refused this client's offer (a
+			// legacy-only server): the TLS probes report that.
+			return true
+		}
 		s.add(findf("BW260", "the redirect to %s: no TLS on port %s: %v", u.Redacted(), port, err))
 		return false
 	}

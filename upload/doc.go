@@ -46,8 +46,11 @@
 // is neither multipart nor a urlencoded form (a PUT of an image, a POST
 // with Content-Type: image/png), which an application reads whole and may
 // store as a file, is inspected as one file by InspectBody (its declared
-// type must agree with the content, as a name's extension must), or
-// refused outright with Config.RawBodies = "refuse" (reason raw_body).
+// type must agree with the content, as a name's extension must), unless
+// it is an API's data (declared JSON, XML or text, or undeclared text or
+// opaque bytes), which passes when it is not active markup; with
+// Config.RawBodies = "refuse" every such body is refused (reason
+// raw_body).
 //
 // # Threat model
 //

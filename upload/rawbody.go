@@ -2,6 +2,7 @@ package upload
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,22 +11,21 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/bulwarkdev/bulwark/internal/spool"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/gabriel-vasile/mimetype"
 )
 
 // Values of Config.RawBodies.
 const (
-	// RawInspect (the default) inspects a body that is neither a form
-	// nor data (JSON, plain text) as one file.
+	// RawInspect (the default) inspects a body that is not a form as one
+	// file.
 	RawInspect = "inspect"
-	// RawRefuse refuses a body that is neither a form nor data with 415.
+	// RawRefuse refuses a body that is not a form with 415.
 	RawRefuse = "refuse"
 )
 
-// ReasonRawBody is the Verdict reason of a body refused because it is
-// neither a form nor data (Config.RawBodies = RawRefuse).
+// ReasonRawBody is the Verdict reason of a body refused because it is not
+// a form (Config.RawBodies = RawRefuse).
 const ReasonRawBody = "raw_body"
 
 // RawField is the field name a raw body is reported under (RefusedError,
@@ -42,7 +42,10 @@ func validRawBodies(v string) error {
 
 // InspectBody decides whether a request body that is not a form (a PUT of
 // an image, a POST with Content-Type: image/png) is acceptable under
-// policy, as Inspect does for a file: by content. contentType, the
+// policy, as Inspect does for a file: by content. A body declared as data
+// (JSON, XML, text; see isDataType), or undeclared and either plain text
+// or of no known format, is an API's data, not a file: it is allowed
+// unless its content is markup a browser renders or of another format. contentType, the
 // request's Content-Type, plays the part of the file name: a specific
 // type must agree with the content (a PNG sent as image/gif is refused,
 // type_mismatch, as an application may store the body under the declared
@@ -64,8 +67,18 @@ func InspectBody(r io.Reader, contentType string, policy Policy) (Verdict, error
 	}
 	t := declared
 	if t == "" || t == "application/octet-stream" || t == "binary/octet-stream" {
-		// No claim: the content's own type names it.
-		dt, _, _ := strings.Cut(mimetype.Detect(head).String(), ";")
+		// No claim: the content's own type names it. Content of no known
+		// format (opaque bytes) and plain text are data, as a declared
+		// data type is; anything with a format is inspected as a file of
+		// that format.
+		det := mimetype.Detect(head)
+		if det.Parent() == nil {
+			return Verdict{Type: "application/octet-stream", Allowed: true, Size: int64(len(head))}, nil
+		}
+		dt, _, _ := strings.Cut(det.String(), ";")
+		if isText(det) {
+			return inspectData(head, dt), nil
+		}
 		t = dt
 	}
 	if t == "image/vnd.mozilla.apng" {
@@ -92,24 +105,74 @@ func isDataType(t string) bool {
 }
 
 // inspectData judges a body declared as data (isDataType) by its first
-// bytes: it is allowed when its content is text, and not markup a
-// browser renders (HTML, XHTML, SVG) nor a file format of another type;
-// anything else is type_mismatch, as a file named for another type is.
+// bytes: it is allowed when its content is text, and neither markup a
+// browser renders (HTML, XHTML, SVG) nor XML that carries scripts,
+// XHTML or a stylesheet (a browser runs those in an XML document served
+// as such); anything else is refused, as a file named for another type
+// is (type_mismatch).
 func inspectData(head []byte, declared string) Verdict {
 	v := Verdict{Type: declared, Size: int64(len(head))}
 	det := mimetype.Detect(head)
-	for m := det; m != nil; m = m.Parent() {
-		switch {
-		case m.Is("text/html"), m.Is("application/xhtml+xml"), m.Is("image/svg+xml"):
-			v.Reason, v.Message = ReasonTypeMismatch, fmt.Sprintf("%s content declared as %s", det.String(), declared)
-			return v
-		case m.Is("text/plain"):
-			v.Allowed = true
-			return v
+	switch {
+	case !isText(det):
+		v.Reason = ReasonTypeMismatch
+	case isMarkup(det) && isSVG(det):
+		v.Reason = ReasonSVGScript
+	case isMarkup(det):
+		v.Reason = ReasonHTML
+	case activeXML(head):
+		v.Reason = ReasonXMLScript
+	default:
+		v.Allowed = true
+		return v
+	}
+	v.Message = fmt.Sprintf("%s content declared as %s", det.String(), declared)
+	return v
+}
+
+// isText reports whether m is plain text or a text format (JSON, XML,
+// CSV, HTML...).
+func isText(m *mimetype.MIME) bool {
+	for ; m != nil; m = m.Parent() {
+		if m.Is("text/plain") {
+			return true
 		}
 	}
-	v.Reason, v.Message = ReasonTypeMismatch, fmt.Sprintf("%s content declared as %s", det.String(), declared)
-	return v
+	return false
+}
+
+// isMarkup reports whether m is a document a browser renders with
+// scripts: HTML, XHTML or SVG.
+func isMarkup(m *mimetype.MIME) bool {
+	for ; m != nil; m = m.Parent() {
+		if m.Is("text/html") || m.Is("application/xhtml+xml") || m.Is("image/svg+xml") {
+			return true
+		}
+	}
+	return false
+}
+
+// isSVG reports whether m is SVG.
+func isSVG(m *mimetype.MIME) bool {
+	for ; m != nil; m = m.Parent() {
+		if m.Is("image/svg+xml") {
+			return true
+		}
+	}
+	return false
+}
+
+// activeXML reports whether head carries what makes an XML document
+// active in a browser: the XHTML or SVG namespace, a script element or an
+// xml-stylesheet instruction.
+func activeXML(head []byte) bool {
+	l := bytes.ToLower(head)
+	for _, s := range [][]byte{[]byte("<script"), []byte("xml-stylesheet"), []byte("http://www.w3.org/1999/xhtml"), []byte("http://www.w3.org/2000/svg")} {
+		if bytes.Contains(l, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // isRawBody reports whether r carries a body that is neither multipart
@@ -131,6 +194,11 @@ func isRawBody(r *http.Request) bool {
 // then hands next a request whose body is the spooled copy, with its
 // length.
 func (u *Uploader) serveRaw(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if u.c.RawBodies == RawRefuse {
+		u.refuse(w, r, &RefusedError{Field: RawField, Verdict: Verdict{Type: r.Header.Get("Content-Type"),
+			Reason: ReasonRawBody, Message: "the body is not a form"}})
+		return
+	}
 	lim := limits.From(r)
 	d := u.spool.Get()
 	defer d.Close()
@@ -147,7 +215,7 @@ func (u *Uploader) serveRaw(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	var v Verdict
 	if err == nil {
-		v, err = u.judgeRaw(d, r.Header.Get("Content-Type"))
+		v, err = InspectBody(d, r.Header.Get("Content-Type"), u.c.Policy)
 	}
 	if err == nil && !v.Allowed {
 		err = &RefusedError{Field: RawField, Verdict: v}
@@ -166,38 +234,4 @@ func (u *Uploader) serveRaw(w http.ResponseWriter, r *http.Request, next http.Ha
 	r2.Header.Del("Transfer-Encoding")
 	r2.Header.Set("Content-Length", strconv.FormatInt(d.Len(), 10))
 	next.ServeHTTP(w, r2)
-}
-
-// judgeRaw decides what a raw body is, from its declared type and its
-// first bytes, and whether it passes. Data is what an API exchanges: a
-// body declared as data (isDataType) is judged as data by InspectBody
-// (text, not renderable markup); an undeclared (or
-// application/octet-stream) body whose content is such text is data too.
-// Anything else is a file: inspected by InspectBody (RawInspect) or
-// refused (RawRefuse, reason raw_body).
-func (u *Uploader) judgeRaw(d *spool.Body, contentType string) (Verdict, error) {
-	declared, _, perr := mime.ParseMediaType(contentType)
-	if perr != nil {
-		declared = ""
-	}
-	declared = strings.ToLower(declared)
-	if !isDataType(declared) {
-		var buf [headSize]byte
-		n, err := io.ReadFull(d, buf[:])
-		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-			return Verdict{}, err
-		}
-		if err := d.Rewind(); err != nil {
-			return Verdict{}, err
-		}
-		generic := declared == "" || declared == "application/octet-stream" || declared == "binary/octet-stream"
-		if v := inspectData(buf[:n], "no type"); generic && v.Allowed {
-			v.Type, v.Size = "text/plain", d.Len()
-			return v, nil
-		}
-		if u.c.RawBodies == RawRefuse {
-			return Verdict{Type: declared, Reason: ReasonRawBody, Message: "the body is a file, not a form"}, nil
-		}
-	}
-	return InspectBody(d, contentType, u.c.Policy)
 }

@@ -44,19 +44,14 @@ type Config struct {
 	// handler reads the parsed form through FormFrom.
 	Forward bool `toml:"forward"`
 	// RawBodies says what the Handler does with a body that is neither
-	// multipart nor a urlencoded form. Data passes: a body declared as
-	// data (JSON, XML, text, CSV, NDJSON, GraphQL, */*+json, */*+xml)
-	// whose content is text and not markup a browser renders (else 415
-	// type_mismatch), or an undeclared (or application/octet-stream) one
-	// whose content is such text. Any
-	// other body (a PUT or POST of an image with Content-Type:
-	// image/png), which an application reads as the request's body and
-	// may store, is a file: RawInspect ("inspect", and the default when
-	// empty) inspects it as one (InspectBody: by content, against Policy,
-	// the declared type agreeing) and refuses it with 415 as a file would
-	// be; RawRefuse ("refuse") refuses every such file body with 415
-	// (reason raw_body). An accepted body reaches the next handler as
-	// r.Body, spooled, with its Content-Length.
+	// multipart nor a urlencoded form (a PUT or POST of an image with
+	// Content-Type: image/png), which an application reads as the
+	// request's body and may store as a file: RawInspect ("inspect", and
+	// the default when empty) inspects it as one file (InspectBody: by
+	// content, against Policy, the declared type agreeing) and refuses
+	// it with 415 as a file would be; RawRefuse ("refuse") refuses every
+	// such body with 415 (reason raw_body). An accepted body reaches the
+	// next handler as r.Body, spooled, with its Content-Length.
 	RawBodies string `toml:"raw_bodies"`
 	// Logger receives one Info event per refused upload. Nil means
 	// slog.Default().

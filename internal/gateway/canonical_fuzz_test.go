@@ -71,10 +71,11 @@ func FuzzCanonicalForwarding(f *testing.F) {
 	f.Cleanup(tr.CloseIdleConnections)
 	rp := &httputil.ReverseProxy{Rewrite: rewrite(target, false, fw), Transport: tr, ErrorLog: slog.NewLogLogger(quiet.Handler(), slog.LevelDebug)}
 	var judged string // the path the chain's layers saw
+	buf := newBufferer(cfg.Buffering, cfg.Timeouts.Read, quiet)
 	h := &canonicalizer{
 		next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			judged = r.URL.Path
-			chain(&proxyHandler{rp: rp, m: g.metrics, logger: quiet, events: quiet, fw: fw}).ServeHTTP(w, r)
+			buf.guard(chain(&proxyHandler{rp: rp, m: g.metrics, logger: quiet, events: quiet, fw: fw, buf: buf})).ServeHTTP(w, r)
 		}),
 		fw: fw, events: quiet, logger: quiet, tp: tp,
 	}
