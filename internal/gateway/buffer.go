@@ -35,7 +35,11 @@ type BufferingConfig struct {
 	// MemoryBytes is how much of a body is held in memory; the rest goes
 	// to a private temporary file (a file without a name: O_TMPFILE, or
 	// unlinked on creation). Zero means 64 KiB; it must not be negative
-	// nor above 16 MiB (every request in flight may hold this much).
+	// nor above 16 MiB (every request in flight may hold this much). A
+	// body the upload layer reads first (on uploads.paths, every path by
+	// default, for multipart and raw bodies) is held by that layer the
+	// same way, 64 KiB in memory then a file in uploads.temp_dir, and is
+	// not copied again.
 	MemoryBytes int `toml:"memory_bytes"`
 	// IdleTimeout bounds the wait for each read of a body: a client that
 	// sends nothing for this long is answered 408. Zero means 10s.
