@@ -79,17 +79,20 @@ func TestSlowClientsDoNotHoldWorkers(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		stream  []string
+		exempt  []string
 		blocked bool
 	}{
-		{"buffered", nil, false},
-		{"streamed", []string{"/slowpost/"}, true},
+		// Outside [uploads], whose layer reads the bodies it inspects
+		// in full: the bufferer alone holds them.
+		{"buffered", nil, []string{"/slowpost/"}, false},
+		// The default: [uploads] on every path reads the body first.
+		{"read by the upload layer", nil, nil, false},
+		{"streamed", []string{"/slowpost/"}, []string{"/slowpost/"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, g := startGunicorn(t, func(c *gateway.Config) {
 				c.Buffering.InsecureStreamPaths = tc.stream
-				// Outside [uploads], whose layer reads the bodies it
-				// inspects in full: the bufferer alone is measured.
-				c.Uploads.ExemptPaths = []string{"/slowpost/"}
+				c.Uploads.ExemptPaths = tc.exempt
 				c.Edge.AllowInsecureNoCSRF = true
 			})
 			const slow = 4 // twice the workers
