@@ -62,15 +62,16 @@ func (g *Gateway) rateLimitStore(cfg Config) (ratelimit.Store, error) {
 		}
 		g.rateStore = s
 		g.rateStop = make(chan struct{})
-		go g.sweepRateLimits(s, g.rateStop)
+		go g.sweepRateLimits(s, g.cluster, g.owner, g.rateStop)
 	default:
 		g.rateStore = ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 	}
 	return g.rateStore, nil
 }
 
-// sweepRateLimits removes recovered clients' rows until stop is closed.
-func (g *Gateway) sweepRateLimits(s *pgstore.Store, stop chan struct{}) {
+// sweepRateLimits removes recovered clients' rows until stop is closed,
+// when this gateway holds the fleet's sweep lease.
+func (g *Gateway) sweepRateLimits(s *pgstore.Store, fleet cluster.Store, owner string, stop chan struct{}) {
 	t := time.NewTicker(rateSweepEvery)
 	defer t.Stop()
 	for {
@@ -79,6 +80,12 @@ func (g *Gateway) sweepRateLimits(s *pgstore.Store, stop chan struct{}) {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			// One gateway of the fleet sweeps each minute: the lease
+			// outlives the interval, so the others skip it.
+			if ok, err := fleet.TryLock(ctx, "ratelimit_sweep", owner, rateSweepEvery-time.Second); err != nil || !ok {
+				cancel()
+				continue
+			}
 			if _, err := s.Sweep(ctx); err != nil {
 				g.logger.LogAttrs(ctx, slog.LevelWarn, "rate-limit sweep failed",
 					slog.String("event", "rate_limit_sweep_failed"), slog.String("error", err.Error()))
