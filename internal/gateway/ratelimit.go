@@ -16,8 +16,9 @@ import (
 )
 
 // rateSweepEvery is how often the rows of clients whose allowance has
-// recovered are removed from a PostgreSQL rate-limit table.
-const rateSweepEvery = time.Minute
+// recovered are removed from a PostgreSQL rate-limit table (a variable
+// for tests).
+var rateSweepEvery = time.Minute
 
 // rateLimitStore is the one place that decides where the counts of the
 // [[rate_limit]] rules live, made once per gateway so that a reload (a
@@ -72,7 +73,8 @@ func (g *Gateway) rateLimitStore(cfg Config) (ratelimit.Store, error) {
 // sweepRateLimits removes recovered clients' rows until stop is closed,
 // when this gateway holds the fleet's sweep lease.
 func (g *Gateway) sweepRateLimits(s *pgstore.Store, fleet cluster.Store, owner string, stop chan struct{}) {
-	t := time.NewTicker(rateSweepEvery)
+	every := rateSweepEvery
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -82,7 +84,7 @@ func (g *Gateway) sweepRateLimits(s *pgstore.Store, fleet cluster.Store, owner s
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			// One gateway of the fleet sweeps each minute: the lease
 			// outlives the interval, so the others skip it.
-			if ok, err := fleet.TryLock(ctx, "ratelimit_sweep", owner, rateSweepEvery-time.Second); err != nil || !ok {
+			if ok, err := fleet.TryLock(ctx, "ratelimit_sweep", owner, every-every/60); err != nil || !ok {
 				cancel()
 				continue
 			}
