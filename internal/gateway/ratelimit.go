@@ -16,8 +16,9 @@ import (
 )
 
 // rateSweepEvery is how often the rows of clients whose allowance has
-// recovered are removed from a PostgreSQL rate-limit table.
-const rateSweepEvery = time.Minute
+// recovered are removed from a PostgreSQL rate-limit table (a variable
+// for tests).
+var rateSweepEvery = time.Minute
 
 // rateLimitStore is the one place that decides where the counts of the
 // [[rate_limit]] rules live, made once per gateway so that a reload (a
@@ -62,16 +63,18 @@ func (g *Gateway) rateLimitStore(cfg Config) (ratelimit.Store, error) {
 		}
 		g.rateStore = s
 		g.rateStop = make(chan struct{})
-		go g.sweepRateLimits(s, g.rateStop)
+		go g.sweepRateLimits(s, g.cluster, g.owner, g.rateStop)
 	default:
 		g.rateStore = ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})
 	}
 	return g.rateStore, nil
 }
 
-// sweepRateLimits removes recovered clients' rows until stop is closed.
-func (g *Gateway) sweepRateLimits(s *pgstore.Store, stop chan struct{}) {
-	t := time.NewTicker(rateSweepEvery)
+// sweepRateLimits removes recovered clients' rows until stop is closed,
+// when this gateway holds the fleet's sweep lease.
+func (g *Gateway) sweepRateLimits(s *pgstore.Store, fleet cluster.Store, owner string, stop chan struct{}) {
+	every := rateSweepEvery
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -79,6 +82,12 @@ func (g *Gateway) sweepRateLimits(s *pgstore.Store, stop chan struct{}) {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			// One gateway of the fleet sweeps each minute: the lease
+			// outlives the interval, so the others skip it.
+			if ok, err := fleet.TryLock(ctx, "ratelimit_sweep", owner, every-every/60); err != nil || !ok {
+				cancel()
+				continue
+			}
 			if _, err := s.Sweep(ctx); err != nil {
 				g.logger.LogAttrs(ctx, slog.LevelWarn, "rate-limit sweep failed",
 					slog.String("event", "rate_limit_sweep_failed"), slog.String("error", err.Error()))

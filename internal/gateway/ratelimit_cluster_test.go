@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/testsvc"
 )
@@ -104,6 +105,108 @@ rate = "5/m"
 			}
 			if n := posts.Load(); n != 7 {
 				t.Fatalf("the app saw %d sign-in attempts, want 7", n)
+			}
+		})
+	}
+}
+
+// TestClusterRateLimitFrozen freezes the fleet's store (SIGSTOP, a Redis
+// or PostgreSQL of the test's own) under two gateway processes: a
+// fail-open rule lets requests through and a fail-closed rule answers 503,
+// each within its deadline, on both gateways; after SIGCONT the limits
+// apply again without a restart.
+func TestClusterRateLimitFrozen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts its own servers and freezes them")
+	}
+	for name, startStore := range map[string]func(testing.TB) *testsvc.Server{
+		"redis": testsvc.StartRedis, "postgres": testsvc.StartPostgres,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := startStore(t)
+			up := newUpstream(t)
+			certFile, keyFile, pool := writeCert(t, t.TempDir())
+			cfg := fmt.Sprintf(`
+[listen]
+https = "127.0.0.1:0"
+http = "off"
+admin = "off"
+
+[tls]
+cert_file = %q
+key_file = %q
+
+[upstream]
+url = %q
+
+[hosts]
+allowed = ["site.test"]
+
+[cluster]
+store_env = "BULWARK_TEST_CLUSTER_STORE"
+
+[[rate_limit]]
+name = "site"
+paths = ["/"]
+rate = "1000/m"
+timeout = "200ms"
+
+[[rate_limit]]
+name = "login"
+paths = ["/login"]
+rate = "2/h"
+timeout = "200ms"
+fail_closed = true
+`, certFile, keyFile, up.URL)
+			gws := startFleet(t, 2, cfg, "BULWARK_TEST_CLUSTER_STORE="+srv.URL)
+			get := func(i int, path string) (int, time.Duration) {
+				t.Helper()
+				start := time.Now()
+				res, err := fleetClient(gws[i%len(gws)].HTTPS, pool, 0, nil).Get("https://" + siteHost + path)
+				if err != nil {
+					t.Fatalf("gateway %d: %v", i%len(gws), err)
+				}
+				res.Body.Close()
+				return res.StatusCode, time.Since(start)
+			}
+			if c, _ := get(0, "/login"); c != 200 {
+				t.Fatalf("before the freeze: %d", c)
+			}
+			srv.Freeze()
+			frozen := true
+			defer func() {
+				if frozen {
+					srv.Thaw()
+				}
+			}()
+			for i := range 6 {
+				path, want := "/", 200
+				if i%2 == 1 {
+					path, want = "/login", http.StatusServiceUnavailable
+				}
+				c, d := get(i/2, path)
+				if c != want {
+					t.Fatalf("%s on gateway %d with the store frozen: %d, want %d", path, (i/2)%len(gws), c, want)
+				}
+				if d > 3*time.Second {
+					t.Fatalf("%s took %s with a 200ms store deadline", path, d)
+				}
+			}
+			srv.Thaw()
+			frozen = false
+			// One sign-in attempt counted before the freeze; those cut
+			// short may or may not have been (a script or statement runs
+			// whole or not at all): the limit of 2 is reached within two
+			// more.
+			deadline := time.Now().Add(15 * time.Second)
+			for i := 0; ; i++ {
+				if c, _ := get(i, "/login"); c == http.StatusTooManyRequests {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the limit did not apply again after the thaw")
+				}
+				time.Sleep(50 * time.Millisecond)
 			}
 		})
 	}
