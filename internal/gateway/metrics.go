@@ -60,8 +60,10 @@ func newMetrics() *metrics {
 			Help: "Synchronisations of the fleet's TLS session ticket keys with the [cluster] store, by result (ok, failed: the last keys stay in use).",
 		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.requests, m.refusals, m.upstreamLatency, m.upstreamErrors, m.upstreamUp, m.reloads, m.rateLimits, m.ticketSync,
+	m.reg.MustRegister(m.requests, m.refusals, m.upstreamLatency, m.upstreamErrors, m.upstreamUp, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.rateLimits)
+	m.reg.MustRegister(m.ticketSync)
 	return m
 }
 
