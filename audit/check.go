@@ -148,6 +148,9 @@ type Server struct {
 	// RedirectPort is the port the HTTP listener redirects to (0: the
 	// request's own port, or unknown).
 	RedirectPort int
+	// HealthPublicLive is set when a public health path checks the
+	// upstream at every request for any client (no network limit).
+	HealthPublicLive bool
 
 	// Now is the time certificates are checked against; zero means
 	// time.Now.

@@ -75,3 +75,14 @@ func TestCheckRedirectPort(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckHealthLive(t *testing.T) {
+	for _, live := range []bool{false, true} {
+		var d audit.Deployment
+		d.Config.Hosts.Allowed = []string{"example.com"}
+		d.Server = &audit.Server{HealthPublicLive: live}
+		if got := slices.Contains(ids(audit.CheckDeployment(d)), "BW121"); got != live {
+			t.Errorf("live %v: BW121 reported %v", live, got)
+		}
+	}
+}

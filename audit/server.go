@@ -16,6 +16,9 @@ import (
 func checkServer(fs *[]Finding, d Deployment, skipped *[]string) {
 	s := d.Server
 	checkRedirectPort(fs, s)
+	if s.HealthPublicLive {
+		*fs = append(*fs, find("BW121", "health.live is set without health.allow_networks"))
+	}
 	if s.Validate != nil {
 		if err := s.Validate(); err != nil && !reported(*fs, err) {
 			f := find("BW101", err.Error())

@@ -150,6 +150,7 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 			HTTPAddr:                   eff.Listen.HTTP,
 			HTTPSAddr:                  eff.Listen.HTTPS,
 			RedirectPort:               eff.HTTPS.RedirectPort,
+			HealthPublicLive:           c.Health.Path != "" && c.Health.Live && len(c.Health.AllowNetworks) == 0,
 		},
 	}
 	if c.TLS.ACME.Enabled {

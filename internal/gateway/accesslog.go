@@ -67,6 +67,9 @@ func (w *statusWriter) refusal(code int) bool {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
+	if w.pages.negotiated(code) {
+		h.Add("Vary", "Accept")
+	}
 	dedupe(h)
 	w.ResponseWriter.WriteHeader(code)
 	n, _ := w.ResponseWriter.Write(body)

@@ -386,7 +386,10 @@ func (c Config) WithDefaults() Config {
 	// handshake with a plain-HTTP server). A port set in the file is the
 	// public one (a load balancer or a port mapping in front) and wins.
 	// A listener on port 0 gets its port when bound (see Gateway.Serve).
-	if c.HTTPS.RedirectPort == 0 {
+	// Behind a proxy that terminates TLS ([proxy] ssl_header), clients
+	// never reach listen.https: the redirect keeps the port the proxy
+	// reports (none: 443) unless redirect_port names one.
+	if c.HTTPS.RedirectPort == 0 && !c.proxyTerminatesTLS() {
 		c.HTTPS.RedirectPort = listenPort(c.Listen.HTTPS)
 	}
 	u := &c.Upstream
@@ -635,7 +638,7 @@ func (c Config) Validate() error {
 	if err := c.Cluster.validate(); err != nil {
 		return err
 	}
-	if err := c.Buffering.validate(); err != nil {
+	if err := c.Buffering.validate(c.Uploads.Paths, c.Uploads.ExemptPaths); err != nil {
 		return err
 	}
 	return c.validateSections()
@@ -715,6 +718,12 @@ func checkAddr(key, addr string, optional bool) error {
 		return invalid("%s %q is not host:port", key, addr)
 	}
 	return nil
+}
+
+// proxyTerminatesTLS reports whether a trusted proxy in front terminates
+// TLS and says which requests came over it ([proxy] ssl_header).
+func (c Config) proxyTerminatesTLS() bool {
+	return c.Proxy.SSLHeader != "" && len(c.Proxy.Trusted) > 0
 }
 
 // listenPort returns the port of a listener address, or 0 when it has

@@ -29,6 +29,25 @@ func TestRedirectGoesToHTTPSListenerPort(t *testing.T) {
 	}
 }
 
+// Behind a proxy that terminates TLS, clients never see listen.https: the
+// redirect of a request the proxy marks plain HTTP keeps the public host
+// and port the proxy reports.
+func TestRedirectBehindTLSProxy(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) {
+		c.HTTPS.RedirectPort = 0
+		c.Proxy.Trusted = []string{"127.0.0.0/8"}
+		c.Proxy.SSLHeader, c.Proxy.SSLHeaderValue = "X-Forwarded-Proto", "https"
+	})
+	resp, _ := e.get(e.http+"/a", "Host", siteHost, "X-Forwarded-Proto", "http")
+	if got, want := resp.Header.Get("Location"), "https://"+siteHost+"/a"; resp.StatusCode != http.StatusMovedPermanently || got != want {
+		t.Errorf("%d Location %q, want 301 to %q", resp.StatusCode, got, want)
+	}
+	resp, body := e.get(e.http+"/a", "Host", siteHost, "X-Forwarded-Proto", "https")
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("marked https by the proxy: %d %q", resp.StatusCode, body)
+	}
+}
+
 func TestRedirectPortDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -40,11 +59,17 @@ func TestRedirectPortDefaults(t *testing.T) {
 		{"other port", "127.0.0.1:8443", 0, 8443},
 		{"public port wins", ":8443", 443, 443},
 		{"bound later", "127.0.0.1:0", 0, 0},
+		{"a proxy terminates TLS: the port it reports", ":8443", 0, 0},
+		{"a proxy terminates TLS, public port set", ":8443", 443, 443},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c gateway.Config
 			c.Listen.HTTPS = tc.https
 			c.HTTPS.RedirectPort = tc.configured
+			if strings.HasPrefix(tc.name, "a proxy") {
+				c.Proxy.Trusted = []string{"10.0.0.0/8"}
+				c.Proxy.SSLHeader, c.Proxy.SSLHeaderValue = "X-Forwarded-Proto", "https"
+			}
 			if got := c.WithDefaults().HTTPS.RedirectPort; got != tc.want {
 				t.Errorf("redirect_port = %d, want %d", got, tc.want)
 			}

@@ -364,7 +364,7 @@ func (g *Gateway) bindRedirectPort(l net.Listener) error {
 	}
 	g.httpsPort.Store(int32(a.Port))
 	old := g.tree.Load()
-	if old.cfg.HTTPS.RedirectPort != 0 {
+	if old.cfg.HTTPS.RedirectPort != 0 || old.cfg.proxyTerminatesTLS() {
 		return nil
 	}
 	t, err := g.buildTree(old.cfg)

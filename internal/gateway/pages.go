@@ -149,6 +149,14 @@ func (p *pages) data(status int, id string) PageData {
 	return d
 }
 
+// negotiated reports whether status has pages of both kinds, chosen by
+// Accept (the response then varies on it).
+func (p *pages) negotiated(status int) bool {
+	_, h := p.html[status]
+	_, j := p.json[status]
+	return h && j
+}
+
 // render returns the page for status, in the kind accept prefers, and
 // its Content-Type; ok is false when no template applies or it failed.
 func (p *pages) render(status int, accept string, id string) (body []byte, ctype string, ok bool) {

@@ -112,6 +112,9 @@ func TestRefusalPages(t *testing.T) {
 	if j.Status != 415 || j.RequestID != resp.Header.Get("X-Request-Id") || len(j.Allowed) != 2 {
 		t.Errorf("JSON page %+v", j)
 	}
+	if resp.Header.Get("Vary") != "Accept" {
+		t.Errorf("a page chosen by Accept: Vary %q", resp.Header.Values("Vary"))
+	}
 	if j.RequestID == id {
 		t.Errorf("two requests share the id %s", id)
 	}

@@ -29,6 +29,8 @@ type HealthConfig struct {
 	// upstream.health_timeout, instead of answering with the last
 	// periodic check. False (the default) answers from the last check,
 	// which costs the upstream nothing however often the path is asked.
+	// Live, every request to the path costs the upstream one: limit it
+	// with AllowNetworks (bulwark check warns otherwise, BW121).
 	Live bool `toml:"live"`
 	// AllowNetworks limits the path to clients whose TCP peer address is
 	// in one of these networks (CIDR, "10.0.0.0/8"; forwarded headers are

@@ -42,7 +42,7 @@ var (
 )
 
 func (g *Gateway) buildTree(cfg Config) (*tree, error) {
-	if cfg.HTTPS.RedirectPort == 0 {
+	if cfg.HTTPS.RedirectPort == 0 && !cfg.proxyTerminatesTLS() {
 		// listen.https on port 0: redirect to the port it was bound to
 		// (see bindRedirectPort); before that, to the request's port.
 		cfg.HTTPS.RedirectPort = int(g.httpsPort.Load())
