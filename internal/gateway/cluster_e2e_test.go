@@ -61,6 +61,52 @@ func fleetClient(addr string, pool *x509.CertPool, version uint16, cache tls.Cli
 	}
 }
 
+// fleetTOML is the configuration of a fleet test's gateways: HTTPS only on
+// loopback with the test certificate, site.test in front of upURL, the
+// store's URL from BULWARK_TEST_CLUSTER_STORE; tlsExtra is added to [tls],
+// clusterExtra to [cluster] (and may go on with other tables).
+func fleetTOML(certFile, keyFile, upURL, tlsExtra, clusterExtra string) string {
+	return fmt.Sprintf(`
+[listen]
+https = "127.0.0.1:0"
+http = "off"
+admin = "off"
+
+[tls]
+cert_file = %q
+key_file = %q
+%s
+[upstream]
+url = %q
+
+[hosts]
+allowed = ["site.test"]
+
+[cluster]
+store_env = "BULWARK_TEST_CLUSTER_STORE"
+%s`, certFile, keyFile, tlsExtra, upURL, clusterExtra)
+}
+
+// fleetGet makes one request for path through gateway gw on a new
+// connection and reports whether the TLS session resumed; the request must
+// reach the app as sent.
+func fleetGet(t *testing.T, gws []*fleetGateway, gw int, pool *x509.CertPool, version uint16, cache tls.ClientSessionCache, path string) bool {
+	t.Helper()
+	res, err := fleetClient(gws[gw].HTTPS, pool, version, cache).Get("https://" + siteHost + path)
+	if err != nil {
+		t.Fatalf("gateway %d: %v", gw, err)
+	}
+	defer res.Body.Close()
+	var e echoed
+	if err := json.NewDecoder(res.Body).Decode(&e); err != nil || res.StatusCode != 200 {
+		t.Fatalf("gateway %d: status %d, %v", gw, res.StatusCode, err)
+	}
+	if e.Path != path || e.Host != siteHost {
+		t.Fatalf("gateway %d: the app received %s %s", gw, e.Host, e.Path)
+	}
+	return res.TLS.DidResume
+}
+
 // TestClusterResumption runs two gateway processes sharing only a cluster
 // store (Redis, then PostgreSQL): a TLS session established on one
 // resumes on the other, with TLS 1.2 and TLS 1.3, and the request reaches
@@ -71,27 +117,7 @@ func TestClusterResumption(t *testing.T) {
 			url, prefix := store(t)
 			up := newUpstream(t)
 			certFile, keyFile, pool := writeCert(t, t.TempDir())
-			cfg := fmt.Sprintf(`
-[listen]
-https = "127.0.0.1:0"
-http = "off"
-admin = "off"
-
-[tls]
-cert_file = %q
-key_file = %q
-
-[upstream]
-url = %q
-
-[hosts]
-allowed = ["site.test"]
-
-[cluster]
-store_env = "BULWARK_TEST_CLUSTER_STORE"
-prefix = %q
-ticket_key_secret_env = "BULWARK_TEST_TICKET_SECRET"
-`, certFile, keyFile, up.URL, prefix)
+			cfg := fleetTOML(certFile, keyFile, up.URL, "", fmt.Sprintf("prefix = %q\nticket_key_secret_env = \"BULWARK_TEST_TICKET_SECRET\"\n", prefix))
 			gws := startFleet(t, 2, cfg,
 				"BULWARK_TEST_CLUSTER_STORE="+url,
 				"BULWARK_TEST_TICKET_SECRET="+strings.Repeat(testsvc.Unique("x"), 4))
@@ -103,19 +129,7 @@ ticket_key_secret_env = "BULWARK_TEST_TICKET_SECRET"
 					cache := tls.NewLRUClientSessionCache(4)
 					get := func(gw int, path string) bool {
 						t.Helper()
-						res, err := fleetClient(gws[gw].HTTPS, pool, v.version, cache).Get("https://" + siteHost + path)
-						if err != nil {
-							t.Fatalf("gateway %d: %v", gw, err)
-						}
-						defer res.Body.Close()
-						var e echoed
-						if err := json.NewDecoder(res.Body).Decode(&e); err != nil || res.StatusCode != 200 {
-							t.Fatalf("gateway %d: status %d, %v", gw, res.StatusCode, err)
-						}
-						if e.Path != path || e.Host != siteHost {
-							t.Fatalf("gateway %d: the app received %s %s", gw, e.Host, e.Path)
-						}
-						return res.TLS.DidResume
+						return fleetGet(t, gws, gw, pool, v.version, cache, path)
 					}
 					if get(0, "/first") {
 						t.Fatal("the first connection resumed")
@@ -257,43 +271,14 @@ func TestClusterStoreFrozen(t *testing.T) {
 			srv := startStore(t)
 			up := newUpstream(t)
 			certFile, keyFile, pool := writeCert(t, t.TempDir())
-			cfg := fmt.Sprintf(`
-[listen]
-https = "127.0.0.1:0"
-http = "off"
-admin = "off"
-
-[tls]
-cert_file = %q
-key_file = %q
-session_ticket_rotation = "1m"
-
-[upstream]
-url = %q
-
-[hosts]
-allowed = ["site.test"]
-
-[cluster]
-store_env = "BULWARK_TEST_CLUSTER_STORE"
-timeout = "300ms"
-ticket_key_secret_env = "BULWARK_TEST_TICKET_SECRET"
-`, certFile, keyFile, up.URL)
+			cfg := fleetTOML(certFile, keyFile, up.URL, "session_ticket_rotation = \"1m\"\n",
+				"timeout = \"300ms\"\nticket_key_secret_env = \"BULWARK_TEST_TICKET_SECRET\"\n")
 			gws := startFleet(t, 2, cfg, "BULWARK_TEST_CLUSTER_STORE="+srv.URL,
 				"BULWARK_TEST_TICKET_SECRET="+strings.Repeat("frozen-fleet-", 4))
 			cache := tls.NewLRUClientSessionCache(4)
 			get := func(gw int, path string) bool {
 				t.Helper()
-				res, err := fleetClient(gws[gw].HTTPS, pool, tls.VersionTLS13, cache).Get("https://" + siteHost + path)
-				if err != nil {
-					t.Fatalf("gateway %d: %v", gw, err)
-				}
-				defer res.Body.Close()
-				var e echoed
-				if err := json.NewDecoder(res.Body).Decode(&e); err != nil || res.StatusCode != 200 || e.Path != path {
-					t.Fatalf("gateway %d: status %d, app received %q (%v)", gw, res.StatusCode, e.Path, err)
-				}
-				return res.TLS.DidResume
+				return fleetGet(t, gws, gw, pool, tls.VersionTLS13, cache, path)
 			}
 			get(0, "/before")
 			if !get(1, "/before") {

@@ -458,6 +458,8 @@ func (g *Gateway) startTickets(conf *tls.Config, every time.Duration) (stop func
 		return keys.start(every)
 	}
 	st := &sharedTickets{keys: keys, store: g.cluster, secret: g.ticketSecret, owner: g.owner,
-		every: every, log: g.logger, now: time.Now}
+		every: every, log: g.logger, now: time.Now,
+		okCount:   g.metrics.ticketSync.WithLabelValues("ok"),
+		failCount: g.metrics.ticketSync.WithLabelValues("failed")}
 	return st.start()
 }

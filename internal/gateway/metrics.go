@@ -25,6 +25,7 @@ type metrics struct {
 	upstreamUp      prometheus.Gauge
 	reloads         *prometheus.CounterVec
 	rateLimits      *prometheus.CounterVec
+	ticketSync      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -54,9 +55,14 @@ func newMetrics() *metrics {
 			Name: "bulwark_rate_limit_decisions_total",
 			Help: "Rate-limit decisions, by rule and decision (allowed, limited, failed_open, failed_closed, refunded).",
 		}, []string{"rule", "decision"}),
+		ticketSync: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bulwark_ticket_key_syncs_total",
+			Help: "Synchronisations of the fleet's TLS session ticket keys with the [cluster] store, by result (ok, failed: the last keys stay in use).",
+		}, []string{"result"}),
 	}
 	m.reg.MustRegister(m.requests, m.refusals, m.upstreamLatency, m.upstreamErrors, m.upstreamUp, m.reloads, m.rateLimits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.ticketSync)
 	return m
 }
 

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/bulwarkdev/bulwark/internal/cluster"
 )
 
@@ -68,6 +70,8 @@ type sharedTickets struct {
 	every  time.Duration
 	log    *slog.Logger
 	now    func() time.Time
+	// okCount and failCount count syncs by result (nil: not counted).
+	okCount, failCount prometheus.Counter
 
 	synced bool // the keys in use come from the store
 }
@@ -161,7 +165,14 @@ func (s *sharedTickets) rotate(ctx context.Context) (*ticketRecord, error) {
 // use (the last ones from the store, or local ones if the store was never
 // reached), which only costs resumption on other gateways.
 func (s *sharedTickets) syncLogged(ctx context.Context) {
-	if err := s.sync(ctx); err != nil && ctx.Err() == nil {
+	err := s.sync(ctx)
+	switch {
+	case err == nil && s.okCount != nil:
+		s.okCount.Inc()
+	case err != nil && ctx.Err() == nil && s.failCount != nil:
+		s.failCount.Inc()
+	}
+	if err != nil && ctx.Err() == nil {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "session ticket keys not synchronised, keeping the last ones",
 			slog.String("event", "ticket_keys_unavailable"), slog.String("error", err.Error()),
 			slog.Bool("shared_keys", s.synced))
@@ -181,6 +192,8 @@ func (s *sharedTickets) start() (stop func()) {
 		if err == nil || time.Now().After(deadline) {
 			if err != nil {
 				s.syncLogged(ctx)
+			} else if s.okCount != nil {
+				s.okCount.Inc()
 			}
 			break
 		}

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/bulwarkdev/bulwark/internal/cluster"
 )
 
@@ -137,7 +140,13 @@ func TestSharedTicketRotation(t *testing.T) {
 			before := a.keys.current()
 			clock.add(time.Hour)
 			logs.Reset()
+			a.failCount = prometheus.NewCounter(prometheus.CounterOpts{Name: "f"})
 			a.syncLogged(ctx)
+			var m dto.Metric
+			a.failCount.Write(&m)
+			if n := m.GetCounter().GetValue(); n != 1 {
+				t.Errorf("failed syncs counted %v, want 1", n)
+			}
 			if !strings.Contains(logs.String(), `"event":"ticket_keys_unavailable"`) {
 				t.Fatalf("no ticket_keys_unavailable event: %s", logs.String())
 			}

@@ -11,6 +11,11 @@
 //	BULWARK_REDIS_ADDR     host:port of Redis (default 127.0.0.1:6379)
 //	BULWARK_POSTGRES_URL   PostgreSQL URL (default postgres://postgres@127.0.0.1:5432/test?sslmode=disable)
 //	BULWARK_GUNICORN       gunicorn to run Django apps with (default /usr/bin/gunicorn)
+//	BULWARK_PEBBLE         the pebble ACME test server (default: on PATH, or /tmp/bulwark-ci-bin/pebble)
+//
+// Tests that must stop a server (SIGSTOP) start their own: StartRedis and
+// StartPostgres; StartPebble runs an ACME server with a loopback DNS, and
+// StartLoadBalancer a layer-4 balancer in front of several gateways.
 //
 // The package is for tests only; it imports the drivers, which is why it is
 // internal and never imported by a core package.
