@@ -176,7 +176,7 @@ func New(c Config) (*Bulwark, error) {
 	b := &Bulwark{}
 	var errs []error
 	fail := func(key string, err error) {
-		errs = append(errs, fmt.Errorf("bulwark: [%s]: %w", key, err))
+		errs = append(errs, &sectionError{section: key, err: err})
 	}
 	build := func(key string, dst *middleware, f func() (middleware, error)) {
 		m, err := f()
@@ -306,7 +306,7 @@ func (c Config) Validate() error {
 	var errs []error
 	check := func(key string, err error) {
 		if err != nil {
-			errs = append(errs, fmt.Errorf("bulwark: [%s]: %w", key, err))
+			errs = append(errs, &sectionError{section: key, err: err})
 		}
 	}
 	check("headers", c.Headers.Validate())
@@ -326,6 +326,49 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// sectionError is a problem of one section of Config. Its message names
+// the section's TOML table once, then the package's message without its
+// own prefix ("bulwark: [limits] max_fields = -5: use -1 for no limit",
+// not "bulwark: [limits]: limits: invalid configuration: max_fields..."),
+// so that the key reads once. It wraps the package's error: errors.Is
+// finds the package's ErrConfig.
+type sectionError struct {
+	section string
+	err     error
+}
+
+func (e *sectionError) Error() string {
+	msg := e.err.Error()
+	for _, p := range packagePrefixes {
+		if strings.HasPrefix(msg, p) {
+			msg = msg[len(p):]
+			break
+		}
+	}
+	return "bulwark: [" + e.section + "] " + msg
+}
+
+func (e *sectionError) Unwrap() error { return e.err }
+
+// Section returns the TOML table of the section ("limits"), for tools
+// that report the key (bulwark check).
+func (e *sectionError) Section() string { return e.section }
+
+// packagePrefixes are what the sections' packages begin their messages
+// with, longest first: their ErrConfig's text, or their name.
+var packagePrefixes = func() []string {
+	var out []string
+	for _, s := range []error{headers.ErrConfig, trustedproxy.ErrConfig, hosts.ErrConfig, httpsonly.ErrConfig,
+		limits.ErrConfig, session.ErrConfig, csrf.ErrConfig, upload.ErrConfig, upload.ErrInvalidPolicy, media.ErrConfig,
+		ratelimit.ErrInvalidConfig} {
+		out = append(out, s.Error()+": ")
+	}
+	for _, pkg := range []string{"headers", "trustedproxy", "hosts", "httpsonly", "limits", "session", "csrf", "upload", "media", "signing", "ratelimit"} {
+		out = append(out, pkg+": ")
+	}
+	return out
+}()
 
 // validateRateLimits: a store or observer without rules would do nothing,
 // so it is refused.
@@ -582,7 +625,7 @@ func (m mediaConfigs) validate() error {
 		return err
 	}
 	if !m.media.Enabled() {
-		return fmt.Errorf("%w: hosts, site_hosts and dir are required", media.ErrInvalidConfig)
+		return fmt.Errorf("%w: hosts, site_hosts and dir are required", media.ErrConfig)
 	}
 	if err := m.https.Validate(); err != nil {
 		return err

@@ -143,7 +143,7 @@ func TestNewReportsEverySection(t *testing.T) {
 	if err == nil {
 		t.Fatal("invalid configuration accepted")
 	}
-	for _, want := range []string{"bulwark: [hosts]: ", "bulwark: [https]: ", "bulwark: [headers]: "} {
+	for _, want := range []string{"bulwark: [hosts] ", "bulwark: [https] ", "bulwark: [headers] "} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

@@ -144,7 +144,10 @@
 //
 // # The chain
 //
-// Handler runs, in order:
+// Handler first attaches the request's record: one context node, created
+// once, in which each layer below writes its own part (the client, the
+// validated host, its state) and which applications read through
+// ClientIP, IsSecure, Host and Nonce. Then it runs, in order:
 //
 //  1. headers: sets nosniff, Referrer-Policy, COOP, X-Frame-Options, CSP
 //     (before the application runs, so it can override them). It comes
@@ -210,7 +213,7 @@
 // and full name (bulwark: config.toml:12: unknown key "hosts.alowed"), so a
 // typo never silently leaves a default in place; durations are strings
 // ("8760h"). New validates every section and reports all the invalid ones
-// at once, each with its key ("bulwark: [csrf]: ..."). Go values (the
+// at once, each with its key ("bulwark: [csrf] cookie_same_site ..."). Go values (the
 // session store, loggers, a CSRF failure handler, a media Lookup) have no
 // key and are set on the loaded Config.
 //

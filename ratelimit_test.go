@@ -70,9 +70,9 @@ func TestRateLimitSection(t *testing.T) {
 		}, ""},
 		{"invalid rule", func(c *bulwark.Config) {
 			c.RateLimit = []ratelimit.Rule{{Name: "a", Rate: "1/week", Paths: []string{"/"}}}
-		}, "bulwark: [rate_limit]: ratelimit: invalid configuration: rule 0 (\"a\"): ratelimit: invalid rate"},
+		}, "bulwark: [rate_limit] rule 0 (\"a\"): ratelimit: invalid rate"},
 		{"store without rules", func(c *bulwark.Config) { c.RateLimitStore = ratelimit.NewMemoryStore(ratelimit.MemoryConfig{}) },
-			"bulwark: [rate_limit]: a store or observer given but no rules"},
+			"bulwark: [rate_limit] a store or observer given but no rules"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package bulwark_test
 import (
 	"bytes"
 	"log/slog"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/internal/refusal/refusaltest"
+	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -37,11 +37,7 @@ func TestRefusalEventShape(t *testing.T) {
 	defer b.Close()
 	h := b.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 
-	var upload bytes.Buffer
-	mw := multipart.NewWriter(&upload)
-	fw, _ := mw.CreateFormFile("avatar", "cat.png")
-	fw.Write([]byte("<html><script>alert(1)</script></html>"))
-	mw.Close()
+	upload, uploadType := uploadcorpus.Form("avatar", "cat.png", []byte("<html><script>alert(1)</script></html>"))
 
 	tests := []struct {
 		name      string
@@ -66,8 +62,8 @@ func TestRefusalEventShape(t *testing.T) {
 		{name: "too many fields", target: "/?" + strings.Repeat("a=1&", 1200), status: 400, event: "too_many_fields", validated: "example.com"},
 		{name: "cross-site post", method: "POST", target: "/transfer", hdr: map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.test"},
 			status: 403, event: "csrf_failure", validated: "example.com"},
-		{name: "upload refused", method: "POST", target: "/upload/avatar", body: upload.String(),
-			hdr: map[string]string{"Content-Type": mw.FormDataContentType(), "Sec-Fetch-Site": "same-origin"}, status: 415, event: "upload_refused", validated: "example.com"},
+		{name: "upload refused", method: "POST", target: "/upload/avatar", body: upload,
+			hdr: map[string]string{"Content-Type": uploadType, "Sec-Fetch-Site": "same-origin"}, status: 415, event: "upload_refused", validated: "example.com"},
 		{name: "media host, wrong method", method: "POST", target: "/ab/cat.png", host: mediaHost,
 			hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}, status: 405, event: "media_method", validated: mediaHost},
 	}

@@ -40,19 +40,19 @@ func TestSectionSwitches(t *testing.T) {
 	}{
 		{"hosts only", func(*bulwark.Config) {}, ""},
 		{"session with a store", func(c *bulwark.Config) { c.Session.Store = store }, ""},
-		{"session settings without a store", func(c *bulwark.Config) { c.Session.Lifetime = time.Hour }, "bulwark: [session]: settings given but no store"},
+		{"session settings without a store", func(c *bulwark.Config) { c.Session.Lifetime = time.Hour }, "bulwark: [session] settings given but no store"},
 		{"session logger alone is no setting", func(c *bulwark.Config) { c.Session.Logger = quiet }, ""},
 		{"csrf in the session", func(c *bulwark.Config) { c.Session.Store = store; c.CSRF.UseSessions = true }, ""},
-		{"csrf in the session without one", func(c *bulwark.Config) { c.CSRF.UseSessions = true }, "bulwark: [csrf]: use_sessions needs the session layer"},
+		{"csrf in the session without one", func(c *bulwark.Config) { c.CSRF.UseSessions = true }, "bulwark: [csrf] use_sessions needs the session layer"},
 		{"csrf in an invalid session", func(c *bulwark.Config) {
 			c.Session.Store = store
 			c.Session.Lifetime = -1
 			c.CSRF.UseSessions = true
-		}, "bulwark: [session]: session: negative Lifetime"},
-		{"uploads settings without paths", func(c *bulwark.Config) { c.Uploads.Reencode = true }, "bulwark: [uploads]: settings given but no paths"},
-		{"uploads path not clean", func(c *bulwark.Config) { c.Uploads.Paths = []string{"/a/../upload/"} }, `bulwark: [uploads]: paths: invalid path pattern: "/a/../upload/" is not clean (write "/upload/")`},
-		{"media settings without hosts", func(c *bulwark.Config) { c.Media.CrossOriginResourcePolicy = "same-site" }, "bulwark: [media]: "},
-		{"media without a directory", func(c *bulwark.Config) { c.Media.Hosts = []string{"media.example.net"} }, "bulwark: [media]: media: invalid configuration: dir is required"},
+		}, "bulwark: [session] lifetime: negative"},
+		{"uploads settings without paths", func(c *bulwark.Config) { c.Uploads.Reencode = true }, "bulwark: [uploads] settings given but no paths"},
+		{"uploads path not clean", func(c *bulwark.Config) { c.Uploads.Paths = []string{"/a/../upload/"} }, `bulwark: [uploads] paths: invalid path pattern: "/a/../upload/" is not clean (write "/upload/")`},
+		{"media settings without hosts", func(c *bulwark.Config) { c.Media.CrossOriginResourcePolicy = "same-site" }, "bulwark: [media] hosts is required"},
+		{"media without a directory", func(c *bulwark.Config) { c.Media.Hosts = []string{"media.example.net"} }, "bulwark: [media] dir is required"},
 		{"media on a subdomain of the site", func(c *bulwark.Config) {
 			c.Media.Hosts = []string{"media.example.com"}
 			c.Media.Dir = t.TempDir()
@@ -61,7 +61,7 @@ func TestSectionSwitches(t *testing.T) {
 			c.Media.Hosts = []string{"media.example.net"}
 			c.Media.Dir = t.TempDir()
 		}, ""},
-		{"limits invalid", func(c *bulwark.Config) { c.Limits.MaxFiles = -2 }, "bulwark: [limits]: limits: invalid configuration"},
+		{"limits invalid", func(c *bulwark.Config) { c.Limits.MaxFiles = -2 }, "bulwark: [limits] max_files"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +80,10 @@ func TestSectionSwitches(t *testing.T) {
 			}
 			if strings.Count(err.Error(), "bulwark: [") != 1 {
 				t.Errorf("one mistake, several errors: %v", err)
+			}
+			// The key reads once: no package prefix after the section.
+			if strings.Contains(err.Error(), "]: ") || strings.Contains(err.Error(), "invalid configuration") {
+				t.Errorf("error %q repeats its section", err)
 			}
 		})
 	}

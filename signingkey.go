@@ -120,7 +120,7 @@ func (s Source) Read() ([]byte, error) {
 // other fields zero), for signing.New.
 func (c SigningConfig) Load() (signing.Config, error) {
 	if err := c.Validate(); err != nil {
-		return signing.Config{}, fmt.Errorf("bulwark: [signing]: %w", err)
+		return signing.Config{}, &sectionError{section: "signing", err: err}
 	}
 	var sc signing.Config
 	for i, s := range c.Sources() {

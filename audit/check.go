@@ -9,15 +9,18 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/csrf"
 	"github.com/bulwarkdev/bulwark/headers"
+	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/signing"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/bulwarkdev/bulwark/upload"
-	"golang.org/x/net/publicsuffix"
 )
 
 // Deployment is everything CheckDeployment looks at: the library
@@ -183,11 +186,10 @@ func checkComposed(fs *[]Finding, cfg bulwark.Config) {
 		f := find("BW001", e.Error())
 		f.Key = ""
 		f.fileErr = isFileError(e)
-		// Errors name their section as "bulwark: [key]: ...".
-		if _, rest, ok := strings.Cut(e.Error(), "["); ok {
-			if key, _, ok := strings.Cut(rest, "]"); ok && !strings.ContainsAny(key, " \"") {
-				f.Key = key
-			}
+		// Errors of a section say which one.
+		var se interface{ Section() string }
+		if errors.As(e, &se) {
+			f.Key = se.Section()
 		}
 		*fs = append(*fs, f)
 	}
@@ -233,31 +235,42 @@ func CheckDeployment(d Deployment) []Finding {
 }
 
 func checkConfig(fs *[]Finding, c *bulwark.Config) {
-	h, hs := c.Headers, c.HTTPS
+	checkSections(fs, c)
+	securityOff := checkSecurityOff(fs, c)
+	checkHSTS(fs, c.HTTPS, securityOff)
+	checkRedirect(fs, c.HTTPS, securityOff)
+	checkHeaders(fs, c.Headers, securityOff)
+	checkHosts(fs, c)
+	checkProxy(fs, c)
+}
 
-	// Validation first, one finding per invalid section. Referrer and
-	// COOP values are validated alone so that each bad value has its own
-	// finding with Django's ID (E023, E024) and the section's error is
-	// not reported twice.
-	explained := map[string]bool{}
+// checkSections validates the sections checked one by one: one finding
+// per problem.
+func checkSections(fs *[]Finding, c *bulwark.Config) {
+	h := c.Headers
+	// Referrer and COOP values are validated alone so that each bad value
+	// has its own finding with Django's ID (E023, E024); the rest of the
+	// section is then validated without them, so that no problem is
+	// reported twice and none is lost.
+	rest := h
 	if err := (headers.Config{ReferrerPolicy: h.ReferrerPolicy}).Validate(); err != nil && !h.InsecureOmitReferrerPolicy {
 		*fs = append(*fs, find("BW013", err.Error()))
-		explained[err.Error()] = true
+		rest.ReferrerPolicy = nil
 	}
 	if err := (headers.Config{CrossOriginOpenerPolicy: h.CrossOriginOpenerPolicy}).Validate(); err != nil && !h.InsecureOmitCrossOriginOpenerPolicy {
 		*fs = append(*fs, find("BW015", err.Error()))
-		explained[err.Error()] = true
+		rest.CrossOriginOpenerPolicy = ""
 	}
+	proxyErr := c.Proxy.Validate()
 	// Forwarded headers without a trusted network: trustedproxy refuses
-	// the combination; BW035 explains it (and is a warning when a later
-	// version accepts it).
+	// the combination; BW035 explains it (an error when that is the
+	// section's only problem, a warning when a later version accepts
+	// it).
 	if f, ok := forwardedWithoutTrust(c); ok {
-		probe := c.Proxy
-		probe.Trusted = nil
-		if perr, err := probe.Validate(), c.Proxy.Validate(); err != nil && perr != nil && err.Error() == perr.Error() {
+		if proxyErr != nil && forwardless(c.Proxy).Validate() == nil {
 			f.Severity = Error
-			f.Message = err.Error()
-			explained[err.Error()] = true
+			f.Message = proxyErr.Error()
+			proxyErr = nil
 		}
 		*fs = append(*fs, f)
 	}
@@ -265,26 +278,33 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 		key string
 		err error
 	}{
-		{"proxy", c.Proxy.Validate()},
+		{"proxy", proxyErr},
 		{"hosts", c.Hosts.Validate()},
 		{"https", c.HTTPS.Validate()},
-		{"headers", c.Headers.Validate()},
+		{"headers", rest.Validate()},
 	} {
-		if s.err != nil && !explained[s.err.Error()] {
+		if s.err != nil {
 			f := find("BW001", s.err.Error())
 			f.Key = s.key
 			*fs = append(*fs, f)
 		}
 	}
+}
 
-	// The security layer as a whole. Django reports its absence once
-	// (W001) instead of each header; so do we when every part is off.
+// checkSecurityOff reports the security layer switched off as a whole.
+// Django reports its absence once (W001) instead of each header; so do we
+// when every part is off, and the parts then say nothing more.
+func checkSecurityOff(fs *[]Finding, c *bulwark.Config) bool {
+	h, hs := c.Headers, c.HTTPS
 	securityOff := hs.AllowInsecureHTTP && hs.InsecureDisableHSTS && h.InsecureAllowSniffing && h.InsecureOmitReferrerPolicy
 	if securityOff {
 		*fs = append(*fs, find("BW002", "https.allow_insecure_http, https.insecure_disable_hsts, headers.insecure_allow_sniffing and headers.insecure_omit_referrer_policy are all set"))
 	}
+	return securityOff
+}
 
-	// HSTS.
+// checkHSTS reports a disabled, short or narrow HSTS policy.
+func checkHSTS(fs *[]Finding, hs httpsonly.Config, securityOff bool) {
 	switch {
 	case hs.InsecureDisableHSTS:
 		if !securityOff {
@@ -305,8 +325,10 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 			*fs = append(*fs, find("BW006", "hsts_preload is not set"))
 		}
 	}
+}
 
-	// Redirect.
+// checkRedirect reports a disabled or leaky HTTPS redirect.
+func checkRedirect(fs *[]Finding, hs httpsonly.Config, securityOff bool) {
 	if hs.AllowInsecureHTTP {
 		if !securityOff {
 			*fs = append(*fs, find("BW007", "https.allow_insecure_http is set"))
@@ -319,8 +341,10 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 			*fs = append(*fs, find("BW038", "refuse_unsafe_methods is not set and redirect_status is 301"))
 		}
 	}
+}
 
-	// Headers.
+// checkHeaders reports weakened response headers and CSP problems.
+func checkHeaders(fs *[]Finding, h headers.Config, securityOff bool) {
 	if h.InsecureAllowSniffing && !securityOff {
 		*fs = append(*fs, find("BW009", "headers.insecure_allow_sniffing is set"))
 	}
@@ -345,8 +369,11 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 		*fs = append(*fs, find("BW016", "the Cross-Origin-Opener-Policy is omitted or unsafe-none"))
 	}
 	checkCSP(fs, h)
+}
 
-	// Hosts.
+// checkHosts reports an allow-list that allows too much or nothing, and
+// the development modes.
+func checkHosts(fs *[]Finding, c *bulwark.Config) {
 	hc := c.Hosts
 	if len(hc.Allowed) == 0 {
 		*fs = append(*fs, find("BW021", "hosts.allowed is empty"))
@@ -363,8 +390,6 @@ func checkConfig(fs *[]Finding, c *bulwark.Config) {
 	if c.CSRF.Development {
 		*fs = append(*fs, find("BW060", "csrf.development is set"))
 	}
-
-	checkProxy(fs, c)
 }
 
 const hstsYear = 365 * 24 * time.Hour
@@ -499,6 +524,13 @@ func checkProxy(fs *[]Finding, c *bulwark.Config) {
 
 // forwardedWithoutTrust returns BW035 when a forwarded header is
 // configured but no network is trusted to send it.
+// forwardless is p without the settings that read forwarded headers.
+func forwardless(p trustedproxy.Config) trustedproxy.Config {
+	p.SSLHeader, p.SSLHeaderValue = "", ""
+	p.UseForwardedHost, p.UseForwardedPort = false, false
+	return p
+}
+
 func forwardedWithoutTrust(c *bulwark.Config) (Finding, bool) {
 	p := c.Proxy
 	if len(p.Trusted) > 0 {

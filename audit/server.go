@@ -3,6 +3,7 @@ package audit
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net"
 	"net/netip"
 	"net/url"
@@ -223,8 +224,22 @@ func loopbackHost(host string) bool {
 }
 
 // reported reports whether err (the server's validation, which includes
-// the library sections) repeats an Error finding already made.
+// the library sections, or the chain's) repeats an Error finding already
+// made. An error of a library section says which (a Section method) and
+// is matched by key: the section or one of its keys. The server's own
+// errors carry no key; one is matched when it holds a finding's message
+// (the server and its rule word the same problem alike).
 func reported(fs []Finding, err error) bool {
+	var se interface{ Section() string }
+	if errors.As(err, &se) {
+		sec := se.Section()
+		for _, f := range fs {
+			if f.Severity == Error && (f.Key == sec || strings.HasPrefix(f.Key, sec+".")) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, f := range fs {
 		if f.Severity == Error && strings.Contains(err.Error(), f.Message) {
 			return true

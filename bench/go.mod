@@ -9,6 +9,7 @@ require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/bulwarkdev/bulwark v0.0.0-00010101000000-000000000000
 	github.com/go-chi/httprate v0.16.1
+	github.com/go-redis/redis_rate/v10 v10.0.1
 	github.com/gomodule/redigo v1.9.3
 	github.com/gorilla/csrf v1.7.3
 	github.com/justinas/nosurf v1.2.0

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-chi/httprate"
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
@@ -26,8 +27,8 @@ import (
 // middleware (sliding window, in memory). With Redis: Bulwark's
 // redisstore (one GCRA script call) and the floor of a one-round-trip
 // limiter, a bare INCR+PEXPIRE pipeline (a fixed window), each with the
-// round trips per operation. go-redis/redis_rate, go-redis's own GCRA
-// limiter, is not on the module proxy this project uses.
+// round trips per operation, beside go-redis/redis_rate (go-redis's own
+// GCRA limiter, a Lua script as well).
 //
 // The clients: 256 IPv6 addresses, each in a /64 of its own, at a rate no
 // client reaches (every request is allowed).
@@ -210,6 +211,21 @@ func BenchmarkRateLimitRedis(b *testing.B) {
 		run(b, func(ctx context.Context, i int) error {
 			res, err := s.Take(ctx, keys[i%rlClients], l, 1)
 			if err == nil && !res.Allowed {
+				return fmt.Errorf("refused")
+			}
+			return err
+		}, &writes)
+	})
+	b.Run("go-redis-redis_rate", func(b *testing.B) {
+		// go-redis's own GCRA limiter: a Lua script too (EVALSHA).
+		var writes atomic.Int64
+		c := rsClient(b, &writes)
+		lim := redis_rate.NewLimiter(c)
+		prefix := rsPrefix(b)
+		limit := redis_rate.Limit{Rate: 1_000_000, Burst: 1_000_000, Period: time.Second}
+		run(b, func(ctx context.Context, i int) error {
+			res, err := lim.Allow(ctx, prefix+keys[i%rlClients], limit)
+			if err == nil && res.Allowed == 0 {
 				return fmt.Errorf("refused")
 			}
 			return err

@@ -1,7 +1,6 @@
 package csrf
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -235,47 +234,66 @@ type Protection struct {
 // New validates c and builds a Protection.
 func New(c Config) (*Protection, error) { return build(c) }
 
-var errSessionsMissing = errors.New("csrf: use_sessions is set but no Sessions implementation is configured")
+var errSessionsMissing = fmt.Errorf("%w: use_sessions is set but no Sessions implementation is configured", ErrConfig)
 
 func build(c Config) (*Protection, error) {
-	p := &Protection{cfg: c}
+	c = c.WithDefaults()
+	p := &Protection{cfg: c, maxAge: c.CookieMaxAge, maxFormBytes: c.MaxFormBytes, log: c.Logger, failure: c.FailureHandler}
+	for _, step := range []func(Config) error{p.buildOrigins, p.buildCookie, p.buildHeader, p.buildSessions} {
+		if err := step(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.MaxFormBytes < 0 {
+		return nil, fmt.Errorf("%w: max_form_bytes %d is negative", ErrConfig, c.MaxFormBytes)
+	}
+	if p.failure == nil {
+		p.failure = failurePage(c.Development)
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	return p, nil
+}
+
+// buildOrigins parses the trusted origins and the bypass paths.
+func (p *Protection) buildOrigins(c Config) error {
 	for _, s := range c.TrustedOrigins {
 		t, ref, err := parseTrusted(s)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.trusted = append(p.trusted, t)
 		p.refererHosts = append(p.refererHosts, ref)
 	}
 	for _, s := range c.InsecureBypassPaths {
 		if err := checkBypassPath(s); err != nil {
-			return nil, err
+			return err
 		}
 		if p.bypass == nil {
 			p.bypass = make(map[string]struct{})
 		}
 		p.bypass[s] = struct{}{}
 	}
+	return nil
+}
 
+// buildCookie checks the cookie's attributes and chooses its names over
+// plain HTTP and over HTTPS.
+func (p *Protection) buildCookie(c Config) error {
 	name := c.CookieName
-	if name == "" {
-		name = DefaultCookieName
-	}
 	if !validToken(name) {
-		return nil, fmt.Errorf("csrf: cookie name %q is not a valid cookie name", name)
+		return fmt.Errorf("%w: cookie_name %q is not a valid cookie name", ErrConfig, name)
 	}
 	p.cookiePath = c.CookiePath
-	if p.cookiePath == "" {
-		p.cookiePath = "/"
-	}
 	if !strings.HasPrefix(p.cookiePath, "/") || strings.ContainsAny(p.cookiePath, ";\x00\r\n ") {
-		return nil, fmt.Errorf("csrf: cookie path %q must be an absolute path", c.CookiePath)
+		return fmt.Errorf("%w: cookie_path %q must be an absolute path", ErrConfig, c.CookiePath)
 	}
 	if c.CookieDomain != "" {
 		// net/http drops an invalid Domain attribute with only a log line,
 		// which would silently make the cookie host-only: refuse it here.
 		if err := (&http.Cookie{Name: "x", Value: "x", Domain: c.CookieDomain}).Valid(); err != nil || strings.ContainsAny(c.CookieDomain, ";\x00\r\n /") {
-			return nil, fmt.Errorf("csrf: cookie domain %q is not a valid cookie domain", c.CookieDomain)
+			return fmt.Errorf("%w: cookie_domain %q is not a valid cookie domain", ErrConfig, c.CookieDomain)
 		}
 	}
 	// Over HTTPS the cookie carries a prefix, which browsers enforce: a
@@ -287,7 +305,7 @@ func build(c Config) (*Protection, error) {
 	switch {
 	case strings.HasPrefix(name, "__Host-"):
 		if !hostOK {
-			return nil, fmt.Errorf("csrf: cookie name %q needs no cookie_domain and cookie_path \"/\"", name)
+			return fmt.Errorf("%w: cookie_name %q needs no cookie_domain and cookie_path \"/\"", ErrConfig, name)
 		}
 		p.plainName, p.secureName = name, name
 	case strings.HasPrefix(name, "__Secure-"), c.InsecureUnprefixedCookie:
@@ -297,28 +315,25 @@ func build(c Config) (*Protection, error) {
 	default:
 		p.plainName, p.secureName = name, "__Secure-"+name
 	}
-
 	switch strings.ToLower(c.CookieSameSite) {
-	case "", "lax":
+	case "lax":
 		p.sameSite = http.SameSiteLaxMode
 	case "strict":
 		p.sameSite = http.SameSiteStrictMode
 	case "none":
 		p.sameSite = http.SameSiteNoneMode
 	default:
-		return nil, fmt.Errorf("csrf: cookie_same_site %q: want \"lax\", \"strict\" or \"none\"", c.CookieSameSite)
+		return fmt.Errorf("%w: cookie_same_site %q: want \"lax\", \"strict\" or \"none\"", ErrConfig, c.CookieSameSite)
 	}
-	p.maxAge = c.CookieMaxAge
-	if p.maxAge == 0 {
-		p.maxAge = DefaultCookieMaxAge
-	}
+	return nil
+}
 
+// buildHeader checks the token header's name and words Django's reasons
+// that name it.
+func (p *Protection) buildHeader(c Config) error {
 	hn := c.HeaderName
-	if hn == "" {
-		hn = DefaultHeaderName
-	}
 	if !validToken(hn) {
-		return nil, fmt.Errorf("csrf: header name %q is not a valid header name", hn)
+		return fmt.Errorf("%w: header_name %q is not a valid header name", ErrConfig, hn)
 	}
 	p.header = http.CanonicalHeaderKey(hn)
 	// Django names the header in its reasons as CSRF_HEADER_NAME without
@@ -327,35 +342,25 @@ func build(c Config) (*Protection, error) {
 	p.headerLength = "CSRF token from the " + disp + " HTTP header has incorrect length."
 	p.headerChars = "CSRF token from the " + disp + " HTTP header has invalid characters."
 	p.headerWrong = "CSRF token from the " + disp + " HTTP header incorrect."
+	return nil
+}
 
-	if c.UseSessions {
-		if c.Sessions == nil {
-			return nil, errSessionsMissing
+// buildSessions checks use_sessions against Sessions and takes the
+// session cookie's domain for the Referer check.
+func (p *Protection) buildSessions(c Config) error {
+	if !c.UseSessions {
+		if c.Sessions != nil {
+			return fmt.Errorf("%w: Sessions is set but use_sessions is not", ErrConfig)
 		}
-		if d, ok := c.Sessions.(interface{ CookieDomain() string }); ok {
-			p.sessionDomain = d.CookieDomain()
-		}
-	} else if c.Sessions != nil {
-		return nil, errors.New("csrf: Sessions is set but use_sessions is not")
+		return nil
 	}
-
-	switch {
-	case c.MaxFormBytes < 0:
-		return nil, fmt.Errorf("csrf: max_form_bytes %d is negative", c.MaxFormBytes)
-	case c.MaxFormBytes == 0:
-		p.maxFormBytes = DefaultMaxFormBytes
-	default:
-		p.maxFormBytes = c.MaxFormBytes
+	if c.Sessions == nil {
+		return errSessionsMissing
 	}
-	p.failure = c.FailureHandler
-	if p.failure == nil {
-		p.failure = failurePage(c.Development)
+	if d, ok := c.Sessions.(interface{ CookieDomain() string }); ok {
+		p.sessionDomain = d.CookieDomain()
 	}
-	p.log = c.Logger
-	if p.log == nil {
-		p.log = slog.Default()
-	}
-	return p, nil
+	return nil
 }
 
 // checkBypassPath accepts only paths that are already in the one form a
@@ -363,21 +368,21 @@ func build(c Config) (*Protection, error) {
 // and in canonical escaping; a trailing slash is kept as part of the path.
 func checkBypassPath(s string) error {
 	if !strings.HasPrefix(s, "/") {
-		return fmt.Errorf("csrf: insecure bypass path %q must start with /", s)
+		return fmt.Errorf("%w: insecure_bypass_paths: %q must start with /", ErrConfig, s)
 	}
 	unescaped, err := url.PathUnescape(s)
 	if err != nil {
-		return fmt.Errorf("csrf: insecure bypass path %q: %v", s, err)
+		return fmt.Errorf("%w: insecure_bypass_paths: %q: %v", ErrConfig, s, err)
 	}
 	clean := path.Clean(unescaped)
 	if strings.HasSuffix(unescaped, "/") && clean != "/" {
 		clean += "/" // a route may end in a slash; it is matched with it
 	}
 	if clean != unescaped {
-		return fmt.Errorf("csrf: insecure bypass path %q is not clean (want %q)", s, clean)
+		return fmt.Errorf("%w: insecure_bypass_paths: %q is not clean (want %q)", ErrConfig, s, clean)
 	}
 	if (&url.URL{Path: unescaped}).EscapedPath() != s {
-		return fmt.Errorf("csrf: insecure bypass path %q is not in canonical escaping (want %q)", s, (&url.URL{Path: unescaped}).EscapedPath())
+		return fmt.Errorf("%w: insecure_bypass_paths: %q is not in canonical escaping (want %q)", ErrConfig, s, (&url.URL{Path: unescaped}).EscapedPath())
 	}
 	return nil
 }

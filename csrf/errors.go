@@ -5,6 +5,9 @@ import (
 	"strings"
 )
 
+// ErrConfig is wrapped by every configuration error of New and Validate.
+var ErrConfig = errors.New("csrf: invalid configuration")
+
 // Sentinel errors, wrapped by every *Error, to branch on with errors.Is.
 var (
 	// ErrCrossOrigin: the Fetch Metadata and Origin layer refused the

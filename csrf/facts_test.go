@@ -9,8 +9,8 @@ import (
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
-// TestStateWithFacts: behind trustedproxy the first Protection keeps its
-// state in the request's Facts; Token works behind it, behind a second
+// TestStateWithFacts: behind the record's creator the first Protection keeps its
+// state in the request's record; Token works behind it, behind a second
 // resolver, and behind a second Protection (whose secret is its own).
 func TestStateWithFacts(t *testing.T) {
 	resolver, err := trustedproxy.New(trustedproxy.Config{})

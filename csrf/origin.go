@@ -190,18 +190,18 @@ func (t *trustedOrigin) matches(o origin) bool {
 func parseTrusted(s string) (trustedOrigin, string, error) {
 	i := strings.Index(s, "://")
 	if i <= 0 || !validScheme(s[:i]) {
-		return trustedOrigin{}, "", fmt.Errorf("csrf: trusted origin %q: want scheme://host[:port], e.g. https://example.com", s)
+		return trustedOrigin{}, "", fmt.Errorf("%w: trusted_origins: %q: want scheme://host[:port], e.g. https://example.com", ErrConfig, s)
 	}
 	scheme, hostport := strings.ToLower(s[:i]), s[i+3:]
 	if strings.ContainsAny(hostport, "/?#@") {
-		return trustedOrigin{}, "", fmt.Errorf("csrf: trusted origin %q: an origin has no path (not even \"/\"), query or user info", s)
+		return trustedOrigin{}, "", fmt.Errorf("%w: trusted_origins: %q: an origin has no path (not even \"/\"), query or user info", ErrConfig, s)
 	}
 	var t trustedOrigin
 	if rest, ok := strings.CutPrefix(hostport, "*."); ok {
 		t.wildcard = true
 		hostport = rest
 	} else if strings.Contains(hostport, "*") {
-		return trustedOrigin{}, "", fmt.Errorf("csrf: trusted origin %q: a wildcard must be the whole leftmost label (*.example.com)", s)
+		return trustedOrigin{}, "", fmt.Errorf("%w: trusted_origins: %q: a wildcard must be the whole leftmost label (*.example.com)", ErrConfig, s)
 	}
 	// IDNA: split off the port by the last colon outside brackets, convert
 	// the name, then validate the whole with the Origin grammar.
@@ -212,20 +212,20 @@ func parseTrusted(s string) (trustedOrigin, string, error) {
 	if !strings.HasPrefix(name, "[") {
 		ascii, err := idna.Lookup.ToASCII(name)
 		if err != nil {
-			return trustedOrigin{}, "", fmt.Errorf("csrf: trusted origin %q: host is not a valid domain name: %v", s, err)
+			return trustedOrigin{}, "", fmt.Errorf("%w: trusted_origins: %q: host is not a valid domain name: %v", ErrConfig, s, err)
 		}
 		name = ascii
 	}
 	o, ok := parseOrigin(scheme + "://" + name + port)
 	if !ok {
-		return trustedOrigin{}, "", fmt.Errorf("csrf: trusted origin %q: want scheme://host[:port] with no path, query or user info", s)
+		return trustedOrigin{}, "", fmt.Errorf("%w: trusted_origins: %q: want scheme://host[:port] with no path, query or user info", ErrConfig, s)
 	}
 	o.scheme = scheme
 	t.origin = o
 	if t.wildcard {
 		t.host = "." + o.host
 		if o.host[0] == '[' {
-			return trustedOrigin{}, "", fmt.Errorf("csrf: trusted origin %q: a wildcard cannot apply to an IP address", s)
+			return trustedOrigin{}, "", fmt.Errorf("%w: trusted_origins: %q: a wildcard cannot apply to an IP address", ErrConfig, s)
 		}
 	}
 	// The Referer check matches Django's way: against the netloc, with the

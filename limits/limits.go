@@ -134,8 +134,13 @@ type Config struct {
 	Logger *slog.Logger `toml:"-"`
 }
 
-// ErrInvalidConfig is wrapped by every configuration error.
-var ErrInvalidConfig = errors.New("limits: invalid configuration")
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("limits: invalid configuration")
+
+// ErrInvalidConfig is ErrConfig.
+//
+// Deprecated: use ErrConfig, the name every package uses.
+var ErrInvalidConfig = ErrConfig
 
 // Validate reports the first problem in c.
 func (c Config) Validate() error {
@@ -152,14 +157,14 @@ type route struct {
 
 func (v Values) check(where string) error {
 	if v.FileMemoryThreshold < 0 {
-		return fmt.Errorf("%w: %sfile_memory_threshold cannot be unlimited", ErrInvalidConfig, where)
+		return fmt.Errorf("%w: %sfile_memory_threshold cannot be unlimited", ErrConfig, where)
 	}
 	for _, f := range []struct {
 		k string
 		n int64
 	}{{KeyBody, v.MaxBodyBytes}, {KeyForm, v.MaxFormBytes}, {KeyFields, int64(v.MaxFields)}, {KeyFiles, int64(v.MaxFiles)}, {KeyFileBytes, v.MaxFileBytes}, {KeyPartHeader, int64(v.MaxPartHeaderBytes)}} {
 		if f.n < Unlimited {
-			return fmt.Errorf("%w: %s%s = %d: use -1 for no limit", ErrInvalidConfig, where, f.k, f.n)
+			return fmt.Errorf("%w: %s%s = %d: use -1 for no limit", ErrConfig, where, f.k, f.n)
 		}
 	}
 	return nil
@@ -229,13 +234,13 @@ func (c Config) compile() (compiled, error) {
 		}
 		p = strings.TrimLeft(p, " ")
 		if method != "" && !isToken(method) {
-			return compiled{}, fmt.Errorf("%w: %sbad method", ErrInvalidConfig, where)
+			return compiled{}, fmt.Errorf("%w: %sbad method", ErrConfig, where)
 		}
 		if err := pathset.Validate(p); err != nil {
-			return compiled{}, fmt.Errorf("%w: %s%w", ErrInvalidConfig, where, err)
+			return compiled{}, fmt.Errorf("%w: %s%w", ErrConfig, where, err)
 		}
 		if seen[method+" "+p] {
-			return compiled{}, fmt.Errorf("%w: %sduplicate pattern", ErrInvalidConfig, where)
+			return compiled{}, fmt.Errorf("%w: %sduplicate pattern", ErrConfig, where)
 		}
 		seen[method+" "+p] = true
 		l := rt.Values.resolve(def)

@@ -161,8 +161,8 @@ func TestConfigValidate(t *testing.T) {
 		{Routes: []limits.Route{{Pattern: "/a"}, {Pattern: "/a"}}},
 		{Routes: []limits.Route{{Pattern: "post /a"}}},
 	} {
-		if err := c.Validate(); !errors.Is(err, limits.ErrInvalidConfig) {
-			t.Errorf("%+v: Validate() = %v, want ErrInvalidConfig", c, err)
+		if err := c.Validate(); !errors.Is(err, limits.ErrConfig) {
+			t.Errorf("%+v: Validate() = %v, want ErrConfig", c, err)
 		}
 	}
 	if err := (limits.Config{}).Validate(); err != nil {

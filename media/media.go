@@ -46,8 +46,13 @@ type Config struct {
 	Logger *slog.Logger `toml:"-"`
 }
 
-// ErrInvalidConfig is wrapped by every configuration error.
-var ErrInvalidConfig = errors.New("media: invalid configuration")
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("media: invalid configuration")
+
+// ErrInvalidConfig is ErrConfig.
+//
+// Deprecated: use ErrConfig, the name every package uses.
+var ErrInvalidConfig = ErrConfig
 
 // Enabled reports whether c configures a media host. The zero Config
 // does not: it validates, and New refuses it.
@@ -75,34 +80,34 @@ func (c Config) Validate() error {
 		return nil
 	}
 	if len(c.Hosts) == 0 {
-		return fmt.Errorf("%w: hosts is required", ErrInvalidConfig)
+		return fmt.Errorf("%w: hosts is required", ErrConfig)
 	}
 	if len(c.SiteHosts) == 0 {
-		return fmt.Errorf("%w: site_hosts is required to check that media is on another site", ErrInvalidConfig)
+		return fmt.Errorf("%w: site_hosts is required to check that media is on another site", ErrConfig)
 	}
 	if c.Dir == "" {
-		return fmt.Errorf("%w: dir is required", ErrInvalidConfig)
+		return fmt.Errorf("%w: dir is required", ErrConfig)
 	}
 	switch c.CrossOriginResourcePolicy {
 	case "", "cross-origin", "same-site", "same-origin":
 	default:
-		return fmt.Errorf("%w: cross_origin_resource_policy %q", ErrInvalidConfig, c.CrossOriginResourcePolicy)
+		return fmt.Errorf("%w: cross_origin_resource_policy %q", ErrConfig, c.CrossOriginResourcePolicy)
 	}
 	// A site host the public suffix list cannot read (".example.com",
 	// "*.example.com", "example.com:8000") would compare as another site
 	// below and let a same-site media host through: refuse it instead.
 	for _, s := range c.SiteHosts {
 		if !plainHost(s) {
-			return fmt.Errorf("%w: site host %q: a host name without port or pattern", ErrInvalidConfig, s)
+			return fmt.Errorf("%w: site host %q: a host name without port or pattern", ErrConfig, s)
 		}
 	}
 	for _, m := range c.Hosts {
 		if !plainHost(m) {
-			return fmt.Errorf("%w: media host %q: a host name without port", ErrInvalidConfig, m)
+			return fmt.Errorf("%w: media host %q: a host name without port", ErrConfig, m)
 		}
 		for _, s := range c.SiteHosts {
 			if sameSite(m, s) {
-				return fmt.Errorf("%w: media host %q shares the registrable domain of site host %q: serve media from a different registrable domain (a subdomain is not enough)", ErrInvalidConfig, m, s)
+				return fmt.Errorf("%w: media host %q shares the registrable domain of site host %q: serve media from a different registrable domain (a subdomain is not enough)", ErrConfig, m, s)
 			}
 		}
 	}
@@ -147,7 +152,7 @@ type Handler struct {
 // Close releases the root.
 func New(c Config) (*Handler, error) {
 	if !c.Enabled() {
-		return nil, fmt.Errorf("%w: hosts, site_hosts and dir are required", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: hosts, site_hosts and dir are required", ErrConfig)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -178,8 +178,8 @@ func TestConfigSameSite(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("media %s site %s: err %v, want ok=%v", tc.media, tc.site, err, tc.ok)
 		}
-		if err != nil && !errors.Is(err, media.ErrInvalidConfig) {
-			t.Errorf("error %v does not wrap ErrInvalidConfig", err)
+		if err != nil && !errors.Is(err, media.ErrConfig) {
+			t.Errorf("error %v does not wrap ErrConfig", err)
 		}
 	}
 	if _, err := media.New(media.Config{Hosts: []string{"m.example.net"}, Dir: dir}); err == nil {

@@ -44,7 +44,8 @@ type Rule struct {
 	// Paths are the request paths the rule applies to, in the one path
 	// grammar of the configuration (package internal/pathset): "/login"
 	// is that path only, "/accounts/" that path and everything below it,
-	// "/" every path. Matched on the canonical path. Required.
+	// "/" every path. A request is under the rule when its path is, either
+	// cleaned of dot segments and doubled slashes or as sent. Required.
 	Paths []string `toml:"paths"`
 	// Methods restricts the rule to these methods ("POST"). Empty means
 	// every method.
@@ -194,7 +195,10 @@ func (ru *rule) matches(r *http.Request) bool {
 	if p == "" {
 		p = "/"
 	}
-	return ru.paths.Match(p)
+	// Cleaned, as a router that normalises paths dispatches it, or as
+	// sent, as one that does not (Django behind gunicorn): a rule applies
+	// when either spelling is under it.
+	return ru.paths.Match(p) || !pathset.IsClean(p) && ru.paths.MatchAsSent(p)
 }
 
 func (ru *rule) counted(status int) bool {

@@ -89,26 +89,32 @@ func (s *MemoryStore) Take(_ context.Context, key string, l Limit, cost int) (Re
 	return Result{Allowed: ok, Remaining: int(rem), RetryAfter: time.Duration(retry)}, nil
 }
 
-// insert adds a key (already copied: the caller's string may be reused),
-// sweeping recovered keys now and then, and evicting one when full.
+// insert adds a key (already copied: the caller's string may be reused).
+// Recovered keys are swept every sweepEvery inserts, so the sweep costs a
+// few entries per insert; when the shard is still full, one arbitrary key
+// is evicted (map iteration starts at a random place) without a sweep, so
+// that clients arriving from ever new addresses cannot make each insert
+// walk the whole shard.
 func (sh *memShard) insert(key string, tat, now int64, limit int) {
 	sh.inserts++
-	if len(sh.m) >= limit || sh.inserts >= 4096 {
+	if sh.inserts >= sweepEvery {
 		sh.inserts = 0
 		for k, v := range sh.m {
 			if *v <= now {
 				delete(sh.m, k)
 			}
 		}
+	}
+	for len(sh.m) >= limit {
 		for k := range sh.m {
-			if len(sh.m) < limit {
-				break
-			}
 			delete(sh.m, k)
+			break
 		}
 	}
 	sh.m[key] = &tat
 }
+
+const sweepEvery = 4096
 
 // Len returns the number of keys held (for tests and metrics).
 func (s *MemoryStore) Len() int {

@@ -17,8 +17,10 @@ const MaxPerSecond = 1_000_000
 
 // Rate is a number of requests per period.
 type Rate struct {
-	N      int
-	Period time.Duration // time.Second, time.Minute or time.Hour
+	// N is the number of requests, at least 1.
+	N int
+	// Period is time.Second, time.Minute or time.Hour.
+	Period time.Duration
 }
 
 // ParseRate parses "N/s", "N/m" or "N/h" (N a decimal integer from 1 up,

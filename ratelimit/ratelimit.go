@@ -35,6 +35,7 @@ type Error struct {
 	RetryAfter time.Duration // for ErrLimited: when the client may try again
 }
 
+// Error names the sentinel and the rule; it holds no request data.
 func (e *Error) Error() string { return e.Err.Error() + " (rule " + e.Rule + ")" }
 
 // Unwrap returns the sentinel.

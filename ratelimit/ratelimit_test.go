@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -139,6 +140,7 @@ func TestMatching(t *testing.T) {
 		{"POST", "/accounts/", false},          // above it
 		{"post", "/accounts/login/", false},    // methods are exact
 		{"POST", "/admin/login/?next=/", true}, // the query plays no part
+		{"POST", "/admin/login/../../x", true}, // as sent, under the rule
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -551,5 +553,72 @@ func TestFailedLoginStoreCalls(t *testing.T) {
 				t.Fatalf("%d store calls, want %d", got, tt.calls)
 			}
 		})
+	}
+}
+
+// keyStore records the keys it is given.
+type keyStore struct {
+	ratelimit.Store
+	mu   sync.Mutex
+	keys []string
+}
+
+func (k *keyStore) Take(ctx context.Context, key string, l ratelimit.Limit, cost int) (ratelimit.Result, error) {
+	k.mu.Lock()
+	k.keys = append(k.keys, strings.Clone(key))
+	k.mu.Unlock()
+	return k.Store.Take(ctx, key, l, cost)
+}
+
+// Stores never see a header's or cookie's value (it may be a credential):
+// only a digest of it, of bounded length; and every key names its rule.
+func TestKeysHideValues(t *testing.T) {
+	ks := &keyStore{Store: ratelimit.NewMemoryStore(ratelimit.MemoryConfig{})}
+	rg := newRig(t, ratelimit.Config{Store: ks, Rules: []ratelimit.Rule{
+		{Name: "api", Rate: "9/h", Paths: []string{"/"}, Key: "header:Authorization"},
+		{Name: "sess", Rate: "9/h", Paths: []string{"/"}, Key: "cookie:sessionid"},
+		{Name: "ip", Rate: "9/h", Paths: []string{"/"}},
+	}}, nil)
+	secret := "Bearer s3cr3t-" + strings.Repeat("x", 5000)
+	rg.do("GET", "/", "[2001:db8:1:2:3:4:5:6]:1", "Authorization", secret, "Cookie", "sessionid=sess10n-s3cr3t")
+	if len(ks.keys) != 3 {
+		t.Fatalf("keys %q", ks.keys)
+	}
+	for i, want := range []string{"api:h:", "sess:c:", "ip:ip6/64:20010db800010002"} {
+		k := ks.keys[i]
+		if !strings.HasPrefix(k, want) || strings.Contains(k, "s3cr3t") || len(k) > 64 {
+			t.Errorf("key %q (want prefix %q, no secret, at most 64 bytes)", k, want)
+		}
+	}
+	// The /64 is the key: the interface identifier is not.
+	if k := ks.keys[2]; k != "ip:ip6/64:20010db800010002" {
+		t.Errorf("ip key %q", k)
+	}
+}
+
+func TestWithDefaults(t *testing.T) {
+	in := []ratelimit.Rule{
+		{Name: "a", Rate: "5/m", Paths: []string{"/"}},
+		{Name: "b", Rate: "5/m", Burst: 2, Paths: []string{"/"}, Key: "header:X", IPv6Prefix: 48, Timeout: time.Second},
+		{Name: "bad", Rate: "nonsense"},
+	}
+	out := ratelimit.WithDefaults(in)
+	want := []ratelimit.Rule{
+		{Name: "a", Rate: "5/m", Burst: 5, Paths: []string{"/"}, Key: "ip", IPv4Prefix: 32, IPv6Prefix: 64, Timeout: ratelimit.DefaultTimeout},
+		{Name: "b", Rate: "5/m", Burst: 2, Paths: []string{"/"}, Key: "header:X", IPv4Prefix: 32, IPv6Prefix: 48, Timeout: time.Second},
+		{Name: "bad", Rate: "nonsense"},
+	}
+	if fmt.Sprint(out) != fmt.Sprint(want) {
+		t.Fatalf("WithDefaults =\n%+v\nwant\n%+v", out, want)
+	}
+	// The input is not modified, and the output means the same.
+	if in[0].Burst != 0 || in[0].Key != "" {
+		t.Fatal("input modified")
+	}
+	if err := (ratelimit.Config{Rules: out[:2]}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if ratelimit.WithDefaults(nil) != nil {
+		t.Fatal("nil in, non-nil out")
 	}
 }

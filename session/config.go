@@ -111,11 +111,15 @@ type CookieConfig struct {
 }
 
 // WithDefaults returns c with the defaults New applies filled in (the
-// lifetime and the cookie's, see CookieConfig.WithDefaults): what
+// lifetime, the store timeout and the cookie's, see
+// CookieConfig.WithDefaults): what
 // "bulwark check" prints. The result means the same as c.
 func (c Config) WithDefaults() Config {
 	if c.Lifetime == 0 {
 		c.Lifetime = DefaultLifetime
+	}
+	if c.StoreTimeout == 0 {
+		c.StoreTimeout = DefaultStoreTimeout
 	}
 	c.Cookie = c.Cookie.WithDefaults()
 	return c
@@ -149,19 +153,22 @@ func defaultCookieName(secure bool, domain, path string) string {
 	return "__Secure-session"
 }
 
+// ErrConfig is wrapped by every configuration error of New and Validate.
+var ErrConfig = errors.New("session: invalid configuration")
+
 // Validate reports whether c can build a Manager.
 func (c Config) Validate() error {
 	switch {
 	case c.Store == nil && c.CookieStore == nil:
-		return errors.New("session: no Store or CookieStore")
+		return fmt.Errorf("%w: no Store or CookieStore", ErrConfig)
 	case c.Store != nil && c.CookieStore != nil:
-		return errors.New("session: both Store and CookieStore are set")
+		return fmt.Errorf("%w: both Store and CookieStore are set", ErrConfig)
 	case c.Lifetime < 0:
-		return fmt.Errorf("session: negative Lifetime %v", c.Lifetime)
+		return fmt.Errorf("%w: lifetime: negative %v", ErrConfig, c.Lifetime)
 	case c.IdleTimeout < 0:
-		return fmt.Errorf("session: negative IdleTimeout %v", c.IdleTimeout)
+		return fmt.Errorf("%w: idle_timeout: negative %v", ErrConfig, c.IdleTimeout)
 	case c.StoreTimeout < 0:
-		return fmt.Errorf("session: negative StoreTimeout %v", c.StoreTimeout)
+		return fmt.Errorf("%w: store_timeout: negative %v", ErrConfig, c.StoreTimeout)
 	}
 	return c.Cookie.Validate()
 }
@@ -190,16 +197,16 @@ func (c CookieConfig) resolve() (resolved, error) {
 		r.name = defaultCookieName(r.secure, r.domain, r.path)
 	}
 	if !validToken(r.name) {
-		return r, fmt.Errorf("session: invalid cookie name %q", r.name)
+		return r, fmt.Errorf("%w: cookie.name: invalid %q", ErrConfig, r.name)
 	}
 	if strings.ContainsAny(r.domain+r.path, ";\r\n\x00") || strings.ContainsAny(r.domain, " ,") || r.path[0] != '/' {
-		return r, fmt.Errorf("session: invalid cookie domain %q or path %q", r.domain, r.path)
+		return r, fmt.Errorf("%w: invalid cookie domain %q or path %q", ErrConfig, r.domain, r.path)
 	}
 	if strings.HasPrefix(r.name, "__Host-") && (!r.secure || r.domain != "" || r.path != "/") {
-		return r, fmt.Errorf("session: cookie %q needs Secure, Path=/ and no Domain (the __Host- prefix)", r.name)
+		return r, fmt.Errorf("%w: cookie %q needs Secure, Path=/ and no Domain (the __Host- prefix)", ErrConfig, r.name)
 	}
 	if strings.HasPrefix(r.name, "__Secure-") && !r.secure {
-		return r, fmt.Errorf("session: cookie %q needs Secure (the __Secure- prefix)", r.name)
+		return r, fmt.Errorf("%w: cookie %q needs Secure (the __Secure- prefix)", ErrConfig, r.name)
 	}
 	switch strings.ToLower(c.SameSite) {
 	case "", "lax":
@@ -208,15 +215,15 @@ func (c CookieConfig) resolve() (resolved, error) {
 		r.sameSite = "Strict"
 	case "none":
 		if !r.secure {
-			return r, errors.New("session: SameSite=None needs a Secure cookie (browsers drop it otherwise)")
+			return r, fmt.Errorf("%w: SameSite=None needs a Secure cookie (browsers drop it otherwise)", ErrConfig)
 		}
 		r.sameSite = "None"
 	default:
-		return r, fmt.Errorf("session: invalid SameSite %q", c.SameSite)
+		return r, fmt.Errorf("%w: cookie.same_site: invalid %q", ErrConfig, c.SameSite)
 	}
 	if c.AllowInsecureNoSameSite {
 		if c.SameSite != "" {
-			return r, errors.New("session: both SameSite and AllowInsecureNoSameSite are set")
+			return r, fmt.Errorf("%w: both SameSite and AllowInsecureNoSameSite are set", ErrConfig)
 		}
 		r.sameSite = ""
 	}

@@ -54,8 +54,8 @@ func TestStoreFailureKeepsOuterHeaders(t *testing.T) {
 	}
 }
 
-// TestNestedManagersWithFacts: behind trustedproxy the first manager
-// keeps its state in the Facts; a second manager behind it still owns the
+// TestNestedManagersWithFacts: behind the record's creator the first manager
+// keeps its state in the record; a second manager behind it still owns the
 // requests it serves, and the first one its own again afterwards.
 func TestNestedManagersWithFacts(t *testing.T) {
 	outer := newHarness(t, nil)

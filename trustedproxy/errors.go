@@ -3,6 +3,8 @@ package trustedproxy
 import (
 	"errors"
 	"strconv"
+
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 )
 
 // ErrMalformed is wrapped by every error about a forwarded header that a
@@ -45,17 +47,5 @@ func (e *MalformedError) Error() string {
 func (e *MalformedError) Is(target error) bool { return target == ErrMalformed }
 
 func malformed(header, reason, value string) *MalformedError {
-	return &MalformedError{Header: header, Reason: reason, Value: truncate(value, 128)}
-}
-
-// truncate shortens s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && s[i]&0xc0 == 0x80 {
-		i--
-	}
-	return s[:i] + "…"
+	return &MalformedError{Header: header, Reason: reason, Value: refusal.Truncate(value, 128)}
 }

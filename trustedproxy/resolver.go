@@ -108,16 +108,29 @@ func (p *Resolver) fill(r *http.Request, f *Facts) *MalformedError {
 		return nil
 	}
 	f.ViaProxy = true
-	c := p.c
+	fwd, err := p.fillClient(r, f)
+	if err == nil {
+		err = p.fillScheme(r, f, fwd)
+	}
+	if err == nil {
+		err = p.fillHost(r, f, fwd)
+	}
+	if err == nil {
+		err = p.fillPort(r, f)
+	}
+	return err
+}
 
-	var fwdProto, fwdHost string
-	var hasFwdProto, hasFwdHost bool
-	switch c.chain {
+// fillClient sets the client address from the forwarding chain the
+// Resolver reads, and returns the client's Forwarded element (zero with
+// X-Forwarded-For), whose proto= and host= the later steps read.
+func (p *Resolver) fillClient(r *http.Request, f *Facts) (fwdElem, *MalformedError) {
+	switch p.c.chain {
 	case chainXFF:
 		if lines := r.Header[HeaderXForwardedFor]; len(lines) > 0 {
 			a, err := walkXFF(lines, p)
 			if err != nil {
-				return err
+				return fwdElem{}, err
 			}
 			f.ClientIP = a
 		}
@@ -125,84 +138,101 @@ func (p *Resolver) fill(r *http.Request, f *Facts) *MalformedError {
 		if lines := r.Header[HeaderForwarded]; len(lines) > 0 {
 			e, err := p.walkForwarded(lines)
 			if err != nil {
-				return err
+				return fwdElem{}, err
 			}
 			f.ClientIP = netip.Addr{}
 			if e.forKind == nodeAddr {
 				f.ClientIP = e.forAddr
 			}
-			fwdProto, hasFwdProto = e.proto, e.hasProto
-			fwdHost, hasFwdHost = e.host, e.hasHost
+			return e, nil
 		}
 	}
+	return fwdElem{}, nil
+}
 
-	// Scheme: the SSL header when present (Django's semantics: it
-	// overrides the transport both ways), else Forwarded proto=, else the
-	// connection.
-	if vals, ok := r.Header[c.sslHeader]; ok && c.sslHeader != "" {
-		if err := checkSize(c.sslHeader, vals); err != nil {
-			return err
-		}
-		first := ""
-		if len(vals) > 0 {
-			first = vals[0]
-		}
-		if i := strings.IndexByte(first, ','); i >= 0 {
-			first = first[:i]
-		}
-		if strings.Trim(first, " \t") == c.sslValue {
-			f.Scheme = "https"
-		} else {
-			f.Scheme = "http"
-		}
-	} else {
-		if c.sslHeader != "" && !hasFwdProto {
+// fillScheme sets the scheme: the SSL header when present (Django's
+// semantics: it overrides the transport both ways), else Forwarded
+// proto=, else the connection's.
+func (p *Resolver) fillScheme(r *http.Request, f *Facts, fwd fwdElem) *MalformedError {
+	c := p.c
+	vals, ok := r.Header[c.sslHeader]
+	if !ok || c.sslHeader == "" {
+		if c.sslHeader != "" && !fwd.hasProto {
 			p.warnMissing(r, f.Peer)
 		}
-		if hasFwdProto {
-			if strings.EqualFold(fwdProto, "https") {
-				f.Scheme = "https"
-			} else {
-				f.Scheme = "http"
-			}
+		if fwd.hasProto {
+			f.Scheme = schemeOf(strings.EqualFold(fwd.proto, "https"))
 		}
+		return nil
 	}
+	if err := checkSize(c.sslHeader, vals); err != nil {
+		return err
+	}
+	first := ""
+	if len(vals) > 0 {
+		first = vals[0]
+	}
+	if i := strings.IndexByte(first, ','); i >= 0 {
+		first = first[:i]
+	}
+	f.Scheme = schemeOf(strings.Trim(first, " \t") == c.sslValue)
+	return nil
+}
 
-	if c.fwdHost {
-		if c.chain == chainForwarded {
-			if hasFwdHost {
-				f.Host = fwdHost
-			}
-		} else if vals, ok := r.Header["X-Forwarded-Host"]; ok {
-			if err := checkSize("X-Forwarded-Host", vals); err != nil {
-				return err
-			}
-			// Verbatim, as Django: several lines are joined as a WSGI
-			// server would, which makes an invalid host for package hosts
-			// to refuse rather than a choice made here.
-			switch len(vals) {
-			case 0:
-				f.Host = ""
-			case 1:
-				f.Host = vals[0]
-			default:
-				f.Host = strings.Join(vals, ",")
-			}
-		}
+func schemeOf(secure bool) string {
+	if secure {
+		return "https"
 	}
+	return "http"
+}
 
-	if c.fwdPort {
-		if vals, ok := r.Header["X-Forwarded-Port"]; ok {
-			if len(vals) != 1 || !validPort(vals[0]) {
-				v := ""
-				if len(vals) > 0 {
-					v = strings.Join(vals, ",")
-				}
-				return malformed("X-Forwarded-Port", ReasonInvalidPort, v)
-			}
-			f.Port = vals[0]
-		}
+// fillHost sets the host from Forwarded host= or X-Forwarded-Host, when
+// the Resolver reads them.
+func (p *Resolver) fillHost(r *http.Request, f *Facts, fwd fwdElem) *MalformedError {
+	if !p.c.fwdHost {
+		return nil
 	}
+	if p.c.chain == chainForwarded {
+		if fwd.hasHost {
+			f.Host = fwd.host
+		}
+		return nil
+	}
+	vals, ok := r.Header["X-Forwarded-Host"]
+	if !ok {
+		return nil
+	}
+	if err := checkSize("X-Forwarded-Host", vals); err != nil {
+		return err
+	}
+	// Verbatim, as Django: several lines are joined as a WSGI server
+	// would, which makes an invalid host for package hosts to refuse
+	// rather than a choice made here.
+	switch len(vals) {
+	case 0:
+		f.Host = ""
+	case 1:
+		f.Host = vals[0]
+	default:
+		f.Host = strings.Join(vals, ",")
+	}
+	return nil
+}
+
+// fillPort sets the port from X-Forwarded-Port, when the Resolver reads
+// it; anything but one port in 1..65535 is malformed.
+func (p *Resolver) fillPort(r *http.Request, f *Facts) *MalformedError {
+	if !p.c.fwdPort {
+		return nil
+	}
+	vals, ok := r.Header["X-Forwarded-Port"]
+	if !ok {
+		return nil
+	}
+	if len(vals) != 1 || !validPort(vals[0]) {
+		return malformed("X-Forwarded-Port", ReasonInvalidPort, strings.Join(vals, ","))
+	}
+	f.Port = vals[0]
 	return nil
 }
 

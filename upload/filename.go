@@ -30,7 +30,7 @@ func SanitizeFilename(name string) (string, bool) {
 		name = name[i+1:]
 	}
 	name = strings.Map(func(r rune) rune {
-		if IsPrintable(r) {
+		if isPrintable(r) {
 			return r
 		}
 		return -1
@@ -130,11 +130,11 @@ func hexDigit(c byte) int {
 	return -1
 }
 
-// IsPrintable is Python's str.isprintable for one character: false for the
+// isPrintable is Python's str.isprintable for one character: false for the
 // Unicode categories Cc, Cf, Cs, Co, Cn (unassigned), Zl, Zp, and Zs other
 // than the ASCII space. Every assigned character outside C* and Z* is in
 // L, M, N, P or S, so printable is "space, or in one of those".
-func IsPrintable(r rune) bool {
+func isPrintable(r rune) bool {
 	if r == ' ' {
 		return true
 	}

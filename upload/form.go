@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"mime/multipart"
 	"os"
 	"path/filepath"
 
@@ -43,8 +44,9 @@ type File struct {
 	path string
 }
 
-// Open opens the file's content.
-func (f *File) Open() (ReadSeekReaderAtCloser, error) {
+// Open opens the file's content: an *os.File, or a reader over the bytes
+// held in memory, as mime/multipart's FileHeader.Open returns.
+func (f *File) Open() (multipart.File, error) {
 	if f.path == "" {
 		return nopCloser{bytes.NewReader(f.mem)}, nil
 	}
@@ -53,15 +55,6 @@ func (f *File) Open() (ReadSeekReaderAtCloser, error) {
 
 // InMemory reports whether the file's content is held in memory.
 func (f *File) InMemory() bool { return f.path == "" }
-
-// ReadSeekReaderAtCloser is what File.Open returns (an *os.File or an
-// in-memory reader).
-type ReadSeekReaderAtCloser interface {
-	io.Reader
-	io.ReaderAt
-	io.Seeker
-	io.Closer
-}
 
 type nopCloser struct{ *bytes.Reader }
 

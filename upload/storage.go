@@ -35,12 +35,12 @@ type StorageConfig struct {
 
 func (c StorageConfig) validate() error {
 	if c.FilePermissions&^fs.ModePerm != 0 || c.DirectoryPermissions&^fs.ModePerm != 0 {
-		return errors.New("upload: storage permissions must be plain permission bits")
+		return fmt.Errorf("%w: storage permissions must be plain permission bits", ErrConfig)
 	}
 	if c.FilePermissions&0o111 != 0 {
 		// Stored uploads are data; an executable bit invites a server
 		// that runs what it serves.
-		return fmt.Errorf("upload: file_permissions %#o include an execute bit", c.FilePermissions)
+		return fmt.Errorf("%w: file_permissions %#o include an execute bit", ErrConfig, c.FilePermissions)
 	}
 	return nil
 }

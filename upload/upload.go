@@ -82,13 +82,17 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// ErrConfig is wrapped by every configuration error of Config.Validate
+// and New, except the policy's, which wrap ErrInvalidPolicy.
+var ErrConfig = errors.New("upload: invalid configuration")
+
 // Validate reports the first problem in c.
 func (c Config) Validate() error {
 	if err := validRawBodies(c.RawBodies); err != nil {
 		return err
 	}
 	if c.Reencode && c.Forward {
-		return errors.New("upload: reencode and forward cannot be combined (the forwarded body is the original)")
+		return fmt.Errorf("%w: reencode and forward cannot be combined (the forwarded body is the original)", ErrConfig)
 	}
 	if err := c.Policy.Validate(); err != nil {
 		return err
@@ -96,7 +100,7 @@ func (c Config) Validate() error {
 	if c.TempDir != "" {
 		fi, err := os.Stat(c.TempDir)
 		if err != nil || !fi.IsDir() {
-			return fmt.Errorf("upload: temp_dir %q is not a directory", c.TempDir)
+			return fmt.Errorf("%w: temp_dir %q is not a directory", ErrConfig, c.TempDir)
 		}
 	}
 	return c.Storage.validate()

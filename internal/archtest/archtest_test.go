@@ -38,8 +38,12 @@ func exempt(pkg string) bool {
 	case strings.HasPrefix(rel, "internal/"), strings.HasPrefix(rel, "cmd/"):
 		return true
 	}
-	for _, store := range []string{"session/sqlitestore", "session/redisstore", "session/pgstore",
-		"ratelimit/redisstore", "ratelimit/pgstore"} {
+	for _, store := range []string{"sqlitestore", "redisstore", "pgstore"} {
+		if rel == "session/"+store || strings.HasPrefix(rel, "session/"+store+"/") {
+			return true
+		}
+	}
+	for _, store := range []string{"ratelimit/redisstore", "ratelimit/pgstore"} {
 		if rel == store || strings.HasPrefix(rel, store+"/") {
 			return true
 		}
@@ -137,23 +141,29 @@ func TestTrustedProxyImportsOnlyTheRecord(t *testing.T) {
 
 func TestExempt(t *testing.T) {
 	for pkg, want := range map[string]bool{
-		module:                               false,
-		module + "/session":                  false,
-		module + "/session/sessiontest":      false,
-		module + "/session/memstore":         false,
-		module + "/session/sqlitestore":      true,
-		module + "/session/redisstore":       true,
-		module + "/session/pgstore":          true,
-		module + "/session/pgstorefake":      false,
+		module:                          false,
+		module + "/session":             false,
+		module + "/session/sessiontest": false,
+		module + "/session/memstore":    false,
+		module + "/session/sqlitestore": true,
+		module + "/session/redisstore":  true,
+		module + "/session/pgstore":     true,
+		module + "/session/pgstorefake": false,
+		module + "/internal/testsvc":    true,
+		module + "/cmd/bulwark":         true,
+		module + "/csrf":                false,
+		module + "/internalstuff":       false,
+	} {
+		if got := exempt(pkg); got != want {
+			t.Errorf("exempt(%s) = %v, want %v", pkg, got, want)
+		}
+	}
+	for pkg, want := range map[string]bool{
 		module + "/ratelimit":                false,
 		module + "/ratelimit/ratelimittest":  false,
 		module + "/ratelimit/redisstore":     true,
 		module + "/ratelimit/pgstore":        true,
 		module + "/ratelimit/redisstorefake": false,
-		module + "/internal/testsvc":         true,
-		module + "/cmd/bulwark":              true,
-		module + "/csrf":                     false,
-		module + "/internalstuff":            false,
 	} {
 		if got := exempt(pkg); got != want {
 			t.Errorf("exempt(%s) = %v, want %v", pkg, got, want)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
@@ -152,7 +153,7 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 				// An unvalidated host is the client's own words: bounded.
 				host, ok := rec.ValidatedHost()
 				if !ok {
-					host = truncate(f.Host, 256)
+					host = refusal.Truncate(f.Host, 256)
 				}
 				ip := ""
 				if f.ClientIP.IsValid() {
@@ -165,7 +166,7 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 					slog.String("event", "access"),
 					slog.String("method", r.Method),
 					slog.String("host", host),
-					slog.String("path", truncate(r.URL.Path, 2048)),
+					slog.String("path", refusal.Truncate(r.URL.Path, 2048)),
 					slog.Int("status", code),
 					slog.Int64("bytes", sw.bytes),
 					slog.Duration("duration", time.Since(start)),

@@ -61,8 +61,8 @@ func TestACMEConfigValidation(t *testing.T) {
 		t.Errorf("effective acme.hosts = %q, want [example.com]", got)
 	}
 	c.Hosts.Allowed = []string{".example.org"}
-	if err := c.Validate(); !errors.Is(err, gateway.ErrInvalidConfig) {
-		t.Errorf("ACME with only patterns allowed: %v, want ErrInvalidConfig", err)
+	if err := c.Validate(); !errors.Is(err, gateway.ErrConfig) {
+		t.Errorf("ACME with only patterns allowed: %v, want ErrConfig", err)
 	}
 	for name, mut := range map[string]func(*gateway.Config){
 		"wildcard host":     func(c *gateway.Config) { c.TLS.ACME.Hosts = []string{"*.example.com"} },
@@ -80,8 +80,8 @@ func TestACMEConfigValidation(t *testing.T) {
 	} {
 		c := base()
 		mut(&c)
-		if err := c.Validate(); !errors.Is(err, gateway.ErrInvalidConfig) {
-			t.Errorf("%s: Validate = %v, want ErrInvalidConfig", name, err)
+		if err := c.Validate(); !errors.Is(err, gateway.ErrConfig) {
+			t.Errorf("%s: Validate = %v, want ErrConfig", name, err)
 		}
 	}
 }

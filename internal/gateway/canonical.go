@@ -21,6 +21,10 @@ import (
 // side could read differently from the other is refused or made canonical
 // here, once, before any check runs:
 //
+//   - a request whose framing RFC 9112 calls faulty (Content-Length beside
+//     Transfer-Encoding, Transfer-Encoding on HTTP/1.0), as the listener
+//     saw it on the connection: 400 (event header_refused; see
+//     framing.go);
 //   - a singleton header sent twice: 400 (event header_refused, reason
 //     duplicate_header);
 //   - an HTTP/2 request whose host header differs from :authority: 400
@@ -239,6 +243,19 @@ type canonicalizer struct {
 }
 
 func (c *canonicalizer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		switch v := framingVerdictOf(r); v {
+		case "":
+		case framingUnknown:
+			// The framing watcher lost track of this connection: answer
+			// this request, then end the connection rather than read
+			// another one from it.
+			w.Header().Set("Connection", "close")
+		default:
+			c.refuse(w, r, "header_refused", string(v), "")
+			return
+		}
+	}
 	dropped := false
 	for k, vs := range r.Header {
 		if len(vs) > 1 && isSingleton(k) {
@@ -274,16 +291,16 @@ func (c *canonicalizer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
-		// RFC 9112 section 6.3: a request with both Content-Length and
-		// Transfer-Encoding may be a smuggling attempt, and the server
-		// must close the connection after answering it. net/http deletes
-		// Content-Length from such a request before a handler runs
-		// (Transfer-Encoding wins, as the RFC says), so the two cannot be
-		// told apart from a chunked request here; every HTTP/1 request
-		// with a chunked body therefore ends its connection. Browsers do
-		// not send chunked requests, so this costs only tools a new
-		// connection. (HTTP/2 has no Transfer-Encoding: net/http refuses
-		// it there.)
+		// Every HTTP/1 request with a chunked body ends its connection.
+		// On the gateway's listeners, one that also had Content-Length
+		// was refused above (see framing.go); this also covers a gateway
+		// embedded through ServeHTTP, where net/http, which deletes
+		// Content-Length before a handler runs, leaves the two
+		// indistinguishable (RFC 9112 section 6.3 then requires the
+		// close). And the framing watcher does not follow a chunked body.
+		// Browsers do not send chunked requests, so this costs only tools
+		// a new connection. (HTTP/2 has no Transfer-Encoding: net/http
+		// refuses it there.)
 		w.Header().Set("Connection", "close")
 	}
 	if dropped {
@@ -399,7 +416,7 @@ func (c *canonicalizer) logDropped(r *http.Request) {
 	var names []string
 	for k := range r.Header {
 		if c.fw.underscoreDropped(k) && len(names) < 8 {
-			names = append(names, truncate(k, 64))
+			names = append(names, refusal.Truncate(k, 64))
 		}
 	}
 	ip := ""

@@ -70,8 +70,8 @@ func FuzzCanonicalForwarding(f *testing.F) {
 	tr := &http.Transport{}
 	f.Cleanup(tr.CloseIdleConnections)
 	rp := &httputil.ReverseProxy{Rewrite: rewrite(target, false, fw), Transport: tr, ErrorLog: slog.NewLogLogger(quiet.Handler(), slog.LevelDebug)}
-	var judged string // the path the chain's layers saw
 	buf := newBufferer(cfg.Buffering, cfg.Timeouts.Read, quiet)
+	var judged string // the path the chain's layers saw
 	h := &canonicalizer{
 		next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			judged = r.URL.Path

@@ -31,13 +31,8 @@ func (e *env) raw(req string) rawResult {
 	return e.rawConn(req, false)
 }
 
-// rawClosed is raw, then waits to see whether the server closes the
-// connection (rawResult.closed).
-func (e *env) rawClosed(req string) rawResult {
-	e.t.Helper()
-	return e.rawConn(req, true)
-}
-
+// rawConn is raw; with waitClose it then waits to see whether the server
+// closes the connection (rawResult.closed).
 func (e *env) rawConn(req string, waitClose bool) rawResult {
 	e.t.Helper()
 	conn, err := tls.Dial("tcp", e.httpsLn.Addr().String(), &tls.Config{RootCAs: e.pool, ServerName: siteHost, NextProtos: []string{"http/1.1"}})
@@ -171,33 +166,90 @@ func TestCanonicalForwarding(t *testing.T) {
 	}
 }
 
-// TestChunkedRequestClosesConnection: after an HTTP/1 request with a
-// chunked body, Content-Length beside it or not, the connection is closed
-// (RFC 9112 section 6.3), so nothing smuggled after it is read as a
-// request; an ordinary request keeps its connection.
-func TestChunkedRequestClosesConnection(t *testing.T) {
-	e := start(t, nil, nil)
+// TestRequestFraming: an HTTP/1 request with Content-Length beside
+// Transfer-Encoding, or HTTP/1.0 with Transfer-Encoding, is refused with
+// 400 and its connection closed (RFC 9112 section 6.1), so nothing
+// smuggled behind it is read as a request; a chunked request is served
+// and its connection closed; the framing of pipelined requests is told
+// apart request by request, after bodies and after "OPTIONS *".
+func TestRequestFraming(t *testing.T) {
+	// The bodies here are not files: no upload inspection on /echo.
+	e := start(t, nil, func(c *gateway.Config) { c.Uploads.Paths = []string{"/upload/"} })
 	host := siteHost + ":" + e.httpsPrt
+	post := func(path, hdr, body string) string {
+		return "POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\nSec-Fetch-Site: same-origin\r\n" + hdr + "\r\n" + body
+	}
 	smuggled := "GET /smuggled HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
 	for _, tc := range []struct {
-		name   string
-		req    string
-		closed bool
+		name     string
+		req      string
+		statuses []int  // the responses read, in order
+		body     string // the upstream's body of the first request, when 200
+		event    string // the refusal reason logged
+		closed   bool
 	}{
-		{"attack: CL+TE", "POST /echo HTTP/1.1\r\nHost: " + host + "\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + smuggled, true},
-		{"chunked", "POST /echo HTTP/1.1\r\nHost: " + host + "\r\nSec-Fetch-Site: same-origin\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", true},
-		{"content-length", "POST /echo HTTP/1.1\r\nHost: " + host + "\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 3\r\n\r\nabc", false},
+		{"attack: CL+TE", post("/echo", "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n", "3\r\nabc\r\n0\r\n\r\n"+smuggled),
+			[]int{400}, "", "content_length_with_transfer_encoding", true},
+		{"attack: TE+CL, names in odd case", post("/echo", "transfer-ENCODING: chunked\r\ncontent-length: 4\r\n", "3\r\nabc\r\n0\r\n\r\n"+smuggled),
+			[]int{400}, "", "content_length_with_transfer_encoding", true},
+		{"attack: HTTP/1.0 with TE", "POST /echo HTTP/1.0\r\nHost: " + host + "\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 12\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+			[]int{400}, "", "transfer_encoding_http10", true},
+		{"attack: CL+TE behind a sound request", post("/echo", "Content-Length: 3\r\n", "abc") + post("/echo", "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n", "3\r\nabc\r\n0\r\n\r\n"),
+			[]int{200, 400}, "abc", "content_length_with_transfer_encoding", true},
+		{"attack: CL+TE behind OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: " + host + "\r\n\r\n" + post("/echo", "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n", "3\r\nabc\r\n0\r\n\r\n"),
+			[]int{200, 400}, "", "content_length_with_transfer_encoding", true},
+		{"chunked", post("/echo", "Transfer-Encoding: chunked\r\n", "3\r\nabc\r\n0\r\n\r\n"), []int{200}, "abc", "", true},
+		{"content-length", post("/echo", "Content-Length: 3\r\n", "abc"), []int{200}, "abc", "", false},
+		{"pipelined bodies", post("/echo", "Content-Length: 3\r\n", "abc") + post("/echo", "Content-Length: 30\r\n", "Transfer-Encoding: chunked\r\n\r\n") + post("/echo", "Content-Length: 3\r\n", "xyz"),
+			[]int{200, 200, 200}, "abc", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := e.rawClosed(tc.req)
-			if res.status != 200 {
-				t.Fatalf("status %d %q", res.status, res.body)
+			hits := e.up.hits.Load()
+			before := len(e.logs.String())
+			conn, err := tls.Dial("tcp", e.httpsLn.Addr().String(), &tls.Config{RootCAs: e.pool, ServerName: siteHost, NextProtos: []string{"http/1.1"}})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got := decodeEcho(t, res.body); got.Body != "abc" {
-				t.Errorf("upstream body %q, want abc", got.Body)
+			defer conn.Close()
+			io.WriteString(conn, tc.req)
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			br := bufio.NewReader(conn)
+			for i, want := range tc.statuses {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("response %d: %v", i, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Fatalf("response %d: status %d %q, want %d", i, resp.StatusCode, b, want)
+				}
+				if i == 0 && want == 200 && tc.body != "" {
+					if got := decodeEcho(t, string(b)); got.Body != tc.body {
+						t.Errorf("upstream body %q, want %q", got.Body, tc.body)
+					}
+				}
 			}
-			if res.closed != tc.closed {
-				t.Errorf("connection closed = %v, want %v", res.closed, tc.closed)
+			conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			_, err = br.ReadByte()
+			if closed := err == io.EOF; closed != tc.closed {
+				t.Errorf("connection closed = %v (%v), want %v", closed, err, tc.closed)
+			}
+			served := 0
+			for _, s := range tc.statuses {
+				if s == 200 {
+					served++
+				}
+			}
+			if strings.Contains(tc.req, "OPTIONS *") {
+				served-- // answered by net/http itself
+			}
+			if got := int(e.up.hits.Load() - hits); got != served {
+				t.Errorf("the upstream saw %d requests, want %d", got, served)
+			}
+			logs := e.logs.String()[before:]
+			if tc.event != "" && strings.Count(logs, `"event":"header_refused","reason":"`+tc.event+`"`) != 1 {
+				t.Errorf("want one header_refused %s event, got:\n%s", tc.event, logs)
 			}
 		})
 	}

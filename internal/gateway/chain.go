@@ -27,16 +27,18 @@ import (
 func (g *Gateway) composeChain(cfg Config) (func(http.Handler) http.Handler, io.Closer, error) {
 	bc := cfg.Library()
 	bc.Logger = g.events
-	g.withRateLimits(cfg, &bc)
+	if err := g.withRateLimits(cfg, &bc); err != nil {
+		return nil, nil, err
+	}
 	lib, err := bulwark.New(bc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	exemptAll := cfg.Edge.AllowInsecureNoCSRF
 	paths, err := pathset.Parse(cfg.Edge.CSRFPaths)
 	if err != nil {
 		lib.Close()
-		return nil, nil, fmt.Errorf("%w: edge.csrf_paths: %w", ErrInvalidConfig, err)
+		return nil, nil, fmt.Errorf("%w: edge.csrf_paths: %w", ErrConfig, err)
 	}
 	return func(next http.Handler) http.Handler {
 		site := lib.Handler(next)

@@ -12,9 +12,11 @@ import (
 
 // ClusterConfig names the store several gateways behind one load balancer
 // share: TLS session ticket keys (so a ticket issued by one gateway resumes
-// on another) and ACME certificates with their issuance locks (so gateways
-// starting together place one order per name). Without a store, each
-// gateway keeps these for itself, in memory and in tls.acme.cache_dir.
+// on another), ACME certificates with their issuance locks (so gateways
+// starting together place one order per name) and the counts of the
+// [[rate_limit]] rules (so a limit holds across the fleet). Without a
+// store, each gateway keeps these for itself, in memory and in
+// tls.acme.cache_dir.
 type ClusterConfig struct {
 	// Store is the store's URL: "redis://[user:password@]host:port[/db]",
 	// "rediss://..." for TLS, or "postgres://..." (any URL pgx accepts).

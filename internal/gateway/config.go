@@ -51,7 +51,9 @@ type Config struct {
 	//     cannot put tokens in the upstream's pages; the upstream keeps
 	//     its own token check), so its settings (cookie_*, header_name,
 	//     use_sessions, max_form_bytes) are refused. trusted_origins and
-	//     insecure_bypass_paths apply.
+	//     insecure_bypass_paths apply. referer_without_tokens is always on
+	//     (Django's HTTPS Referer rule for requests with neither Origin nor
+	//     Sec-Fetch-Site), whatever the file says.
 	//   - [uploads]: always forwards (upload.Config.Forward is forced): an
 	//     accepted body reaches the upstream byte for byte. reencode and
 	//     storage are refused: the upstream stores the files.
@@ -74,7 +76,8 @@ type Config struct {
 	// Forwarding shapes what the upstream receives: which client headers
 	// are removed and which ports a Host may name (see canonical.go).
 	Forwarding ForwardingConfig `toml:"forwarding"`
-	// Cluster names the store several gateways share (ticket keys, ACME).
+	// Cluster names the store several gateways share (ticket keys, ACME,
+	// rate-limit counts).
 	Cluster ClusterConfig `toml:"cluster"`
 	// Buffering reads request bodies in full before the upstream sees
 	// them (see BufferingConfig).
@@ -516,11 +519,16 @@ func (c Config) Library() bulwark.Config {
 // path.
 func DefaultUploadPaths() []string { return []string{"/"} }
 
-// ErrInvalidConfig is wrapped by every configuration error.
-var ErrInvalidConfig = errors.New("gateway: invalid configuration")
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("gateway: invalid configuration")
+
+// ErrInvalidConfig is ErrConfig.
+//
+// Deprecated: use ErrConfig, the name every package uses.
+var ErrInvalidConfig = ErrConfig
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
 }
 
 // Validate reports the first problem in c (defaults applied first).
@@ -681,7 +689,7 @@ func (c Config) validateEdgeSections() error {
 // validateSections validates the library sections as New will build them.
 func (c Config) validateSections() error {
 	if err := c.Library().Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil
 }
@@ -788,15 +796,15 @@ func Parse(b []byte) (Config, error) {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
 			if perr.LastKey != "" {
-				return Config{}, fmt.Errorf("%w: line %d: key %q: %s", ErrInvalidConfig, perr.Position.Line, perr.LastKey, perr.Message)
+				return Config{}, fmt.Errorf("%w: line %d: key %q: %s", ErrConfig, perr.Position.Line, perr.LastKey, perr.Message)
 			}
-			return Config{}, fmt.Errorf("%w: line %d: %s", ErrInvalidConfig, perr.Position.Line, perr.Message)
+			return Config{}, fmt.Errorf("%w: line %d: %s", ErrConfig, perr.Position.Line, perr.Message)
 		}
-		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
-		return Config{}, fmt.Errorf("%w: unknown key %q on line %d%s", ErrInvalidConfig, k.String(), keyLine(b, k), movedHint(k))
+		return Config{}, fmt.Errorf("%w: unknown key %q on line %d%s", ErrConfig, k.String(), keyLine(b, k), movedHint(k))
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err

@@ -137,8 +137,12 @@ func TestUploadInspectionEveryPathByDefault(t *testing.T) {
 				t.Fatalf("upstream reached = %v, want %v", reached, tc.reached)
 			}
 			if tc.reached {
-				if ec := decodeEcho(t, got); ec.BodyLen != size {
+				ec := decodeEcho(t, got)
+				if ec.BodyLen != size {
 					t.Errorf("upstream read %d bytes, the client sent %d", ec.BodyLen, size)
+				}
+				if want := strings.ReplaceAll(tc.path, "//", "/"); ec.Path != want {
+					t.Errorf("upstream path %q, want %q", ec.Path, want)
 				}
 			}
 		})

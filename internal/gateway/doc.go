@@ -63,10 +63,12 @@
 // [[rate_limit]] tables are the library's rate-limit rules (package
 // ratelimit), keyed by the client the [proxy] section established. Their
 // counts live where rateLimitStore says, the one place that picks the
-// store: a Store given in Go (Config.RateLimitStore, e.g. a
-// ratelimit/redisstore or ratelimit/pgstore Store shared by several
-// gateways), else a memory store of the gateway's own that outlives
-// reloads. Every decision is counted in
+// store, once per gateway (a reload keeps the counts): a Store given in
+// Go (Config.RateLimitStore), else, with [cluster], the fleet's store
+// (ratelimit/redisstore on its Redis client, ratelimit/pgstore on its
+// PostgreSQL pool, table <prefix>_ratelimit, swept every minute), so that
+// every gateway counts against one limit; else a memory store of the
+// gateway's own. Every decision is counted in
 // bulwark_rate_limit_decisions_total{rule, decision}; refusals are also
 // refusal events (event rate_limit).
 //
@@ -134,9 +136,16 @@
 //     header_dropped; forwarding.allow_underscore_headers keeps named
 //     ones): WSGI servers map "Script_Name" onto SCRIPT_NAME, and gunicorn
 //     then re-roots the path past path-scoped rules.
-//   - An HTTP/1 request with a chunked body closes its connection after
-//     the answer (RFC 9112 section 6.3, for Content-Length beside
-//     Transfer-Encoding, which net/http cannot tell apart).
+//   - Framing (framing.go): an HTTP/1 request with Content-Length beside
+//     Transfer-Encoding, or HTTP/1.0 with Transfer-Encoding, is refused
+//     and its connection closed (RFC 9112 section 6.1; reasons
+//     content_length_with_transfer_encoding, transfer_encoding_http10).
+//     net/http deletes Content-Length before a handler runs, so the
+//     listeners watch each request head on the connection itself (the
+//     HTTPS listener completes the TLS handshake and hands net/http
+//     HTTP/1 connections wrapped, HTTP/2 ones as they are). Every HTTP/1
+//     request with a chunked body closes its connection after the
+//     answer.
 //
 // On the way to the upstream, client-sent forwarded headers are removed
 // (Forwarded, X-Forwarded, X-Forwarded-*, X-Real-IP, Client-IP,
@@ -182,10 +191,9 @@
 //     slashes are merged, so the upstream routes the path the edge matched.
 //   - A client-chosen port in the upstream's absolute URLs: a Host port the
 //     gateway does not serve is refused.
-//   - Request smuggling through Content-Length beside Transfer-Encoding:
-//     net/http decodes the chunked body (Transfer-Encoding wins), the
-//     upstream receives one request, and the connection is closed after
-//     the answer.
+//   - Request smuggling through Content-Length beside Transfer-Encoding
+//     (or Transfer-Encoding on HTTP/1.0): refused with 400, connection
+//     closed; nothing queued behind it is read as a request.
 //   - Dangerous uploads: on every path (uploads.paths, default "/", less
 //     uploads.exempt_paths), a multipart body is spooled
 //     and every file inspected by content (type allow-list, PNG+HTML
@@ -220,18 +228,19 @@
 // What it does not stop:
 //   - Attacks inside the upstream's own logic (SQL injection, XSS in its
 //     templates, broken authorisation). The upstream keeps Django's own
-//     protections, CSRF tokens included (the edge CSRF layer is tokenless
-//     and lets through browsers that send neither Sec-Fetch-Site nor
-//     Origin).
+//     protections, CSRF tokens included (the edge CSRF layer is tokenless:
+//     a request with neither Sec-Fetch-Site nor Origin passes it with a
+//     same-origin https Referer, which a client that is not a browser can
+//     forge, or, over plain HTTP, with no signal at all).
 //   - An attacker who can reach the upstream directly, bypassing the
 //     gateway: bind the upstream to loopback or a private network.
 //   - A trusted proxy that lies: networks in [proxy] trusted are believed.
 //   - Files on uploads.exempt_paths (or outside uploads.paths when it is
 //     set).
-//   - A request with both Content-Length and Transfer-Encoding is not
-//     refused: net/http removes Content-Length before any handler runs,
-//     so the gateway cannot tell it from a chunked request; it is
-//     forwarded with its chunked body decoded and its connection closed.
+//   - A gateway embedded through ServeHTTP (not its own listeners) has
+//     no connection to watch: there a request with Content-Length and
+//     Transfer-Encoding is served with its chunked body decoded
+//     (Transfer-Encoding wins) and its connection closed, not refused.
 //   - Header semantics an app gives to names outside the lists above (an
 //     identity header the app trusts must go in forwarding.strip_headers).
 //   - Clients with neither Origin, Sec-Fetch-Site nor Referer on paths

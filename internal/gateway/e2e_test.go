@@ -512,8 +512,8 @@ func TestReloadUnderLoad(t *testing.T) {
 		}
 		bad := e.cfg
 		bad.Upstream.URL = "ftp://nope"
-		if err := e.g.Reload(bad); !errors.Is(err, gateway.ErrInvalidConfig) {
-			t.Fatalf("invalid Reload: %v, want ErrInvalidConfig", err)
+		if err := e.g.Reload(bad); !errors.Is(err, gateway.ErrConfig) {
+			t.Fatalf("invalid Reload: %v, want ErrConfig", err)
 		}
 	}
 	close(stop)

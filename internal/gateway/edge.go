@@ -10,13 +10,6 @@ func isSafeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
 // closeLater closes what an old tree opened once requests still running in
 // it have had the drain time to finish.
 func closeLater(cs []io.Closer, after time.Duration) {

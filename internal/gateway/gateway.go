@@ -46,8 +46,9 @@ type Gateway struct {
 	addrMu sync.Mutex
 	addrs  Addrs
 
-	rateMu     sync.Mutex
-	rateMemory *ratelimit.MemoryStore // under rateMu; see rateLimitStore
+	rateMu    sync.Mutex
+	rateStore ratelimit.Store // under rateMu; see rateLimitStore
+	rateStop  chan struct{}   // under rateMu; ends the PostgreSQL sweeper
 	// httpsPort is the bound port of the HTTPS listener (0 before Serve):
 	// the redirect's target when the configuration names no port (a
 	// listener on port 0).
@@ -147,6 +148,7 @@ func (g *Gateway) Close() {
 		g.closeLog.Close()
 		g.closeLog = nil
 	}
+	g.stopRateLimits()
 	if g.cluster != nil {
 		g.cluster.Close()
 		g.cluster = nil
@@ -286,19 +288,26 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 		g.acme.start(ln)
 	}
 	if ln.HTTPS != nil {
-		s := newServer(g)
+		s := newServer(connHandler(g))
 		s.TLSConfig = serverTLS(g.getCert, g.acme != nil)
+		s.ConnContext = connContext
 		// The tls.Config lives as long as Serve (a reload swaps handler
 		// trees, not the listener's TLS state), so its ticket keys survive
-		// a SIGHUP and sessions keep resuming across it.
+		// a SIGHUP and sessions keep resuming across it. The listener
+		// uses it as it is (ServeTLS would serve a clone, which the
+		// rotation would not reach).
 		stopTickets = g.startTickets(s.TLSConfig, cfg.TLS.SessionTicketRotation)
 		servers = append(servers, s)
-		go func() { errc <- s.ServeTLS(ln.HTTPS, "", "") }()
+		// The handshake is made by the listener, which hands net/http
+		// HTTP/1 connections as framedConns (see framing.go).
+		tl := newTLSListener(ln.HTTPS, s.TLSConfig, cfg.Timeouts.ReadHeader, errLog)
+		go func() { errc <- s.Serve(tl) }()
 	}
 	if ln.HTTP != nil {
-		s := newServer(httpListenerHandler{g})
+		s := newServer(connHandler(httpListenerHandler{g}))
+		s.ConnContext = connContext
 		servers = append(servers, s)
-		go func() { errc <- s.Serve(ln.HTTP) }()
+		go func() { errc <- s.Serve(plainListener{ln.HTTP}) }()
 	}
 	if ln.Admin != nil {
 		s := newServer(g.AdminHandler())

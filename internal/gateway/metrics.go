@@ -55,8 +55,9 @@ func newMetrics() *metrics {
 			Help: "Rate-limit decisions, by rule and decision (allowed, limited, failed_open, failed_closed, refunded).",
 		}, []string{"rule", "decision"}),
 	}
-	m.reg.MustRegister(m.requests, m.refusals, m.upstreamLatency, m.upstreamErrors, m.upstreamUp, m.reloads, m.rateLimits,
+	m.reg.MustRegister(m.requests, m.refusals, m.upstreamLatency, m.upstreamErrors, m.upstreamUp, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.rateLimits)
 	return m
 }
 

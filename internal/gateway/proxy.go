@@ -34,11 +34,11 @@ func newTransport(c UpstreamConfig) (*http.Transport, error) {
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: upstream.ca_file: %w", ErrInvalidConfig, err)
+			return nil, fmt.Errorf("%w: upstream.ca_file: %w", ErrConfig, err)
 		}
 		tc.RootCAs = x509.NewCertPool()
 		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%w: upstream.ca_file %q holds no PEM certificate", ErrInvalidConfig, c.CAFile)
+			return nil, fmt.Errorf("%w: upstream.ca_file %q holds no PEM certificate", ErrConfig, c.CAFile)
 		}
 	}
 	return &http.Transport{

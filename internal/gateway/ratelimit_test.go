@@ -231,53 +231,53 @@ func TestRateLimitFailedLogin(t *testing.T) {
 	}
 }
 
-// sharedStores returns two stores on one server (two gateways' worth), for
-// each kind of shared store, under a prefix or table of the test's own.
-func sharedStores(t *testing.T, kind string) (ratelimit.Store, ratelimit.Store) {
+// sharedStores returns n stores on one server, each with a client of its
+// own (n gateways' worth), for each kind of shared store, under a prefix
+// or table of the test's own.
+func sharedStores(t *testing.T, kind string, n int) []ratelimit.Store {
 	t.Helper()
+	var out []ratelimit.Store
 	switch kind {
 	case "redis":
-		c1, c2 := testsvc.Redis(t), testsvc.Redis(t)
 		prefix := testsvc.Unique("bulwark:test:gwrl:") + ":"
+		for range n {
+			c := testsvc.Redis(t)
+			s, err := redisstore.New(c, redisstore.Config{Prefix: prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		c := testsvc.Redis(t)
 		t.Cleanup(func() {
 			ctx := context.Background()
-			iter := c1.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+			iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 			for iter.Next(ctx) {
-				c1.Del(ctx, iter.Val())
+				c.Del(ctx, iter.Val())
 			}
 		})
-		s1, err := redisstore.New(c1, redisstore.Config{Prefix: prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s2, err := redisstore.New(c2, redisstore.Config{Prefix: prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s1, s2
 	default:
-		p1, p2 := testsvc.Postgres(t), testsvc.Postgres(t)
 		table := testsvc.Unique("bulwark_test_gwrl_")
-		t.Cleanup(func() { p1.Exec(context.Background(), `DROP TABLE IF EXISTS `+pgx.Identifier{table}.Sanitize()) })
-		s1, err := pgstore.New(context.Background(), p1, pgstore.Config{Table: table})
-		if err != nil {
-			t.Fatal(err)
+		p := testsvc.Postgres(t)
+		t.Cleanup(func() { p.Exec(context.Background(), `DROP TABLE IF EXISTS `+pgx.Identifier{table}.Sanitize()) })
+		for range n {
+			s, err := pgstore.New(context.Background(), testsvc.Postgres(t), pgstore.Config{Table: table})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
 		}
-		s2, err := pgstore.New(context.Background(), p2, pgstore.Config{Table: table})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s1, s2
 	}
+	return out
 }
 
-// Two gateways sharing a store enforce one limit: N+k requests spread over
-// them give exactly k 429s, and failed-login mode counts only failures
-// wherever they arrive.
+// Three gateways sharing a store enforce one limit: N+k requests spread
+// over them give exactly k 429s, and failed-login mode counts only
+// failures wherever they arrive.
 func TestRateLimitAcrossGateways(t *testing.T) {
 	for _, kind := range []string{"redis", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
-			s1, s2 := sharedStores(t, kind)
+			stores := sharedStores(t, kind, 3)
 			up, posts := loginApp(t)
 			rules := rateLimits(t, failedLoginRule+`
 [[rate_limit]]
@@ -285,13 +285,14 @@ name = "api"
 paths = ["/api/"]
 rate = "5/m"
 `)
-			gws := []*env{
-				start(t, up, func(c *gateway.Config) { c.RateLimit = rules; c.RateLimitStore = s1 }),
-				start(t, up, func(c *gateway.Config) { c.RateLimit = rules; c.RateLimitStore = s2 }),
+			var gws []*env
+			for _, s := range stores {
+				gws = append(gws, start(t, up, func(c *gateway.Config) { c.RateLimit = rules; c.RateLimitStore = s }))
 			}
 			var limited, ok int
 			for i := range 8 {
-				resp, _ := gws[i%2].get(gws[i%2].https + "/api/x")
+				e := gws[i%len(gws)]
+				resp, _ := e.get(e.https + "/api/x")
 				switch resp.StatusCode {
 				case 200:
 					ok++
@@ -305,17 +306,20 @@ rate = "5/m"
 				}
 			}
 			if ok != 5 || limited != 3 {
-				t.Fatalf("8 requests over two gateways, 5/m: %d allowed, %d refused; want 5 and 3", ok, limited)
+				t.Fatalf("8 requests over three gateways, 5/m: %d allowed, %d refused; want 5 and 3", ok, limited)
 			}
-			// Sign-ins: successes on either gateway never count; the
-			// third failure locks the client out on both.
+			if n := up.hits.Load(); n != 5 {
+				t.Fatalf("the app saw %d requests, want 5", n)
+			}
+			// Sign-ins: successes on any gateway never count; the third
+			// failure locks the client out on all of them.
 			for i := range 4 {
-				if c := postLogin(t, gws[i%2], "right"); c != http.StatusFound {
+				if c := postLogin(t, gws[i%len(gws)], "right"); c != http.StatusFound {
 					t.Fatalf("sign-in %d: %d", i, c)
 				}
 			}
 			for i := range 3 {
-				if c := postLogin(t, gws[i%2], "wrong"); c != 200 {
+				if c := postLogin(t, gws[i%len(gws)], "wrong"); c != 200 {
 					t.Fatalf("failure %d: %d", i, c)
 				}
 			}

@@ -1,15 +1,14 @@
 package gateway_test
 
 import (
-	"bytes"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/gateway"
 	"github.com/bulwarkdev/bulwark/internal/refusal/refusaltest"
+	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
 )
 
 // TestRefusalEventShape drives one refusal of each kind through a running
@@ -25,11 +24,7 @@ func TestRefusalEventShape(t *testing.T) {
 		c.Limits.MaxBodyBytes = 1024
 		c.Uploads.Paths = []string{"/upload/"}
 	})
-	var upload bytes.Buffer
-	mw := multipart.NewWriter(&upload)
-	fw, _ := mw.CreateFormFile("avatar", "cat.png")
-	fw.Write([]byte("<html><script>alert(1)</script></html>"))
-	mw.Close()
+	upload, uploadType := uploadcorpus.Form("avatar", "cat.png", []byte("<html><script>alert(1)</script></html>"))
 
 	tests := []struct {
 		name      string
@@ -55,8 +50,8 @@ func TestRefusalEventShape(t *testing.T) {
 			status: 403, event: "csrf_failure", reason: "bad_origin", validated: true},
 		{name: "body too large", method: "POST", target: "/echo", body: strings.Repeat("a", 2048),
 			hdr: map[string]string{"Content-Type": "application/octet-stream", "Sec-Fetch-Site": "same-origin"}, status: 413, event: "request_too_large", reason: "max_body_bytes", validated: true},
-		{name: "upload refused", method: "POST", target: "/upload/avatar", body: upload.String(),
-			hdr: map[string]string{"Content-Type": mw.FormDataContentType(), "Sec-Fetch-Site": "same-origin"}, status: 415, event: "upload_refused", reason: "html", validated: true},
+		{name: "upload refused", method: "POST", target: "/upload/avatar", body: upload,
+			hdr: map[string]string{"Content-Type": uploadType, "Sec-Fetch-Site": "same-origin"}, status: 415, event: "upload_refused", reason: "html", validated: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,7 +61,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	pc.Logger = slog.New(slog.DiscardHandler) // the chain's resolver warns
 	resolver, err := trustedproxy.New(pc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: [proxy]: %w", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: [proxy]: %w", ErrConfig, err)
 	}
 	t := &tree{cfg: cfg, transport: tr}
 	healthHost := ""
@@ -98,11 +98,8 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 				secure = c.Scheme == "https"
 			}
 			if n := cookies.harden(h, secure); n > 0 {
-				logger.LogAttrs(res.Request.Context(), slog.LevelInfo, "set-cookie dropped",
-					slog.String("event", "set_cookie_dropped"),
-					slog.String("reason", "unparsable"),
-					slog.Int("count", n),
-					slog.String("path", res.Request.URL.Path))
+				refusal.Log(logger, res.Request, "set-cookie dropped", "set_cookie_dropped", "unparsable",
+					slog.Int("count", n))
 			}
 			// No Content-Type from the upstream: net/http would sniff the
 			// body and could call it text/html, letting an uploaded file

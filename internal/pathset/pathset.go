@@ -98,15 +98,7 @@ func (s Set) Match(p string) bool {
 	if !IsClean(p) {
 		p = Clean(p)
 	}
-	if _, ok := s.exact[p]; ok {
-		return true
-	}
-	for _, pre := range s.prefixes {
-		if matchPrefix(pre, p) {
-			return true
-		}
-	}
-	return false
+	return s.MatchAsSent(p)
 }
 
 // MatchAsSent reports whether p, as the client spelt it, matches one of

@@ -16,6 +16,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"mime/multipart"
 )
 
 // File is one corpus file and the reason code Inspect must give it ("" for
@@ -202,4 +203,15 @@ func Files() []File {
 		{"photo-as-gif.gif", PNG(), "type_mismatch"},
 		{"empty.png", nil, "empty"},
 	}
+}
+
+// Form returns a multipart/form-data body holding one file part (field,
+// filename, data) and its Content-Type, with a fixed boundary.
+func Form(field, filename string, data []byte) (body, contentType string) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	fw, _ := mw.CreateFormFile(field, filename) // writes to memory: no error
+	fw.Write(data)
+	mw.Close()
+	return b.String(), mw.FormDataContentType()
 }

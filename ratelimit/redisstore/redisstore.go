@@ -6,7 +6,9 @@
 // that neither concurrent requests nor the clocks of several instances can
 // let more through than the limit. A key holds one integer (the
 // theoretical arrival time, in microseconds) and expires once the
-// client's allowance has fully recovered.
+// client's allowance has fully recovered. It needs Redis 5 or later
+// (scripts replicated by their effects, so reading TIME in a script that
+// writes is allowed); with Redis Cluster, each call names one key.
 //
 // Deadlines: give the client ContextTimeoutEnabled (redis.Options), so
 // that the per-call deadline of ratelimit.Rule.Timeout reaches the

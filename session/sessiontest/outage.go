@@ -26,10 +26,11 @@ type Outage struct {
 }
 
 // RunOutage checks what a frozen store does to requests: with a session
-// established first, requests that read or write it while the server is
-// frozen end in 503 within the store timeout (plus scheduling slack), one
-// session_store_error event each and no cookie; after the thaw the same
-// manager serves the session again, no restart, and nothing written during
+// established first, concurrent requests that read or write it while the
+// server is frozen end in 503 within the store timeout (plus scheduling
+// slack), one session_store_error event each and no cookie; after the
+// thaw the same manager serves the session again, no restart, and nothing
+// written during
 // the freeze was half-applied (the session holds the value of before or
 // of a completed write, never a mix).
 func RunOutage(t *testing.T, o Outage) {
@@ -88,20 +89,45 @@ func RunOutage(t *testing.T, o Outage) {
 		}
 	}()
 	bound := o.Timeout*3 + time.Second // a read and, for writes, an update
-	for _, q := range []string{"", "put=during", ""} {
-		res, body, took := do(cookie, q)
-		if res.StatusCode != http.StatusServiceUnavailable {
-			t.Errorf("frozen store, %q: status %d %q, want 503", q, res.StatusCode, body)
+	// Mid-load: concurrent reads and writes, all in flight while frozen.
+	queries := []string{"", "put=during", "", "put=during", "", ""}
+	type outcome struct {
+		q      string
+		status int
+		body   string
+		cookie string
+		took   time.Duration
+	}
+	results := make(chan outcome, len(queries))
+	for _, q := range queries {
+		go func() {
+			req, _ := http.NewRequest("GET", srv.URL+"/?"+q, nil)
+			req.Header.Set("Cookie", cookie)
+			begin := time.Now()
+			res, err := client.Do(req)
+			if err != nil {
+				results <- outcome{q: q, body: err.Error(), took: time.Since(begin)}
+				return
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			results <- outcome{q, res.StatusCode, string(b), res.Header.Get("Set-Cookie"), time.Since(begin)}
+		}()
+	}
+	for range queries {
+		r := <-results
+		if r.status != http.StatusServiceUnavailable {
+			t.Errorf("frozen store, %q: status %d %q, want 503", r.q, r.status, r.body)
 		}
-		if took > bound {
-			t.Errorf("frozen store, %q: answered after %v, want within %v", q, took, bound)
+		if r.took > bound {
+			t.Errorf("frozen store, %q: answered after %v, want within %v", r.q, r.took, bound)
 		}
-		if sc := res.Header.Get("Set-Cookie"); sc != "" {
-			t.Errorf("frozen store, %q: Set-Cookie %q on a 503", q, sc)
+		if r.cookie != "" {
+			t.Errorf("frozen store, %q: Set-Cookie %q on a 503", r.q, r.cookie)
 		}
 	}
-	if n := strings.Count(logs.String(), "event=session_store_error"); n != 3 {
-		t.Errorf("%d session_store_error events for 3 failed requests:\n%s", n, logs.String())
+	if n := strings.Count(logs.String(), "event=session_store_error"); n != len(queries) {
+		t.Errorf("%d session_store_error events for %d failed requests:\n%s", n, len(queries), logs.String())
 	}
 	if bytes.Contains([]byte(logs.String()), []byte(strings.TrimPrefix(cookie, "session="))) {
 		t.Errorf("the session id was logged")
