@@ -20,6 +20,8 @@ var (
 	djangoRE = regexp.MustCompile(`^security\.[WE][0-9]{3}$`)
 	// productKey matches a dotted snake_case setting (https.hsts_max_age),
 	// an underscore key, a TOML section or an all-caps Django setting.
+	// bulwarkKey matches Bulwark's configuration keys in a fix text.
+	bulwarkKey = regexp.MustCompile(`\b(https|headers|hosts|proxy|session|csrf|edge|media|limits|upload)\.[a-z_]+|\[(headers|media)[a-z.]*\]`)
 	productKey = regexp.MustCompile(`[a-z]+\.[a-z]+_[a-z_]+|\b[a-z]+_[a-z_]+\b|\[[a-z.]+\]|\b[A-Z]+_[A-Z_]+\b`)
 )
 

@@ -43,11 +43,12 @@
 // X-Forwarded-* requests are answered on both ports; CORS answers to a
 // foreign and a null Origin; whether ambiguous framing (two Host or
 // Content-Type headers, Content-Length with Transfer-Encoding) is refused
-// or the connection closed; whether a CSP nonce repeats; the TLS
+// or the connection closed; whether a CSP nonce repeats; the scripts the
+// page loads (over plain HTTP, or without Subresource Integrity); the TLS
 // versions, every cipher suite Go can speak, post-quantum key exchange
-// and the certificate and its key; media files named with --media; and
-// (only on paths named with --post, because POSTs can change state)
-// whether a cross-site POST is refused. The framing probes are built so
+// and the certificate, its key and its signature; media files named with
+// --media; and (only on paths named with --post, because POSTs can change
+// state) whether a cross-site POST is refused. The framing probes are built so
 // that whichever length a server believes, the request ends at the same
 // byte: nothing is smuggled. A scan cannot see other paths, cookies set
 // only after login, behaviour behind authentication, or anything that

@@ -84,10 +84,10 @@ func (s *scanner) judgeForeignHost(resp *http.Response, body []byte, key, what s
 	isRedirect := resp.StatusCode >= 300 && resp.StatusCode <= 399
 	refl := reflected(resp, body)
 	switch {
-	case refl && isRedirect:
 	case isRedirect:
-		// A redirect to the site's own host: nothing of the foreign host
-		// is used.
+		// A redirect serves no content: one to the site's own host uses
+		// nothing of the foreign host, one to the foreign host is BW220
+		// below.
 	case len(strings.TrimSpace(string(body))) == 0 && !refl:
 		f := findf("BW235", "%s was answered %d with an empty body", what, resp.StatusCode)
 		f.Key = key
@@ -246,8 +246,7 @@ func (s *scanner) checkForwarded(ctx context.Context, u *url.URL, home []byte) {
 	}
 	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	req.Header.Set("X-Forwarded-For", xffProbe)
-	if resp, body, err := s.do("x-forwarded-for", req); err == nil && strings.Contains(string(body), xffProbe) && !strings.Contains(string(home), xffProbe) {
-		_ = resp
+	if _, body, err := s.do("x-forwarded-for", req); err == nil && strings.Contains(string(body), xffProbe) && !strings.Contains(string(home), xffProbe) {
 		s.add(findf("BW240", "X-Forwarded-For: %s from a direct client is reflected in the response", xffProbe))
 	}
 }
@@ -424,5 +423,51 @@ func (s *scanner) checkMedia(ctx context.Context, m *url.URL) {
 		f := findf("BW246", "%s is served as %q inline, with no sandbox CSP", m.Redacted(), t)
 		f.Key = key
 		s.add(f)
+	}
+}
+
+// scriptTagRE finds script elements with a src attribute, and their
+// attributes.
+var (
+	scriptTagRE = regexp.MustCompile(`(?is)<script\b([^>]*)>`)
+	srcAttrRE   = regexp.MustCompile(`(?is)\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))`)
+	integrityRE = regexp.MustCompile(`(?is)\bintegrity\s*=`)
+)
+
+// checkScripts reports the page's scripts that another party can change:
+// loaded over plain HTTP (BW248), or from another origin without
+// Subresource Integrity (BW249), as the Observatory's SRI test does.
+func (s *scanner) checkScripts(u *url.URL, resp *http.Response, body []byte) {
+	if !isHTML(resp, body) {
+		return
+	}
+	var plain, noSRI []string
+	for _, m := range scriptTagRE.FindAllSubmatch(body, -1) {
+		attrs := m[1]
+		sm := srcAttrRE.FindSubmatch(attrs)
+		if sm == nil {
+			continue
+		}
+		src := string(sm[1]) + string(sm[2]) + string(sm[3])
+		t, err := resp.Request.URL.Parse(strings.TrimSpace(src))
+		if err != nil {
+			continue
+		}
+		switch {
+		case t.Scheme == "http":
+			if !slices.Contains(plain, t.Redacted()) {
+				plain = append(plain, t.Redacted())
+			}
+		case t.Scheme == "https" && !strings.EqualFold(t.Host, u.Host) && !integrityRE.Match(attrs):
+			if !slices.Contains(noSRI, t.Redacted()) {
+				noSRI = append(noSRI, t.Redacted())
+			}
+		}
+	}
+	if len(plain) > 0 {
+		s.add(findf("BW248", "%s loads %s", u.Path, strings.Join(plain, ", ")))
+	}
+	if len(noSRI) > 0 {
+		s.add(findf("BW249", "%s loads %s without integrity", u.Path, strings.Join(noSRI, ", ")))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -146,8 +147,15 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	s := summarize(fs, r.Probes)
 	by := ""
+	if len(r.Families) > 0 {
+		fam := make([]string, len(r.Families))
+		for i, f := range r.Families {
+			fam[i] = string(f)
+		}
+		by = ", fixes for " + strings.Join(fam, " + ")
+	}
 	if r.Tool != "" {
-		by = ", " + r.Tool
+		by += ", " + r.Tool
 	}
 	_, err := fmt.Fprintf(w, "%s (%s, %d requests, %d TLS handshakes, %.3fs%s): %s\n",
 		r.URL, tlsv, s.Requests, s.Handshakes, seconds(r.Duration), by, s.counts())

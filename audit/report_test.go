@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/audit"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 var updateGolden = flag.Bool("update-golden", false, "rewrite the golden report files in testdata")
@@ -140,5 +142,64 @@ func TestJSONDocumented(t *testing.T) {
 			t.Fatal(err)
 		}
 		walk("", v)
+	}
+}
+
+// TestJSONSchema validates the golden reports, a real scan's report and a
+// real check's report against docs/scan-json.schema.json, the
+// machine-readable form of docs/scan-json.md.
+func TestJSONSchema(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "docs", "scan-json.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource("scan-json.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("scan-json.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate := func(name string, b []byte) {
+		t.Helper()
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := sch.Validate(inst); err != nil {
+			t.Errorf("%s does not match the schema: %v", name, err)
+		}
+	}
+	for _, name := range []string{"scan.golden.json", "check.golden.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		validate(name, b)
+	}
+	var b bytes.Buffer
+	if err := scan(t, bareSite(t), audit.ScanOptions{}).WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	validate("a scan of the bare site", b.Bytes())
+	b.Reset()
+	if err := (audit.CheckReport{Config: "x.toml", Findings: audit.Check(bulwark.Config{})}).WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	validate("a check of the zero configuration", b.Bytes())
+	// The schema is not vacuous: a finding without an ID fails it.
+	check := func(b []byte) error {
+		inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		return sch.Validate(inst)
+	}
+	if check([]byte(`{"version":1,"kind":"check","tool":"","config":"x","summary":{"error":0,"warning":0,"info":0,"baselined":0,"requests":0,"handshakes":0},"findings":[{"severity":"error","message":"m"}]}`)) == nil {
+		t.Error("a finding without an id passed the schema")
 	}
 }

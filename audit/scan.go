@@ -99,8 +99,9 @@ type Report struct {
 }
 
 // ErrForeignHost is returned (wrapped) for any attempt to connect to a
-// host other than the scanned one: Scan never contacts anything else, even
-// when a redirect points elsewhere.
+// host other than the scanned one (or a host of ScanOptions.MediaURLs):
+// Scan never contacts anything else, even when a redirect or a link
+// points elsewhere.
 var ErrForeignHost = errors.New("audit: refusing to contact a host other than the scanned one")
 
 // maxBody bounds how much of a response body is read (for reflection
@@ -197,6 +198,7 @@ func Scan(ctx context.Context, rawURL string, opts ScanOptions) (Report, error) 
 	s.homeRedirected = len(chain) > 1 || (resp.StatusCode >= 300 && resp.StatusCode <= 399)
 	s.checkHSTS(resp, chain)
 	s.checkHeaders(resp, body)
+	s.checkScripts(httpsURL, resp, body)
 	s.checkPlainCookies()
 	s.checkCookies(chain)
 	s.checkHostInjection(ctx, httpsURL)

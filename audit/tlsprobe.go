@@ -82,6 +82,9 @@ func (s *scanner) checkTLS(ctx context.Context, u *url.URL) {
 		if _, err := s.handshake(ctx, addr, "tls post-quantum", tls.VersionTLS13, nil, []tls.CurveID{tls.X25519MLKEM768}); err != nil {
 			s.add(findf("BW232", "%s refused a TLS 1.3 handshake offering only X25519MLKEM768", addr))
 		}
+	} else if len(accepted) > 0 || leaf != nil {
+		// Hybrid key exchange exists only in TLS 1.3.
+		s.add(findf("BW232", "%s does not accept TLS 1.3, where post-quantum key exchange lives", addr))
 	}
 	s.classify(addr, accepted)
 	if leaf == nil {
@@ -98,6 +101,10 @@ func (s *scanner) checkTLS(ctx context.Context, u *url.URL) {
 	}
 	if weak := weakCertKey(leaf); weak != "" {
 		s.add(findf("BW233", "the certificate's key is %s", weak))
+	}
+	switch leaf.SignatureAlgorithm {
+	case x509.MD2WithRSA, x509.MD5WithRSA, x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
+		s.add(findf("BW250", "the certificate is signed with %v", leaf.SignatureAlgorithm))
 	}
 }
 
@@ -130,8 +137,8 @@ func (s *scanner) classify(addr string, accepted []tlsSuite) {
 		if strings.Contains(n, "_CBC_") {
 			if a.version == tls.VersionTLS10 {
 				once(&beast, n)
-			} else if a.version == tls.VersionTLS12 {
-				once(&cbc, n)
+			} else {
+				once(&cbc, tls.VersionName(a.version)+" "+n)
 			}
 		}
 	}
@@ -145,7 +152,7 @@ func (s *scanner) classify(addr string, accepted []tlsSuite) {
 		s.add(findf("BW230", "%s accepts CBC in TLS 1.0: %s", addr, strings.Join(beast, ", ")))
 	}
 	if len(cbc) > 0 {
-		s.add(findf("BW231", "%s accepts CBC in TLS 1.2: %s", addr, strings.Join(cbc, ", ")))
+		s.add(findf("BW231", "%s accepts CBC after TLS 1.0: %s", addr, strings.Join(cbc, ", ")))
 	}
 }
 
@@ -166,8 +173,8 @@ func weakCertKey(c *x509.Certificate) string {
 	return ""
 }
 
-// handshake completes a TLS handshake with exactly version v (0: the
-// client's default range), offering suites (nil: the defaults) and
+// handshake completes a TLS handshake with exactly version v (0: any
+// version from 1.0, with every suite), offering suites (nil: the defaults) and
 // groups (nil: the defaults), records it as a probe and closes the
 // connection.
 func (s *scanner) handshake(ctx context.Context, addr, name string, v uint16, suites []uint16, groups []tls.CurveID) (tls.ConnectionState, error) {
@@ -201,6 +208,15 @@ func (s *scanner) rawHandshake(ctx context.Context, addr string, v uint16, suite
 	cfg := s.tlsConfig(true) // acceptance of a version, not trust, is measured here
 	if v != 0 {
 		cfg.MinVersion, cfg.MaxVersion = v, v
+	} else {
+		// Any TLS at all: every version and suite Go can speak, so that a
+		// legacy server is not mistaken for one without TLS.
+		cfg.MinVersion = tls.VersionTLS10
+		if suites == nil {
+			for _, cs := range allSuites() {
+				suites = append(suites, cs.ID)
+			}
+		}
 	}
 	cfg.CipherSuites = suites
 	cfg.CurvePreferences = groups

@@ -73,11 +73,11 @@ func carefulSite(t *testing.T, edit func(*tls.Config), c careful) *site {
 	})
 }
 
-// weakRSACert is a self-signed certificate for 127.0.0.1 with a 1024-bit
-// RSA key.
-func weakRSACert(t *testing.T) tls.Certificate {
+// weakRSACert is a self-signed certificate for 127.0.0.1 with an RSA key
+// of bits, signed with sig (0: the default).
+func weakRSACert(t *testing.T, bits int, sig x509.SignatureAlgorithm) tls.Certificate {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	key, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +87,7 @@ func weakRSACert(t *testing.T) tls.Certificate {
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"example.com"},
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
+		SignatureAlgorithm: sig,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -169,7 +170,7 @@ func TestScanWeaknesses(t *testing.T) {
 		{name: "legacy TLS with RSA key exchange", tls: func(c *tls.Config) {
 			c.MinVersion, c.MaxVersion = tls.VersionTLS10, tls.VersionTLS12
 			c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}
-		}, want: []wantFinding{{"BW223", audit.Error}, {"BW229", audit.Warning}, {"BW230", audit.Warning}, {"BW231", audit.Info}}},
+		}, want: []wantFinding{{"BW223", audit.Error}, {"BW229", audit.Warning}, {"BW230", audit.Warning}, {"BW231", audit.Info}, {"BW232", audit.Info}}},
 		{name: "3DES", tls: func(c *tls.Config) {
 			c.CipherSuites = append(c.CipherSuites, tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA)
 		}, want: []wantFinding{{"BW228", audit.Error}, {"BW231", audit.Info}}},
@@ -177,8 +178,11 @@ func TestScanWeaknesses(t *testing.T) {
 			c.CurvePreferences = []tls.CurveID{tls.X25519, tls.CurveP256}
 		}, want: []wantFinding{{"BW232", audit.Info}}},
 		{name: "weak certificate key", tls: func(c *tls.Config) {
-			c.Certificates = []tls.Certificate{weakRSACert(t)}
+			c.Certificates = []tls.Certificate{weakRSACert(t, 1024, 0)}
 		}, want: []wantFinding{{"BW233", audit.Error}}},
+		{name: "SHA-1 certificate signature", tls: func(c *tls.Config) {
+			c.Certificates = []tls.Certificate{weakRSACert(t, 2048, x509.SHA1WithRSA)}
+		}, want: []wantFinding{{"BW250", audit.Error}}},
 		{name: "weak headers", site: careful{headers: func(h http.Header, _ *http.Request) {
 			h.Del("X-Content-Type-Options")
 			h.Del("X-Frame-Options")
@@ -232,6 +236,15 @@ func TestScanWeaknesses(t *testing.T) {
 		{name: "CSP nonce reused", site: careful{headers: func(h http.Header, _ *http.Request) {
 			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'nonce-c2FtZQ'")
 		}}, want: []wantFinding{{"BW245", audit.Error}}},
+		{name: "script over plain HTTP", site: careful{page: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<script src="http://cdn.example/lib.js"></script><script src=/own.js></script>`)
+		}}, want: []wantFinding{{"BW248", audit.Error}}},
+		{name: "third-party script without integrity", site: careful{page: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, `<script src="https://cdn.example/lib.js"></script>`+
+				`<script src="https://cdn.example/ok.js" integrity="sha384-abc" crossorigin="anonymous"></script>`)
+		}}, want: []wantFinding{{"BW249", audit.Info}}},
 		{name: "media file served as a page", opts: audit.ScanOptions{MediaURLs: []string{media.URL + "/u/page.html"}},
 			want: []wantFinding{{"BW246", audit.Error}, {"BW247", audit.Warning}}},
 		{name: "media SVG served inline", opts: audit.ScanOptions{MediaURLs: []string{svgMedia.URL + "/u/image.svg"}},
@@ -256,6 +269,11 @@ func TestScanWeaknesses(t *testing.T) {
 				return f.ID == "BW208" && strings.Contains(f.Message, "plain HTTP does not redirect to HTTPS on the same host first")
 			}) {
 				t.Errorf("preload eligibility ignores the http→http first hop: %v", rep.Findings)
+			}
+			for _, f := range rep.Findings {
+				if f.ID == "BW249" && (!strings.Contains(f.Message, "lib.js") || strings.Contains(f.Message, "ok.js")) {
+					t.Errorf("BW249 names the wrong scripts: %v", f)
+				}
 			}
 			if tc.name == "careful site" {
 				base = map[string]bool{}

@@ -42,7 +42,15 @@
 //
 // Uploader.Handler runs all of this before the application: malformed
 // bodies get 400, limit violations 400 or 413 (one event from package
-// limits), refused content 415 with one upload_refused event.
+// limits), refused content 415 with one upload_refused event. A body that
+// is neither multipart nor a urlencoded form (a PUT of an image, a POST
+// with Content-Type: image/png), which an application reads whole and may
+// store as a file, is inspected as one file by InspectBody (its declared
+// type must agree with the content, as a name's extension must), unless
+// it is an API's data (declared JSON, XML or text, or undeclared text or
+// opaque bytes), which passes when it is not active markup; with
+// Config.RawBodies = "refuse" every such body is refused (reason
+// raw_body).
 //
 // # Threat model
 //
@@ -51,7 +59,8 @@
 // length-lying bodies when combined with the limits Handler); path
 // traversal and overwrite through client filenames (they never reach the
 // file system); stored cross-site scripting through uploaded HTML, SVG,
-// XML and image/HTML polyglots (the guide's PNG+HTML file); executables
+// XML and image/HTML polyglots (the guide's PNG+HTML file), in a form or
+// as a raw body; executables
 // and disguised archives passed on to other users; decompression bombs in
 // image headers and compressed PNG text.
 //

@@ -67,6 +67,12 @@ func TestCheckExamplesClean(t *testing.T) {
 			if strings.Contains(out.String(), " error ") {
 				t.Errorf("example %d has errors:\n%s", i, out.String())
 			}
+			// The same as SARIF, for code-scanning dashboards.
+			out.Reset()
+			if code := run(append(args, "--format", "sarif"), &out, &errb); code != 0 {
+				t.Errorf("example %d: --format sarif: exit %d", i, code)
+			}
+			validateSARIF(t, []byte(out.String()))
 		})
 	}
 }

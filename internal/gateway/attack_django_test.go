@@ -359,6 +359,9 @@ func TestLargeDownloadThroughDjango(t *testing.T) {
 	e := start(t, nil, func(c *gateway.Config) { c.Upstream.URL = app.URL; c.Upstream.HealthPath = "/_ready" })
 	for _, h2 := range []bool{false, true} {
 		c := e.newClient(h2)
+		// What is measured is completeness, not speed: under the race
+		// detector on a loaded machine 64 MiB can take a minute.
+		c.Timeout = 3 * time.Minute
 		resp, err := c.Get(e.https + "/_stream/64/")
 		if err != nil {
 			t.Fatal(err)

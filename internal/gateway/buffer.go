@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/bulwarkdev/bulwark/internal/pathset"
@@ -34,7 +35,11 @@ type BufferingConfig struct {
 	// MemoryBytes is how much of a body is held in memory; the rest goes
 	// to a private temporary file (a file without a name: O_TMPFILE, or
 	// unlinked on creation). Zero means 64 KiB; it must not be negative
-	// nor above 16 MiB (every request in flight may hold this much).
+	// nor above 16 MiB (every request in flight may hold this much). A
+	// body the upload layer reads first (on uploads.paths, every path by
+	// default, for multipart and raw bodies) is held by that layer the
+	// same way, 64 KiB in memory then a file in uploads.temp_dir, and is
+	// not copied again.
 	MemoryBytes int `toml:"memory_bytes"`
 	// IdleTimeout bounds the wait for each read of a body: a client that
 	// sends nothing for this long is answered 408. Zero means 10s.
@@ -44,8 +49,9 @@ type BufferingConfig struct {
 	// directory. The files have no name, so nothing is left behind.
 	TempDir string `toml:"temp_dir"`
 	// InsecureStreamPaths are paths (the one path grammar of the
-	// configuration: "/x/" is a prefix, "/x" exact) whose bodies are
-	// streamed to the upstream as they arrive instead of buffered: for
+	// configuration: "/x/" is a prefix, "/x" exact; a request's path must
+	// be under one both as sent and cleaned) whose bodies are streamed to
+	// the upstream as they arrive instead of buffered: for
 	// endpoints that consume a long stream as it comes. A slow client on
 	// such a path holds an application worker for up to timeouts.read:
 	// only list paths served by an upstream that does not block a worker
@@ -53,8 +59,10 @@ type BufferingConfig struct {
 	// the body cap still apply, and body faults are still the client's.
 	// A chunked body is streamed chunked: Django under WSGI reads no
 	// body without a Content-Length, so it sees an empty one.
-	// Empty (the default): every body is buffered. "bulwark check" warns
-	// (BW116) when it is set.
+	// A streaming path must be outside [uploads] (listed in
+	// uploads.exempt_paths: the upload layer reads the bodies it inspects
+	// in full). Empty (the default): every body is buffered. "bulwark
+	// check" warns (BW116) when it is set.
 	InsecureStreamPaths []string `toml:"insecure_stream_paths"`
 }
 
@@ -76,7 +84,7 @@ func (b BufferingConfig) withDefaults(uploadTemp string) BufferingConfig {
 	return b
 }
 
-func (b BufferingConfig) validate() error {
+func (b BufferingConfig) validate(uploadPaths, uploadExempt []string) error {
 	if b.MemoryBytes < 0 || b.MemoryBytes > MaxBufferMemory {
 		return invalid("buffering.memory_bytes %d is outside 0..%d", b.MemoryBytes, MaxBufferMemory)
 	}
@@ -90,6 +98,16 @@ func (b BufferingConfig) validate() error {
 	}
 	if _, err := pathset.Parse(b.InsecureStreamPaths); err != nil {
 		return invalid("buffering.insecure_stream_paths: %v", err)
+	}
+	// The upload layer reads the bodies of its paths in full (to inspect
+	// them) before the proxy: a streaming path there would be buffered
+	// anyway, and the setting would not mean what it says.
+	up, _ := pathset.Parse(uploadPaths)
+	ex, _ := pathset.Parse(uploadExempt)
+	for _, p := range b.InsecureStreamPaths {
+		if up.Match(p) && !ex.Match(p) {
+			return invalid("buffering.insecure_stream_paths: %q is inspected by [uploads] (uploads.paths, every path by default), which reads its bodies in full; add it to uploads.exempt_paths", p)
+		}
 	}
 	return nil
 }
@@ -128,6 +146,7 @@ func (b *bufferer) guard(next http.Handler) http.Handler {
 		if sw := findStatusWriter(w); sw != nil {
 			sw.body = &pr.cb
 		}
+		defer pr.cb.finish()
 		next.ServeHTTP(w, &pr.req)
 	})
 }
@@ -142,7 +161,10 @@ type prepared struct {
 // a copy whose body is read in full first. ok is false when the body was
 // refused; the answer is then written.
 func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Request, ok bool) {
-	if r.Body == nil || r.Body == http.NoBody || spool.IsBody(r.Body) || b.stream.Match(r.URL.Path) {
+	if b == nil {
+		return r, true // a proxy built without buffering (tests of the forwarding alone)
+	}
+	if r.Body == nil || r.Body == http.NoBody || spool.IsBody(r.Body) || b.streamed(r.URL.Path) {
 		return r, true
 	}
 	d := b.spool.Get()
@@ -183,26 +205,48 @@ func (b *bufferer) prepare(w http.ResponseWriter, r *http.Request) (out *http.Re
 	return r2, true
 }
 
+// streamed reports whether bodies on path p are streamed: only when p is
+// under insecure_stream_paths both cleaned and as sent, so that no
+// spelling widens the opt-out (fail closed: in doubt, buffer).
+func (b *bufferer) streamed(p string) bool {
+	return b.stream.Match(p) && b.stream.MatchAsSent(p)
+}
+
 // clientBody is a request body as the client sends it: each read waits
 // at most idle, and none goes past end; the first error is kept so that a
 // failure surfacing elsewhere (in the transport, streaming) is still
 // recognised as the client's.
+//
+// On a streaming path the transport may still read the body after the
+// handler returned (an upstream that answered early); the connection may
+// then be serving the next request, whose deadlines must not be touched:
+// once guard's handler has returned, reads fail and no deadline is set.
 type clientBody struct {
 	rc   io.ReadCloser
 	rc2  *http.ResponseController
 	idle time.Duration
 	end  time.Time
-	err  error // first read error other than io.EOF
-	eof  bool
-	nodl bool // the connection takes no deadlines (a test recorder)
+
+	mu       sync.Mutex
+	err      error // first read error other than io.EOF
+	eof      bool
+	finished bool // the handler returned
+	nodl     bool // the connection takes no deadlines (a test recorder)
 }
 
 func (c *clientBody) Read(p []byte) (int, error) {
-	if c.eof {
+	c.mu.Lock()
+	switch {
+	case c.finished:
+		c.mu.Unlock()
+		return 0, http.ErrBodyReadAfterClose
+	case c.eof:
+		c.mu.Unlock()
 		return 0, io.EOF
-	}
-	if c.err != nil {
-		return 0, c.err
+	case c.err != nil:
+		err := c.err
+		c.mu.Unlock()
+		return 0, err
 	}
 	if !c.nodl {
 		dl := time.Now().Add(c.idle)
@@ -213,35 +257,55 @@ func (c *clientBody) Read(p []byte) (int, error) {
 			c.nodl = true
 		}
 	}
+	c.mu.Unlock()
 	n, err := c.rc.Read(p)
-	switch {
-	case err == io.EOF:
-		c.eof = true
-		c.done()
-	case err != nil:
-		c.err = err
-		c.stop()
+	if err != nil {
+		c.mu.Lock()
+		if err == io.EOF {
+			c.eof = true
+			c.setDeadline(time.Time{})
+		} else if c.err == nil {
+			c.err = err
+			c.setDeadline(time.Now())
+		}
+		c.mu.Unlock()
 	}
 	return n, err
 }
 
-// stop makes every further read of the connection fail at once after a
-// body fault: the server would otherwise try to read the rest of the
-// body (up to 256 KiB) before closing, at the client's pace.
-func (c *clientBody) stop() {
-	if !c.nodl {
-		_ = c.rc2.SetReadDeadline(time.Now())
+// setDeadline sets the connection's read deadline while the handler runs
+// (c.mu held). After a body fault it is now: every further read fails at
+// once, where the server would otherwise read the rest of the body (up to
+// 256 KiB) at the client's pace before closing. After the body's end it
+// is lifted: the server keeps reading the connection in the background
+// (to notice a client that goes away), and an expired deadline there
+// would cancel the request while the upstream answers.
+func (c *clientBody) setDeadline(t time.Time) {
+	if !c.nodl && !c.finished {
+		_ = c.rc2.SetReadDeadline(t)
 	}
 }
 
-// done lifts the read deadline once the body is read: the server keeps
-// reading the connection in the background (to notice a client that
-// goes away), and an expired deadline there would cancel the request
-// while the upstream answers.
-func (c *clientBody) done() {
-	if !c.nodl {
-		_ = c.rc2.SetReadDeadline(time.Time{})
-	}
+// stop makes further reads of the connection fail at once (a body fault
+// found above the reader: the body cap).
+func (c *clientBody) stop() {
+	c.mu.Lock()
+	c.setDeadline(time.Now())
+	c.mu.Unlock()
+}
+
+// finish marks the handler as returned.
+func (c *clientBody) finish() {
+	c.mu.Lock()
+	c.finished = true
+	c.mu.Unlock()
+}
+
+// fault returns the first read error, if any.
+func (c *clientBody) fault() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 func (c *clientBody) Close() error { return c.rc.Close() }
@@ -249,12 +313,17 @@ func (c *clientBody) Close() error { return c.rc.Close() }
 // clientFault returns the body error of the request served with w, if
 // any: what guard's reader kept.
 func clientFault(w http.ResponseWriter) error {
+	if cb := guarded(w); cb != nil {
+		return cb.fault()
+	}
+	return nil
+}
+
+// guarded returns guard's reader of the request served with w, or nil.
+func guarded(w http.ResponseWriter) *clientBody {
 	for i := 0; i < 8 && w != nil; i++ {
 		if sw, ok := w.(*statusWriter); ok {
-			if sw.body != nil {
-				return sw.body.err
-			}
-			return nil
+			return sw.body
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
@@ -270,6 +339,11 @@ func clientFault(w http.ResponseWriter) error {
 // by [limits] (request_too_large); the others log one
 // request_body_refused event.
 func refuseBody(events *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	if cb := guarded(w); cb != nil {
+		// A fault found above the reader (the body cap): stop reading
+		// the connection all the same.
+		cb.stop()
+	}
 	var le *limits.Error
 	if errors.As(err, &le) {
 		limits.Refuse(w, r, events, le)

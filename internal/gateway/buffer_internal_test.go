@@ -156,3 +156,55 @@ type failConn struct {
 }
 
 func (c *failConn) Write([]byte) (int, error) { return 0, c.err }
+
+// TestStreamedPaths: the opt-out holds only for paths under the list both
+// as sent and cleaned.
+func TestStreamedPaths(t *testing.T) {
+	b := newBufferer(BufferingConfig{InsecureStreamPaths: []string{"/events/", "/feed"}}.withDefaults(""), time.Minute, slog.New(slog.DiscardHandler))
+	for p, want := range map[string]bool{
+		"/events/":           true,
+		"/events/x":          true,
+		"/events":            true,
+		"/feed":              true,
+		"/feed/":             false,
+		"/eventsx":           false,
+		"/upload/":           false,
+		"/events/../upload/": false,
+		"/x/../events/":      false,
+		"//events/":          false,
+		"/events//x":         true,
+	} {
+		if got := b.streamed(p); got != want {
+			t.Errorf("streamed(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+// TestClientBodyAfterHandler: a streamed body read after the handler
+// returned (by a transport still writing it) fails, and the connection's
+// deadline, perhaps another request's by then, is not touched.
+func TestClientBodyAfterHandler(t *testing.T) {
+	b := newBufferer(BufferingConfig{InsecureStreamPaths: []string{"/s/"}}.withDefaults(""), time.Minute, slog.New(slog.DiscardHandler))
+	w := &deadlineWriter{discardWriter{h: http.Header{}}, 0}
+	var kept io.Reader
+	h := b.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out, _ := b.prepare(w, r)
+		kept = out.Body
+		var one [1]byte
+		if _, err := out.Body.Read(one[:]); err != nil {
+			t.Fatal(err)
+		}
+	}))
+	req, _ := http.NewRequest("POST", "https://example.com/s/x", io.NopCloser(strings.NewReader("abc")))
+	h.ServeHTTP(w, req)
+	calls := w.calls
+	if calls == 0 {
+		t.Fatal("no deadline set while the handler ran")
+	}
+	if _, err := kept.Read(make([]byte, 8)); !errors.Is(err, http.ErrBodyReadAfterClose) {
+		t.Errorf("read after the handler: %v, want ErrBodyReadAfterClose", err)
+	}
+	if w.calls != calls {
+		t.Errorf("a deadline was set after the handler returned")
+	}
+}

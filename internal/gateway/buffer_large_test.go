@@ -54,6 +54,9 @@ func TestGiBUploadBoundedHeap(t *testing.T) {
 		c.Upstream.ResponseHeaderTimeout = 5 * time.Minute
 		c.Edge.AllowInsecureNoCSRF = true
 		c.Buffering.TempDir = tmp
+		// A binary body is no file type [uploads] allows: upload
+		// inspection is kept to its own path, the bufferer carries this.
+		c.Uploads.Paths = []string{"/upload/"}
 	})
 	e.client.Timeout = 5 * time.Minute
 

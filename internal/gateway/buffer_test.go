@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -78,17 +79,20 @@ func TestSlowClientsDoNotHoldWorkers(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		stream  []string
+		exempt  []string
 		blocked bool
 	}{
-		{"buffered", nil, false},
-		{"streamed", []string{"/slowpost/"}, true},
+		// Outside [uploads], whose layer reads the bodies it inspects
+		// in full: the bufferer alone holds them.
+		{"buffered", nil, []string{"/slowpost/"}, false},
+		// The default: [uploads] on every path reads the body first.
+		{"read by the upload layer", nil, nil, false},
+		{"streamed", []string{"/slowpost/"}, []string{"/slowpost/"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, g := startGunicorn(t, func(c *gateway.Config) {
 				c.Buffering.InsecureStreamPaths = tc.stream
-				// The upload layer reads a raw body whole to inspect it:
-				// a streamed path must be exempt from it too.
-				c.Uploads.ExemptPaths = tc.stream
+				c.Uploads.ExemptPaths = tc.exempt
 				c.Edge.AllowInsecureNoCSRF = true
 			})
 			const slow = 4 // twice the workers
@@ -146,6 +150,9 @@ func TestBodiesReachTheAppIntact(t *testing.T) {
 	e, g := startGunicorn(t, func(c *gateway.Config) {
 		c.Edge.AllowInsecureNoCSRF = true
 		c.Buffering.MemoryBytes = 16 << 10
+		// Random bytes are no file type [uploads] allows: the path is
+		// exempt, the bufferer alone carries them.
+		c.Uploads.ExemptPaths = []string{"/data/"}
 	})
 	for _, size := range []int{1, 100, 16 << 10, 16<<10 + 1, 3 << 20} {
 		for _, chunked := range []bool{false, true} {
@@ -377,6 +384,95 @@ func TestStalledBodyOverHTTP2(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), `"event":"request_body_refused","reason":"body_timeout"`) {
 		t.Errorf("no body_timeout event")
+	}
+	if n := e.up.hits.Load(); n != 0 {
+		t.Errorf("upstream contacted %d times", n)
+	}
+}
+
+// TestBufferingConfig: the section's values are checked, named in the
+// error, and its defaults are what --check prints.
+func TestBufferingConfig(t *testing.T) {
+	base := func() gateway.Config {
+		var c gateway.Config
+		c.Upstream.URL = "http://127.0.0.1:8000"
+		c.TLS.CertFile, c.TLS.KeyFile = "c.pem", "k.pem"
+		c.Hosts.Allowed = []string{siteHost}
+		c.Uploads.ExemptPaths = []string{"/events/", "/feed"}
+		return c
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*gateway.BufferingConfig)
+		want   string // "" for valid
+	}{
+		{"zero", func(*gateway.BufferingConfig) {}, ""},
+		{"all set", func(b *gateway.BufferingConfig) {
+			b.MemoryBytes, b.IdleTimeout, b.TempDir, b.InsecureStreamPaths = 1<<20, time.Second, t.TempDir(), []string{"/events/", "/feed"}
+		}, ""},
+		{"negative memory", func(b *gateway.BufferingConfig) { b.MemoryBytes = -1 }, "buffering.memory_bytes"},
+		{"huge memory", func(b *gateway.BufferingConfig) { b.MemoryBytes = 1 << 30 }, "buffering.memory_bytes"},
+		{"negative idle", func(b *gateway.BufferingConfig) { b.IdleTimeout = -time.Second }, "buffering.idle_timeout"},
+		{"missing temp dir", func(b *gateway.BufferingConfig) { b.TempDir = t.TempDir() + "/nope" }, "buffering.temp_dir"},
+		{"unclean stream path", func(b *gateway.BufferingConfig) { b.InsecureStreamPaths = []string{"/a/../b/"} }, "buffering.insecure_stream_paths"},
+		{"relative stream path", func(b *gateway.BufferingConfig) { b.InsecureStreamPaths = []string{"events/"} }, "buffering.insecure_stream_paths"},
+		{"stream path under uploads", func(b *gateway.BufferingConfig) { b.InsecureStreamPaths = []string{"/api/"} }, "add it to uploads.exempt_paths"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base()
+			tc.mutate(&c.Buffering)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, gateway.ErrInvalidConfig) || !strings.Contains(fmt.Sprint(err), tc.want) {
+				t.Fatalf("Validate: %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+	d := base().WithDefaults().Buffering
+	if d.MemoryBytes != 64<<10 || d.IdleTimeout != 10*time.Second || len(d.InsecureStreamPaths) != 0 {
+		t.Errorf("defaults %+v", d)
+	}
+	c := base()
+	c.Uploads.Paths = []string{"/upload/"}
+	c.Uploads.TempDir = "/var/tmp"
+	if d := c.WithDefaults().Buffering; d.TempDir != "/var/tmp" {
+		t.Errorf("temp_dir does not follow uploads.temp_dir: %q", d.TempDir)
+	}
+}
+
+// TestTricklingBodyHitsTheTotalBound: a client that never pauses long
+// enough for the idle timeout, but whose body takes longer than
+// timeouts.read, is cut at timeouts.read with a 408.
+func TestTricklingBodyHitsTheTotalBound(t *testing.T) {
+	e := start(t, nil, func(c *gateway.Config) {
+		c.Edge.AllowInsecureNoCSRF = true
+		c.Timeouts.Read = 700 * time.Millisecond
+		c.Buffering.IdleTimeout = 10 * time.Second
+	})
+	c := e.tlsConn(t)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "POST /echo HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n", siteHost)
+	t0 := time.Now()
+	go func() {
+		for i := 0; i < 100; i++ {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := io.WriteString(c, "a"); err != nil {
+				return
+			}
+		}
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if d := time.Since(t0); resp.StatusCode != http.StatusRequestTimeout || d > 3*time.Second {
+		t.Fatalf("status %d after %v, want 408 at about 700ms", resp.StatusCode, d)
 	}
 	if n := e.up.hits.Load(); n != 0 {
 		t.Errorf("upstream contacted %d times", n)

@@ -638,7 +638,7 @@ func (c Config) Validate() error {
 	if err := c.Cluster.validate(); err != nil {
 		return err
 	}
-	if err := c.Buffering.validate(); err != nil {
+	if err := c.Buffering.validate(c.Uploads.Paths, c.Uploads.ExemptPaths); err != nil {
 		return err
 	}
 	return c.validateSections()

@@ -7,7 +7,7 @@
 // ([proxy], [hosts], [https], [headers], [limits], [csrf], [uploads],
 // [media]) mean what they mean to an application, and the server's own
 // sections ([listen], [tls], [upstream], [timeouts], [edge],
-// [access_log]). The protections the gateway shares with applications are
+// [access_log], [buffering]). The protections the gateway shares with applications are
 // the library's chain, built by bulwark.New from those sections: one
 // implementation, one set of defaults. New builds a Gateway; Serve (or
 // Run) accepts connections until its context is done; Reload swaps in a
@@ -198,9 +198,10 @@
 //     uploads.exempt_paths), a multipart body is spooled
 //     and every file inspected by content (type allow-list, PNG+HTML
 //     polyglots, SVG with script, decompression bombs) before the upstream
-//     sees a byte; a body that is not a form (a PUT or POST of raw bytes,
-//     whatever its Content-Type) is inspected as one file, or refused with
-//     uploads.raw_bodies = "refuse"; a refused file is 415, an oversized
+//     sees a byte; a body that is neither a form nor an API's data (JSON,
+//     XML, text, opaque bytes: passed unless active markup), such as a
+//     PUT of an image, is inspected as one file (uploads.raw_bodies =
+//     "refuse" refuses every body that is not a form); a refused file is 415, an oversized
 //     body 413 (never a 502), and the upstream is not contacted.
 //   - Resource exhaustion by slow or large clients: header, body, write
 //     and idle timeouts, a header size cap, a body cap enforced while

@@ -153,3 +153,69 @@ func TestSpoolFailureIsNotTheReaders(t *testing.T) {
 		t.Fatalf("reader error reported as %v", err)
 	}
 }
+
+var roundTripSeeds = []struct {
+	data []byte
+	mem  int
+	step int
+}{
+	{nil, 0, 1},
+	{[]byte("hello"), 4, 2},
+	{bytes.Repeat([]byte{0}, 100), 100, 7},
+	{bytes.Repeat([]byte("ab"), 300), 16, 33},
+}
+
+func TestRoundTripSeedsNotEmpty(t *testing.T) {
+	if len(roundTripSeeds) == 0 {
+		t.Fatal("empty seed corpus")
+	}
+}
+
+// FuzzRoundTrip: whatever the bytes, the memory threshold and the size of
+// the reads that deliver them, a Body reads back exactly what was
+// written, as often as it is rewound, and reports its length.
+func FuzzRoundTrip(f *testing.F) {
+	for _, s := range roundTripSeeds {
+		f.Add(s.data, s.mem, s.step)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, mem, step int) {
+		mem %= 1 << 12
+		if step <= 0 || step > 1<<12 {
+			step = 1 + len(data)%97
+		}
+		s := spool.New(dir, mem)
+		d := s.Get()
+		defer d.Close()
+		if _, err := d.ReadFrom(&stepReader{data: data, step: step}); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			got, err := io.ReadAll(d)
+			if err != nil || !bytes.Equal(got, data) || d.Len() != int64(len(data)) {
+				t.Fatalf("round %d: read %d bytes (err %v, Len %d), wrote %d", i, len(got), err, d.Len(), len(data))
+			}
+			if err := d.Rewind(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// stepReader delivers data at most step bytes per read.
+type stepReader struct {
+	data []byte
+	step int
+}
+
+func (r *stepReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.step)], r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
