@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -96,12 +97,13 @@ func TestACMEGatewayRefusesUnknownNames(t *testing.T) {
 	c.Listen = gateway.ListenConfig{HTTPS: "127.0.0.1:0", HTTP: "127.0.0.1:0", Admin: gateway.Off}
 	c.Upstream.URL = up.URL
 	c.Hosts.Allowed = []string{siteHost}
-	c.TLS.ACME = gateway.ACMEConfig{Enabled: true, Hosts: []string{siteHost}, CacheDir: t.TempDir(), DirectoryURL: "https://127.0.0.1:1/directory"}
+	c.TLS.ACME = gateway.ACMEConfig{Enabled: true, Hosts: []string{siteHost}, CacheDir: acmeCacheDir(t), DirectoryURL: "https://127.0.0.1:1/directory"}
 	var logs syncBuffer
 	g, err := gateway.New(c, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(g.Close)
 	ln, err := g.Listen()
 	if err != nil {
 		t.Fatal(err)
@@ -146,4 +148,30 @@ func TestACMEGatewayRefusesUnknownNames(t *testing.T) {
 	if resp.StatusCode != http.StatusMovedPermanently {
 		t.Errorf("plain page on the HTTP listener: %d, want 301", resp.StatusCode)
 	}
+}
+
+// acmeCacheDir is a cache directory for a gateway whose ACME work is
+// cancelled, not awaited, when it closes: certmagic's background attempt
+// (against an unreachable directory here) may still take or release a
+// lock file for a moment, so removal is retried instead of failing the
+// test the way t.TempDir's cleanup would.
+func acmeCacheDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "bulwark-acme-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; ; i++ {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				return
+			}
+			if i == 50 {
+				t.Errorf("removing the ACME cache: %v", err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
 }
