@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/bulwarkdev/bulwark/internal/sqlident"
 	"github.com/bulwarkdev/bulwark/session"
 )
 
@@ -38,29 +39,7 @@ type Config struct {
 
 // Validate reports whether c is usable.
 func (c Config) Validate() error {
-	if c.Table != "" && !isIdentifier(c.Table, maxTable) {
-		return fmt.Errorf("pgstore: table name %q is not an identifier (letters, digits, underscores; at most %d)", c.Table, maxTable)
-	}
-	if c.Schema != "" && !isIdentifier(c.Schema, 63) {
-		return fmt.Errorf("pgstore: schema name %q is not an identifier (letters, digits, underscores; at most 63)", c.Schema)
-	}
-	return nil
-}
-
-func isIdentifier(s string, max int) bool {
-	if s == "" || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
+	return sqlident.CheckPostgres("pgstore", c.Schema, c.Table, maxTable)
 }
 
 // Store is a session.Store and session.Purger backed by PostgreSQL. It is

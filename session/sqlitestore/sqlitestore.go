@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/sqlident"
 	"github.com/bulwarkdev/bulwark/session"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -33,26 +34,10 @@ type Config struct {
 
 // Validate reports whether c is usable.
 func (c Config) Validate() error {
-	if c.Table != "" && !isIdentifier(c.Table) {
+	if c.Table != "" && !sqlident.Valid(c.Table, 64) {
 		return fmt.Errorf("sqlitestore: table name %q is not an identifier (letters, digits, underscores; at most 64)", c.Table)
 	}
 	return nil
-}
-
-func isIdentifier(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // Store is a session.Store and session.Purger backed by SQLite. It is safe
