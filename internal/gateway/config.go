@@ -105,6 +105,11 @@ type ListenConfig struct {
 	// AllowInsecureAdminAddress permits a non-loopback Admin address.
 	// False (the default) refuses one at Validate.
 	AllowInsecureAdminAddress bool `toml:"allow_insecure_admin_address"`
+	// AdminProfiling serves Go's runtime profiles (net/http/pprof) under
+	// /debug/pprof/ on the admin listener, for measuring the gateway
+	// under load. False (the default) serves none: a profile reveals
+	// the process's code paths and a CPU profile costs while it runs.
+	AdminProfiling bool `toml:"admin_profiling"`
 }
 
 // Off is the listener address that disables an optional listener.

@@ -777,3 +777,32 @@ func TestCookiesOverAllowedPlainHTTP(t *testing.T) {
 		t.Errorf("HTTPS Set-Cookie = %q", got)
 	}
 }
+
+// The runtime profiles are served on the admin listener only when
+// admin_profiling is set, and never on the public listeners.
+func TestAdminProfiling(t *testing.T) {
+	status := func(url string) int {
+		t.Helper()
+		r, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	off := start(t, nil, nil)
+	if got := status(off.admin + "/debug/pprof/"); got != http.StatusNotFound {
+		t.Errorf("profiling off: /debug/pprof/ answered %d, want 404", got)
+	}
+	on := start(t, nil, func(c *gateway.Config) { c.Listen.AdminProfiling = true })
+	if got := status(on.admin + "/debug/pprof/"); got != http.StatusOK {
+		t.Errorf("profiling on: /debug/pprof/ answered %d, want 200", got)
+	}
+	if got := status(on.admin + "/debug/pprof/allocs?debug=1"); got != http.StatusOK {
+		t.Errorf("profiling on: allocs profile answered %d, want 200", got)
+	}
+	resp, body := on.get(on.https + "/debug/pprof/")
+	if resp.StatusCode != http.StatusOK || decodeEcho(t, body).Path != "/debug/pprof/" {
+		t.Errorf("the public listener must forward /debug/pprof/ to the app: status %d, body %q", resp.StatusCode, body)
+	}
+}

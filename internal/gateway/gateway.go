@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"reflect"
 	"sync"
@@ -171,7 +172,8 @@ func (h httpListenerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // AdminHandler serves /metrics (Prometheus) and /healthz (200 "ok" when the
-// last upstream health check passed, else 503).
+// last upstream health check passed, else 503), and Go's runtime profiles
+// under /debug/pprof/ when [listen] admin_profiling is set.
 func (g *Gateway) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
@@ -185,6 +187,13 @@ func (g *Gateway) AdminHandler() http.Handler {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = io.WriteString(w, "upstream down\n")
 	})
+	if g.Config().Listen.AdminProfiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 
