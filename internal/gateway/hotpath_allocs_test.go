@@ -96,7 +96,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // TestProxiedGETAllocs pins what a proxied GET costs in allocations
 // through the composed gateway handler (every protection the benchmark
 // configuration turns on, the access log written to a file), upstream
-// connection reuse included: 40, where net/http's Transport path cost 83.
+// connection reuse included: 40, where net/http's Transport path cost 72.
 // About three quarters of the 40 are net/http's and httputil.ReverseProxy's
 // own (the request copy, the request writer, the upstream answer's parsed
 // header, the copied response header, the event-stream check); the rest
