@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -206,17 +207,42 @@ func (l *Limiter) call(ctx context.Context, r *http.Request, ru *rule, cost int)
 	}
 	bp := l.bufs.Get().(*[]byte)
 	b := appendKey((*bp)[:0], r, ru)
-	// The store may not keep key beyond the call (Store's contract), so
-	// the buffer is reused and the key costs no allocation.
-	key := unsafe.String(unsafe.SliceData(b), len(b))
-	c, cancel := context.WithTimeout(ctx, ru.timeout)
-	res, err := l.store.Take(c, key, ru.limit, cost)
-	cancel()
+	// A copy: the call may outlive this function (below).
+	key := string(b)
 	if cap(b) <= 4096 {
 		*bp = b
 		l.bufs.Put(bp)
 	}
-	return res, err
+	c, cancel := context.WithTimeout(ctx, ru.timeout)
+	defer cancel()
+	// The deadline bounds the wait here rather than through the store:
+	// a store may answer after ctx ends (a client library's connection
+	// attempt that runs to its own connect timeout, a Store that ignores
+	// ctx), and the request must not wait for it. The call runs on in its
+	// goroutine; its answer, when it comes, is dropped, like that of a
+	// call cut short by its deadline.
+	done := make(chan answer, 1)
+	go func() {
+		res, err := l.store.Take(c, key, ru.limit, cost)
+		done <- answer{res, err}
+	}()
+	select {
+	case a := <-done:
+		return a.res, a.err
+	case <-c.Done():
+		select {
+		case a := <-done: // an answer that came with the deadline counts
+			return a.res, a.err
+		default:
+		}
+		return Result{}, fmt.Errorf("ratelimit: store did not answer within %s: %w", ru.timeout, context.Cause(c))
+	}
+}
+
+// answer is a store call's outcome, passed from the goroutine making it.
+type answer struct {
+	res Result
+	err error
 }
 
 // appendKey appends the store key of r under ru: the rule's name, then

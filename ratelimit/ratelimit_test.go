@@ -622,3 +622,51 @@ func TestWithDefaults(t *testing.T) {
 		t.Fatal("nil in, non-nil out")
 	}
 }
+
+// lateStore answers every call after its delay whatever ctx says, as a
+// client whose connection attempt runs to its own, longer, timeout.
+type lateStore struct {
+	delay time.Duration
+	calls atomic.Int32
+}
+
+func (s *lateStore) Take(ctx context.Context, key string, l ratelimit.Limit, cost int) (ratelimit.Result, error) {
+	s.calls.Add(1)
+	time.Sleep(s.delay)
+	return ratelimit.Result{}, errors.New("store: connect timeout")
+}
+
+// The rule's timeout bounds the wait for the store, not only the context
+// the store is given: a store answering late costs each rule its timeout,
+// and the outage policy decides.
+func TestStoreAnswersLate(t *testing.T) {
+	site := rule("site", "1000/m", "/")
+	site.Timeout = 50 * time.Millisecond
+	login := rule("login", "2/h", "/login")
+	login.Timeout = 50 * time.Millisecond
+	login.FailClosed = true
+	s := &lateStore{delay: 2 * time.Second}
+	rg := newRig(t, ratelimit.Config{Rules: []ratelimit.Rule{site, login}, Store: s}, nil)
+	for _, tt := range []struct {
+		path string
+		want int
+	}{{"/", 200}, {"/login", 503}} {
+		start := time.Now()
+		w := rg.do("GET", tt.path, "192.0.2.1:1")
+		if w.Code != tt.want {
+			t.Fatalf("%s: %d, want %d", tt.path, w.Code, tt.want)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("%s took %s with two rules of 50ms: the wait for the store is not bounded", tt.path, d)
+		}
+	}
+	if got := s.calls.Load(); got != 3 {
+		t.Fatalf("%d store calls, want 3", got)
+	}
+	if rg.seen["site/failed_open"] != 2 || rg.seen["login/failed_closed"] != 1 {
+		t.Fatalf("decisions = %v", rg.seen)
+	}
+	if !strings.Contains(rg.logs.String(), "store did not answer within 50ms") {
+		t.Fatalf("the warning does not say why:\n%s", rg.logs)
+	}
+}
