@@ -80,8 +80,11 @@ type Rule struct {
 	// attempts cannot overshoot the limit) and refunded when its status
 	// is not in the list. Empty means every request counts.
 	CountStatuses []int `toml:"count_statuses"`
-	// Timeout bounds one store call. Zero means 250ms; at most 10s. A
-	// call that fails or times out is decided by FailClosed.
+	// Timeout bounds one store call: the wait for it, even when the
+	// store answers later than the context it was given. Zero means
+	// 250ms; at most 10s. A call that fails or times out is decided by
+	// FailClosed, as are the request's later rules, which then make no
+	// call.
 	Timeout time.Duration `toml:"timeout"`
 	// FailClosed refuses requests (503) while the store cannot decide.
 	// False (the default) lets them through, with a warning (at most one

@@ -53,7 +53,11 @@
 // lifts the brake on abuse for the length of the outage, which monitoring
 // of the failed_open count reveals. Rule.FailClosed chooses the opposite
 // (503) for a rule where unlimited guessing is the greater harm. Either
-// way no request waits longer than the timeout for the store.
+// way no request waits longer than the timeout for the store: the Limiter
+// stops waiting at the deadline even when the store's client answers
+// later, and once the store has failed for a request, the request's other
+// rules apply their policy without a call, so a frozen store costs a
+// request one rule's timeout, however many rules it matches.
 //
 // The memory store bounds its size (MemoryConfig.MaxKeys): clients
 // arriving from ever new addresses make it forget idle clients first and

@@ -94,12 +94,13 @@ func New(c Config) (*Limiter, error) {
 // an *Error for the first that refuses it. A failed-login rule counts the
 // request too: only Handler sees the answer and can refund it.
 func (l *Limiter) Check(r *http.Request) error {
+	var down bool
 	for i := range l.rules {
 		ru := &l.rules[i]
 		if !ru.matches(r) {
 			continue
 		}
-		if _, err := l.take(r, ru); err != nil {
+		if _, err := l.take(r, ru, &down); err != nil {
 			return err
 		}
 	}
@@ -121,16 +122,21 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var pending uint64 // failed-login rules counted for this request
+		var down bool      // the store failed for this request
 		for i := range l.rules {
 			ru := &l.rules[i]
 			if !ru.matches(r) {
 				continue
 			}
-			counted, err := l.take(r, ru)
+			counted, err := l.take(r, ru, &down)
 			if err != nil {
 				// The request will not be answered by next: it is no
-				// failed sign-in.
-				l.refund(r, pending, 0)
+				// failed sign-in. With the store down, the refund is
+				// not tried: the client keeps the count, as for a
+				// refund that fails.
+				if !down {
+					l.refund(r, pending, 0)
+				}
 				l.refuse(w, r, err)
 				return
 			}
@@ -154,8 +160,20 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 
 // take counts r under ru. It reports whether the store counted it (not
 // when it failed open), and an *Error when ru refuses it.
-func (l *Limiter) take(r *http.Request, ru *rule) (bool, *Error) {
-	res, err := l.call(r.Context(), r, ru, 1)
+//
+// *down records that the store failed for an earlier rule of the same
+// request: the later rules then apply their outage policy without a call,
+// so that a frozen store costs a request one rule's timeout rather than
+// the sum of the timeouts of every rule it matches. A store that failed
+// a moment ago is unlikely to answer the next call; and a fail-closed
+// rule still refuses, a fail-open one still lets through.
+func (l *Limiter) take(r *http.Request, ru *rule, down *bool) (bool, *Error) {
+	var res Result
+	err := errStoreDown
+	if !*down {
+		res, err = l.call(r.Context(), r, ru, 1)
+		*down = err != nil
+	}
 	switch {
 	case err != nil && ru.failClosed:
 		l.warn(r, ru, err, FailedClosed.String())
@@ -172,6 +190,10 @@ func (l *Limiter) take(r *http.Request, ru *rule) (bool, *Error) {
 	l.decided(ru, Allowed)
 	return true, nil
 }
+
+// errStoreDown is the failure of a rule not tried because the store
+// failed for an earlier rule of the same request.
+var errStoreDown = errors.New("ratelimit: store failed for an earlier rule of this request")
 
 // refund gives back the count of every failed-login rule in pending whose
 // statuses do not include status (0: none does).

@@ -660,8 +660,8 @@ func TestStoreAnswersLate(t *testing.T) {
 			t.Fatalf("%s took %s with two rules of 50ms: the wait for the store is not bounded", tt.path, d)
 		}
 	}
-	if got := s.calls.Load(); got != 3 {
-		t.Fatalf("%d store calls, want 3", got)
+	if got := s.calls.Load(); got != 2 {
+		t.Fatalf("%d store calls, want 2 (one per request)", got)
 	}
 	if rg.seen["site/failed_open"] != 2 || rg.seen["login/failed_closed"] != 1 {
 		t.Fatalf("decisions = %v", rg.seen)
@@ -669,4 +669,74 @@ func TestStoreAnswersLate(t *testing.T) {
 	if !strings.Contains(rg.logs.String(), "store did not answer within 50ms") {
 		t.Fatalf("the warning does not say why:\n%s", rg.logs)
 	}
+}
+
+// Once the store has failed for a request, its later rules apply their
+// outage policy without a call: a frozen store costs a request one
+// timeout, not one per rule it matches, and a failed-login rule counted
+// before the failure is not refunded (the client keeps the count).
+func TestStoreDownOneCallPerRequest(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		store ratelimit.Store
+	}{{"down", ratelimittest.DownStore{}}, {"frozen", ratelimittest.SlowStore{}}} {
+		t.Run(tt.name, func(t *testing.T) {
+			site := rule("site", "1000/m", "/")
+			site.Timeout = 50 * time.Millisecond
+			login := rule("login", "2/h", "/login")
+			login.Timeout = 50 * time.Millisecond
+			login.FailClosed = true
+			cs := &countingStore{Store: tt.store}
+			rg := newRig(t, ratelimit.Config{Rules: []ratelimit.Rule{site, login}, Store: cs}, nil)
+			if w := rg.do("GET", "/login", "192.0.2.1:1"); w.Code != http.StatusServiceUnavailable {
+				t.Fatalf("status %d, want 503", w.Code)
+			}
+			if got := cs.calls.Load(); got != 1 {
+				t.Fatalf("%d store calls, want 1", got)
+			}
+			if rg.seen["site/failed_open"] != 1 || rg.seen["login/failed_closed"] != 1 {
+				t.Fatalf("decisions = %v", rg.seen)
+			}
+			l, err := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{site, login}, Store: cs, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e *ratelimit.Error
+			if err := l.Check(httptest.NewRequest("GET", "/login", nil)); !errors.As(err, &e) || e.Err != ratelimit.ErrStoreUnavailable {
+				t.Fatalf("Check: %v", err)
+			}
+			if got := cs.calls.Load(); got != 2 {
+				t.Fatalf("Check: %d store calls in all, want 2", got)
+			}
+		})
+	}
+	// A failed-login rule counted before the store failed is not
+	// refunded in the same request.
+	login := ratelimit.Rule{Name: "login", Rate: "5/h", Paths: []string{"/login"}, CountStatuses: []int{200}, Timeout: 50 * time.Millisecond}
+	api := ratelimit.Rule{Name: "api", Rate: "5/h", Paths: []string{"/login"}, Timeout: 50 * time.Millisecond, FailClosed: true}
+	fs := &failAfter{Store: ratelimit.NewMemoryStore(ratelimit.MemoryConfig{}), ok: 1}
+	rg := newRig(t, ratelimit.Config{Rules: []ratelimit.Rule{login, api}, Store: fs}, nil)
+	if w := rg.do("POST", "/login", "192.0.2.1:1"); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", w.Code)
+	}
+	if got := fs.calls.Load(); got != 2 {
+		t.Fatalf("%d store calls, want 2 (no refund)", got)
+	}
+	if rg.seen["login/allowed"] != 1 || rg.seen["api/failed_closed"] != 1 || rg.seen["login/refunded"] != 0 {
+		t.Fatalf("decisions = %v", rg.seen)
+	}
+}
+
+// failAfter passes its first ok calls to Store and fails the others.
+type failAfter struct {
+	ratelimit.Store
+	ok    int32
+	calls atomic.Int32
+}
+
+func (f *failAfter) Take(ctx context.Context, key string, l ratelimit.Limit, cost int) (ratelimit.Result, error) {
+	if f.calls.Add(1) > f.ok {
+		return ratelimit.Result{}, errors.New("store down")
+	}
+	return f.Store.Take(ctx, key, l, cost)
 }
