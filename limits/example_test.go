@@ -23,7 +23,7 @@ func ExampleLimiter_Handler() {
 	}
 	h := l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadAll(r.Body); err != nil {
-			limits.Refuse(w, r, nil, err)
+			limits.WriteError(w, r, err)
 			return
 		}
 		fmt.Fprintln(w, "stored")

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/limitsrefusal"
 	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/internal/spool"
 	"github.com/bulwarkdev/bulwark/limits"
@@ -334,7 +335,7 @@ func isMultipart(r *http.Request) bool {
 func (u *Uploader) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	var le *limits.Error
 	if errors.As(err, &le) {
-		limits.Refuse(w, r, u.lg, err)
+		limitsrefusal.Write(w, r, u.lg, err)
 		return
 	}
 	status, event, reason := http.StatusBadRequest, "upload_malformed", "malformed"
