@@ -22,6 +22,7 @@ import (
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/ratelimit"
 	"github.com/bulwarkdev/bulwark/session"
+	"github.com/bulwarkdev/bulwark/signing"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/bulwarkdev/bulwark/upload"
 )
@@ -361,7 +362,7 @@ var packagePrefixes = func() []string {
 	var out []string
 	for _, s := range []error{headers.ErrConfig, trustedproxy.ErrConfig, hosts.ErrConfig, httpsonly.ErrConfig,
 		limits.ErrConfig, session.ErrConfig, csrf.ErrConfig, upload.ErrConfig, upload.ErrInvalidPolicy, media.ErrConfig,
-		ratelimit.ErrInvalidConfig} {
+		ratelimit.ErrConfig, signing.ErrConfig} {
 		out = append(out, s.Error()+": ")
 	}
 	for _, pkg := range []string{"headers", "trustedproxy", "hosts", "httpsonly", "limits", "session", "csrf", "upload", "media", "signing", "ratelimit"} {
