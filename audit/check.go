@@ -21,6 +21,7 @@ import (
 	"github.com/bulwarkdev/bulwark/signing"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // Deployment is everything CheckDeployment looks at: the library
@@ -746,7 +747,7 @@ func checkUpload(fs *[]Finding, d Deployment) {
 	}
 	allow := u.Policy.Allow
 	if allow == nil {
-		allow = upload.DefaultAllow
+		allow = inspect.DefaultAllow
 	}
 	images := false
 	for _, t := range allow {
