@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/limitsrefusal"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
 
@@ -249,5 +250,20 @@ func TestWriteError(t *testing.T) {
 				t.Fatalf("want one %s event on the Limiter's logger, got %q", tc.event, logs.String())
 			}
 		})
+	}
+}
+
+// Upload and the gateway answer limit errors through the internal hook,
+// which importing limits sets, and get the Handler's answer.
+func TestRefusalHook(t *testing.T) {
+	if limitsrefusal.Write == nil {
+		t.Fatal("limitsrefusal.Write is not set")
+	}
+	var logs bytes.Buffer
+	w := httptest.NewRecorder()
+	err := &limits.Error{Kind: limits.ErrFileTooLarge, Limit: limits.KeyFileBytes, Value: 10}
+	limitsrefusal.Write(w, httptest.NewRequest("POST", "/", nil), slog.New(slog.NewJSONHandler(&logs, nil)), err)
+	if w.Code != 413 || w.Header().Get("Connection") != "close" || !strings.Contains(logs.String(), `"event":"file_too_large"`) {
+		t.Fatalf("got %d %v, log %q", w.Code, w.Header(), logs.String())
 	}
 }
