@@ -188,6 +188,16 @@ var unusedWhy = map[string]string{
 	"uploads": "the gateway forwards accepted uploads byte for byte and stores none (the upstream stores them)",
 }
 
+// IsLibraryKey reports whether the dotted TOML key k, which a gateway
+// configuration has no place for, is a key of bulwark.Config: a library
+// setting the gateway does not use, rather than a typo. It follows the
+// library's types by their toml tags, so a key the library gains is
+// recognised without an edit here.
+func IsLibraryKey(k toml.Key) bool {
+	_, ok := keyType(reflect.TypeFor[bulwark.Config](), k)
+	return ok && len(k) > 0
+}
+
 // libraryHint explains an unknown key that is a key of bulwark.Config: a
 // library setting the edge does not run. It returns "" for any other key
 // (a typo). The key is looked up in the library's types by their toml
