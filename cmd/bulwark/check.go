@@ -195,9 +195,5 @@ func isGatewayFile(path string) bool {
 // gateway's configuration has.
 func gatewayKey(key string) bool {
 	section, _, _ := strings.Cut(key, ".")
-	switch section {
-	case "listen", "tls", "upstream", "timeouts", "edge", "access_log", "forwarding", "cluster", "health", "pages", "buffering":
-		return true
-	}
-	return false
+	return gateway.IsServerSection(section)
 }

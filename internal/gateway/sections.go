@@ -198,6 +198,16 @@ func IsLibraryKey(k toml.Key) bool {
 	return ok && len(k) > 0
 }
 
+// IsServerSection reports whether name is a top-level table of the
+// gateway's configuration that bulwark.Config has not ([listen], [tls],
+// [upstream], ...): a section only a gateway configuration has. It reads
+// both types, so a section added to either needs no edit here.
+func IsServerSection(name string) bool {
+	_, gw := tomlField(reflect.TypeFor[Config](), name)
+	_, lib := tomlField(reflect.TypeFor[bulwark.Config](), name)
+	return gw && !lib
+}
+
 // libraryHint explains an unknown key that is a key of bulwark.Config: a
 // library setting the edge does not run. It returns "" for any other key
 // (a typo). The key is looked up in the library's types by their toml
@@ -280,7 +290,7 @@ func tomlField(t reflect.Type, name string) (reflect.Type, bool) {
 			if ft, ok := tomlField(f.Type, name); ok {
 				return ft, true
 			}
-		case tag == name, tag == "" && strings.EqualFold(f.Name, name):
+		case tag != "" && tag == name, tag == "" && strings.EqualFold(f.Name, name):
 			return f.Type, true
 		}
 	}
