@@ -274,8 +274,9 @@ func isTable(t reflect.Type) bool {
 }
 
 // tomlField returns the type of the field of struct t that the TOML key
-// name decodes into: by toml tag, or, untagged, by field name ignoring
-// case; the fields of an untagged embedded struct count as t's own.
+// name decodes into: by toml tag, or, untagged, by field name, ignoring
+// case as the decoder does; the fields of an untagged embedded struct
+// count as t's own.
 func tomlField(t reflect.Type, name string) (reflect.Type, bool) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -290,7 +291,7 @@ func tomlField(t reflect.Type, name string) (reflect.Type, bool) {
 			if ft, ok := tomlField(f.Type, name); ok {
 				return ft, true
 			}
-		case tag != "" && tag == name, tag == "" && strings.EqualFold(f.Name, name):
+		case tag != "" && strings.EqualFold(tag, name), tag == "" && strings.EqualFold(f.Name, name):
 			return f.Type, true
 		}
 	}
