@@ -7,6 +7,7 @@
 #   ROUNDS=1 DURATION=5s scripts/bench-gateway.sh
 #   BASELINE=/path/to/older/bulwark scripts/bench-gateway.sh
 #   PROFILE=/tmp/prof scripts/bench-gateway.sh
+#   ONLY="nginx bulwark" scripts/bench-gateway.sh   # some targets only
 #
 # Each peer has the same redirect, HSTS header and 10 MB body cap (configs in
 # scripts/bench/); bulwark runs with every protection on (host validation,
@@ -35,6 +36,7 @@ DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
 THREADS=${THREADS:-2}
 BASELINE=${BASELINE:-}
+ONLY=${ONLY:-}
 PROFILE=${PROFILE:-}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SCRATCH=$(mktemp -d /tmp/bulwark-bench.XXXXXX)
@@ -136,6 +138,15 @@ start caddy env HOME="$SCRATCH/caddy" XDG_DATA_HOME="$SCRATCH/caddy/data" XDG_CO
 nginx -t -c "$SCRATCH/nginx/nginx.conf" -p "$SCRATCH/nginx" >/dev/null 2>&1
 start nginx nginx -c "$SCRATCH/nginx/nginx.conf" -p "$SCRATCH/nginx" -g 'daemon off;'
 
+if [ -n "$ONLY" ]; then
+	kept=()
+	for t in "${TARGETS[@]}"; do
+		set -- $t
+		[[ " $ONLY " == *" $1 "* ]] && kept+=("$t")
+	done
+	TARGETS=("${kept[@]}")
+fi
+
 curl_ok() { # port: a 200 over HTTPS for site.test with a verified certificate
 	curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$C/ca.pem" \
 		--resolve "site.test:$1:127.0.0.1" "https://site.test:$1/" 2>/dev/null || true
@@ -220,6 +231,7 @@ for t in "${TARGETS[@]}"; do
 done
 printf '\nwrk -t%s -c%s -d%s, HTTPS (HTTP/1.1, keep-alive), %s interleaved round(s), medians\n\n' "$THREADS" "$CONNS" "$DURATION" "$ROUNDS"
 printf '| target | req/s | CPU µs/request | bulwark req/s / target | bulwark CPU / target |\n|---|---:|---:|---:|---:|\n'
+[ -n "${MRPS[bulwark]:-}" ] || { MRPS[bulwark]=0; MCPU[bulwark]=0; }
 for t in "${TARGETS[@]}"; do
 	set -- $t
 	r=$(awk -v b="${MRPS[bulwark]}" -v x="${MRPS[$1]}" 'BEGIN { if (x > 0) printf "%.2fx", b / x; else print "-" }')

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -127,7 +126,7 @@ var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 // tp resolves. It gives every request its id (see newRequestID), kept in
 // the record, which the refusal pages (pg), the refusal events and the
 // access log share.
-func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedproxy.Resolver, pg *pages) http.Handler {
+func observe(next http.Handler, access *accessLog, m *metrics, tp *trustedproxy.Resolver, pg *pages) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		r, rec := reqstate.Attach(r)
@@ -155,24 +154,20 @@ func observe(next http.Handler, access *slog.Logger, m *metrics, tp *trustedprox
 				if !ok {
 					host = refusal.Truncate(f.Host, 256)
 				}
-				ip := ""
-				if f.ClientIP.IsValid() {
-					ip = f.ClientIP.String()
-				}
-				id, _ := rec.RequestID()
 				// Path only: a query string can hold tokens and personal
 				// data; cookies and Authorization are never logged.
-				access.LogAttrs(r.Context(), slog.LevelInfo, "request",
-					slog.String("event", "access"),
-					slog.String("method", r.Method),
-					slog.String("host", host),
-					slog.String("path", refusal.Truncate(r.URL.Path, 2048)),
-					slog.Int("status", code),
-					slog.Int64("bytes", sw.bytes),
-					slog.Duration("duration", time.Since(start)),
-					slog.String("client_ip", ip),
-					slog.String("proto", r.Proto),
-					slog.String("request_id", id))
+				e := accessEntry{
+					method:   r.Method,
+					host:     host,
+					path:     refusal.Truncate(r.URL.Path, 2048),
+					status:   code,
+					bytes:    sw.bytes,
+					duration: time.Since(start),
+					clientIP: f.ClientIP,
+					proto:    r.Proto,
+				}
+				e.id, e.hasID = rec.RequestIDBytes()
+				access.write(r, &e)
 			}
 			*sw = statusWriter{}
 			statusWriters.Put(sw)

@@ -27,7 +27,7 @@ import (
 type Gateway struct {
 	logger  *slog.Logger // the gateway's own events
 	events  *slog.Logger // protections' events, counted as refusals
-	access  *slog.Logger // access log (nil when disabled)
+	access  *accessLog   // access log
 	metrics *metrics
 	buffers *bufferPool
 
@@ -87,7 +87,7 @@ func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
 		metrics: m,
 		buffers: newBufferPool(),
 	}
-	g.access = logger
+	g.access = &accessLog{logger: logger}
 	if p := cfg.AccessLog.Path; p != "" {
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
@@ -95,7 +95,7 @@ func New(cfg Config, logger *slog.Logger) (*Gateway, error) {
 		}
 		bf := newBufferedFile(f)
 		g.closeLog = bf
-		g.access = slog.New(slog.NewJSONHandler(bf, nil))
+		g.access = &accessLog{file: bf}
 	}
 	if cfg.Cluster.Enabled() {
 		secret, err := cfg.Cluster.ticketSecret()
@@ -349,7 +349,7 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 	g.serving = false
 	t := g.tree.Load()
 	t.health.stop()
-	t.transport.CloseIdleConnections()
+	t.closeIdle()
 	t.close()
 	g.mu.Unlock()
 	g.logger.LogAttrs(context.Background(), slog.LevelInfo, "gateway stopped", slog.String("event", "server_stop"))
@@ -381,7 +381,7 @@ func (g *Gateway) bindRedirectPort(l net.Listener) error {
 		return err
 	}
 	g.tree.Store(t)
-	old.transport.CloseIdleConnections()
+	old.closeIdle()
 	old.close()
 	return nil
 }
@@ -434,7 +434,7 @@ func (g *Gateway) reload(cfg Config) error {
 	}
 	g.tree.Store(t)
 	old.health.stop()
-	old.transport.CloseIdleConnections()
+	old.closeIdle()
 	closeLater(old.closers, cfg.Timeouts.Drain)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -219,18 +220,28 @@ func TestObserveAllocs(t *testing.T) {
 	req.RemoteAddr = "192.0.2.1:1234"
 	w := &discardWriter{h: http.Header{}}
 	base := testing.AllocsPerRun(200, func() { noop.ServeHTTP(w, req) })
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := newBufferedFile(f)
+	defer file.Close()
 	for _, tc := range []struct {
 		name   string
-		access *slog.Logger
+		access *accessLog
 		max    float64
 	}{
 		// observe is the top of the chain: the request's record (its
 		// context node and the request copy, which the layers behind it
 		// no longer pay). The request id lives in the record: free.
 		{"no access log", nil, 2},
-		// The client address string, the request id string and slog's
-		// attribute overflow (more than five attributes).
-		{"access log", slog.New(slog.NewJSONHandler(io.Discard, nil)), 5},
+		// Written to a file, the line is formatted into a pooled buffer:
+		// free.
+		{"access log file", &accessLog{file: file}, 2},
+		// Through a slog.Logger: the client address string, the request
+		// id string and slog's attribute overflow (more than five
+		// attributes).
+		{"access log to a logger", &accessLog{logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, 5},
 	} {
 		h := observe(noop, tc.access, m, nil, nil)
 		if n := testing.AllocsPerRun(200, func() { h.ServeHTTP(w, req) }) - base; n != tc.max {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -51,19 +52,33 @@ func newTransport(c UpstreamConfig) (*http.Transport, error) {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: c.ResponseHeaderTimeout,
 		ExpectContinueTimeout: 1 * time.Second,
+		// The upstream gets the request the client sent: the transport
+		// adds no Accept-Encoding of its own (and so undoes no encoding
+		// of the answer), as the direct path does not either.
+		DisableCompression: true,
 	}, nil
 }
 
 // bufferPool hands ReverseProxy 32 KiB copy buffers, so a response copy
-// does not allocate one per request.
+// does not allocate one per request. It pools the arrays themselves: a
+// slice handed back is turned into its array pointer without allocating
+// (pooling *[]byte would allocate the slice header on every Put).
 type bufferPool struct{ p sync.Pool }
 
+const copyBufferSize = 32 << 10
+
 func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+	return &bufferPool{p: sync.Pool{New: func() any { return new([copyBufferSize]byte) }}}
 }
 
-func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
-func (b *bufferPool) Put(s []byte) { b.p.Put(&s) }
+func (b *bufferPool) Get() []byte { return b.p.Get().(*[copyBufferSize]byte)[:] }
+
+func (b *bufferPool) Put(s []byte) {
+	if cap(s) < copyBufferSize {
+		return
+	}
+	b.p.Put((*[copyBufferSize]byte)(s[:copyBufferSize]))
+}
 
 var _ httputil.BufferPool = (*bufferPool)(nil)
 
@@ -233,16 +248,15 @@ func rewrite(target *url.URL, useFwdPort bool, fw *forwarding) func(*httputil.Pr
 		host, _ := upstreamHost(pr.In)
 		pr.Out.Host = host
 
+		// One array backs the single values set below, each slice with a
+		// capacity of one (an append anywhere copies), so the headers
+		// cost one allocation.
+		vals := make([]string, 4)
 		// X-Forwarded-For: the client chain as the gateway established it.
 		// From a trusted proxy, its X-Forwarded-For is kept and the peer
 		// appended (the upstream sees the whole chain); from anyone else,
 		// just the peer's address.
-		var peer string
-		if f.Peer.IsValid() {
-			peer = f.Peer.String()
-		} else if h, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
-			peer = h
-		}
+		peer := peerString(pr.In, f.Peer)
 		if trusted {
 			if prior := pr.In.Header.Values("X-Forwarded-For"); len(prior) > 0 && peer != "" {
 				pr.Out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+peer)
@@ -250,24 +264,47 @@ func rewrite(target *url.URL, useFwdPort bool, fw *forwarding) func(*httputil.Pr
 				pr.Out.Header.Set("X-Forwarded-For", peer)
 			}
 		} else if peer != "" {
-			pr.Out.Header["X-Forwarded-For"] = []string{peer}
+			vals[0] = peer
+			pr.Out.Header["X-Forwarded-For"] = vals[0:1:1]
 		}
 		// Proto and Host are the facts the gateway acted on, so that an
 		// upstream Django with SECURE_PROXY_SSL_HEADER =
 		// ("HTTP_X_FORWARDED_PROTO", "https") and USE_X_FORWARDED_HOST
 		// agrees with the gateway, whatever the client sent.
-		pr.Out.Header["X-Forwarded-Proto"] = []string{f.Scheme}
-		pr.Out.Header["X-Forwarded-Host"] = []string{host}
+		vals[1] = f.Scheme
+		pr.Out.Header["X-Forwarded-Proto"] = vals[1:2:2]
+		vals[2] = host
+		pr.Out.Header["X-Forwarded-Host"] = vals[2:3:3]
 		// Port, for an upstream Django with USE_X_FORWARDED_PORT (its
 		// get_port), is likewise the gateway's own fact; any value the
 		// client sent was stripped above, and one from a trusted proxy is
 		// replaced unless the chain itself took it (UseForwardedPort).
 		if p := forwardedPort(pr.In, &f, host, useFwdPort); p != "" {
-			pr.Out.Header["X-Forwarded-Port"] = []string{p}
+			vals[3] = p
+			pr.Out.Header["X-Forwarded-Port"] = vals[3:4:4]
 		} else {
 			delete(pr.Out.Header, "X-Forwarded-Port")
 		}
 	}
+}
+
+// peerString is the peer's address as text: the address part of
+// RemoteAddr when it reads as the peer (no allocation), else the peer
+// formatted, else (no facts) RemoteAddr's address part.
+func peerString(in *http.Request, peer netip.Addr) string {
+	host, _, err := net.SplitHostPort(in.RemoteAddr)
+	if !peer.IsValid() {
+		if err != nil {
+			return ""
+		}
+		return host
+	}
+	if err == nil {
+		if a, err := netip.ParseAddr(host); err == nil && a == peer {
+			return host
+		}
+	}
+	return peer.String()
 }
 
 // forwardedPort returns the port the client reached, as the gateway

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"time"
@@ -21,9 +22,18 @@ type tree struct {
 	cfg       Config // effective (defaults applied)
 	https     http.Handler
 	http      http.Handler
-	transport *http.Transport
+	transport *http.Transport  // the full transport (and the health checks')
+	direct    *directTransport // the proxy's, over transport; nil for an HTTPS upstream
 	health    *health
 	closers   []io.Closer // what bulwark.New opened (the media root)
+}
+
+// closeIdle closes the upstream connections the tree's transports keep.
+func (t *tree) closeIdle() {
+	if t.direct != nil {
+		t.direct.CloseIdleConnections()
+	}
+	t.transport.CloseIdleConnections()
 }
 
 func (t *tree) close() {
@@ -64,6 +74,12 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 		return nil, fmt.Errorf("%w: [proxy]: %w", ErrConfig, err)
 	}
 	t := &tree{cfg: cfg, transport: tr}
+	var proxyTransport http.RoundTripper = tr
+	if target.Scheme == "http" {
+		d := &net.Dialer{Timeout: cfg.Upstream.DialTimeout, KeepAlive: 30 * time.Second}
+		t.direct = newDirectTransport(target, d.DialContext, tr, cfg.Upstream)
+		proxyTransport = t.direct
+	}
 	healthHost := ""
 	if hs := exactHosts(cfg.Hosts.Allowed); len(hs) > 0 {
 		healthHost = hs[0]
@@ -81,7 +97,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	allowSniffing := cfg.Headers.InsecureAllowSniffing
 	rp := &httputil.ReverseProxy{
 		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort, fw),
-		Transport:    t.transport,
+		Transport:    proxyTransport,
 		BufferPool:   g.buffers,
 		ErrorHandler: errorHandler(g.events, g.metrics),
 		// The gateway is the logger: the standard log package is not used.

@@ -201,6 +201,15 @@ func (rec *Record) RequestID() (string, bool) {
 	return string(rec.id[:]), true
 }
 
+// RequestIDBytes is RequestID without the string: the id's 16 characters
+// (lower-case hex), and whether the record has one.
+func (rec *Record) RequestIDBytes() (id [16]byte, ok bool) {
+	if rec == nil || !rec.hasID {
+		return id, false
+	}
+	return rec.id, true
+}
+
 // SetRequestID records the request's id: the 16 characters the gateway
 // shows on a refusal (X-Request-Id) and writes in the access log and in
 // every refusal event of the request. Kept inline, so that giving every
