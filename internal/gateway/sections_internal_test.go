@@ -60,3 +60,13 @@ func TestNewLibraryKeyNeedsNoGatewayEdit(t *testing.T) {
 		t.Errorf("gateway [hosts] is not hosts.Config")
 	}
 }
+
+// TestUnusedWhyNamesLibrarySections: every reason is for a section of
+// bulwark.Config, so a renamed section cannot leave a reason behind.
+func TestUnusedWhyNamesLibrarySections(t *testing.T) {
+	for name := range unusedWhy {
+		if !IsLibraryKey(toml.Key{name}) || IsServerSection(name) {
+			t.Errorf("unusedWhy names %q, which is not a library section", name)
+		}
+	}
+}

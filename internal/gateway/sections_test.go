@@ -252,3 +252,89 @@ func TestServerSections(t *testing.T) {
 		}
 	}
 }
+
+// valueAt returns the value at the dotted TOML key path in v (the first
+// element of an array of tables), following toml tags and untagged
+// embedded structs; false when a table on the way is empty.
+func valueAt(v reflect.Value, path []string) (reflect.Value, bool) {
+	for _, name := range path {
+		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+			if v.IsNil() {
+				return v, false
+			}
+			v = v.Elem()
+		}
+		if v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
+			if v.Len() == 0 {
+				return v, false
+			}
+			v = v.Index(0)
+		}
+		if v.Kind() != reflect.Struct {
+			return v, false
+		}
+		f, ok := fieldByTag(v, name)
+		if !ok {
+			return v, false
+		}
+		v = f
+	}
+	return v, true
+}
+
+func fieldByTag(v reflect.Value, name string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if !f.IsExported() || tag == "-" {
+			continue
+		}
+		if tag == "" && f.Anonymous && f.Type.Kind() == reflect.Struct {
+			if fv, ok := fieldByTag(v.Field(i), name); ok {
+				return fv, true
+			}
+			continue
+		}
+		if tag == name || tag == "" && strings.EqualFold(f.Name, name) {
+			return v.Field(i), true
+		}
+	}
+	return v, false
+}
+
+// TestSharedKeysReachTheLibrary: every library key the gateway accepts
+// reaches the library configuration the edge runs (Config.Library), and
+// survives WithDefaults, so that an accepted key is never one that
+// silently does nothing.
+func TestSharedKeysReachTheLibrary(t *testing.T) {
+	gw := map[string]bool{}
+	for _, k := range walkKeys(reflect.TypeFor[gateway.Config]()) {
+		gw[k.String()] = true
+	}
+	checked := 0
+	for _, k := range walkKeys(reflect.TypeFor[bulwark.Config]()) {
+		if !gw[k.String()] || isTable(k.typ) {
+			continue
+		}
+		var c gateway.Config
+		if _, err := toml.Decode(string(docWith(t, k)), &c); err != nil {
+			continue // a sample the key's type does not take ("x" for a prefix)
+		}
+		in, ok := valueAt(reflect.ValueOf(c), k.path)
+		if !ok || in.IsZero() {
+			t.Errorf("%s: the sample did not decode into the gateway's configuration", k)
+			continue
+		}
+		checked++
+		for name, v := range map[string]any{"Library()": c.Library(), "WithDefaults().Library()": c.WithDefaults().Library()} {
+			if out, ok := valueAt(reflect.ValueOf(v), k.path); !ok || out.IsZero() {
+				t.Errorf("%s is accepted but %s does not carry it", k, name)
+			}
+		}
+	}
+	if checked < 50 {
+		t.Errorf("checked %d shared keys, want the walk to reach most of them", checked)
+	}
+	t.Logf("%d shared keys reach the library", checked)
+}
