@@ -8,6 +8,8 @@
 #   BASELINE=/path/to/older/bulwark scripts/bench-gateway.sh
 #   PROFILE=/tmp/prof scripts/bench-gateway.sh
 #   ONLY="nginx bulwark" scripts/bench-gateway.sh   # some targets only
+#   BULWARK_ENV="GOGC=200" scripts/bench-gateway.sh  # environment of bulwark
+#   (and BASELINE_ENV, of the baseline)
 #
 # Each peer has the same redirect, HSTS header and 10 MB body cap (configs in
 # scripts/bench/); bulwark runs with every protection on (host validation,
@@ -119,9 +121,9 @@ start backend "$SCRATCH/bin/backend" -http "127.0.0.1:$P_BACKEND_HTTP" -https "1
 start go-proxy "$SCRATCH/bin/goproxy" -http "127.0.0.1:$P_GOPROXY_HTTP" -https "127.0.0.1:$P_GOPROXY" \
 	-upstream "http://127.0.0.1:$P_BACKEND_HTTP" -cert "$C/chain.pem" -key "$C/leaf-key.pem"
 "$SCRATCH/bin/bulwark" serve --check --config "$SCRATCH/bulwark.toml" >/dev/null
-BULWARK_ENV=()
-[ -n "$PROFILE" ] && BULWARK_ENV=(GODEBUG=gctrace=1)
-start bulwark env "${BULWARK_ENV[@]}" "$SCRATCH/bin/bulwark" serve --config "$SCRATCH/bulwark.toml"
+read -r -a BENV <<<"${BULWARK_ENV:-}"
+[ -n "$PROFILE" ] && BENV+=(GODEBUG=gctrace=1)
+start bulwark env "${BENV[@]}" "$SCRATCH/bin/bulwark" serve --config "$SCRATCH/bulwark.toml"
 TARGETS=("backend $P_BACKEND -" "go-proxy $P_GOPROXY $P_GOPROXY_HTTP" "caddy $P_CADDY $P_CADDY_HTTP"
 	"nginx $P_NGINX $P_NGINX_HTTP" "bulwark $P_BULWARK $P_BULWARK_HTTP")
 if [ -n "$BASELINE" ]; then
@@ -129,7 +131,8 @@ if [ -n "$BASELINE" ]; then
 	subst "$ROOT/scripts/bench/bulwark.toml" "$SCRATCH/bulwark-base.toml.in" "$P_BASE" "$P_BASE_HTTP" "$P_BASE_ADMIN"
 	grep -v '^admin_profiling' "$SCRATCH/bulwark-base.toml.in" |
 		sed "s|bulwark-access.log|bulwark-base-access.log|" > "$SCRATCH/bulwark-base.toml"
-	start bulwark-base "$BASELINE" serve --config "$SCRATCH/bulwark-base.toml"
+	read -r -a BASEENV <<<"${BASELINE_ENV:-}"
+	start bulwark-base env "${BASEENV[@]}" "$BASELINE" serve --config "$SCRATCH/bulwark-base.toml"
 	TARGETS+=("bulwark-base $P_BASE $P_BASE_HTTP")
 fi
 caddy validate --config "$SCRATCH/caddy/Caddyfile" --adapter caddyfile >/dev/null 2>&1

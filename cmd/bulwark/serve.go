@@ -62,6 +62,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulwark serve: %v\n", err)
 		return 1
 	}
+	gcPercent, memLimit := g.Config().Runtime.Apply()
+	logger.Info("runtime", "event", "runtime_settings", "gc_percent", gcPercent, "memory_limit_bytes", memLimit)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	hup := make(chan os.Signal, 1)

@@ -117,6 +117,10 @@ type Config struct {
 	// Pages are the bodies of the gateway's own refusals, per status, in
 	// HTML or JSON. Zero: the status text as plain text.
 	Pages PagesConfig `toml:"pages"`
+	// Runtime tunes the Go runtime: the garbage collector's pace and a
+	// soft memory limit. Zero: gc_percent 400, no memory limit (or the
+	// GOGC and GOMEMLIMIT environment variables).
+	Runtime RuntimeConfig `toml:"runtime"`
 }
 
 // ListenConfig holds the listener addresses ("host:port").
@@ -501,6 +505,9 @@ func (c Config) Validate() error {
 		return invalid("listen.admin %q is not a loopback address (set allow_insecure_admin_address to expose metrics and health)", c.Listen.Admin)
 	}
 	if err := c.checkRedirectPort(); err != nil {
+		return err
+	}
+	if err := c.Runtime.validate(); err != nil {
 		return err
 	}
 	if err := c.Health.validate(); err != nil {

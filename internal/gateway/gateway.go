@@ -453,6 +453,8 @@ func restartOnly(a, b Config) error {
 		return fmt.Errorf("%w: access_log.path changed", ErrRestartRequired)
 	case a.Cluster != b.Cluster:
 		return fmt.Errorf("%w: [cluster] changed", ErrRestartRequired)
+	case a.Runtime != b.Runtime:
+		return fmt.Errorf("%w: [runtime] changed", ErrRestartRequired)
 	}
 	return nil
 }
