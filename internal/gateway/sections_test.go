@@ -241,7 +241,7 @@ func TestSharedSectionsAreLibraryTypes(t *testing.T) {
 // TestServerSections: the sections only a gateway configuration has are
 // the gateway's own, read from the types.
 func TestServerSections(t *testing.T) {
-	for _, name := range []string{"listen", "tls", "upstream", "timeouts", "edge", "access_log", "forwarding", "cluster", "buffering", "health", "pages"} {
+	for _, name := range []string{"listen", "tls", "upstream", "timeouts", "edge", "access_log", "forwarding", "cluster", "buffering", "health", "pages", "runtime"} {
 		if !gateway.IsServerSection(name) {
 			t.Errorf("IsServerSection(%q) = false", name)
 		}
