@@ -22,8 +22,10 @@ import (
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/ratelimit"
 	"github.com/bulwarkdev/bulwark/session"
+	"github.com/bulwarkdev/bulwark/signing"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // Config is the whole of Bulwark's configuration: one section per package,
@@ -360,11 +362,11 @@ func (e *sectionError) Section() string { return e.section }
 var packagePrefixes = func() []string {
 	var out []string
 	for _, s := range []error{headers.ErrConfig, trustedproxy.ErrConfig, hosts.ErrConfig, httpsonly.ErrConfig,
-		limits.ErrConfig, session.ErrConfig, csrf.ErrConfig, upload.ErrConfig, upload.ErrInvalidPolicy, media.ErrConfig,
-		ratelimit.ErrInvalidConfig} {
+		limits.ErrConfig, session.ErrConfig, csrf.ErrConfig, upload.ErrConfig, inspect.ErrInvalidPolicy, media.ErrConfig,
+		ratelimit.ErrConfig, signing.ErrConfig} {
 		out = append(out, s.Error()+": ")
 	}
-	for _, pkg := range []string{"headers", "trustedproxy", "hosts", "httpsonly", "limits", "session", "csrf", "upload", "media", "signing", "ratelimit"} {
+	for _, pkg := range []string{"headers", "trustedproxy", "hosts", "httpsonly", "limits", "session", "csrf", "upload", "inspect", "media", "signing", "ratelimit"} {
 		out = append(out, pkg+": ")
 	}
 	return out

@@ -82,7 +82,7 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		_, form, err := limits.ParseForm(r, nil)
 		if err != nil {
-			limits.Refuse(w, r, quiet, err)
+			limits.WriteError(w, r, err)
 			return
 		}
 		// Django's login(): a new session id, then a new CSRF secret.
@@ -104,7 +104,7 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "user="+user)
 	case "/transfer":
 		if _, _, err := limits.ParseForm(r, nil); err != nil {
-			limits.Refuse(w, r, quiet, err)
+			limits.WriteError(w, r, err)
 			return
 		}
 		s.transfers.Add(1)

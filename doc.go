@@ -174,7 +174,9 @@
 //  7. limits (always): refuses a declared body over the cap (413) or a
 //     query string with too many fields (400), caps the body while it
 //     streams, and gives the route's limits to the layers and handlers
-//     after it (limits.From, limits.ParseForm, upload).
+//     after it (limits.From, limits.ParseForm, upload); a handler
+//     answers a limit error from the body or ParseForm with
+//     limits.WriteError.
 //  8. session (when Session.Store or Session.CookieStore is set): lazy
 //     sessions, saved when the response starts; a store failure is a 503.
 //  9. csrf (always): the Fetch Metadata and Origin check on every unsafe

@@ -70,7 +70,7 @@ func TestRateLimitSection(t *testing.T) {
 		}, ""},
 		{"invalid rule", func(c *bulwark.Config) {
 			c.RateLimit = []ratelimit.Rule{{Name: "a", Rate: "1/week", Paths: []string{"/"}}}
-		}, "bulwark: [rate_limit] rule 0 (\"a\"): ratelimit: invalid rate"},
+		}, "bulwark: [rate_limit] rule 0 (\"a\"): rate = \"1/week\": the period is s, m or h"},
 		{"store without rules", func(c *bulwark.Config) { c.RateLimitStore = ratelimit.NewMemoryStore(ratelimit.MemoryConfig{}) },
 			"bulwark: [rate_limit] a store or observer given but no rules"},
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/bulwarkdev/bulwark/signing"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // Deployment is everything CheckDeployment looks at: the library
@@ -101,7 +102,11 @@ func (d Deployment) layers() Deployment {
 // and empty addresses mean the server's defaults, as in the gateway.
 type Server struct {
 	// Validate, when set, is the server's own validation (the gateway's
-	// Config.Validate); its error is reported as BW101.
+	// Config.Validate); its error is reported as BW101, unless it repeats
+	// an Error finding already made: an error about one key of the
+	// server's configuration says which with a method Key() string
+	// ("https.redirect_port"), and is then left out when that key has an
+	// Error finding (the message's words are not compared).
 	Validate func() error
 
 	// AdminAddr is the metrics and health listener ("off" or empty:
@@ -742,7 +747,7 @@ func checkUpload(fs *[]Finding, d Deployment) {
 	}
 	allow := u.Policy.Allow
 	if allow == nil {
-		allow = upload.DefaultAllow
+		allow = inspect.DefaultAllow
 	}
 	images := false
 	for _, t := range allow {

@@ -2,6 +2,8 @@ package audit_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -71,6 +73,43 @@ func TestCheckRedirectPort(t *testing.T) {
 				t.Errorf("got %v, want none", got)
 			case tc.want != "" && !slices.Equal(got, []string{tc.want}):
 				t.Errorf("got %v, want [%s]", got, tc.want)
+			}
+		})
+	}
+}
+
+// keyedError is a server error about one key, worded its own way.
+type keyedError struct{ key, msg string }
+
+func (e *keyedError) Error() string { return e.msg }
+func (e *keyedError) Key() string   { return e.key }
+
+// The server's own validation refuses what BW115 already says: one
+// finding, matched by the key the error names, whatever its words (a
+// message reworded, or wrapped, is still the same problem); an error
+// without a key, or about another key, is its own BW101.
+func TestCheckServerErrorReportedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		err   error
+		bw101 bool
+	}{
+		{"same key, reworded", &keyedError{"https.redirect_port", "gateway: the HTTP port cannot take the redirect"}, false},
+		{"same key, wrapped", fmt.Errorf("config.toml: %w", &keyedError{"https.redirect_port", "loop"}), false},
+		{"another key", &keyedError{"listen.http", "https.redirect_port 8080 is the port of listen.http \":8080\""}, true},
+		{"no key, the finding's words", errors.New(`https.redirect_port 8080 is the port of listen.http ":8080"`), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d audit.Deployment
+			d.Config.Hosts.Allowed = []string{"example.com"}
+			d.Server = &audit.Server{HTTPAddr: ":8080", HTTPSAddr: ":8443", RedirectPort: 8080,
+				Validate: func() error { return tc.err }}
+			got := ids(audit.CheckDeployment(d))
+			if !slices.Contains(got, "BW115") {
+				t.Fatalf("findings %v, want BW115", got)
+			}
+			if slices.Contains(got, "BW101") != tc.bw101 {
+				t.Errorf("findings %v: BW101 %v, want %v", got, !tc.bw101, tc.bw101)
 			}
 		})
 	}

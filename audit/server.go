@@ -225,10 +225,11 @@ func loopbackHost(host string) bool {
 
 // reported reports whether err (the server's validation, which includes
 // the library sections, or the chain's) repeats an Error finding already
-// made. An error of a library section says which (a Section method) and
-// is matched by key: the section or one of its keys. The server's own
-// errors carry no key; one is matched when it holds a finding's message
-// (the server and its rule word the same problem alike).
+// made, by what the error is, never by its words: an error of a library
+// section says which (a Section method) and is matched with the findings
+// on that section or one of its keys; an error of the server about one key
+// says which (a Key method, as the gateway's errors do) and is matched
+// with the findings on that key. Any other error is new.
 func reported(fs []Finding, err error) bool {
 	var se interface{ Section() string }
 	if errors.As(err, &se) {
@@ -240,9 +241,13 @@ func reported(fs []Finding, err error) bool {
 		}
 		return false
 	}
-	for _, f := range fs {
-		if f.Severity == Error && strings.Contains(err.Error(), f.Message) {
-			return true
+	var ke interface{ Key() string }
+	if errors.As(err, &ke) {
+		key := ke.Key()
+		for _, f := range fs {
+			if f.Severity == Error && f.Key == key {
+				return true
+			}
 		}
 	}
 	return false

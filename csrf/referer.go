@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/internal/percent"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
@@ -169,15 +170,11 @@ func checkBracketedNetloc(netloc string) bool {
 	if strings.HasPrefix(host, "v") {
 		// \Av[a-fA-F0-9]+\..+\z
 		i := 1
-		for i < len(host) && isHex(host[i]) {
+		for i < len(host) && percent.IsHex(host[i]) {
 			i++
 		}
 		return i > 1 && i < len(host)-1 && host[i] == '.'
 	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.Is6()
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f'
 }

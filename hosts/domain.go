@@ -91,9 +91,9 @@ func IsSameDomain(host, pattern string) bool {
 		return false
 	}
 	if pattern[0] == '.' {
-		return hasSuffixFold(host, pattern) || equalFoldASCII(host, pattern[1:])
+		return hasSuffixFold(host, pattern) || equalFoldLower(pattern[1:], host)
 	}
-	return equalFoldASCII(host, pattern)
+	return equalFoldLower(pattern, host)
 }
 
 // lower returns s lower-cased (ASCII), without allocating when s has no
@@ -107,25 +107,6 @@ func lower(s string) string {
 	return s
 }
 
-// equalFoldASCII compares host (already lower-case) with pattern, folding
-// only the pattern's ASCII upper-case letters, as Python's pattern.lower()
-// followed by == does for the ASCII patterns that can ever match.
-func equalFoldASCII(host, pattern string) bool {
-	if len(host) != len(pattern) {
-		return false
-	}
-	for i := 0; i < len(host); i++ {
-		c := pattern[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if host[i] != c {
-			return false
-		}
-	}
-	return true
-}
-
 func hasSuffixFold(host, suffix string) bool {
-	return len(host) >= len(suffix) && equalFoldASCII(host[len(host)-len(suffix):], suffix)
+	return len(host) >= len(suffix) && equalFoldLower(suffix, host[len(host)-len(suffix):])
 }

@@ -228,7 +228,10 @@ func (v *Validator) allowed(d string) bool {
 	return false
 }
 
-// equalFoldLower compares s (any ASCII case) with lowered (lower-case).
+// equalFoldLower compares s (any ASCII case) with lowered (lower-case),
+// folding only s's ASCII upper-case letters: Python's s.lower() == lowered
+// for the ASCII strings that can ever match (a host is ASCII once
+// validated; a pattern's non-ASCII letters never match one).
 func equalFoldLower(s, lowered string) bool {
 	if len(s) != len(lowered) {
 		return false

@@ -42,7 +42,7 @@ func (b *body) Read(p []byte) (int, error) {
 	n = int(b.n)
 	b.n = 0
 	// The error says whether its event is out already, from its
-	// creation on: Refuse must not log the same refusal twice.
+	// creation on: WriteError must not log the same refusal twice.
 	e := &Error{Kind: ErrBodyTooLarge, Limit: KeyBody, Value: b.max, reported: b.logs}
 	b.err = e
 	if b.logs {

@@ -34,6 +34,7 @@
 // ReadTimeout / ReadHeaderTimeout), does not bound the request headers
 // (http.Server.MaxHeaderBytes), and cannot bound a body that application
 // code reads from the connection without going through r.Body. Handlers
-// that read bodies must treat an *Error from r.Body as a refusal (Refuse
-// answers it with the right status).
+// that read bodies must treat an *Error from r.Body, ParseForm, ParseQuery
+// or ReadBody as a refusal: WriteError answers it with the right status and
+// the one refusal event.
 package limits

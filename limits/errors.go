@@ -36,7 +36,7 @@ type Error struct {
 
 	// reported is set, when the error is created, by the Handler's body
 	// reader, which logs its refusal event as it detects the overflow;
-	// Refuse then does not log it again. It never changes.
+	// WriteError then does not log it again. It never changes.
 	reported bool
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bulwarkdev/bulwark/internal/percent"
 )
 
 // CountFields counts the fields of a urlencoded string as Django does:
@@ -50,37 +52,11 @@ func unquotePlus(s string) string {
 	if !strings.ContainsAny(s, "+%") {
 		return strings.ToValidUTF8(s, "\uFFFD")
 	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '+':
-			b = append(b, ' ')
-		case c == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]):
-			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
-			i += 2
-		default:
-			b = append(b, c)
-		}
+	b := percent.Decode(s, true)
+	if !utf8.ValidString(b) {
+		return strings.ToValidUTF8(b, "\uFFFD")
 	}
-	if !utf8.Valid(b) {
-		return strings.ToValidUTF8(string(b), "\uFFFD")
-	}
-	return string(b)
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	case c >= 'A':
-		return c - 'A' + 10
-	}
-	return c - '0'
+	return b
 }
 
 // ReadBody reads r's whole body as Django's request.body does, under

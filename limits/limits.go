@@ -8,10 +8,13 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/limitsrefusal"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
+
+func init() { limitsrefusal.Write = refuse }
 
 // Django's defaults, used when a Config field is zero.
 const (
@@ -144,7 +147,7 @@ var ErrInvalidConfig = ErrConfig
 
 // Validate reports the first problem in c.
 func (c Config) Validate() error {
-	_, err := c.compile()
+	_, err := c.compile(nil)
 	return err
 }
 
@@ -152,7 +155,15 @@ type route struct {
 	method string
 	path   string
 	prefix bool
-	lim    *Limits
+	lim    *scoped
+}
+
+// scoped is what a request carries: its effective limits and the logger of
+// the Limiter that chose them (nil when set by With), which WriteError
+// reports on.
+type scoped struct {
+	Limits
+	lg *slog.Logger
 }
 
 func (v Values) check(where string) error {
@@ -212,16 +223,18 @@ func (c Config) WithDefaults() Config {
 }
 
 type compiled struct {
-	def    *Limits
+	def    *scoped
 	routes []route
 }
 
-func (c Config) compile() (compiled, error) {
+// compile validates c and resolves its limits; lg is the logger the
+// resolved limits carry.
+func (c Config) compile(lg *slog.Logger) (compiled, error) {
 	if err := c.Values.check(""); err != nil {
 		return compiled{}, err
 	}
 	def := c.Values.resolve(Default())
-	out := compiled{def: &def}
+	out := compiled{def: &scoped{Limits: def, lg: lg}}
 	seen := map[string]bool{}
 	for i, rt := range c.Routes {
 		where := fmt.Sprintf("routes[%d] %q: ", i, rt.Pattern)
@@ -244,7 +257,7 @@ func (c Config) compile() (compiled, error) {
 		}
 		seen[method+" "+p] = true
 		l := rt.Values.resolve(def)
-		out.routes = append(out.routes, route{method: method, path: p, prefix: strings.HasSuffix(p, "/"), lim: &l})
+		out.routes = append(out.routes, route{method: method, path: p, prefix: strings.HasSuffix(p, "/"), lim: &scoped{Limits: l, lg: lg}})
 	}
 	return out, nil
 }
@@ -268,22 +281,22 @@ type Limiter struct {
 
 // New validates c and returns a Limiter.
 func New(c Config) (*Limiter, error) {
-	cc, err := c.compile()
-	if err != nil {
-		return nil, err
-	}
 	lg := c.Logger
 	if lg == nil {
 		lg = slog.Default()
+	}
+	cc, err := c.compile(lg)
+	if err != nil {
+		return nil, err
 	}
 	return &Limiter{c: cc, logger: lg}, nil
 }
 
 // For returns the effective limits for r: those of the most specific
 // matching Route, else the top-level ones.
-func (l *Limiter) For(r *http.Request) Limits { return *l.lookup(r) }
+func (l *Limiter) For(r *http.Request) Limits { return l.lookup(r).Limits }
 
-func (l *Limiter) lookup(r *http.Request) *Limits {
+func (l *Limiter) lookup(r *http.Request) *scoped {
 	if len(l.c.routes) == 0 {
 		return l.c.def
 	}
@@ -316,7 +329,7 @@ type ctxKey struct{}
 // With returns a shallow copy of r whose context carries lim, for code
 // that wants to apply limits without the Handler.
 func With(r *http.Request, lim Limits) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, &lim))
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, &scoped{Limits: lim}))
 }
 
 // From returns the effective limits of r set by a Limiter's Handler (or
@@ -326,19 +339,31 @@ func From(r *http.Request) Limits {
 	// A context value, when there is one, is the innermost: the Handler
 	// keeps its limits in the request's record only when no
 	// context value exists yet, so every context value was set behind it.
-	if l, ok := r.Context().Value(ctxKey{}).(*Limits); ok {
-		return *l
+	if l, ok := r.Context().Value(ctxKey{}).(*scoped); ok {
+		return l.Limits
 	}
-	if l, ok := reqstate.From(r).Limits().(*Limits); ok {
-		return *l
+	if l, ok := reqstate.From(r).Limits().(*scoped); ok {
+		return l.Limits
 	}
 	return Default()
+}
+
+// loggerOf returns the logger of the innermost Limiter whose Handler r
+// passed through, and nil when there is none.
+func loggerOf(r *http.Request) *slog.Logger {
+	if l, ok := r.Context().Value(ctxKey{}).(*scoped); ok && l.lg != nil {
+		return l.lg
+	}
+	if l, ok := reqstate.From(r).Limits().(*scoped); ok {
+		return l.lg
+	}
+	return nil
 }
 
 // Check reports whether r is refused before its body is read: a declared
 // Content-Length above MaxBodyBytes (or, for a urlencoded form, above
 // MaxFormBytes), or a query string with more than MaxFields fields.
-func (l *Limiter) Check(r *http.Request) error { return check(r, l.lookup(r)) }
+func (l *Limiter) Check(r *http.Request) error { return check(r, &l.lookup(r).Limits) }
 
 func check(r *http.Request, lim *Limits) error {
 	if lim.MaxBodyBytes >= 0 && r.ContentLength > lim.MaxBodyBytes {
@@ -368,8 +393,8 @@ func isURLEncoded(r *http.Request) bool {
 func (l *Limiter) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lim := l.lookup(r)
-		if err := check(r, lim); err != nil {
-			Refuse(w, r, l.logger, err)
+		if err := check(r, &lim.Limits); err != nil {
+			refuse(w, r, l.logger, err)
 			return
 		}
 		r2 := r
@@ -394,11 +419,30 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// Refuse answers a request refused for err: the status of a *Error (or 400
-// for any other error), the status text as body, and one Info event on lg
-// (nil means slog.Default()) naming the limit. Used by the Handler and by
-// package upload, so every limit refusal looks the same.
-func Refuse(w http.ResponseWriter, r *http.Request, lg *slog.Logger, err error) {
+// WriteError answers a request whose body or form an application read
+// through package limits (ParseForm, ParseQuery, ReadBody, or r.Body behind
+// the Handler) and got err: the status of a *Error (413 for the byte caps,
+// 400 for the others; 400 for any other error), the status text as body
+// (never the error, which may hold request data), "Connection: close" so
+// that the unread rest of the body is not drained, and one Info event
+// naming the limit on the logger of the Limiter whose Handler r passed
+// through (slog.Default() without one), unless the Handler's body reader
+// already logged that refusal. Call it instead of writing a response of
+// your own, so that every limit refusal looks the same:
+//
+//	query, form, err := limits.ParseForm(r, nil)
+//	if err != nil {
+//		limits.WriteError(w, r, err)
+//		return
+//	}
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	refuse(w, r, loggerOf(r), err)
+}
+
+// refuse is WriteError with the logger given (nil means slog.Default()).
+// The Handler, package upload and the gateway reach it through
+// internal/limitsrefusal, with their own loggers.
+func refuse(w http.ResponseWriter, r *http.Request, lg *slog.Logger, err error) {
 	status := http.StatusBadRequest
 	var le *Error
 	if errors.As(err, &le) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/limitsrefusal"
 	"github.com/bulwarkdev/bulwark/internal/reqstate"
 	"github.com/bulwarkdev/bulwark/internal/reqstate/reqstatetest"
 
@@ -45,7 +46,7 @@ func TestHandlerBody(t *testing.T) {
 			h := l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				_, gotErr = io.ReadAll(r.Body)
 				if gotErr != nil {
-					limits.Refuse(w, r, lg, gotErr)
+					limits.WriteError(w, r, gotErr)
 					return
 				}
 			}))
@@ -202,5 +203,67 @@ func TestHandlerAllocs(t *testing.T) {
 func TestFromDefault(t *testing.T) {
 	if got := limits.From(httptest.NewRequest("GET", "/", nil)); got != limits.Default() {
 		t.Errorf("From without a Handler = %+v, want Default()", got)
+	}
+}
+
+// An application answering a ParseForm error with WriteError gets the
+// limit's status, the status text (never the error) and one event on the
+// Limiter's logger; an overflow the body reader already logged is not
+// logged twice.
+func TestWriteError(t *testing.T) {
+	rows := []struct {
+		name, body string
+		declared   int64
+		want       int
+		event      string
+		maxForm    int64
+	}{
+		{"too many fields in the body", strings.Repeat("a=1&", 5) + "a=1", 23, 400, "too_many_fields", 50},
+		{"attack: form over cap, undeclared", strings.Repeat("x", 80), -1, 400, "request_data_too_big", 50},
+		{"attack: body over cap, undeclared", strings.Repeat("x", 200), -1, 413, "request_too_large", 500},
+	}
+	for _, tc := range rows {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			lg := slog.New(slog.NewJSONHandler(&logs, nil))
+			l, err := limits.New(limits.Config{Values: limits.Values{MaxFields: 5, MaxFormBytes: tc.maxForm, MaxBodyBytes: 100}, Logger: lg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, _, err := limits.ParseForm(r, nil); err != nil {
+					limits.WriteError(w, r, err)
+				}
+			}))
+			r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.ContentLength = tc.declared
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.want || strings.TrimSpace(w.Body.String()) != http.StatusText(tc.want) {
+				t.Fatalf("got %d %q, want %d and its status text", w.Code, w.Body.String(), tc.want)
+			}
+			if w.Header().Get("Connection") != "close" {
+				t.Errorf("no Connection: close")
+			}
+			if n := strings.Count(logs.String(), `"event":"`+tc.event+`"`); n != 1 || strings.Count(logs.String(), "\n") != 1 {
+				t.Fatalf("want one %s event on the Limiter's logger, got %q", tc.event, logs.String())
+			}
+		})
+	}
+}
+
+// Upload and the gateway answer limit errors through the internal hook,
+// which importing limits sets, and get the Handler's answer.
+func TestRefusalHook(t *testing.T) {
+	if limitsrefusal.Write == nil {
+		t.Fatal("limitsrefusal.Write is not set")
+	}
+	var logs bytes.Buffer
+	w := httptest.NewRecorder()
+	err := &limits.Error{Kind: limits.ErrFileTooLarge, Limit: limits.KeyFileBytes, Value: 10}
+	limitsrefusal.Write(w, httptest.NewRequest("POST", "/", nil), slog.New(slog.NewJSONHandler(&logs, nil)), err)
+	if w.Code != 413 || w.Header().Get("Connection") != "close" || !strings.Contains(logs.String(), `"event":"file_too_large"`) {
+		t.Fatalf("got %d %v, log %q", w.Code, w.Header(), logs.String())
 	}
 }

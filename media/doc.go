@@ -31,7 +31,7 @@
 // and directory listings, header injection through display names.
 //
 // Does not stop: a wrong type recorded at upload (decide it with
-// upload.Inspect), attacks on the viewer's image decoder, hotlinking (set
+// upload/inspect.File), attacks on the viewer's image decoder, hotlinking (set
 // CrossOriginResourcePolicy to restrict embedding), or access control:
 // whoever knows a name can fetch the file; use unguessable names (package
 // upload's Storage does) and put authentication in front when content is

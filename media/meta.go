@@ -16,7 +16,7 @@ import (
 // the client's display name.
 type Meta struct {
 	// Type is the MIME type decided at upload (for example by
-	// upload.Inspect). Empty means unknown: served as
+	// upload/inspect.File). Empty means unknown: served as
 	// application/octet-stream, as an attachment.
 	Type string `json:"type"`
 	// Filename is the display name offered in Content-Disposition. It may

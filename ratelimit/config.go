@@ -159,8 +159,13 @@ type Config struct {
 	Logger *slog.Logger `toml:"-"`
 }
 
-// ErrInvalidConfig is wrapped by every configuration error.
-var ErrInvalidConfig = errors.New("ratelimit: invalid configuration")
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("ratelimit: invalid configuration")
+
+// ErrInvalidConfig is ErrConfig.
+//
+// Deprecated: use ErrConfig, the name every package uses.
+var ErrInvalidConfig = ErrConfig
 
 // Validate reports the first problem in c.
 func (c Config) Validate() error {
@@ -210,17 +215,17 @@ func (ru *rule) counted(status int) bool {
 
 func compile(rules []Rule) ([]rule, error) {
 	if len(rules) > MaxRules {
-		return nil, fmt.Errorf("%w: %d rules, at most %d", ErrInvalidConfig, len(rules), MaxRules)
+		return nil, fmt.Errorf("%w: %d rules, at most %d", ErrConfig, len(rules), MaxRules)
 	}
 	out := make([]rule, 0, len(rules))
 	seen := map[string]bool{}
 	for i, rl := range rules {
 		ru, err := rl.compile()
 		if err != nil {
-			return nil, fmt.Errorf("%w: rule %d (%q): %w", ErrInvalidConfig, i, rl.Name, err)
+			return nil, fmt.Errorf("%w: rule %d (%q): %w", ErrConfig, i, rl.Name, err)
 		}
 		if seen[ru.name] {
-			return nil, fmt.Errorf("%w: rule %d: duplicate name %q", ErrInvalidConfig, i, rl.Name)
+			return nil, fmt.Errorf("%w: rule %d: duplicate name %q", ErrConfig, i, rl.Name)
 		}
 		seen[ru.name] = true
 		out = append(out, ru)
@@ -251,7 +256,9 @@ func (rl Rule) compile() (rule, error) {
 		return rule{}, errors.New(`rate is required ("N/s", "N/m" or "N/h")`)
 	}
 	if ru.rate, err = ParseRate(rl.Rate); err != nil {
-		return rule{}, err
+		// "rate = "5/q": the period is s, m or h", without the package's
+		// prefix again; errors.Is still finds ErrInvalidRate.
+		return rule{}, &keyError{msg: "rate = " + strings.TrimPrefix(err.Error(), ErrInvalidRate.Error()+": "), err: err}
 	}
 	burst := rl.Burst
 	switch {
@@ -326,3 +333,13 @@ func validToken(s string) bool {
 	}
 	return true
 }
+
+// keyError is the problem of one key of a rule, its message free of the
+// package prefix the wrapped error's own text begins with.
+type keyError struct {
+	msg string
+	err error
+}
+
+func (e *keyError) Error() string { return e.msg }
+func (e *keyError) Unwrap() error { return e.err }

@@ -418,7 +418,7 @@ func TestConfigErrors(t *testing.T) {
 		{"unclean path", func(r *ratelimit.Rule) { r.Paths = []string{"/a//b"} }, "not clean"},
 		{"lower-case method", func(r *ratelimit.Rule) { r.Methods = []string{"post"} }, "upper-case"},
 		{"no rate", func(r *ratelimit.Rule) { r.Rate = "" }, "rate is required"},
-		{"bad rate", func(r *ratelimit.Rule) { r.Rate = "5 per minute" }, "invalid rate"},
+		{"bad rate", func(r *ratelimit.Rule) { r.Rate = "5 per minute" }, `rate = "5 per minute": write N/s`},
 		{"negative burst", func(r *ratelimit.Rule) { r.Burst = -1 }, "burst"},
 		{"huge burst", func(r *ratelimit.Rule) { r.Burst = ratelimit.MaxBurst + 1 }, "burst"},
 		{"bad key", func(r *ratelimit.Rule) { r.Key = "user" }, "key"},
@@ -435,8 +435,11 @@ func TestConfigErrors(t *testing.T) {
 			r := ok
 			tt.mutate(&r)
 			_, err := ratelimit.New(ratelimit.Config{Rules: []ratelimit.Rule{r}})
-			if err == nil || !errors.Is(err, ratelimit.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("New = %v; want an ErrInvalidConfig mentioning %q", err, tt.want)
+			if err == nil || !errors.Is(err, ratelimit.ErrConfig) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New = %v; want an ErrConfig mentioning %q", err, tt.want)
+			}
+			if strings.Count(err.Error(), "ratelimit:") != 1 {
+				t.Errorf("%q names the package more than once", err)
 			}
 		})
 	}

@@ -61,7 +61,7 @@ func cookieSalt(name, salt string) string {
 
 func (c CookieConfig) signer(salt string) (*TimestampSigner, error) {
 	if len(c.Key) == 0 {
-		return nil, ErrNoKey
+		return nil, configError(ErrNoKey, "key is required")
 	}
 	prefixed := func(k []byte) []byte { return append([]byte(cookieKeyPrefix), k...) }
 	cfg := TimestampConfig{
@@ -74,7 +74,7 @@ func (c CookieConfig) signer(salt string) (*TimestampSigner, error) {
 	}
 	for i, k := range c.FallbackKeys {
 		if len(k) == 0 {
-			return nil, errors.New("signing: fallback key " + strconv.Itoa(i) + " is empty")
+			return nil, configError(nil, "fallback_keys[%d] is empty", i)
 		}
 		cfg.FallbackKeys = append(cfg.FallbackKeys, prefixed(k))
 	}

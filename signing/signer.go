@@ -19,7 +19,12 @@ var (
 	// ErrSignatureExpired: the signature is valid but older than the
 	// maximum age.
 	ErrSignatureExpired = fmt.Errorf("%w: signature expired", ErrBadSignature)
-	// ErrInvalidAlgorithm: an algorithm name this package does not know.
+	// ErrConfig is wrapped by every configuration error of Validate and
+	// New (with ErrNoKey, ErrInvalidAlgorithm or ErrUnsafeSeparator when
+	// one of them is the problem).
+	ErrConfig = errors.New("signing: invalid configuration")
+	// ErrInvalidAlgorithm: an algorithm name this package does not know,
+	// or one it cannot sign with.
 	ErrInvalidAlgorithm = errors.New("signing: invalid algorithm")
 	// ErrUnsafeSeparator: a separator Django refuses (empty, or only
 	// characters of the base64url alphabet).
@@ -72,25 +77,46 @@ type Config struct {
 // Validate reports whether c can build a Signer.
 func (c Config) Validate() error {
 	if len(c.Key) == 0 {
-		return ErrNoKey
+		return configError(ErrNoKey, "key is required")
 	}
 	for i, k := range c.FallbackKeys {
 		if len(k) == 0 {
-			return fmt.Errorf("signing: fallback key %d is empty", i)
+			return configError(nil, "fallback_keys[%d] is empty", i)
 		}
 	}
 	if c.Algorithm == InsecureSHA1 {
-		return fmt.Errorf("%w: %q cannot sign (set AllowInsecureSHA1Verify to verify legacy values)", ErrInvalidAlgorithm, string(c.Algorithm))
+		return configError(ErrInvalidAlgorithm, "algorithm = %q cannot sign (set AllowInsecureSHA1Verify to verify legacy values)", string(c.Algorithm))
 	}
 	if c.Algorithm != "" {
 		if _, err := newHash(c.Algorithm); err != nil {
-			return err
+			return configError(ErrInvalidAlgorithm, "algorithm = %q: use %q, %q, %q or %q", string(c.Algorithm), SHA256, SHA384, SHA512, SHA224)
 		}
 	}
 	if c.Sep != "" && unsafeSep(c.Sep) {
-		return fmt.Errorf("%w: %q (cannot be empty or consist of only A-z0-9-_=)", ErrUnsafeSeparator, c.Sep)
+		return configError(ErrUnsafeSeparator, "sep = %q: cannot be empty or consist of only A-z0-9-_=", c.Sep)
 	}
 	return nil
+}
+
+// cfgError is a configuration problem: its message is ErrConfig's text and
+// the detail, and it wraps ErrConfig and its kind (nil: none), so that
+// errors.Is finds either without the message naming the package twice.
+type cfgError struct {
+	kind error
+	msg  string
+}
+
+func configError(kind error, format string, args ...any) error {
+	return &cfgError{kind: kind, msg: ErrConfig.Error() + ": " + fmt.Sprintf(format, args...)}
+}
+
+func (e *cfgError) Error() string { return e.msg }
+
+func (e *cfgError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{ErrConfig}
+	}
+	return []error{ErrConfig, e.kind}
 }
 
 // unsafeSep is Django's ^[A-z0-9-_=]*$. The range A-z is a Django quirk

@@ -50,6 +50,9 @@ func TestConfigValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.c.Validate()
+			if err != nil && (!errors.Is(err, signing.ErrConfig) || strings.Count(err.Error(), "signing:") != 1) {
+				t.Errorf("Validate() = %q: want an ErrConfig naming the package once", err)
+			}
 			if tt.want == errAny {
 				if err == nil {
 					t.Fatal("Validate() = nil, want an error")

@@ -50,10 +50,10 @@ func (c TimestampConfig) Validate() error {
 		return err
 	}
 	if c.MaxClockSkew < 0 {
-		return fmt.Errorf("signing: negative MaxClockSkew %v", c.MaxClockSkew)
+		return configError(nil, "MaxClockSkew = %v is negative", c.MaxClockSkew)
 	}
 	if c.MaxDecompressedSize < 0 {
-		return fmt.Errorf("signing: negative MaxDecompressedSize %d", c.MaxDecompressedSize)
+		return configError(nil, "MaxDecompressedSize = %d is negative", c.MaxDecompressedSize)
 	}
 	return nil
 }

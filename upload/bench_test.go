@@ -15,6 +15,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 const chunkData = 1 << 20
@@ -127,7 +128,7 @@ var pipelines = []struct {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		v, err := upload.Inspect(p, p.RawFilename, upload.Policy{})
+		v, err := inspect.File(p, p.RawFilename, inspect.Policy{})
 		if err != nil || !v.Allowed || v.Size < 1<<20 || (v.Size-8-25-12)%(chunkData+12) != 0 {
 			// The file is the signature, IHDR, n whole IDAT chunks and IEND:
 			// a short count would mean the inspector stopped early.
@@ -146,7 +147,7 @@ var pipelines = []struct {
 		f := form.File["f"][0]
 		rc, _ := f.Open()
 		defer rc.Close()
-		v, err := upload.Inspect(rc, f.Filename, upload.Policy{})
+		v, err := inspect.File(rc, f.Filename, inspect.Policy{})
 		if err != nil || !v.Allowed {
 			tb.Fatalf("%+v %v", v, err)
 		}
@@ -161,7 +162,7 @@ var pipelines = []struct {
 		fh := r.MultipartForm.File["f"][0]
 		f, _ := fh.Open()
 		defer f.Close()
-		v, err := upload.Inspect(f, fh.Filename, upload.Policy{})
+		v, err := inspect.File(f, fh.Filename, inspect.Policy{})
 		if err != nil || !v.Allowed {
 			tb.Fatalf("%+v %v", v, err)
 		}

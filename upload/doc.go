@@ -25,27 +25,18 @@
 //
 // # Content
 //
-// Inspect detects the type from magic bytes (github.com/gabriel-vasile/mimetype),
-// never from the client's name or Content-Type, and refuses, with a
-// stable reason code: executables and scripts (executable), HTML (html),
-// SVG and XML with active content, parsed with encoding/xml (svg_script,
-// xml_script), markup hidden in another format's first bytes or metadata
-// such as PNG text chunks, JPEG comments and APPn segments, GIF extensions
-// (polyglot_html), bytes after an image's end marker, with PNG CRCs, JPEG
-// segments and scans and GIF blocks walked properly (trailing_data),
-// archives under other names (disguised_archive), images declaring more
-// pixels than the policy allows, read from the header without decoding
-// (pixel_bomb), types outside the allow-list (not_allowed) and extensions
-// that disagree with the content (type_mismatch). Reencode rewrites raster
-// images through the standard library's codecs, dropping anything that is
-// not pixels.
+// Every file is judged by its content alone with package
+// [github.com/bulwarkdev/bulwark/upload/inspect] (inspect.File: magic
+// bytes, polyglots, trailing data, disguised archives, pixel bombs, an
+// allow-list), under Config.Policy; with Config.Reencode, raster images
+// are rewritten through the standard library's codecs (inspect.Reencode).
 //
 // Uploader.Handler runs all of this before the application: malformed
 // bodies get 400, limit violations 400 or 413 (one event from package
 // limits), refused content 415 with one upload_refused event. A body that
 // is neither multipart nor a urlencoded form (a PUT of an image, a POST
 // with Content-Type: image/png), which an application reads whole and may
-// store as a file, is inspected as one file by InspectBody (its declared
+// store as a file, is inspected as one file by inspect.Body (its declared
 // type must agree with the content, as a name's extension must), unless
 // it is an API's data (declared JSON, XML or text, or undeclared text or
 // opaque bytes), which passes when it is not active markup; with

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // Form is a parsed multipart form. Files larger than the memory threshold
@@ -32,13 +33,13 @@ type File struct {
 	// Filename is the client's name reduced to a display label (see
 	// DisplayName). Never use it as a path.
 	Filename string
-	// ClientType is the Content-Type the client claimed. Untrusted: Inspect
+	// ClientType is the Content-Type the client claimed. Untrusted: inspection
 	// decides by content.
 	ClientType string
 	// Size is the number of content bytes.
 	Size int64
 	// Verdict is set by Uploader.Parse after inspection.
-	Verdict Verdict
+	Verdict inspect.Verdict
 
 	mem  []byte
 	path string
@@ -206,7 +207,7 @@ func (form *Form) reencode(f *File) error {
 	if err != nil {
 		return err
 	}
-	err = Reencode(fh, src, f.Verdict.Type)
+	err = inspect.Reencode(fh, src, f.Verdict.Type)
 	if cerr := fh.Close(); err == nil {
 		err = cerr
 	}

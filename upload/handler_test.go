@@ -19,6 +19,7 @@ import (
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/media"
 	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 func chain(t *testing.T, logs io.Writer, lc limits.Config, next http.Handler) http.Handler {
@@ -171,7 +172,7 @@ func TestStorage(t *testing.T) {
 		t.Fatalf("Save before Inspect: %v", err)
 	}
 	rc, _ := f.Open()
-	f.Verdict, _ = upload.Inspect(rc, f.Filename, upload.Policy{})
+	f.Verdict, _ = inspect.File(rc, f.Filename, inspect.Policy{})
 	rc.Close()
 	name, err := s.Save(f)
 	if err != nil {
@@ -313,7 +314,7 @@ func TestParseReencode(t *testing.T) {
 	if bytes.Contains(data, []byte("camera: test model")) || int64(len(data)) != f.Size {
 		t.Fatalf("re-encoded file still carries the comment (or size %d != %d)", f.Size, len(data))
 	}
-	if v, _ := upload.Inspect(bytes.NewReader(data), "a.jpg", upload.Policy{}); !v.Allowed {
+	if v, _ := inspect.File(bytes.NewReader(data), "a.jpg", inspect.Policy{}); !v.Allowed {
 		t.Fatalf("re-encoded file refused: %+v", v)
 	}
 	if _, err := upload.New(upload.Config{Reencode: true, Forward: true}); err == nil {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/percent"
 	"github.com/bulwarkdev/bulwark/limits"
 	"golang.org/x/text/encoding/htmlindex"
 )
@@ -150,7 +151,7 @@ func decodeExtended(charset, value string) (string, error) {
 	}
 	raw, err := url.PathUnescape(value)
 	if err != nil {
-		raw = pctDecodeBytes(value)
+		raw = percent.Decode(value, false)
 	}
 	out, err := enc.NewDecoder().String(raw)
 	if err != nil {
@@ -164,35 +165,7 @@ func pctDecode(s string) string {
 	if v, err := url.PathUnescape(s); err == nil {
 		return strings.ToValidUTF8(v, "\uFFFD")
 	}
-	return strings.ToValidUTF8(pctDecodeBytes(s), "\uFFFD")
-}
-
-// pctDecodeBytes decodes valid %XX escapes and keeps anything else.
-func pctDecodeBytes(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]) {
-			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
-			i += 2
-			continue
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	case c >= 'A':
-		return c - 'A' + 10
-	}
-	return c - '0'
+	return strings.ToValidUTF8(percent.Decode(s, false), "\uFFFD")
 }
 
 // Reader reads a multipart body part by part, streaming, under one set of

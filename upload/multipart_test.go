@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 const ct = "multipart/form-data; boundary=XyZ"
@@ -305,5 +307,32 @@ func TestRFC2231Charsets(t *testing.T) {
 	}
 	if _, err := filesOf(t, `form-data; name="f"; filename*=x-unknown''a.txt`); !errors.Is(err, upload.ErrMalformed) {
 		t.Errorf("unknown charset: %v", err)
+	}
+}
+
+func TestInspectReportsReadErrors(t *testing.T) {
+	// A file cut by the per-file cap inside a PNG chunk: the cap's error,
+	// not a verdict on the truncated bytes.
+	png := uploadcorpus.PNGChunk(uploadcorpus.PNG(), "zzZz", bytes.Repeat([]byte("a"), 4000))
+	body := filePart("f", "a.png", string(png)) + end
+	lim := limits.Default()
+	lim.MaxFileBytes = 1000
+	mr, err := upload.NewReader(strings.NewReader(body), ct, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = inspect.File(p, "a.png", inspect.Policy{})
+	if !errors.Is(err, limits.ErrFileTooLarge) {
+		t.Fatalf("err = %v, want ErrFileTooLarge", err)
+	}
+	// Reading on keeps failing the same way, without negative counts.
+	for range 3 {
+		if n, err := p.Read(make([]byte, 10)); n != 0 || !errors.Is(err, limits.ErrFileTooLarge) {
+			t.Fatalf("Read after the cap: %d, %v", n, err)
+		}
 	}
 }

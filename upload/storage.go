@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // The storage permissions when StorageConfig leaves them zero.
@@ -84,7 +85,7 @@ var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadd
 
 // ErrNotInspected is returned by Save for a file without an accepting
 // Verdict.
-var ErrNotInspected = errors.New("upload: file was not accepted by Inspect")
+var ErrNotInspected = errors.New("upload: file was not accepted by inspection")
 
 // Save stores f and returns its storage name ("ab/abcdef....png"),
 // relative to the storage root. f must carry an accepting Verdict.
@@ -102,7 +103,7 @@ func (s *Storage) Save(f *File) (string, error) {
 
 // SaveReader stores the content of r, already judged by v, under a
 // generated name, with display as the client's name in its sidecar.
-func (s *Storage) SaveReader(r io.Reader, v Verdict, display string) (string, error) {
+func (s *Storage) SaveReader(r io.Reader, v inspect.Verdict, display string) (string, error) {
 	if !v.Allowed || v.Ext == "" || strings.ContainsAny(v.Ext, `/\`) {
 		return "", ErrNotInspected
 	}

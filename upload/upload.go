@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bulwarkdev/bulwark/internal/limitsrefusal"
 	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/internal/spool"
 	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // Config configures an Uploader. The zero Config accepts PNG, JPEG, GIF,
@@ -26,7 +28,7 @@ type Config struct {
 	TempDir string `toml:"temp_dir"`
 	// Policy decides which content is accepted. The zero Policy allows
 	// DefaultAllow.
-	Policy Policy `toml:"policy"`
+	Policy inspect.Policy `toml:"policy"`
 	// Storage configures where accepted files are stored (see Storage).
 	// Optional: an Uploader only parses and inspects.
 	Storage StorageConfig `toml:"storage"`
@@ -47,7 +49,7 @@ type Config struct {
 	// multipart nor a urlencoded form (a PUT or POST of an image with
 	// Content-Type: image/png), which an application reads as the
 	// request's body and may store as a file: RawInspect ("inspect", and
-	// the default when empty) inspects it as one file (InspectBody: by
+	// the default when empty) inspects it as one file (inspect.Body: by
 	// content, against Policy, the declared type agreeing) and refuses
 	// it with 415 as a file would be; RawRefuse ("refuse") refuses every
 	// such body with 415 (reason raw_body). An accepted body reaches the
@@ -63,10 +65,10 @@ type Config struct {
 // is on): what "bulwark check" prints. The result means the same as c.
 func (c Config) WithDefaults() Config {
 	if c.Policy.Allow == nil {
-		c.Policy.Allow = slices.Clone(DefaultAllow)
+		c.Policy.Allow = slices.Clone(inspect.DefaultAllow)
 	}
 	if c.Policy.MaxPixels == 0 {
-		c.Policy.MaxPixels = DefaultMaxPixels
+		c.Policy.MaxPixels = inspect.DefaultMaxPixels
 	}
 	if c.RawBodies == "" {
 		c.RawBodies = RawInspect
@@ -160,7 +162,7 @@ type RefusedError struct {
 	// Field is the form field that carried the file.
 	Field string
 	// Verdict says why the content was refused.
-	Verdict Verdict
+	Verdict inspect.Verdict
 }
 
 // Error names the field and the reason. It holds the field name, which
@@ -222,7 +224,7 @@ func (u *Uploader) parse(r *http.Request, body io.Reader) (*Form, error) {
 				form.RemoveAll()
 				return nil, err
 			}
-			v, err := Inspect(rc, f.Filename, u.c.Policy)
+			v, err := inspect.File(rc, f.Filename, u.c.Policy)
 			rc.Close()
 			if err != nil {
 				form.RemoveAll()
@@ -236,7 +238,7 @@ func (u *Uploader) parse(r *http.Request, body io.Reader) (*Form, error) {
 			if u.c.Reencode && (v.Type == "image/png" || v.Type == "image/jpeg" || v.Type == "image/gif") {
 				if err := form.reencode(f); err != nil {
 					form.RemoveAll()
-					return nil, &RefusedError{Field: field, Verdict: Verdict{Type: v.Type, Reason: ReasonCorrupt, Message: "re-encoding failed: " + err.Error()}}
+					return nil, &RefusedError{Field: field, Verdict: inspect.Verdict{Type: v.Type, Reason: inspect.ReasonCorrupt, Message: "re-encoding failed: " + err.Error()}}
 				}
 			}
 		}
@@ -334,7 +336,7 @@ func isMultipart(r *http.Request) bool {
 func (u *Uploader) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	var le *limits.Error
 	if errors.As(err, &le) {
-		limits.Refuse(w, r, u.lg, err)
+		limitsrefusal.Write(w, r, u.lg, err)
 		return
 	}
 	status, event, reason := http.StatusBadRequest, "upload_malformed", "malformed"

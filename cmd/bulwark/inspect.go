@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // inspectResult is one line of "bulwark inspect --json".
@@ -28,7 +28,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
-	allow := fs.String("allow", "", "comma-separated MIME types to accept (default: "+strings.Join(upload.DefaultAllow, ",")+")")
+	allow := fs.String("allow", "", "comma-separated MIME types to accept (default: "+strings.Join(inspect.DefaultAllow, ",")+")")
 	maxPixels := fs.Int64("max-pixels", 0, "largest width*height an image may declare (0: default)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: bulwark inspect [--json] [--allow TYPES] [--max-pixels N] FILE...\n\n"+
@@ -46,7 +46,7 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	policy := upload.Policy{MaxPixels: *maxPixels}
+	policy := inspect.Policy{MaxPixels: *maxPixels}
 	if *allow != "" {
 		policy.Allow = strings.Split(*allow, ",")
 	}
@@ -79,18 +79,18 @@ func runInspect(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
-func inspectFile(name string, policy upload.Policy) (upload.Verdict, error) {
+func inspectFile(name string, policy inspect.Policy) (inspect.Verdict, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return upload.Verdict{}, err
+		return inspect.Verdict{}, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return upload.Verdict{}, err
+		return inspect.Verdict{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return upload.Verdict{}, fmt.Errorf("%s: not a regular file", name)
+		return inspect.Verdict{}, fmt.Errorf("%s: not a regular file", name)
 	}
-	return upload.Inspect(f, name, policy)
+	return inspect.File(f, name, policy)
 }

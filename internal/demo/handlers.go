@@ -12,6 +12,7 @@ import (
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/session"
 	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // Session keys.
@@ -114,23 +115,23 @@ func (a *App) sign(w http.ResponseWriter, r *http.Request) {
 // (stable codes; the verdict's Message is for logs only, it can quote the
 // file's metadata).
 var reasons = map[string]string{
-	upload.ReasonNotAllowed:       "this type of file is not accepted here",
-	upload.ReasonTypeMismatch:     "the file name's extension does not match its content",
-	upload.ReasonHTML:             "the file is HTML",
-	upload.ReasonSVGScript:        "the SVG image carries script",
-	upload.ReasonXMLScript:        "the XML carries markup that can run script",
-	upload.ReasonExecutable:       "the file is a program or a script",
-	upload.ReasonPolyglot:         "the file hides HTML inside another format (a polyglot)",
-	upload.ReasonTrailingData:     "the file has data after its end",
-	upload.ReasonDisguisedArchive: "the file is an archive in disguise",
-	upload.ReasonPixelBomb:        "the image declares too many pixels (a decompression bomb)",
-	upload.ReasonCorrupt:          "the file does not parse as its type",
-	upload.ReasonEmpty:            "the file is empty",
-	upload.ReasonTooLarge:         "the file is too large to inspect",
+	inspect.ReasonNotAllowed:       "this type of file is not accepted here",
+	inspect.ReasonTypeMismatch:     "the file name's extension does not match its content",
+	inspect.ReasonHTML:             "the file is HTML",
+	inspect.ReasonSVGScript:        "the SVG image carries script",
+	inspect.ReasonXMLScript:        "the XML carries markup that can run script",
+	inspect.ReasonExecutable:       "the file is a program or a script",
+	inspect.ReasonPolyglot:         "the file hides HTML inside another format (a polyglot)",
+	inspect.ReasonTrailingData:     "the file has data after its end",
+	inspect.ReasonDisguisedArchive: "the file is an archive in disguise",
+	inspect.ReasonPixelBomb:        "the image declares too many pixels (a decompression bomb)",
+	inspect.ReasonCorrupt:          "the file does not parse as its type",
+	inspect.ReasonEmpty:            "the file is empty",
+	inspect.ReasonTooLarge:         "the file is too large to inspect",
 }
 
 // upload accepts one file: parsed as a stream under the request's limits,
-// judged by content (upload.Inspect through the Uploader), stored through
+// judged by content (inspect.File through the Uploader), stored through
 // upload.Storage, served back from the media host. The gateway inspects
 // the same upload before it gets here; the app checks again because it
 // must not rely on being deployed behind a filter, and because it stores

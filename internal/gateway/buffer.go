@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bulwarkdev/bulwark/internal/limitsrefusal"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
 	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/internal/spool"
@@ -346,7 +347,7 @@ func refuseBody(events *slog.Logger, w http.ResponseWriter, r *http.Request, err
 	}
 	var le *limits.Error
 	if errors.As(err, &le) {
-		limits.Refuse(w, r, events, le)
+		limitsrefusal.Write(w, r, events, le)
 		return
 	}
 	var mbe *http.MaxBytesError

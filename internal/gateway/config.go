@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -19,46 +18,76 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/bulwarkdev/bulwark"
-	"github.com/bulwarkdev/bulwark/csrf"
+	"github.com/bulwarkdev/bulwark/headers"
+	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/httpsonly"
 	"github.com/bulwarkdev/bulwark/internal/cluster"
 	"github.com/bulwarkdev/bulwark/internal/pathset"
+	"github.com/bulwarkdev/bulwark/limits"
+	"github.com/bulwarkdev/bulwark/media"
+	"github.com/bulwarkdev/bulwark/ratelimit"
+	"github.com/bulwarkdev/bulwark/trustedproxy"
 )
 
 // Config is the gateway's configuration: the server sections below plus the
-// library configuration composed around the proxy. It is the struct behind
+// library sections composed around the proxy. It is the struct behind
 // the TOML file of "bulwark serve" (every field has a snake_case toml tag).
 //
 // The zero value of every section is the secure default documented on its
 // fields; only Upstream.URL is required.
+//
+// The library sections the edge runs as an application does are the
+// library's own types, with the library's keys and defaults: a key added
+// to one of them works here too. [csrf] and [uploads] mean less at the
+// edge, because the upstream owns its tokens and its files: they are the
+// gateway's own CSRFConfig and UploadsConfig, holding only the keys the
+// edge runs. Every other key of bulwark.Config ([session], the token keys
+// of [csrf], uploads.reencode, [uploads.storage], and any key the library
+// gains in those sections) is an unknown key here, which Parse reports
+// with its line and a hint that it is a library setting the gateway does
+// not use.
 type Config struct {
-	// Config is the library configuration, and the chain bulwark.New
-	// builds from it runs around the proxy. Its sections are top-level
-	// tables of the file, with the library's defaults: [proxy] (zero:
-	// trust no proxy, every forwarded header is stripped), [hosts] (zero:
-	// no host allowed, every request refused with 400), [https] (zero:
-	// 301 redirect, one-year HSTS), [headers] (zero: nosniff,
-	// Referrer-Policy and COOP same-origin, X-Frame-Options DENY),
-	// [limits] (zero: Django's limits and a 32 MiB body cap), [csrf]
-	// (zero: unsafe requests only from the site's own origin), [uploads]
-	// (zero: every multipart body on every path is inspected, unlike the
-	// library's zero; uploads.exempt_paths names the exceptions) and [media] (zero: no media host;
-	// media.site_hosts defaults to the names of hosts.allowed).
-	//
-	// Three sections mean less at the edge than in an application, because
-	// the upstream owns its state:
-	//   - [csrf]: only the Fetch Metadata and Origin layer runs, on
-	//     Edge.CSRFPaths. The token layer is always off (the gateway
-	//     cannot put tokens in the upstream's pages; the upstream keeps
-	//     its own token check), so its settings (cookie_*, header_name,
-	//     use_sessions, max_form_bytes) are refused. trusted_origins and
-	//     insecure_bypass_paths apply. referer_without_tokens is always on
-	//     (Django's HTTPS Referer rule for requests with neither Origin nor
-	//     Sec-Fetch-Site), whatever the file says.
-	//   - [uploads]: always forwards (upload.Config.Forward is forced): an
-	//     accepted body reaches the upstream byte for byte. reencode and
-	//     storage are refused: the upstream stores the files.
-	//   - [session]: refused; the upstream keeps its own sessions.
-	bulwark.Config
+	// Proxy says which peers are trusted proxies (see bulwark.Config).
+	// Zero: trust no proxy, every forwarded header is stripped.
+	Proxy trustedproxy.Config `toml:"proxy"`
+	// Hosts is the allow-list of host names. Zero: no host allowed,
+	// every request refused with 400.
+	Hosts hosts.Config `toml:"hosts"`
+	// HTTPS configures the HTTP→HTTPS redirect and HSTS. Zero: 301
+	// redirect, one-year HSTS.
+	HTTPS httpsonly.Config `toml:"https"`
+	// Headers configures the browser security headers. Zero: nosniff,
+	// Referrer-Policy and COOP same-origin, X-Frame-Options DENY.
+	Headers headers.Config `toml:"headers"`
+	// RateLimit lists the rate limits, one [[rate_limit]] table each.
+	// Empty (the default): no rate limit.
+	RateLimit []ratelimit.Rule `toml:"rate_limit"`
+	// RateLimitStore keeps the counts of RateLimit (Go only). Nil means
+	// the [cluster] store when there is one, else a memory store of the
+	// gateway's own (see rateLimitStore).
+	RateLimitStore ratelimit.Store `toml:"-"`
+	// RateLimitObserve, if set, is called with every rate-limit decision
+	// (Go only), after the gateway has counted it.
+	RateLimitObserve func(rule string, d ratelimit.Decision) `toml:"-"`
+	// Limits bounds request bodies, form fields and files. Zero:
+	// Django's limits and a 32 MiB body cap.
+	Limits limits.Config `toml:"limits"`
+	// CSRF is the edge's CSRF check: only the Fetch Metadata and Origin
+	// layer, on Edge.CSRFPaths (see CSRFConfig). Zero: unsafe requests
+	// only from the site's own origin.
+	CSRF CSRFConfig `toml:"csrf"`
+	// Uploads inspects multipart uploads before the upstream sees them
+	// (see UploadsConfig). Zero: every multipart body on every path is
+	// inspected, unlike the library's zero; uploads.exempt_paths names
+	// the exceptions.
+	Uploads UploadsConfig `toml:"uploads"`
+	// Media serves user content on a host of its own. Zero: no media
+	// host; media.site_hosts defaults to the names of hosts.allowed.
+	Media media.Config `toml:"media"`
+	// Signing names where the application's signing key comes from, for
+	// "bulwark check" to lint (the gateway signs nothing itself). Zero:
+	// no key named.
+	Signing bulwark.SigningConfig `toml:"signing"`
 
 	// Listen says where the gateway accepts connections.
 	Listen ListenConfig `toml:"listen"`
@@ -367,20 +396,10 @@ func orDur(d, def time.Duration) time.Duration {
 // effective configuration "bulwark serve --check" prints.
 func (c Config) WithDefaults() Config {
 	// The library's defaults, from the packages (no validation, nothing
-	// built: Validate reports problems).
-	c.Config = c.Library().WithDefaults()
-	// Only what the tokenless layer reads: the token layer's defaults
-	// (cookie name, header name) describe nothing the edge does.
-	eff := c.CSRF
-	c.CSRF = csrf.Config{
-		TrustedOrigins:       eff.TrustedOrigins,
-		InsecureBypassPaths:  eff.InsecureBypassPaths,
-		InsecureSkipTokens:   true,
-		RefererWithoutTokens: true,
-		Development:          eff.Development,
-		FailureHandler:       eff.FailureHandler,
-		Logger:               eff.Logger,
-	}
+	// built: Validate reports problems), narrowed again to the keys the
+	// edge has: the token layer's defaults (cookie name, header name)
+	// describe nothing the edge does.
+	c.setLibrary(c.Library().WithDefaults())
 	if c.Listen.HTTPS == "" {
 		c.Listen.HTTPS = DefaultHTTPS
 	}
@@ -439,89 +458,16 @@ func (c Config) WithDefaults() Config {
 }
 
 // EncodeEffective writes c.WithDefaults() as TOML, what "bulwark serve
-// --check" prints, without the settings the edge does not have (the
-// [session] table, the token keys of [csrf], reencode and the storage
-// table of [uploads]: see Config), so that the printout shows only what
-// runs. The output is itself a valid configuration.
+// --check" prints: every section with the keys the edge has (see Config),
+// so that the printout shows only what runs. The output is itself a valid
+// configuration.
 func (c Config) EncodeEffective(w io.Writer) error {
-	var buf bytes.Buffer
 	eff := c.WithDefaults()
 	eff.Cluster.Store = redactURL(eff.Cluster.Store)
-	if err := toml.NewEncoder(&buf).Encode(eff); err != nil {
+	if err := toml.NewEncoder(w).Encode(eff); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	table := ""
-	var out bytes.Buffer
-	sc := bufio.NewScanner(&buf)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		t := strings.TrimSpace(line)
-		if strings.HasPrefix(t, "[") {
-			table = strings.Trim(t, "[] ")
-		}
-		if t == "" {
-			if !bytes.HasSuffix(out.Bytes(), []byte("\n\n")) {
-				out.WriteByte('\n')
-			}
-			continue
-		}
-		if edgeless(table, t) {
-			continue
-		}
-		out.WriteString(line)
-		out.WriteByte('\n')
-	}
-	_, err := w.Write(out.Bytes())
-	return err
-}
-
-// edgeless reports whether a line of the encoded configuration, in table,
-// is a setting the edge does not have.
-func edgeless(table, line string) bool {
-	key, _, _ := strings.Cut(line, " =")
-	switch {
-	case table == "session" || strings.HasPrefix(table, "session."):
-		return true
-	case table == "uploads.storage" || strings.HasPrefix(table, "uploads.storage."):
-		return true
-	case table == "uploads":
-		return key == "reencode"
-	case table == "csrf":
-		switch key {
-		case "cookie_name", "cookie_domain", "cookie_path", "cookie_max_age", "cookie_secure",
-			"cookie_http_only", "cookie_same_site", "insecure_unprefixed_cookie", "header_name",
-			"use_sessions", "max_form_bytes":
-			return true
-		}
-	}
-	return false
-}
-
-// Library returns the library configuration as the edge runs it: the
-// token layer of [csrf] off (the upstream owns its tokens) with Django's
-// HTTPS Referer rule kept (csrf.Config.RefererWithoutTokens), and accepted
-// uploads forwarded unchanged (the upstream reads them). All are forced
-// rather than asked for, so that a file cannot configure a gateway that
-// refuses every form or swallows every upload.
-func (c Config) Library() bulwark.Config {
-	lc := c.Config
-	lc.CSRF.InsecureSkipTokens = true
-	// Without tokens, Django's HTTPS Referer rule is the only check left
-	// for a request with neither Origin nor Sec-Fetch-Site (an old
-	// browser, or a page that suppressed both): a cross-origin Referer
-	// must not pass the edge when Django itself would refuse it. Clients
-	// that send none of the three (webhooks) need an exempt path.
-	lc.CSRF.RefererWithoutTokens = true
-	if len(lc.Uploads.Paths) == 0 {
-		// Every path: an upstream may take files on any view (Django's
-		// admin has one per model with a FileField), and a list of
-		// upload paths that forgets one leaves it uninspected.
-		// uploads.exempt_paths names the exceptions.
-		lc.Uploads.Paths = DefaultUploadPaths()
-	}
-	lc.Uploads.Forward = true
-	return lc
+	return nil
 }
 
 // DefaultUploadPaths is uploads.paths when the file leaves it out: every
@@ -542,8 +488,8 @@ func invalid(format string, args ...any) error {
 
 // Validate reports the first problem in c (defaults applied first).
 func (c Config) Validate() error {
-	if err := c.validateEdgeSections(); err != nil {
-		return err
+	if c.Edge.AllowInsecureNoCSRF && len(c.Edge.CSRFPaths) > 0 {
+		return invalid("edge: csrf_paths has no effect with allow_insecure_no_csrf; remove one of them")
 	}
 	c = c.WithDefaults()
 	if err := checkAddr("listen.https", c.Listen.HTTPS, false); err != nil {
@@ -656,48 +602,6 @@ func (c Config) Validate() error {
 	return c.validateSections()
 }
 
-// validateEdgeSections refuses the library settings that would do
-// nothing at the edge (see Config): a setting never silently keeps a
-// protection from being what its file says.
-func (c Config) validateEdgeSections() error {
-	cc := c.CSRF
-	for _, s := range []struct {
-		set bool
-		key string
-	}{
-		{cc.CookieName != "", "cookie_name"},
-		{cc.CookieDomain != "", "cookie_domain"},
-		{cc.CookiePath != "", "cookie_path"},
-		{cc.CookieMaxAge != 0, "cookie_max_age"},
-		{cc.CookieSecure, "cookie_secure"},
-		{cc.CookieHTTPOnly, "cookie_http_only"},
-		{cc.CookieSameSite != "", "cookie_same_site"},
-		{cc.InsecureUnprefixedCookie, "insecure_unprefixed_cookie"},
-		{cc.HeaderName != "", "header_name"},
-		{cc.UseSessions || cc.Sessions != nil, "use_sessions"},
-		{cc.MaxFormBytes != 0, "max_form_bytes"},
-	} {
-		if s.set {
-			return invalid("csrf.%s: the edge checks no CSRF tokens (the upstream keeps its own token check and cookie); remove it", s.key)
-		}
-	}
-	sc := c.Session
-	sc.Logger, sc.Now = nil, nil
-	if !reflect.ValueOf(sc).IsZero() {
-		return invalid("[session]: the gateway keeps no sessions (the upstream does); remove the section")
-	}
-	if c.Uploads.Reencode {
-		return invalid("uploads.reencode: the gateway forwards accepted uploads byte for byte; re-encode in the upstream")
-	}
-	if !reflect.ValueOf(c.Uploads.Storage).IsZero() {
-		return invalid("[uploads.storage]: the gateway stores no files (the upstream does); remove the section")
-	}
-	if c.Edge.AllowInsecureNoCSRF && len(c.Edge.CSRFPaths) > 0 {
-		return invalid("edge: csrf_paths has no effect with allow_insecure_no_csrf; remove one of them")
-	}
-	return nil
-}
-
 // validateSections validates the library sections as New will build them.
 func (c Config) validateSections() error {
 	if err := c.Library().Validate(); err != nil {
@@ -761,7 +665,7 @@ func (c Config) checkRedirectPort() error {
 	if c.Listen.HTTP == Off || hp == 0 || rp != hp || rp == listenPort(c.Listen.HTTPS) {
 		return nil
 	}
-	return invalid("https.redirect_port %d is the port of listen.http %q: the redirect would land on plain HTTP (leave redirect_port out to use the port of listen.https, or give the public HTTPS port)", rp, c.Listen.HTTP)
+	return invalidKey("https.redirect_port", "https.redirect_port %d is the port of listen.http %q: the redirect would land on plain HTTP (leave redirect_port out to use the port of listen.https, or give the public HTTPS port)", rp, c.Listen.HTTP)
 }
 
 // isLoopbackAddr reports whether addr binds only loopback interfaces. An
@@ -816,12 +720,21 @@ func Parse(b []byte) (Config, error) {
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
-		return Config{}, fmt.Errorf("%w: unknown key %q on line %d%s", ErrConfig, k.String(), keyLine(b, k), movedHint(k))
+		return Config{}, fmt.Errorf("%w: %w %q on line %d%s", ErrConfig, bulwark.ErrUnknownKey, k.String(), keyLine(b, k), unknownKeyHint(k))
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// unknownKeyHint explains an unknown key that is not a typo: a key of
+// the gateway's first schema, or a library key the edge does not run.
+func unknownKeyHint(k toml.Key) string {
+	if h := movedHint(k); h != "" {
+		return h
+	}
+	return libraryHint(k)
 }
 
 // movedHint names the new place of a key from the gateway's first

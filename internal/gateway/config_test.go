@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bulwarkdev/bulwark"
 	"github.com/bulwarkdev/bulwark/internal/gateway"
 )
 
@@ -53,10 +52,11 @@ key_file = "k.pem"
 		{"relative upload path", valid + "[uploads]\npaths = [\"upload\"]\n", "[uploads]"},
 		{"old upload key names its new place", valid + "[edge]\nupload_paths = [\"/upload/\"]\n", `unknown key "edge.upload_paths" on line 8 (now uploads.paths)`},
 		{"old upload section names its new place", valid + "[upload.policy]\nallow = [\"image/png\"]\n", `(now "uploads.policy`},
-		{"csrf token settings refused", valid + "[csrf]\ncookie_name = \"tok\"\n", "csrf.cookie_name: the edge checks no CSRF tokens"},
-		{"sessions refused", valid + "[session]\nlifetime = \"1h\"\n", "[session]: the gateway keeps no sessions"},
-		{"upload storage refused", valid + "[uploads]\npaths = [\"/u/\"]\n[uploads.storage]\ndir = \"/tmp\"\n", "[uploads.storage]: the gateway stores no files"},
-		{"upload reencode refused", valid + "[uploads]\npaths = [\"/u/\"]\nreencode = true\n", "uploads.reencode"},
+		{"csrf token settings refused", valid + "[csrf]\ncookie_name = \"tok\"\n", `unknown key "csrf.cookie_name" on line 8: [csrf] cookie_name is a library setting the gateway does not use: the edge checks no CSRF tokens`},
+		{"sessions refused", valid + "[session]\nlifetime = \"1h\"\n", `unknown key "session" on line 7: [session] is a library section the gateway does not use: the gateway keeps no sessions`},
+		{"upload storage refused", valid + "[uploads]\npaths = [\"/u/\"]\n[uploads.storage]\ndir = \"/tmp\"\n", `unknown key "uploads.storage" on line 9: [uploads.storage] is a library section the gateway does not use: the gateway forwards accepted uploads byte for byte and stores none`},
+		{"upload reencode refused", valid + "[uploads]\npaths = [\"/u/\"]\nreencode = true\n", `unknown key "uploads.reencode" on line 9: [uploads] reencode is a library setting`},
+		{"dotted library key refused", valid + "[csrf]\ntrusted_origins = []\nuse_sessions = true\n", `unknown key "csrf.use_sessions" on line 9: [csrf] use_sessions is a library setting`},
 		{"csrf paths and no csrf", valid + "[edge]\ncsrf_paths = [\"/app/\"]\nallow_insecure_no_csrf = true\n", "csrf_paths has no effect"},
 		{"relative csrf path", valid + "[edge]\ncsrf_paths = [\"app\"]\n", "edge.csrf_paths"},
 		{"session ticket rotation too short", strings.Replace(valid, "[tls]\n", "[tls]\nsession_ticket_rotation = \"10s\"\n", 1), "tls.session_ticket_rotation 10s is outside 1m0s..168h0m0s"},
@@ -91,31 +91,6 @@ func TestNewRejectsLibraryConfigErrors(t *testing.T) {
 	c.Hosts.Allowed = []string{"*"} // needs allow_insecure_any_host
 	if _, err := gateway.New(c, nil); !errors.Is(err, gateway.ErrInvalidConfig) {
 		t.Errorf("New with hosts.allowed = [*]: %v, want ErrInvalidConfig", err)
-	}
-}
-
-// TestLibrarySectionsNotShadowed fails when bulwark.Config gains a section
-// that gateway.Config also defines itself: the gateway's field would hide
-// the library's in the TOML file while bulwark.New built the library's
-// layer from its zero value. The gateway must then use the library's
-// section instead of its own.
-func TestLibrarySectionsNotShadowed(t *testing.T) {
-	lib := map[string]bool{}
-	lt := reflect.TypeFor[bulwark.Config]()
-	for i := 0; i < lt.NumField(); i++ {
-		if tag, _, _ := strings.Cut(lt.Field(i).Tag.Get("toml"), ","); tag != "" && tag != "-" {
-			lib[tag] = true
-		}
-	}
-	gt := reflect.TypeFor[gateway.Config]()
-	for i := 0; i < gt.NumField(); i++ {
-		f := gt.Field(i)
-		if f.Anonymous {
-			continue
-		}
-		if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); lib[tag] {
-			t.Errorf("gateway.Config.%s ([%s]) shadows the library section of the same name", f.Name, tag)
-		}
 	}
 }
 

@@ -3,21 +3,26 @@
 // (typically Django behind gunicorn on loopback).
 //
 // One Config (the TOML file of "bulwark serve", loaded strictly by Load)
-// holds the library's configuration, bulwark.Config, whose sections
-// ([proxy], [hosts], [https], [headers], [limits], [csrf], [uploads],
-// [media]) mean what they mean to an application, and the server's own
-// sections ([listen], [tls], [upstream], [timeouts], [edge],
-// [access_log], [buffering]). The protections the gateway shares with applications are
-// the library's chain, built by bulwark.New from those sections: one
-// implementation, one set of defaults. New builds a Gateway; Serve (or
-// Run) accepts connections until its context is done; Reload swaps in a
-// new handler tree built from a new Config.
+// holds the library sections the edge runs, each of the library's own
+// type ([proxy], [hosts], [https], [headers], [[rate_limit]], [limits],
+// [media], [signing]), whose keys mean what they mean to an application,
+// and the server's own sections ([listen], [tls], [upstream], [timeouts],
+// [edge], [access_log], [forwarding], [cluster], [buffering], [health],
+// [pages]). The protections the gateway shares with applications are the
+// library's chain, built by bulwark.New from those sections
+// (Config.Library): one implementation, one set of defaults. New builds a
+// Gateway; Serve (or Run) accepts connections until its context is done;
+// Reload swaps in a new handler tree built from a new Config.
 //
-// The upstream owns its state, so three sections are narrower at the
-// edge: [csrf] runs without its token layer (the upstream keeps Django's
-// token check; the token keys are refused), [uploads] always forwards an
-// accepted body unchanged (reencode and [uploads.storage] are refused),
-// and [session] is refused. Config.EncodeEffective prints what runs.
+// The upstream owns its state, so two sections are narrower at the edge,
+// the gateway's own types holding only the keys it runs: [csrf]
+// (CSRFConfig) runs without its token layer (the upstream keeps Django's
+// token check), and [uploads] (UploadsConfig) always forwards an accepted
+// body unchanged. Every other key of bulwark.Config (the token keys of
+// [csrf], uploads.reencode, [uploads.storage], [session]) is an unknown key,
+// reported with its line and a hint that it is a library setting the
+// gateway does not use; no list of them is kept, the types decide.
+// Config.EncodeEffective prints what runs.
 //
 //	cfg, err := gateway.Load("bulwark.toml")
 //	g, err := gateway.New(cfg, logger)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/hosts"
+	"github.com/bulwarkdev/bulwark/internal/limitsrefusal"
 	"github.com/bulwarkdev/bulwark/internal/refusal"
 	"github.com/bulwarkdev/bulwark/limits"
 	"github.com/bulwarkdev/bulwark/trustedproxy"
@@ -355,7 +356,7 @@ func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *ht
 			// The body passed the declared-length check but grew past
 			// the cap while streaming (chunked): 413, not 502, and the
 			// limits layer's own event.
-			limits.Refuse(w, r, logger, le)
+			limitsrefusal.Write(w, r, logger, le)
 			return
 		case errors.As(err, &mbe):
 			// A body over the limit surfaces here mid-copy (chunked

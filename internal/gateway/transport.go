@@ -77,6 +77,7 @@ type directConn struct {
 	lim  int64 // bytes the reader may still take (the header bound)
 	read int64 // bytes read since the request was written
 	used time.Time
+	peek idlePeeker
 }
 
 // Read is the bufio.Reader's source: it counts what the answer has read
@@ -211,11 +212,21 @@ func (t *directTransport) get(ctx context.Context) (c *directConn, reused bool, 
 		c = t.idle[n]
 		t.idle[n] = nil
 		t.idle = t.idle[:n]
-		if now.Sub(c.used) < t.idleTimeout {
-			t.mu.Unlock()
+		if now.Sub(c.used) >= t.idleTimeout {
+			c.Close()
+			continue
+		}
+		t.mu.Unlock()
+		// An upstream that wrote while the connection was idle (an
+		// answer longer than its framing said, or one nobody asked
+		// for) would have those bytes read as the next request's
+		// answer: another client's answer, maybe. Such a connection,
+		// or one the upstream closed, is not used again.
+		if c.peek.clean() {
 			return c, true, nil
 		}
 		c.Close()
+		t.mu.Lock()
 	}
 	t.mu.Unlock()
 	nc, err := t.dial(ctx, "tcp", t.addr)
@@ -223,6 +234,7 @@ func (t *directTransport) get(ctx context.Context) (c *directConn, reused bool, 
 		return nil, false, err
 	}
 	c = &directConn{Conn: nc}
+	c.peek.init(nc)
 	c.br = bufio.NewReaderSize(c, 4<<10)
 	c.bw = bufio.NewWriterSize(nc, 4<<10)
 	return c, false, nil

@@ -354,3 +354,31 @@ func TestUpstreamNoAddedAcceptEncoding(t *testing.T) {
 		}
 	}
 }
+
+// An upstream that writes on a kept-alive connection between requests (an
+// answer longer than its Content-Length said, or an answer nobody asked
+// for) never has those bytes read as another request's answer: the
+// connection is dropped, and the next request goes on a new one.
+func TestUpstreamUnsolicitedAnswerNotServed(t *testing.T) {
+	u := newRawUpstream(t, func(w *bufio.Writer, r *http.Request, n int64) bool {
+		if r.URL.Path == "/first" {
+			w.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nfirst")
+			w.Flush()
+			time.Sleep(30 * time.Millisecond)
+			w.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nPOISON")
+			return true
+		}
+		return okAnswer(w, r, n)
+	})
+	e := startRaw(t, u, nil)
+	if resp, body := e.get(e.https + "/first"); resp.StatusCode != 200 || body != "first" {
+		t.Fatalf("first: %d %q", resp.StatusCode, body)
+	}
+	time.Sleep(150 * time.Millisecond)
+	for _, p := range []string{"/second", "/third"} {
+		resp, body := e.get(e.https + p)
+		if resp.StatusCode != 200 || body != "conn 2 "+p {
+			t.Errorf("%s: %d %q, want the answer to it on a new upstream connection", p, resp.StatusCode, body)
+		}
+	}
+}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/bulwarkdev/bulwark/internal/mediameta"
 	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
-	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // Two files an application stored itself, both named .png: the real image
@@ -21,7 +21,7 @@ func ExampleLookup() {
 	os.WriteFile(filepath.Join(dir, "cat.png"), png, 0o644)
 	os.WriteFile(filepath.Join(dir, "trap.png"), uploadcorpus.PNGChunk(png, "tEXt", []byte("c\x00<script>alert(1)</script>")), 0o644)
 
-	lk, err := mediameta.New(dir, upload.Policy{})
+	lk, err := mediameta.New(dir, inspect.Policy{})
 	if err != nil {
 		panic(err)
 	}

@@ -1,7 +1,7 @@
 // Package mediameta decides the type of a stored file by its content, for
 // the media host: whatever stored the file (Bulwark's upload storage, or
 // the application itself, as Django's FileField does), the type it is
-// served with is the one upload.Inspect detects, never a name or a
+// served with is the one inspect.File detects, never a name or a
 // recorded claim.
 //
 // A file the inspector accepts under the policy is served with its
@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/bulwarkdev/bulwark/media"
-	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // Opaque is the type of a file the inspector does not accept.
@@ -40,7 +40,7 @@ const MaxInspect = 64 << 20
 // Lookup is a media.Lookup that types files by content.
 type Lookup struct {
 	root   *os.Root
-	policy upload.Policy
+	policy inspect.Policy
 
 	mu    sync.Mutex
 	cache map[string]entry
@@ -55,8 +55,8 @@ type entry struct {
 var _ media.Lookup = (*Lookup)(nil)
 
 // New opens dir (the media root) and returns a Lookup deciding types under
-// policy (its zero value: upload.DefaultAllow). Close releases the root.
-func New(dir string, policy upload.Policy) (*Lookup, error) {
+// policy (its zero value: inspect.DefaultAllow). Close releases the root.
+func New(dir string, policy inspect.Policy) (*Lookup, error) {
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (l *Lookup) Lookup(ctx context.Context, name string) (media.Meta, error) {
 	}
 	m.Type = Opaque
 	if fi.Size() <= MaxInspect {
-		v, err := upload.Inspect(f, name, l.policy)
+		v, err := inspect.File(f, name, l.policy)
 		if err != nil {
 			return media.Meta{}, err
 		}

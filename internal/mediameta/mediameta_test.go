@@ -11,7 +11,7 @@ import (
 	"github.com/bulwarkdev/bulwark/internal/mediameta"
 	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
 	"github.com/bulwarkdev/bulwark/media"
-	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // Files stored without Bulwark (as Django's FileField stores them, with no
@@ -45,7 +45,7 @@ func TestServeByContent(t *testing.T) {
 	}
 	root.Close()
 
-	lk, err := mediameta.New(dir, upload.Policy{})
+	lk, err := mediameta.New(dir, inspect.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestReplacedFileInspectedAgain(t *testing.T) {
 	if err := os.WriteFile(p, uploadcorpus.PNG(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	lk, err := mediameta.New(dir, upload.Policy{})
+	lk, err := mediameta.New(dir, inspect.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestReplacedFileInspectedAgain(t *testing.T) {
 }
 
 func TestNewRefusesBadPolicy(t *testing.T) {
-	if _, err := mediameta.New(t.TempDir(), upload.Policy{Allow: []string{"text/html"}}); err == nil {
+	if _, err := mediameta.New(t.TempDir(), inspect.Policy{Allow: []string{"text/html"}}); err == nil {
 		t.Error("a policy allowing HTML was accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package upload
+package inspect
 
 import (
 	"bufio"
@@ -36,7 +36,7 @@ const (
 	ReasonTooLarge         = "too_large"         // larger than the inspector reads for this type
 )
 
-// Verdict is the outcome of Inspect.
+// Verdict is the outcome of File and Body.
 type Verdict struct {
 	// Type is the MIME type detected from the content, without parameters
 	// ("application/octet-stream" when unknown).
@@ -79,7 +79,7 @@ type Policy struct {
 }
 
 // ErrInvalidPolicy is wrapped by Policy.Validate errors.
-var ErrInvalidPolicy = errors.New("upload: invalid policy")
+var ErrInvalidPolicy = errors.New("inspect: invalid policy")
 
 // Validate reports the first problem in p.
 func (p Policy) Validate() error {
@@ -174,13 +174,13 @@ const headSize = 8 << 10
 // full.
 const maxStructured = 8 << 20
 
-// Inspect decides whether a file is acceptable under policy, by content
+// File decides whether a file is acceptable under policy, by content
 // only: name contributes just its extension, which must agree with the
 // detected type. It reads r to the end (formats are parsed in full, to find
 // data after the end marker) holding at most a few buffers in memory. The
 // error is for read failures only (including a *limits.Error from a capped
 // reader, returned as is); refusals are in the Verdict.
-func Inspect(r io.Reader, name string, policy Policy) (Verdict, error) {
+func File(r io.Reader, name string, policy Policy) (Verdict, error) {
 	cr := &countReader{r: r}
 	br := bufio.NewReaderSize(cr, 64<<10)
 	head, err := br.Peek(headSize)

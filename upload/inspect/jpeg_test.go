@@ -1,11 +1,11 @@
-package upload_test
+package inspect_test
 
 import (
 	"bytes"
 	"testing"
 
 	"github.com/bulwarkdev/bulwark/internal/uploadcorpus"
-	"github.com/bulwarkdev/bulwark/upload"
+	"github.com/bulwarkdev/bulwark/upload/inspect"
 )
 
 // TestJPEGAfterEOI: what may follow the end of a JPEG image. A lone 0xff
@@ -20,12 +20,12 @@ func TestJPEGAfterEOI(t *testing.T) {
 	}{
 		{"image alone", j, ""},
 		{"second image (MPF)", append(append([]byte{}, j...), j...), ""},
-		{"attack: lone 0xff after EOI", append(append([]byte{}, j...), 0xff), upload.ReasonTrailingData},
-		{"attack: 0xff 0xd8 and nothing more", append(append([]byte{}, j...), 0xff, 0xd8), upload.ReasonCorrupt},
-		{"attack: text after EOI", append(append([]byte{}, j...), "<script>"...), upload.ReasonTrailingData},
+		{"attack: lone 0xff after EOI", append(append([]byte{}, j...), 0xff), inspect.ReasonTrailingData},
+		{"attack: 0xff 0xd8 and nothing more", append(append([]byte{}, j...), 0xff, 0xd8), inspect.ReasonCorrupt},
+		{"attack: text after EOI", append(append([]byte{}, j...), "<script>"...), inspect.ReasonTrailingData},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := upload.Inspect(bytes.NewReader(tt.data), "a.jpg", upload.Policy{})
+			v, err := inspect.File(bytes.NewReader(tt.data), "a.jpg", inspect.Policy{})
 			if err != nil {
 				t.Fatal(err)
 			}

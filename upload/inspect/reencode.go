@@ -1,4 +1,4 @@
-package upload
+package inspect
 
 import (
 	"errors"
@@ -10,13 +10,13 @@ import (
 )
 
 // ErrCannotReencode is returned by Reencode for types it does not write.
-var ErrCannotReencode = errors.New("upload: cannot re-encode this type")
+var ErrCannotReencode = errors.New("inspect: cannot re-encode this type")
 
 // Reencode decodes a PNG, JPEG or GIF image from src and writes it anew
 // to dst with the standard library's encoders: whatever the file carried
 // besides pixels (text chunks, comments, trailing data, appended archives)
-// is gone. Inspect src first: decoding an image allocates in proportion to
-// its declared pixels, which Inspect caps. Animated GIFs keep only their
+// is gone. Pass src to File first: decoding an image allocates in proportion to
+// its declared pixels, which File caps. Animated GIFs keep only their
 // first frame.
 func Reencode(dst io.Writer, src io.Reader, mimeType string) error {
 	var (
