@@ -131,9 +131,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 			counted, err := l.take(r, ru, &down)
 			if err != nil {
 				// The request will not be answered by next: it is no
-				// failed sign-in. With the store down, the refund is
-				// not tried: the client keeps the count, as for a
-				// refund that fails.
+				// failed sign-in (unless the store is down: below).
 				if !down {
 					l.refund(r, pending, 0)
 				}
@@ -144,7 +142,9 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 				pending |= 1 << i
 			}
 		}
-		if pending == 0 {
+		if pending == 0 || down {
+			// With the store down, no refund is tried: the client
+			// keeps the count, as for a refund that fails.
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -257,7 +257,10 @@ func (l *Limiter) call(ctx context.Context, r *http.Request, ru *rule, cost int)
 			return a.res, a.err
 		default:
 		}
-		return Result{}, fmt.Errorf("ratelimit: store did not answer within %s: %w", ru.timeout, context.Cause(c))
+		if err := c.Err(); err == context.DeadlineExceeded {
+			return Result{}, fmt.Errorf("ratelimit: store did not answer within %s: %w", ru.timeout, err)
+		}
+		return Result{}, c.Err()
 	}
 }
 

@@ -728,6 +728,20 @@ func TestStoreDownOneCallPerRequest(t *testing.T) {
 	if rg.seen["login/allowed"] != 1 || rg.seen["api/failed_closed"] != 1 || rg.seen["login/refunded"] != 0 {
 		t.Fatalf("decisions = %v", rg.seen)
 	}
+	// Nor when a later fail-open rule lets the request through and the
+	// application answers with a status that does not count.
+	api.FailClosed = false
+	fs = &failAfter{Store: ratelimit.NewMemoryStore(ratelimit.MemoryConfig{}), ok: 1}
+	rg = newRig(t, ratelimit.Config{Rules: []ratelimit.Rule{login, api}, Store: fs}, func(*http.Request) int { return http.StatusFound })
+	if w := rg.do("POST", "/login", "192.0.2.1:1"); w.Code != http.StatusFound {
+		t.Fatalf("status %d, want 302", w.Code)
+	}
+	if got := fs.calls.Load(); got != 2 {
+		t.Fatalf("%d store calls, want 2 (no refund)", got)
+	}
+	if rg.seen["login/allowed"] != 1 || rg.seen["api/failed_open"] != 1 || rg.seen["login/refunded"] != 0 {
+		t.Fatalf("decisions = %v", rg.seen)
+	}
 }
 
 // failAfter passes its first ok calls to Store and fails the others.
