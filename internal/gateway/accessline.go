@@ -34,28 +34,35 @@ type accessEntry struct {
 	hasID    bool
 }
 
+// attrs are e's fields as slog attributes, in the access line's order.
+func (e *accessEntry) attrs() [10]slog.Attr {
+	ip, id := "", ""
+	if e.clientIP.IsValid() {
+		ip = e.clientIP.String()
+	}
+	if e.hasID {
+		id = string(e.id[:])
+	}
+	return [10]slog.Attr{
+		slog.String("event", "access"),
+		slog.String("method", e.method),
+		slog.String("host", e.host),
+		slog.String("path", e.path),
+		slog.Int("status", e.status),
+		slog.Int64("bytes", e.bytes),
+		slog.Duration("duration", e.duration),
+		slog.String("client_ip", ip),
+		slog.String("proto", e.proto),
+		slog.String("request_id", id),
+	}
+}
+
 var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 func (a *accessLog) write(r *http.Request, e *accessEntry) {
 	if a.file == nil {
-		ip, id := "", ""
-		if e.clientIP.IsValid() {
-			ip = e.clientIP.String()
-		}
-		if e.hasID {
-			id = string(e.id[:])
-		}
-		a.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("event", "access"),
-			slog.String("method", e.method),
-			slog.String("host", e.host),
-			slog.String("path", e.path),
-			slog.Int("status", e.status),
-			slog.Int64("bytes", e.bytes),
-			slog.Duration("duration", e.duration),
-			slog.String("client_ip", ip),
-			slog.String("proto", e.proto),
-			slog.String("request_id", id))
+		attrs := e.attrs()
+		a.logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:]...)
 		return
 	}
 	bp := lineBufs.Get().(*[]byte)

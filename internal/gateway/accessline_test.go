@@ -9,30 +9,15 @@ import (
 	"time"
 )
 
-// slogLine is the line slog's JSONHandler writes for e at now: the format
-// the access log file has always had, which appendAccessLine must keep.
+// slogLine is the line slog's JSONHandler writes for e at now (as the
+// access log through a logger is written): the format the access log file
+// has always had, which appendAccessLine must keep.
 func slogLine(t testing.TB, now time.Time, e *accessEntry) []byte {
 	var buf bytes.Buffer
 	h := slog.NewJSONHandler(&buf, nil)
-	ip, id := "", ""
-	if e.clientIP.IsValid() {
-		ip = e.clientIP.String()
-	}
-	if e.hasID {
-		id = string(e.id[:])
-	}
 	rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
-	rec.AddAttrs(
-		slog.String("event", "access"),
-		slog.String("method", e.method),
-		slog.String("host", e.host),
-		slog.String("path", e.path),
-		slog.Int("status", e.status),
-		slog.Int64("bytes", e.bytes),
-		slog.Duration("duration", e.duration),
-		slog.String("client_ip", ip),
-		slog.String("proto", e.proto),
-		slog.String("request_id", id))
+	attrs := e.attrs()
+	rec.AddAttrs(attrs[:]...)
 	if err := h.Handle(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,14 @@
 // innermost frame outwards, so the components add up to the whole.
 //
 //	go tool pprof -traces dir/bulwark.bin dir/cpu.pprof | go run ./scripts/bench/breakdown
+//
+// With -frames, each component is followed by the frames that decided its
+// samples, largest first.
 package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -45,27 +49,37 @@ var components = []struct {
 }
 
 func main() {
+	frames := flag.Bool("frames", false, "list the deciding frames of each component")
+	flag.Parse()
 	total := time.Duration(0)
 	by := map[string]time.Duration{}
+	byFrame := map[string]map[string]time.Duration{}
 	var cur time.Duration
 	var stack []string
 	flush := func() {
 		if cur == 0 {
 			return
 		}
-		name := "other"
+		name, frame := "other", ""
+		if len(stack) > 0 {
+			frame = stack[0]
+		}
 	walk:
 		for _, f := range stack {
 			for _, c := range components {
 				for _, m := range c.frames {
 					if strings.Contains(f, m) {
-						name = c.name
+						name, frame = c.name, f
 						break walk
 					}
 				}
 			}
 		}
 		by[name] += cur
+		if byFrame[name] == nil {
+			byFrame[name] = map[string]time.Duration{}
+		}
+		byFrame[name][frame] += cur
 		total += cur
 		cur, stack = 0, stack[:0]
 	}
@@ -105,6 +119,20 @@ func main() {
 	fmt.Printf("| component | CPU share |\n|---|---:|\n")
 	for _, r := range rows {
 		fmt.Printf("| %s | %.1f%% |\n", r.name, 100*float64(r.d)/float64(total))
+		if !*frames {
+			continue
+		}
+		var fr []row
+		for f, d := range byFrame[r.name] {
+			fr = append(fr, row{f, d})
+		}
+		sort.Slice(fr, func(i, j int) bool { return fr[i].d > fr[j].d })
+		for i, f := range fr {
+			if i == 8 {
+				break
+			}
+			fmt.Printf("|   %s | %.1f%% |\n", f.name, 100*float64(f.d)/float64(total))
+		}
 	}
 	fmt.Printf("| total sampled | %s |\n", total)
 }
