@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"bufio"
+	"maps"
+	"slices"
 	"net/http"
 	"os"
 	"strconv"
@@ -32,6 +34,35 @@ type statusWriter struct {
 	pages    *pages
 	upstream bool // the proxy is writing the upstream's response
 	replaced bool // a page was written: the layer's body is dropped
+
+	// pre1xx is the header as it was before the first informational
+	// answer (103 Early Hints) was passed on: httputil.ReverseProxy
+	// clears the header after writing one, which would drop what the
+	// edge set (HSTS, CSP, the layers' cookies) from the final answer.
+	// WriteHeader puts it back in front of the upstream's.
+	pre1xx http.Header
+}
+
+// before1xx keeps the header as the edge set it, before the proxy passes
+// an informational answer on (see pre1xx). Only the first call counts.
+func (w *statusWriter) before1xx() {
+	if w.pre1xx == nil {
+		w.pre1xx = maps.Clone(w.Header())
+	}
+}
+
+// restore1xx puts the edge's header back (see pre1xx): the edge's
+// values first, then the upstream's final answer's.
+func (w *statusWriter) restore1xx() {
+	h := w.Header()
+	for k, v := range w.pre1xx {
+		if up, ok := h[k]; ok {
+			h[k] = append(slices.Clip(v), up...)
+		} else {
+			h[k] = v
+		}
+	}
+	w.pre1xx = nil
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -39,6 +70,9 @@ func (w *statusWriter) WriteHeader(code int) {
 		return
 	}
 	if w.code == 0 && code >= 200 {
+		if w.pre1xx != nil {
+			w.restore1xx()
+		}
 		w.code = code
 		if code >= 400 && !w.upstream && w.refusal(code) {
 			return
@@ -81,6 +115,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 		return len(b), nil // the layer's own body, replaced by the page
 	}
 	if w.code == 0 {
+		if w.pre1xx != nil {
+			w.restore1xx()
+		}
 		w.code = http.StatusOK
 		dedupe(w.Header())
 	}
@@ -133,6 +170,7 @@ func observe(next http.Handler, access *accessLog, m *metrics, tp *trustedproxy.
 		reqstate.SetRequestID(rec, newRequestID())
 		sw := statusWriters.Get().(*statusWriter)
 		*sw = statusWriter{ResponseWriter: w, rec: rec, pages: pg}
+		reqstate.SetEdge(rec, sw)
 		if pg != nil {
 			sw.accept = r.Header.Get("Accept")
 		}
@@ -169,6 +207,7 @@ func observe(next http.Handler, access *accessLog, m *metrics, tp *trustedproxy.
 				e.id, e.hasID = rec.RequestIDBytes()
 				access.write(r, &e)
 			}
+			reqstate.SetEdge(rec, nil)
 			*sw = statusWriter{}
 			statusWriters.Put(sw)
 		}()

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/bulwarkdev/bulwark/internal/reqstate"
 )
 
 // directTransport is the upstream RoundTripper of the gateway's common
@@ -98,6 +100,14 @@ func (c *directConn) Read(p []byte) (int, error) {
 // RoundTrip implements http.RoundTripper.
 func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.direct(req) {
+		// The full transport calls the proxy's informational-answer hook
+		// itself: the edge's header is kept first (hooks added later
+		// run first).
+		if sw := edgeWriter(req); sw != nil {
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+				Got1xxResponse: func(int, textproto.MIMEHeader) error { sw.before1xx(); return nil },
+			}))
+		}
 		return t.fallback.RoundTrip(req)
 	}
 	for attempt := 0; ; attempt++ {
@@ -179,6 +189,9 @@ func (t *directTransport) roundTrip(c *directConn, req *http.Request) (*http.Res
 			return nil, errTooMany1xx
 		}
 		if trace != nil && trace.Got1xxResponse != nil {
+			if sw := edgeWriter(req); sw != nil {
+				sw.before1xx()
+			}
 			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(res.Header)); err != nil {
 				stop()
 				return nil, err
@@ -200,6 +213,13 @@ func (t *directTransport) roundTrip(c *directConn, req *http.Request) (*http.Res
 	}
 	res.Body = &directBody{rc: res.Body, t: t, c: c, keep: keep, stop: stop}
 	return res, nil
+}
+
+// edgeWriter is the gateway's response writer of the request, nil when
+// the request did not come through observe.
+func edgeWriter(req *http.Request) *statusWriter {
+	sw, _ := reqstate.From(req).Edge().(*statusWriter)
+	return sw
 }
 
 // get returns an idle connection, newest first (a connection idle for

@@ -382,3 +382,45 @@ func TestUpstreamUnsolicitedAnswerNotServed(t *testing.T) {
 		}
 	}
 }
+
+// An informational answer (103 Early Hints) passes on, and the final
+// answer still carries what the edge set before the upstream answered
+// (HSTS and the security headers), once, on either transport path.
+func TestUpstreamEarlyHintsKeepEdgeHeaders(t *testing.T) {
+	u := newRawUpstream(t, func(w *bufio.Writer, r *http.Request, n int64) bool {
+		w.WriteString("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+		w.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Frame-Options: SAMEORIGIN\r\nContent-Length: 5\r\n\r\nfinal")
+		return true
+	})
+	e := startRaw(t, u, func(c *gateway.Config) { c.Edge.CSRFPaths = []string{"/csrf-only/"} })
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		var hints []string
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			hints = append(hints, fmt.Sprintf("%d %s", code, h.Get("Link")))
+			return nil
+		}}
+		var in io.Reader
+		if method == http.MethodPost {
+			in = strings.NewReader("a=b")
+		}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), method, e.https+"/page", in)
+		if in != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, body := e.do(req)
+		if resp.StatusCode != 200 || body != "final" || fmt.Sprint(hints) != "[103 </a.css>; rel=preload]" {
+			t.Errorf("%s: %d %q, hints %q", method, resp.StatusCode, body, hints)
+		}
+		for _, k := range []string{"Strict-Transport-Security", "X-Frame-Options", "Referrer-Policy", "X-Content-Type-Options", "Cross-Origin-Opener-Policy"} {
+			if got := resp.Header.Values(k); len(got) != 1 {
+				t.Errorf("%s: final answer has %s %q, want the edge's value once", method, k, got)
+			}
+		}
+		if got := resp.Header.Get("X-Frame-Options"); got != "DENY" {
+			t.Errorf("%s: X-Frame-Options %q, want the edge's DENY first", method, got)
+		}
+		if resp.Header.Get("Link") != "" {
+			t.Errorf("%s: the hint's Link leaked into the final answer", method)
+		}
+	}
+}

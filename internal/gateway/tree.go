@@ -30,10 +30,7 @@ type tree struct {
 
 // closeIdle closes the upstream connections the tree's transports keep.
 func (t *tree) closeIdle() {
-	if t.direct != nil {
-		t.direct.CloseIdleConnections()
-	}
-	t.transport.CloseIdleConnections()
+	t.direct.CloseIdleConnections() // the full transport's too
 }
 
 func (t *tree) close() {
@@ -74,12 +71,11 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 		return nil, fmt.Errorf("%w: [proxy]: %w", ErrConfig, err)
 	}
 	t := &tree{cfg: cfg, transport: tr}
-	var proxyTransport http.RoundTripper = tr
-	if target.Scheme == "http" {
-		d := &net.Dialer{Timeout: cfg.Upstream.DialTimeout, KeepAlive: 30 * time.Second}
-		t.direct = newDirectTransport(target, d.DialContext, tr, cfg.Upstream)
-		proxyTransport = t.direct
-	}
+	// The proxy's transport: the direct path for what it takes (plain
+	// HTTP upstreams), the full transport for the rest (see
+	// directTransport).
+	d := &net.Dialer{Timeout: cfg.Upstream.DialTimeout, KeepAlive: 30 * time.Second}
+	t.direct = newDirectTransport(target, d.DialContext, tr, cfg.Upstream)
 	healthHost := ""
 	if hs := exactHosts(cfg.Hosts.Allowed); len(hs) > 0 {
 		healthHost = hs[0]
@@ -97,7 +93,7 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	allowSniffing := cfg.Headers.InsecureAllowSniffing
 	rp := &httputil.ReverseProxy{
 		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort, fw),
-		Transport:    proxyTransport,
+		Transport:    t.direct,
 		BufferPool:   g.buffers,
 		ErrorHandler: errorHandler(g.events, g.metrics),
 		// The gateway is the logger: the standard log package is not used.

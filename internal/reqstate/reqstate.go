@@ -70,6 +70,8 @@ type Record struct {
 	session any
 	csrf    any
 
+	edge any // the gateway's per-request state (see SetEdge)
+
 	id    [16]byte // the request id, when hasID (see SetRequestID)
 	hasID bool
 }
@@ -227,6 +229,20 @@ func SetSession(rec *Record, v any) { rec.session = v }
 // SetCSRF stores the CSRF state. Owner: package csrf.
 func SetCSRF(rec *Record, v any) { rec.csrf = v }
 
+// SetEdge stores the gateway's per-request state (its response writer),
+// which its upstream transport reaches through the request. Owner:
+// package internal/gateway.
+func SetEdge(rec *Record, v any) { rec.edge = v }
+
+// Edge returns what SetEdge stored (nil when nothing, or for a nil
+// record).
+func (rec *Record) Edge() any {
+	if rec == nil {
+		return nil
+	}
+	return rec.edge
+}
+
 // Writers maps each writer of this package to the import path of the
 // only package allowed to call it (internal/archtest enforces it).
 var Writers = map[string]string{
@@ -237,6 +253,7 @@ var Writers = map[string]string{
 	"SetSession":       "github.com/bulwarkdev/bulwark/session",
 	"SetCSRF":          "github.com/bulwarkdev/bulwark/csrf",
 	"SetRequestID":     "github.com/bulwarkdev/bulwark/internal/gateway",
+	"SetEdge":          "github.com/bulwarkdev/bulwark/internal/gateway",
 }
 
 // ClientIP returns the client address of r: as package trustedproxy
