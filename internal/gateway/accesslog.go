@@ -3,9 +3,9 @@ package gateway
 import (
 	"bufio"
 	"maps"
-	"slices"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
