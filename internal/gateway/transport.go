@@ -34,6 +34,7 @@ import (
 // succeeds, the read finds the connection gone before a byte of answer)
 // is sent once more on a new connection, as net/http's Transport does.
 type directTransport struct {
+	plain    bool   // the upstream speaks plain HTTP
 	host     string // the upstream URL's host, as requests to it carry it
 	addr     string // the address dialled (host:port)
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -61,6 +62,7 @@ var errTooMany1xx = errors.New("gateway: upstream sent too many 1xx responses")
 
 func newDirectTransport(target *url.URL, dial func(ctx context.Context, network, addr string) (net.Conn, error), fallback *http.Transport, c UpstreamConfig) *directTransport {
 	return &directTransport{
+		plain:             target.Scheme == "http",
 		host:              target.Host,
 		addr:              dialAddr(target),
 		dial:              dial,
@@ -110,12 +112,35 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.fallback.RoundTrip(req)
 	}
+	var info func(int, http.Header) error
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
+		info = func(code int, h http.Header) error {
+			if sw := edgeWriter(req); sw != nil {
+				sw.before1xx()
+			}
+			return trace.Got1xxResponse(code, textproto.MIMEHeader(h))
+		}
+	}
+	return t.exchange(req, info)
+}
+
+// roundTripDirect is RoundTrip for the gateway's own forwarder: info, if
+// not nil, gets each informational answer.
+func (t *directTransport) roundTripDirect(req *http.Request, info func(int, http.Header) error) (*http.Response, error) {
+	if !t.direct(req) {
+		return t.fallback.RoundTrip(req)
+	}
+	return t.exchange(req, info)
+}
+
+// exchange sends req on a kept-alive connection, or a new one.
+func (t *directTransport) exchange(req *http.Request, info func(int, http.Header) error) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := t.get(req.Context())
 		if err != nil {
 			return nil, err
 		}
-		res, err := t.roundTrip(c, req)
+		res, err := t.roundTrip(c, req, info)
 		if err == nil {
 			return res, nil
 		}
@@ -128,6 +153,27 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
+}
+
+// takesInbound reports whether an inbound request will take the direct
+// path once proxied: the same test as direct, made before the outbound
+// request exists.
+func (t *directTransport) takesInbound(r *http.Request) bool {
+	if !t.plain {
+		return false
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		return false
+	}
+	if r.Body != nil && r.Body != http.NoBody || r.ContentLength != 0 {
+		return false
+	}
+	if _, ok := r.Header["Upgrade"]; ok {
+		return false
+	}
+	return len(r.TransferEncoding) == 0 && len(r.Trailer) == 0
 }
 
 // direct reports whether req takes the direct path (see directTransport).
@@ -151,7 +197,7 @@ func (t *directTransport) direct(req *http.Request) bool {
 	return len(req.TransferEncoding) == 0 && len(req.Trailer) == 0
 }
 
-func (t *directTransport) roundTrip(c *directConn, req *http.Request) (*http.Response, error) {
+func (t *directTransport) roundTrip(c *directConn, req *http.Request, info func(int, http.Header) error) (*http.Response, error) {
 	ctx := req.Context()
 	// The client went away: the upstream request is abandoned as the
 	// Transport abandons it, by closing the connection under it.
@@ -168,7 +214,6 @@ func (t *directTransport) roundTrip(c *directConn, req *http.Request) (*http.Res
 		stop()
 		return nil, err
 	}
-	trace := httptrace.ContextClientTrace(ctx)
 	var res *http.Response
 	var err error
 	for n := 0; ; n++ {
@@ -188,11 +233,8 @@ func (t *directTransport) roundTrip(c *directConn, req *http.Request) (*http.Res
 			stop()
 			return nil, errTooMany1xx
 		}
-		if trace != nil && trace.Got1xxResponse != nil {
-			if sw := edgeWriter(req); sw != nil {
-				sw.before1xx()
-			}
-			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(res.Header)); err != nil {
+		if info != nil {
+			if err := info(code, res.Header); err != nil {
 				stop()
 				return nil, err
 			}

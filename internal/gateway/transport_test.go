@@ -424,3 +424,29 @@ func TestUpstreamEarlyHintsKeepEdgeHeaders(t *testing.T) {
 		}
 	}
 }
+
+// An upstream body that breaks off is never passed on as a complete
+// answer: the client's read of it fails, chunked or not.
+func TestUpstreamTruncatedBodyAborts(t *testing.T) {
+	u := newRawUpstream(t, func(w *bufio.Writer, r *http.Request, n int64) bool {
+		switch r.URL.Path {
+		case "/short":
+			w.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly ten!!")
+		case "/chunked":
+			w.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+		}
+		return false // and close, mid-body
+	})
+	e := startRaw(t, u, nil)
+	for _, p := range []string{"/short", "/chunked"} {
+		resp, err := e.client.Get(e.https + p)
+		if err != nil {
+			continue // aborted before the head: also not a complete answer
+		}
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Errorf("%s: the client read a complete answer from a body that broke off", p)
+		}
+	}
+}

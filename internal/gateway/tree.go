@@ -23,7 +23,8 @@ type tree struct {
 	https     http.Handler
 	http      http.Handler
 	transport *http.Transport  // the full transport (and the health checks')
-	direct    *directTransport // the proxy's, over transport; nil for an HTTPS upstream
+	direct    *directTransport // the proxy's, over transport
+	fwd       *forwarder       // the proxy for what direct takes
 	health    *health
 	closers   []io.Closer // what bulwark.New opened (the media root)
 }
@@ -91,49 +92,54 @@ func (g *Gateway) buildTree(cfg Config) (*tree, error) {
 	fw := newForwarding(cfg.Forwarding)
 	logger := g.events
 	allowSniffing := cfg.Headers.InsecureAllowSniffing
+	modify := func(res *http.Response) error {
+		h := res.Header
+		// (Security headers the edge also sets are reduced to the
+		// edge's value when the response is written: see dedupe.)
+		//
+		// Cookies: fail closed, without facts (never in this tree)
+		// assume HTTPS and add Secure.
+		secure := true
+		if c, ok := reqstate.From(res.Request).Conn(); ok {
+			secure = c.Scheme == "https"
+		}
+		if n := cookies.harden(h, secure); n > 0 {
+			refusal.Log(logger, res.Request, "set-cookie dropped", "set_cookie_dropped", "unparsable",
+				slog.Int("count", n))
+		}
+		// No Content-Type from the upstream: net/http would sniff the
+		// body and could call it text/html, letting an uploaded file
+		// run as a page. The body is declared opaque instead, and
+		// nosniff stops the browser from sniffing it back.
+		if _, ok := h["Content-Type"]; !ok && mayHaveBody(res) {
+			h["Content-Type"] = octetStream
+		}
+		// Unless the operator allowed sniffing ([headers]
+		// insecure_allow_sniffing, Django's
+		// SECURE_CONTENT_TYPE_NOSNIFF = False): then the edge adds
+		// nosniff nowhere, as the headers layer does not either. The
+		// untyped body is still declared opaque above.
+		if _, ok := h["X-Content-Type-Options"]; !ok && !allowSniffing {
+			h["X-Content-Type-Options"] = nosniff
+		}
+		return nil
+	}
+	rewriteOut := rewrite(target, cfg.Proxy.UseForwardedPort, fw)
+	onError := errorHandler(g.events, g.metrics)
 	rp := &httputil.ReverseProxy{
-		Rewrite:      rewrite(target, cfg.Proxy.UseForwardedPort, fw),
-		Transport:    t.direct,
-		BufferPool:   g.buffers,
-		ErrorHandler: errorHandler(g.events, g.metrics),
+		Rewrite:        rewriteOut,
+		Transport:      t.direct,
+		BufferPool:     g.buffers,
+		ErrorHandler:   onError,
+		ModifyResponse: modify,
 		// The gateway is the logger: the standard log package is not used.
 		ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
-		ModifyResponse: func(res *http.Response) error {
-			h := res.Header
-			// (Security headers the edge also sets are reduced to the
-			// edge's value when the response is written: see dedupe.)
-			//
-			// Cookies: fail closed, without facts (never in this tree)
-			// assume HTTPS and add Secure.
-			secure := true
-			if c, ok := reqstate.From(res.Request).Conn(); ok {
-				secure = c.Scheme == "https"
-			}
-			if n := cookies.harden(h, secure); n > 0 {
-				refusal.Log(logger, res.Request, "set-cookie dropped", "set_cookie_dropped", "unparsable",
-					slog.Int("count", n))
-			}
-			// No Content-Type from the upstream: net/http would sniff the
-			// body and could call it text/html, letting an uploaded file
-			// run as a page. The body is declared opaque instead, and
-			// nosniff stops the browser from sniffing it back.
-			if _, ok := h["Content-Type"]; !ok && mayHaveBody(res) {
-				h["Content-Type"] = octetStream
-			}
-			// Unless the operator allowed sniffing ([headers]
-			// insecure_allow_sniffing, Django's
-			// SECURE_CONTENT_TYPE_NOSNIFF = False): then the edge adds
-			// nosniff nowhere, as the headers layer does not either. The
-			// untyped body is still declared opaque above.
-			if _, ok := h["X-Content-Type-Options"]; !ok && !allowSniffing {
-				h["X-Content-Type-Options"] = nosniff
-			}
-			return nil
-		},
 	}
+	fwd := &forwarder{t: t.direct, rewrite: rewriteOut, modify: modify, onError: onError, buffers: g.buffers}
+	t.fwd = fwd
 	buf := newBufferer(cfg.Buffering, cfg.Timeouts.Read, g.events)
 	var app http.Handler = &canonicalizer{
-		next:   buf.guard(chain(&proxyHandler{rp: rp, m: g.metrics, logger: g.logger, events: g.events, fw: fw, buf: buf})),
+		next:   buf.guard(chain(&proxyHandler{rp: rp, fwd: fwd, m: g.metrics, logger: g.logger, events: g.events, fw: fw, buf: buf})),
 		fw:     fw,
 		events: g.events,
 		logger: g.logger,
@@ -179,6 +185,7 @@ func mayHaveBody(res *http.Response) bool {
 // no layer validated, then proxies.
 type proxyHandler struct {
 	rp     *httputil.ReverseProxy
+	fwd    *forwarder // what the direct transport takes (see forwarder)
 	m      *metrics
 	logger *slog.Logger
 	events *slog.Logger // refusals (counted)
@@ -222,6 +229,10 @@ func (p *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// own (errorHandler takes the mark back for the gateway's 502).
 		sw.upstream = true
 	}
-	p.rp.ServeHTTP(w, r)
+	if p.fwd.takes(r) {
+		p.fwd.ServeHTTP(w, r)
+	} else {
+		p.rp.ServeHTTP(w, r)
+	}
 	p.m.upstreamLatency.Observe(time.Since(start).Seconds())
 }
