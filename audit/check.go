@@ -130,6 +130,9 @@ type Server struct {
 	// NoSameSite is set when upstream cookies without SameSite are passed
 	// on unchanged.
 	NoSameSite bool
+	// AdminProfiling is set when the admin listener serves Go's runtime
+	// profiles.
+	AdminProfiling bool
 	// UnderscoreHeaders are the header names with '_' the server
 	// forwards (all others it drops).
 	UnderscoreHeaders []string

@@ -81,6 +81,9 @@ func checkServer(fs *[]Finding, d Deployment, skipped *[]string) {
 	if s.NoSameSite {
 		*fs = append(*fs, find("BW112", "edge.cookies.allow_insecure_no_same_site is set"))
 	}
+	if s.AdminProfiling {
+		*fs = append(*fs, find("BW117", "listen.admin_profiling is set"))
+	}
 	if len(s.UnderscoreHeaders) > 0 {
 		*fs = append(*fs, findf("BW150", "forwarding.allow_underscore_headers lists %q", s.UnderscoreHeaders))
 	}

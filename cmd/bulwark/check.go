@@ -153,6 +153,7 @@ func gatewayDeployment(path string) (audit.Deployment, error) {
 			NoCSRF:                     c.Edge.AllowInsecureNoCSRF,
 			NoSameSite:                 c.Edge.Cookies.AllowInsecureNoSameSite,
 			UnderscoreHeaders:          c.Forwarding.AllowUnderscoreHeaders,
+			AdminProfiling:             c.Listen.AdminProfiling,
 			ClusterStore:               c.Cluster.Store,
 			ClusterEnabled:             c.Cluster.Enabled(),
 			ClusterTicketsShared:       c.Cluster.TicketKeySecretEnv != "",
