@@ -159,9 +159,17 @@ func (t *directTransport) exchange(req *http.Request, info func(int, http.Header
 // path once proxied: the same test as direct, made before the outbound
 // request exists.
 func (t *directTransport) takesInbound(r *http.Request) bool {
-	if !t.plain {
-		return false
-	}
+	return t.plain && bodilessIdempotent(r)
+}
+
+// direct reports whether req takes the direct path (see directTransport).
+func (t *directTransport) direct(req *http.Request) bool {
+	return req.URL.Scheme == "http" && req.URL.Host == t.host && bodilessIdempotent(req)
+}
+
+// bodilessIdempotent reports whether r is a GET, HEAD or OPTIONS without
+// a body, trailers or a protocol switch: what the direct path carries.
+func bodilessIdempotent(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
@@ -170,31 +178,12 @@ func (t *directTransport) takesInbound(r *http.Request) bool {
 	if r.Body != nil && r.Body != http.NoBody || r.ContentLength != 0 {
 		return false
 	}
+	// ReverseProxy passes Upgrade on (with Connection: Upgrade) only for
+	// a protocol switch, which needs the Transport's 101 handling.
 	if _, ok := r.Header["Upgrade"]; ok {
 		return false
 	}
 	return len(r.TransferEncoding) == 0 && len(r.Trailer) == 0
-}
-
-// direct reports whether req takes the direct path (see directTransport).
-func (t *directTransport) direct(req *http.Request) bool {
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-	default:
-		return false
-	}
-	if req.URL.Scheme != "http" || req.URL.Host != t.host {
-		return false
-	}
-	if req.Body != nil && req.Body != http.NoBody || req.ContentLength != 0 {
-		return false
-	}
-	// ReverseProxy passes Upgrade on (with Connection: Upgrade) only for
-	// a protocol switch, which needs the Transport's 101 handling.
-	if _, ok := req.Header["Upgrade"]; ok {
-		return false
-	}
-	return len(req.TransferEncoding) == 0 && len(req.Trailer) == 0
 }
 
 func (t *directTransport) roundTrip(c *directConn, req *http.Request, info func(int, http.Header) error) (*http.Response, error) {
