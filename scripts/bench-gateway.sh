@@ -20,7 +20,9 @@
 # the median requests per second and the median CPU time the target's own
 # processes spent per request (utime + stime of every thread and worker
 # process, read from /proc/<pid>/stat before and after each round, divided
-# by the requests wrk saw completed). The backend row is the backend serving
+# by the requests wrk saw completed). A second table gives bulwark's ratio
+# to each target round by round and the median of those ratios, which a
+# drift of the machine's speed between rounds does not move. The backend row is the backend serving
 # HTTPS directly; in the proxy rows the backend's own CPU is not counted.
 #
 # BASELINE adds a second bulwark binary (another build, say the previous
@@ -241,3 +243,25 @@ for t in "${TARGETS[@]}"; do
 	c=$(awk -v b="${MCPU[bulwark]}" -v x="${MCPU[$1]}" 'BEGIN { if (x > 0) printf "%.2fx", b / x; else print "-" }')
 	printf '| %s | %.0f | %.1f | %s | %s |\n' "$1" "${MRPS[$1]}" "${MCPU[$1]}" "$r" "$c"
 done
+
+# The same ratios taken round by round (each round's targets ran within
+# seconds of each other, so a drift of the machine's speed between rounds
+# cancels out), then their median: steadier than the ratio of medians.
+if [ -n "${CPU[bulwark]:-}" ] && [ "$ROUNDS" -gt 1 ]; then
+	printf '\nround by round, bulwark against each target (median of the rounds):\n\n'
+	printf '| target | CPU ratios | median | req/s ratios | median |\n|---|---|---:|---|---:|\n'
+	read -r -a bc <<<"${CPU[bulwark]}"
+	read -r -a br <<<"${RPS[bulwark]}"
+	for t in "${TARGETS[@]}"; do
+		set -- $t
+		[ "$1" = bulwark ] && continue
+		read -r -a xc <<<"${CPU[$1]}"
+		read -r -a xr <<<"${RPS[$1]}"
+		cr="" rr=""
+		for i in "${!bc[@]}"; do
+			cr="$cr $(awk -v b="${bc[$i]}" -v x="${xc[$i]:-0}" 'BEGIN { if (x > 0) printf "%.2f", b / x }')"
+			rr="$rr $(awk -v b="${br[$i]}" -v x="${xr[$i]:-0}" 'BEGIN { if (x > 0) printf "%.2f", b / x }')"
+		done
+		printf '| %s | %s | %.2fx | %s | %.2fx |\n' "$1" "${cr# }" "$(echo "$cr" | median)" "${rr# }" "$(echo "$rr" | median)"
+	done
+fi

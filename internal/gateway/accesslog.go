@@ -248,6 +248,16 @@ var singleHeaders = [...]string{
 	"Permissions-Policy",
 }
 
+// isSingleHeader reports whether k is one of singleHeaders.
+func isSingleHeader(k string) bool {
+	switch k {
+	case "Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+		"Cross-Origin-Opener-Policy", "Cross-Origin-Resource-Policy", "Permissions-Policy":
+		return true
+	}
+	return false
+}
+
 func dedupe(h http.Header) {
 	for _, k := range singleHeaders {
 		if v := h[k]; len(v) > 1 {

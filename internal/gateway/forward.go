@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
+	"net/url"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -31,6 +32,14 @@ type forwarder struct {
 	modify  func(*http.Response) error
 	onError func(http.ResponseWriter, *http.Request, error)
 	buffers *bufferPool
+}
+
+// outbound is the forwarder's outbound request with its URL and the
+// rewrite's argument, allocated together.
+type outbound struct {
+	req http.Request
+	url url.URL
+	pr  httputil.ProxyRequest
 }
 
 // takes reports whether r is forwarded here rather than by ReverseProxy.
@@ -78,9 +87,10 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The outbound request: a shallow copy with its own URL and header.
 	// The header's value slices are the inbound request's, shared: the
 	// rewrite replaces or deletes entries, it never writes into a slice.
-	out := r.WithContext(r.Context())
-	u := *r.URL
-	out.URL = &u
+	// The copy, its URL and the rewrite's argument are one allocation.
+	o := &outbound{req: *r, url: *r.URL}
+	out := &o.req
+	out.URL = &o.url
 	h := make(http.Header, len(r.Header)+4)
 	for k, vv := range r.Header {
 		h[k] = vv
@@ -99,7 +109,8 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out.Body, out.ContentLength, out.Close = nil, 0, false
 	out.RequestURI, out.TransferEncoding, out.Trailer = "", nil, nil
 	out.Form, out.PostForm, out.MultipartForm = nil, nil, nil
-	f.rewrite(&httputil.ProxyRequest{In: r, Out: out})
+	o.pr = httputil.ProxyRequest{In: r, Out: out}
+	f.rewrite(&o.pr)
 	if _, ok := out.Header["User-Agent"]; !ok {
 		// As ReverseProxy: no Go default User-Agent the client did not send.
 		out.Header["User-Agent"] = emptyValue
@@ -132,6 +143,11 @@ func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wh := w.Header()
 	for k, vv := range res.Header {
 		if prior, ok := wh[k]; ok {
+			if len(prior) > 0 && isSingleHeader(k) {
+				// The edge's value wins: the upstream's would be dropped
+				// when the header is written (dedupe).
+				continue
+			}
 			wh[k] = append(prior, vv...)
 			continue
 		}

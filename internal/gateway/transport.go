@@ -82,6 +82,9 @@ type directConn struct {
 	read int64 // bytes read since the request was written
 	used time.Time
 	peek idlePeeker
+	// abort makes the connection's blocked reads and writes return: the
+	// client went away (made once, not per request).
+	abort func()
 }
 
 // Read is the bufio.Reader's source: it counts what the answer has read
@@ -113,7 +116,8 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.fallback.RoundTrip(req)
 	}
 	var info func(int, http.Header) error
-	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.Got1xxResponse != nil {
+	trace := httptrace.ContextClientTrace(req.Context())
+	if trace != nil && trace.Got1xxResponse != nil {
 		info = func(code int, h http.Header) error {
 			if sw := edgeWriter(req); sw != nil {
 				sw.before1xx()
@@ -121,7 +125,7 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return trace.Got1xxResponse(code, textproto.MIMEHeader(h))
 		}
 	}
-	return t.exchange(req, info)
+	return t.exchange(req, info, trace != nil)
 }
 
 // roundTripDirect is RoundTrip for the gateway's own forwarder: info, if
@@ -130,17 +134,19 @@ func (t *directTransport) roundTripDirect(req *http.Request, info func(int, http
 	if !t.direct(req) {
 		return t.fallback.RoundTrip(req)
 	}
-	return t.exchange(req, info)
+	return t.exchange(req, info, false)
 }
 
-// exchange sends req on a kept-alive connection, or a new one.
-func (t *directTransport) exchange(req *http.Request, info func(int, http.Header) error) (*http.Response, error) {
+// exchange sends req on a kept-alive connection, or a new one. traced
+// says the request carries a client trace, which only Request.Write
+// reports to.
+func (t *directTransport) exchange(req *http.Request, info func(int, http.Header) error, traced bool) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := t.get(req.Context())
 		if err != nil {
 			return nil, err
 		}
-		res, err := t.roundTrip(c, req, info)
+		res, err := t.roundTrip(c, req, info, traced)
 		if err == nil {
 			return res, nil
 		}
@@ -186,18 +192,20 @@ func bodilessIdempotent(r *http.Request) bool {
 	return len(r.TransferEncoding) == 0 && len(r.Trailer) == 0
 }
 
-func (t *directTransport) roundTrip(c *directConn, req *http.Request, info func(int, http.Header) error) (*http.Response, error) {
+func (t *directTransport) roundTrip(c *directConn, req *http.Request, info func(int, http.Header) error, traced bool) (*http.Response, error) {
 	ctx := req.Context()
 	// The client went away: the upstream request is abandoned as the
 	// Transport abandons it, by closing the connection under it.
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, c.abort)
 	c.read, c.lim = 0, maxResponseHeaderBytes
 	if t.respHeaderTimeout > 0 {
 		c.SetReadDeadline(time.Now().Add(t.respHeaderTimeout))
 	}
-	if err := req.Write(c.bw); err != nil {
-		stop()
-		return nil, err
+	if traced || !writeRequestHead(c.bw, req) {
+		if err := req.Write(c.bw); err != nil {
+			stop()
+			return nil, err
+		}
 	}
 	if err := c.bw.Flush(); err != nil {
 		stop()
@@ -285,6 +293,7 @@ func (t *directTransport) get(ctx context.Context) (c *directConn, reused bool, 
 		return nil, false, err
 	}
 	c = &directConn{Conn: nc}
+	c.abort = func() { nc.SetDeadline(aLongTimeAgo) }
 	c.peek.init(nc)
 	c.br = bufio.NewReaderSize(c, 4<<10)
 	c.bw = bufio.NewWriterSize(nc, 4<<10)
