@@ -269,6 +269,10 @@ type framedConn struct {
 
 	mu sync.Mutex
 	w  watcher
+	// onGone, while set, is called once when a read finds the client
+	// gone; gone records that a read has. See watchGone.
+	onGone func()
+	gone   bool
 }
 
 func newFramedConn(c net.Conn, st *tls.ConnectionState) *framedConn {
@@ -285,7 +289,62 @@ func (c *framedConn) Read(b []byte) (int, error) {
 		c.w.feed(b[:n])
 		c.mu.Unlock()
 	}
+	if err != nil {
+		c.readFailed(err)
+	}
 	return n, err
+}
+
+// readFailed marks the client gone on a read error, as net/http's server
+// does in the read it keeps open while a handler runs, and runs the
+// watcher's hook. A timeout is not the client's doing: net/http times out
+// that read itself when the handler is done (it ignores that error too).
+func (c *framedConn) readFailed(err error) {
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		return
+	}
+	c.mu.Lock()
+	c.gone = true
+	f := c.onGone
+	c.onGone = nil
+	c.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// watchGone has f called when a read finds the client gone, until
+// unwatchGone; it reports false, and does not keep f, when the client is
+// gone already. It serves the upstream transport: an HTTP/1 request's
+// context is cancelled when the client goes (net/http's server finds out
+// in a read of this connection), and reading that here costs nothing per
+// request, where a hook on the context (context.AfterFunc) costs four
+// allocations and locks.
+func (c *framedConn) watchGone(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone {
+		return false
+	}
+	c.onGone = f
+	return true
+}
+
+// unwatchGone drops the hook watchGone set; it reports whether the hook
+// was still there (false: the client went, and the hook ran or runs).
+func (c *framedConn) unwatchGone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.onGone != nil
+	c.onGone = nil
+	return kept
+}
+
+// isGone reports whether a read found the client gone.
+func (c *framedConn) isGone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gone
 }
 
 // CloseWrite half-closes the connection when the wrapped one can (a

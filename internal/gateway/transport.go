@@ -196,49 +196,48 @@ func (t *directTransport) roundTrip(c *directConn, req *http.Request, info func(
 	ctx := req.Context()
 	// The client went away: the upstream request is abandoned as the
 	// Transport abandons it, by closing the connection under it.
-	stop := context.AfterFunc(ctx, c.abort)
+	w, err := watchClient(req, c)
+	if err != nil {
+		return nil, err
+	}
 	c.read, c.lim = 0, maxResponseHeaderBytes
 	if t.respHeaderTimeout > 0 {
 		c.SetReadDeadline(time.Now().Add(t.respHeaderTimeout))
 	}
 	if traced || !writeRequestHead(c.bw, req) {
 		if err := req.Write(c.bw); err != nil {
-			stop()
-			return nil, err
+			w.stop()
+			return nil, w.cause(ctx, err)
 		}
 	}
 	if err := c.bw.Flush(); err != nil {
-		stop()
-		return nil, err
+		w.stop()
+		return nil, w.cause(ctx, err)
 	}
 	var res *http.Response
-	var err error
 	for n := 0; ; n++ {
 		res, err = http.ReadResponse(c.br, req)
 		if err != nil {
-			stop()
-			if ctx.Err() != nil {
-				err = ctx.Err()
-			}
-			return nil, err
+			w.stop()
+			return nil, w.cause(ctx, err)
 		}
 		code := res.StatusCode
 		if code >= 200 || code == http.StatusSwitchingProtocols {
 			break
 		}
 		if n == max1xxResponses {
-			stop()
+			w.stop()
 			return nil, errTooMany1xx
 		}
 		if info != nil {
 			if err := info(code, res.Header); err != nil {
-				stop()
+				w.stop()
 				return nil, err
 			}
 		}
 	}
 	if res.StatusCode == http.StatusSwitchingProtocols {
-		stop()
+		w.stop()
 		return nil, errors.New("gateway: upstream switched protocols without an upgrade request")
 	}
 	c.lim = 1<<63 - 1
@@ -247,11 +246,64 @@ func (t *directTransport) roundTrip(c *directConn, req *http.Request, info func(
 	}
 	keep := !res.Close && !req.Close
 	if res.Body == http.NoBody || res.Body == nil {
-		t.release(c, keep && stop())
+		t.release(c, keep && w.stop())
 		return res, nil
 	}
-	res.Body = &directBody{rc: res.Body, t: t, c: c, keep: keep, stop: stop}
+	res.Body = &directBody{rc: res.Body, t: t, c: c, keep: keep, w: w}
 	return res, nil
+}
+
+// clientWatch aborts an upstream request when its client goes away: on
+// an HTTP/1 connection of the gateway's, through the connection itself
+// (framedConn.watchGone); elsewhere (HTTP/2, a request from outside the
+// gateway's listeners) through the request's context.
+type clientWatch struct {
+	fc        *framedConn
+	afterFunc func() bool
+}
+
+// watchClient starts watching req's client for c, or reports the client
+// gone already.
+func watchClient(req *http.Request, c *directConn) (clientWatch, error) {
+	if req.ProtoMajor == 1 {
+		if fc := framedConnOf(req); fc != nil {
+			if !fc.watchGone(c.abort) {
+				return clientWatch{}, clientWatch{fc: fc}.cause(req.Context(), context.Canceled)
+			}
+			return clientWatch{fc: fc}, nil
+		}
+	}
+	return clientWatch{afterFunc: context.AfterFunc(req.Context(), c.abort)}, nil
+}
+
+// stop ends the watch; it reports false when the client went and the
+// connection was (or is being) aborted: it is not used again.
+func (w clientWatch) stop() bool {
+	if w.fc != nil {
+		return w.fc.unwatchGone()
+	}
+	return w.afterFunc()
+}
+
+// cause is the error of an upstream exchange that failed with err: the
+// context's when the client went away. net/http's server cancels the
+// context of a request whose client it found gone right after the read
+// that found it, which also aborted the upstream connection: the wait
+// makes the error the client's, never the upstream's.
+func (w clientWatch) cause(ctx context.Context, err error) error {
+	if w.fc != nil && w.fc.isGone() {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			return context.Canceled
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // edgeWriter is the gateway's response writer of the request, nil when
@@ -338,7 +390,7 @@ type directBody struct {
 	t    *directTransport
 	c    *directConn
 	keep bool
-	stop func() bool
+	w    clientWatch
 	done bool
 }
 
@@ -349,7 +401,7 @@ func (b *directBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err == io.EOF {
 		b.done = true
-		b.t.release(b.c, b.keep && b.stop())
+		b.t.release(b.c, b.keep && b.w.stop())
 	} else if err != nil {
 		b.finish()
 	}
@@ -366,7 +418,7 @@ func (b *directBody) finish() {
 		return
 	}
 	b.done = true
-	b.stop()
+	b.w.stop()
 	b.c.Close()
 }
 

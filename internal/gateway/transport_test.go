@@ -257,8 +257,19 @@ func TestUpstreamAnswerShapes(t *testing.T) {
 }
 
 // A client that goes away while the upstream thinks abandons the upstream
-// request: the gateway closes that upstream connection.
+// request: the gateway closes that upstream connection, over HTTP/1 (the
+// gateway's connection finds the client gone) and HTTP/2 (the stream's
+// context), and does not report the client's leaving as an upstream
+// error.
 func TestUpstreamRequestAbandonedWithClient(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "HTTP/1.1", true: "HTTP/2"}[h2], func(t *testing.T) {
+			testUpstreamRequestAbandonedWithClient(t, h2)
+		})
+	}
+}
+
+func testUpstreamRequestAbandonedWithClient(t *testing.T, h2 bool) {
 	closed := make(chan struct{})
 	ln2, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -300,13 +311,30 @@ func TestUpstreamRequestAbandonedWithClient(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.https+"/think", nil)
 	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
-	if _, err := e.client.Do(req); err == nil {
+	resp, err := e.newClient(h2).Do(req)
+	if err == nil {
 		t.Fatal("the request succeeded without an answer")
 	}
+	_ = resp
 	select {
 	case <-closed:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the upstream connection stayed open after the client left")
+	}
+	// The gateway's answer to a gone client is written (and lost) after
+	// the upstream connection closed: give it a moment, then look.
+	time.Sleep(100 * time.Millisecond)
+	if logs := e.logs.String(); strings.Contains(logs, "upstream_error") {
+		t.Errorf("the client's leaving was logged as an upstream error:\n%s", logs)
+	}
+	// The gateway serves the next request (on HTTP/1, a new connection).
+	res, err := e.newClient(h2).Get(e.https + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("next request: %d", res.StatusCode)
 	}
 }
 
