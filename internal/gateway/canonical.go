@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/bulwarkdev/bulwark/internal/refusal"
@@ -218,8 +217,8 @@ func (f *forwarding) portAllowed(r *http.Request, host string, facts trustedprox
 	if p == "" {
 		return !strings.HasSuffix(host, ":") // "site.test:" names no port the gateway serves
 	}
-	n, err := strconv.Atoi(p)
-	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
+	n, ok := canonicalPort(p)
+	if !ok {
 		return false
 	}
 	if f.publicPorts[n] {
@@ -231,6 +230,23 @@ func (f *forwarding) portAllowed(r *http.Request, host string, facts trustedprox
 		}
 	}
 	return facts.ViaProxy && facts.Port == p
+}
+
+// canonicalPort parses a port in canonical decimal form: 1 to 65535,
+// digits only, no leading zero (what strconv.Itoa would print back).
+func canonicalPort(p string) (int, bool) {
+	if len(p) == 0 || len(p) > 5 || p[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n <= 65535
 }
 
 // canonicalizer is the handler described at the top of this file.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -272,6 +273,24 @@ func TestValidatedHostPort(t *testing.T) {
 	} {
 		if got := validatedHostPort(host); got != want {
 			t.Errorf("validatedHostPort(%q) = %q, want %q", host, got, want)
+		}
+	}
+}
+
+// TestCanonicalPort: canonicalPort takes exactly the ports strconv.Itoa
+// prints back, 1 to 65535 (what the check it replaces took).
+func TestCanonicalPort(t *testing.T) {
+	for n := -2; n <= 70000; n++ {
+		p := strconv.Itoa(n)
+		got, ok := canonicalPort(p)
+		want := n >= 1 && n <= 65535
+		if ok != want || ok && got != n {
+			t.Fatalf("canonicalPort(%q) = %d, %v", p, got, ok)
+		}
+	}
+	for _, p := range []string{"", "08443", "+443", "-1", "443 ", " 443", "4a3", "0", "00", "065535", "123456", "99999"} {
+		if n, ok := canonicalPort(p); ok {
+			t.Errorf("canonicalPort(%q) = %d, true", p, n)
 		}
 	}
 }
