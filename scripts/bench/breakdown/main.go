@@ -39,7 +39,7 @@ var components = []struct {
 	{"server: background read and abort", []string{"connReader).backgroundRead", "connReader).abortPendingRead", "connReader).startBackgroundRead"}},
 	{"server: HTTP/1 request parsing", []string{"net/http.(*conn).readRequest", "net/http.readRequest"}},
 	{"server: response header and flush", []string{"net/http.(*response).finishRequest", "net/http.(*chunkWriter)", "net/http.(*response).WriteHeader"}},
-	{"upstream: request write", []string{"net/http.(*persistConn).writeLoop", "net/http.(*Request).write", "directTransport).roundTrip", "earlyAnswerConn).Write"}},
+	{"upstream: request write", []string{"net/http.(*persistConn).writeLoop", "net/http.(*Request).write", "gateway.writeRequestHead", "directTransport).roundTrip", "earlyAnswerConn).Write"}},
 	{"upstream: answer read", []string{"net/http.(*persistConn).readLoop", "net/http.ReadResponse", "directBody", "directConn).Read", "earlyAnswerConn).Read"}},
 	{"upstream: connection pool and hand-offs", []string{"net/http.(*Transport)", "net/http.(*persistConn)", "directTransport"}},
 	{"ReverseProxy (copy, headers, checks)", []string{"net/http/httputil."}},
