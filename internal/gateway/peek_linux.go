@@ -13,7 +13,7 @@ import (
 // recv(MSG_PEEK), which leaves any bytes where they are.
 type idlePeeker struct {
 	rc   syscall.RawConn
-	fn   func(fd uintptr) bool // made once: a closure per call would allocate
+	fn   func(fd uintptr) // made once: a closure per call would allocate
 	n    int
 	err  error
 	byte [1]byte
@@ -29,9 +29,8 @@ func (p *idlePeeker) init(c net.Conn) {
 		return
 	}
 	p.rc = rc
-	p.fn = func(fd uintptr) bool {
+	p.fn = func(fd uintptr) {
 		p.n, _, p.err = syscall.Recvfrom(int(fd), p.byte[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true // never wait for readiness
 	}
 }
 
@@ -44,7 +43,9 @@ func (p *idlePeeker) clean() bool {
 	if p.rc == nil {
 		return true
 	}
-	if err := p.rc.Read(p.fn); err != nil {
+	// Control, not Read: the connection is idle and the pool's alone, so
+	// there is no reader to wait for, and the peek never blocks.
+	if err := p.rc.Control(p.fn); err != nil {
 		return false
 	}
 	return p.err == syscall.EAGAIN
