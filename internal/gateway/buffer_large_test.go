@@ -112,7 +112,9 @@ func TestGiBUploadBoundedHeap(t *testing.T) {
 }
 
 // patternReader yields left bytes of a fixed pattern without holding
-// them, and notes when it ran out.
+// them, and notes when it handed out its last byte (before the client
+// could send it: the EOF that follows may be read later, after the
+// gateway already has the whole body).
 type patternReader struct {
 	left int64
 	eof  atomic.Int64
@@ -120,7 +122,6 @@ type patternReader struct {
 
 func (p *patternReader) Read(b []byte) (int, error) {
 	if p.left == 0 {
-		p.eof.CompareAndSwap(0, time.Now().UnixNano())
 		return 0, io.EOF
 	}
 	if int64(len(b)) > p.left {
@@ -130,5 +131,8 @@ func (p *patternReader) Read(b []byte) (int, error) {
 		b[i] = byte(i*7 + int(p.left))
 	}
 	p.left -= int64(len(b))
+	if p.left == 0 {
+		p.eof.CompareAndSwap(0, time.Now().UnixNano())
+	}
 	return len(b), nil
 }
