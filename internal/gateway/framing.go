@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -273,6 +274,14 @@ type framedConn struct {
 	// gone; gone records that a read has. See watchGone.
 	onGone func()
 	gone   bool
+
+	// The deferred read-ahead (readahead.go).
+	lazy           bool          // the request running may defer net/http's read-ahead
+	deferred       bool          // it did
+	readAheadTimer *time.Timer   // starts the deferred read; made once
+	reading        chan struct{} // the deferred read runs; closed when done
+	early          []byte        // what it read, for net/http's next read
+	hasEarly       atomic.Bool   // len(early) > 0, read without the lock
 }
 
 func newFramedConn(c net.Conn, st *tls.ConnectionState) *framedConn {
@@ -283,6 +292,12 @@ func newFramedConn(c net.Conn, st *tls.ConnectionState) *framedConn {
 
 // Read reads from the connection and watches what net/http reads.
 func (c *framedConn) Read(b []byte) (int, error) {
+	if len(b) == 1 && c.deferReadAhead() {
+		return 0, nil // net/http's read-ahead: deferred (readahead.go)
+	}
+	if c.hasEarly.Load() && len(b) > 0 {
+		return c.takeEarly(b), nil
+	}
 	n, err := c.Conn.Read(b)
 	if n > 0 {
 		c.mu.Lock()
@@ -404,12 +419,16 @@ func framingVerdictOf(r *http.Request) framingVerdict {
 // the canonicalizer when there is one (a context value, made only then);
 // over TLS it gives the request its r.TLS, which net/http sets only for a
 // *tls.Conn (a framedConn wraps one), as net/http itself would have.
-func connHandler(next http.Handler) http.Handler {
+func connHandler(next http.Handler, lazy func(*http.Request) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fc := framedConnOf(r)
 		if fc == nil || r.ProtoMajor != 1 {
 			next.ServeHTTP(w, r)
 			return
+		}
+		if lazy != nil {
+			fc.beginRequest(lazy(r))
+			defer fc.endRequest()
 		}
 		if r.TLS == nil && fc.tls != nil {
 			r.TLS = fc.tls // shared by the connection's requests; nobody writes it

@@ -297,7 +297,7 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 		g.acme.start(ln)
 	}
 	if ln.HTTPS != nil {
-		s := newServer(connHandler(g))
+		s := newServer(connHandler(g, g.lazyReadAhead))
 		s.TLSConfig = serverTLS(g.getCert, g.acme != nil)
 		s.ConnContext = connContext
 		// The tls.Config lives as long as Serve (a reload swaps handler
@@ -313,7 +313,7 @@ func (g *Gateway) Serve(ctx context.Context, ln Listeners) error {
 		go func() { errc <- s.Serve(tl) }()
 	}
 	if ln.HTTP != nil {
-		s := newServer(connHandler(httpListenerHandler{g}))
+		s := newServer(connHandler(httpListenerHandler{g}, nil))
 		s.ConnContext = connContext
 		servers = append(servers, s)
 		go func() { errc <- s.Serve(plainListener{ln.HTTP}) }()

@@ -364,7 +364,7 @@ func errorHandler(logger *slog.Logger, m *metrics) func(http.ResponseWriter, *ht
 			refusal.Log(logger, r, "request body too large", "body_too_large", "max_bytes")
 			writeStatus(w, http.StatusRequestEntityTooLarge)
 			return
-		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		case errors.Is(err, errClientGone), errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 			// The client went away; nobody reads this answer.
 			writeStatus(w, http.StatusBadGateway)
 			return

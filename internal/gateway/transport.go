@@ -154,7 +154,7 @@ func (t *directTransport) exchange(req *http.Request, info func(int, http.Header
 		// A kept-alive connection the upstream closed while it was idle:
 		// nothing of an answer came back, and the request (idempotent,
 		// bodiless) is sent again on a fresh connection, once.
-		if reused && attempt == 0 && c.read == 0 && req.Context().Err() == nil {
+		if reused && attempt == 0 && c.read == 0 && req.Context().Err() == nil && !errors.Is(err, errClientGone) {
 			continue
 		}
 		return nil, err
@@ -268,7 +268,7 @@ func watchClient(req *http.Request, c *directConn) (clientWatch, error) {
 	if req.ProtoMajor == 1 {
 		if fc := framedConnOf(req); fc != nil {
 			if !fc.watchGone(c.abort) {
-				return clientWatch{}, clientWatch{fc: fc}.cause(req.Context(), context.Canceled)
+				return clientWatch{}, errClientGone
 			}
 			return clientWatch{fc: fc}, nil
 		}
@@ -285,26 +285,23 @@ func (w clientWatch) stop() bool {
 	return w.afterFunc()
 }
 
-// cause is the error of an upstream exchange that failed with err: the
-// context's when the client went away. net/http's server cancels the
-// context of a request whose client it found gone right after the read
-// that found it, which also aborted the upstream connection: the wait
-// makes the error the client's, never the upstream's.
+// cause is the error of an upstream exchange that failed with err:
+// errClientGone, or the context's error, when the client went away, so
+// that it is reported as the client's doing, never the upstream's.
 func (w clientWatch) cause(ctx context.Context, err error) error {
 	if w.fc != nil && w.fc.isGone() {
-		t := time.NewTimer(time.Second)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-			return context.Canceled
-		}
+		return errClientGone
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return err
 }
+
+// errClientGone is the error of an upstream exchange abandoned because the
+// gateway's connection found its client gone (the request's context may
+// not say so: see readahead.go).
+var errClientGone = fmt.Errorf("gateway: the client went away: %w", context.Canceled)
 
 // edgeWriter is the gateway's response writer of the request, nil when
 // the request did not come through observe.
