@@ -18,12 +18,14 @@ const DefaultStoreTimeout = time.Second
 // of the common request.
 //
 // A callCtx is reused by the calls of one request, one at a time (the
-// state's mutex serialises them): begin arms it, end disarms it. A store
-// may keep the context past its call (pgx's pool reads Values from it in
-// a background dial): every field is read under mu, the parent is the
-// request's context for the whole request, and a context used after end
-// reports Canceled, so such readers see consistent values and never a
-// live deadline of a later call.
+// state's mutex serialises them): begin arms it, end disarms it, as long
+// as nobody holds a Done channel of it. Once one was handed out (a network
+// store, a context derived from it, a store that kept the context past
+// its call: pgx's pool reads Values from it in a background dial), the
+// holder must go on reading the call that channel belongs to: after end,
+// its channel is closed and Err reports Canceled for good, and the
+// request's later calls get a context of their own (begin). Every field
+// is read under mu.
 type callCtx struct {
 	mu         sync.Mutex
 	parent     context.Context
@@ -33,28 +35,37 @@ type callCtx struct {
 	err        error
 	timer      *time.Timer
 	stopParent func() bool
+	own        context.CancelFunc // the call in progress has a context of its own
 }
 
 var _ context.Context = (*callCtx)(nil)
 
-// begin arms c for one call bounded by d.
+// begin arms c for one call bounded by d, or, when a Done channel of c
+// was handed out before, returns a context of the call's own.
 func (c *callCtx) begin(parent context.Context, d time.Duration) context.Context {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done != nil {
+		ctx, cancel := context.WithTimeout(parent, d)
+		c.own = cancel
+		return ctx
+	}
 	c.parent = parent
 	c.deadline = time.Now().Add(d)
 	c.armed = true
-	// A Done or Err after the previous call's end (a store that kept
-	// the context) may have left a closed channel and an error: they
-	// belong to that call.
-	c.done, c.err = nil, nil
-	c.mu.Unlock()
+	c.err = nil
 	return c
 }
 
-// end disarms c after the call.
+// end disarms c after the call (or cancels the call's own context).
 func (c *callCtx) end() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.own != nil {
+		c.own()
+		c.own = nil
+		return
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 		c.timer = nil
@@ -64,10 +75,12 @@ func (c *callCtx) end() {
 		c.stopParent = nil
 	}
 	if c.done != nil && c.err == nil {
-		// The call is over: release anyone still waiting on it.
+		// The call is over: release anyone still waiting on it, with an
+		// error that stays (c is not armed again).
+		c.err = context.Canceled
 		close(c.done)
 	}
-	c.done, c.err, c.armed = nil, nil, false
+	c.armed = false
 }
 
 // Deadline is the earlier of the call's deadline and the parent's.

@@ -311,11 +311,17 @@ func testUpstreamRequestAbandonedWithClient(t *testing.T, h2 bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.https+"/think", nil)
 	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+	// The client's leaving (TLS close_notify, then the close) makes the
+	// gateway answer 502 at once, which can reach the client in the
+	// instant before its connection closes: then Do returns that answer.
+	// Nothing else may come back (the upstream never answers).
 	resp, err := e.newClient(h2).Do(req)
 	if err == nil {
-		t.Fatal("the request succeeded without an answer")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("the client got %d, without an answer from the upstream", resp.StatusCode)
+		}
 	}
-	_ = resp
 	select {
 	case <-closed:
 	case <-time.After(5 * time.Second):
