@@ -36,8 +36,10 @@ import (
 // upstream request can go on unnoticed.
 const readAheadAfter = 50 * time.Millisecond
 
-// readAheadsDeferred counts the read-aheads deferred, for the tests.
-var readAheadsDeferred atomic.Int64
+// readAheadDeferred, when set (by the tests), is called for every
+// read-ahead deferred. A hook rather than a counter: a counter every
+// request writes would be a cache line the cores pass back and forth.
+var readAheadDeferred atomic.Pointer[func()]
 
 // beginRequest starts a request on c; lazy says its read-ahead may be
 // deferred (see above).
@@ -75,7 +77,9 @@ func (c *framedConn) deferReadAhead() bool {
 		return false
 	}
 	c.deferred = true
-	readAheadsDeferred.Add(1)
+	if f := readAheadDeferred.Load(); f != nil {
+		(*f)()
+	}
 	if c.readAheadTimer == nil {
 		c.readAheadTimer = time.AfterFunc(readAheadAfter, c.readAhead)
 	} else {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strings"
 
@@ -89,32 +90,20 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request) bool {
 }
 
 // writeHeaderLine writes "k: v\r\n", with v as Write sends a value: CR
-// and LF become spaces, then spaces and tabs are trimmed from both ends.
-// A value empty after that is still written, as Write writes it.
+// and LF become spaces, then textproto.TrimString. A value empty after
+// that is still written, as Write writes it.
 func writeHeaderLine(bw *bufio.Writer, k, v string) {
 	if strings.ContainsAny(v, "\r\n") {
-		v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+		v = newlineToSpace.Replace(v)
 	}
-	v = trimOWS(v)
 	bw.WriteString(k)
 	bw.WriteString(": ")
-	bw.WriteString(v)
+	bw.WriteString(textproto.TrimString(v))
 	bw.WriteString("\r\n")
 }
 
-// trimOWS is textproto.TrimString: ASCII space and tab off both ends,
-// and also CR and LF, as textproto trims them.
-func trimOWS(s string) string {
-	for len(s) > 0 && isOWS(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isOWS(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func isOWS(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+// newlineToSpace is net/http's headerNewlineToSpace.
+var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
 
 // hasCTL reports whether s holds a control byte (below 0x20, or DEL),
 // which Write refuses in a request target.
